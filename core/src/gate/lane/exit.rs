@@ -1,0 +1,202 @@
+//! The exit side of a lane: pricing a stay, waiting for a transfer, and
+//! letting the vehicle out.
+
+use super::{Context, ExitWithoutEntry, Lane, Waiting, alarm, deny, emit};
+use crate::gate::ticket::Ticket;
+use crate::gate::{Action, PaymentRequest, stay_code_for_tag};
+use crate::ids::Epc;
+use crate::money::Vnd;
+use crate::payment_code::PaymentCode;
+use crate::plate::Plate;
+use crate::tariff::{Fee, fee};
+use crate::timestamp::Timestamp;
+use crate::vehicle::VehicleClass;
+use crate::wire::{AlarmKind, Credential, DenyReason, Direction, GateEventKind, Settlement};
+
+impl Lane {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn tag_exit(
+        &mut self,
+        credential: Credential,
+        epc: Epc,
+        class: VehicleClass,
+        account: Option<String>,
+        plate: Option<Plate>,
+        now: Timestamp,
+        ctx: &mut Context<'_>,
+    ) -> Vec<Action> {
+        let Some(inside) = ctx.lot.inside.get(&epc).cloned() else {
+            let detail = format!("tag {epc} is not inside");
+            return match self.cfg.exit_without_entry {
+                ExitWithoutEntry::Refuse => {
+                    deny(credential, DenyReason::NotInside, AlarmKind::ExitWithoutEntry, &detail)
+                }
+                ExitWithoutEntry::OpenAndCharge => {
+                    let mut out = Vec::new();
+                    self.open(now, &mut out);
+                    let settlement = match account {
+                        Some(account) => Settlement::Account { account },
+                        None => Settlement::Unpaid { owed: Vnd::ZERO },
+                    };
+                    out.push(alarm(AlarmKind::ExitWithoutEntry, detail));
+                    out.push(emit(GateEventKind::Exit {
+                        credential,
+                        class,
+                        plate,
+                        entered_at: None,
+                        fee: None,
+                        settlement,
+                    }));
+                    out
+                }
+            };
+        };
+        let fee = match self.price(&inside.class, inside.entered_at, now, ctx) {
+            Ok(f) => f,
+            Err(a) => return a,
+        };
+        let version = Some(fee.tariff_version.clone());
+        let settlement = if fee.amount == Vnd::ZERO {
+            Settlement::Free
+        } else if let Some(account) = account {
+            Settlement::Account { account }
+        } else {
+            let code = stay_code_for_tag(&epc, inside.entered_at);
+            let waiting =
+                Waiting { code, fee, credential, entered_at: inside.entered_at, epc: Some(epc), ticket_serial: None };
+            return self.await_payment(waiting, now, ctx);
+        };
+        let mut out = Vec::new();
+        self.open(now, &mut out);
+        ctx.lot.inside.remove(&epc);
+        out.push(Action::Emit {
+            kind: GateEventKind::Exit {
+                credential,
+                class: inside.class,
+                plate,
+                entered_at: Some(inside.entered_at),
+                fee: Some(fee),
+                settlement,
+            },
+            tariff_version: version,
+        });
+        out
+    }
+
+    /// The fee under the tariff in force now, or the actions for a lane
+    /// that cannot price the stay.
+    fn price(
+        &self,
+        class: &VehicleClass,
+        entered_at: Timestamp,
+        now: Timestamp,
+        ctx: &Context<'_>,
+    ) -> Result<Fee, Vec<Action>> {
+        let no_price = |detail: String| {
+            vec![
+                alarm(AlarmKind::NoTariff, detail),
+                Action::Display {
+                    lines: vec!["Vui lòng liên hệ nhân viên / Please see the operator".into()],
+                    payment: None,
+                },
+            ]
+        };
+        let tariff = ctx
+            .tariffs
+            .in_force(ctx.zone, now)
+            .ok_or_else(|| no_price(format!("no tariff in force for zone {}", ctx.zone)))?;
+        fee(tariff, class, entered_at, now).map_err(|e| no_price(e.to_string()))
+    }
+
+    pub(super) fn on_qr(&mut self, text: &str, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
+        if self.cfg.direction == Direction::Entry {
+            return vec![Action::Display {
+                lines: vec!["Vé dùng ở làn ra / Tickets are for the exit lane".into()],
+                payment: None,
+            }];
+        }
+        let credential = Credential::Ticket { code: text.to_owned() };
+        let ticket = match Ticket::verify(text, ctx.key, &self.cfg.lot) {
+            Ok(t) => t,
+            Err(e) => return deny(credential, DenyReason::ForgedTicket, AlarmKind::ForgedTicket, &e.to_string()),
+        };
+        if ctx.lot.used_tickets.contains(&ticket.serial) {
+            let detail = format!("ticket {} already let a vehicle out", ticket.serial);
+            return deny(credential, DenyReason::TicketAlreadyUsed, AlarmKind::ForgedTicket, &detail);
+        }
+        let fee = match self.price(&ticket.class, ticket.entered_at, now, ctx) {
+            Ok(f) => f,
+            Err(a) => return a,
+        };
+        let code = ticket.payment_code();
+        let waiting = Waiting {
+            code,
+            fee,
+            credential,
+            entered_at: ticket.entered_at,
+            epc: None,
+            ticket_serial: Some(ticket.serial),
+        };
+        if waiting.fee.amount == Vnd::ZERO {
+            return self.release(waiting, Settlement::Free, now, ctx);
+        }
+        self.await_payment(waiting, now, ctx)
+    }
+
+    /// Opens at once if the code was paid in advance; otherwise shows the
+    /// VietQR for what is owed and waits.
+    fn await_payment(&mut self, w: Waiting, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
+        let owed = ctx.lot.owed.get(&w.code).copied().unwrap_or(w.fee.amount);
+        if owed == Vnd::ZERO {
+            let settlement = Settlement::Transfer { payment_code: w.code, paid: w.fee.amount };
+            return self.release(w, settlement, now, ctx);
+        }
+        let lines = vec![format!("Phí / Fee: {}", w.fee.amount), format!("Mã / Code: {}", w.code)];
+        let action = Action::Display { lines, payment: Some(PaymentRequest { amount: owed, code: w.code }) };
+        self.waiting = Some(w);
+        vec![action]
+    }
+
+    fn release(&mut self, w: Waiting, settlement: Settlement, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
+        let mut out = Vec::new();
+        self.open(now, &mut out);
+        if let Some(serial) = w.ticket_serial {
+            ctx.lot.used_tickets.insert(serial);
+        }
+        if let Some(epc) = &w.epc {
+            ctx.lot.inside.remove(epc);
+        }
+        ctx.lot.owed.remove(&w.code);
+        let version = Some(w.fee.tariff_version.clone());
+        out.push(Action::Emit {
+            kind: GateEventKind::Exit {
+                credential: w.credential,
+                class: w.fee.class.clone(),
+                plate: self.plate(now).cloned(),
+                entered_at: Some(w.entered_at),
+                fee: Some(w.fee),
+                settlement,
+            },
+            tariff_version: version,
+        });
+        out
+    }
+
+    pub(super) fn on_paid(
+        &mut self,
+        code: PaymentCode,
+        remaining: Vnd,
+        now: Timestamp,
+        ctx: &mut Context<'_>,
+    ) -> Vec<Action> {
+        ctx.lot.owed.insert(code, remaining);
+        let Some(w) = self.waiting.take_if(|w| w.code == code) else { return Vec::new() };
+        if remaining > Vnd::ZERO {
+            let lines = vec![format!("Còn thiếu / Still owed: {remaining}"), format!("Mã / Code: {code}")];
+            self.waiting = Some(w);
+            return vec![Action::Display { lines, payment: Some(PaymentRequest { amount: remaining, code }) }];
+        }
+        let settlement = Settlement::Transfer { payment_code: code, paid: w.fee.amount };
+        self.release(w, settlement, now, ctx)
+    }
+}

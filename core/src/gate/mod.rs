@@ -1,0 +1,98 @@
+//! The gate: what a lane decides, as a pure state machine.
+//!
+//! Layout:
+//! - `mod.rs`: the inputs a lane takes and the actions it asks for;
+//! - [`lane`]: `Lane::handle(input, now, ctx) -> Vec<Action>`, the flows
+//!   (entry, exit, tickets, passes, deny list, anti-passback, safety);
+//! - [`lists`]: the allow/deny lists and passes at the edge, versioned;
+//! - `safety`: opens matched to loop passages; the safety alarms;
+//! - [`ticket`]: QR tickets signed with the lot's key.
+//!
+//! Flows, in short: a registered tag opens an entry and is recorded
+//! inside; an unregistered tag or the ticket button gets a signed QR
+//! ticket and an open. At exit, a pass holder opens; an account-linked tag
+//! opens at once with the fee computed here; a ticket or a tag without an
+//! account opens when its fee is zero or paid, otherwise the lane shows a
+//! VietQR for the fee and opens when the server confirms the transfer.
+//! Deny-list hits, cloned tags (another TID, or a camera plate that is not
+//! the registered one) and forged or reused tickets are refused with an
+//! alarm. Safety: there is no close action at all; every open expects a
+//! loop passage within `pass_timeout_ms`, and a passage with no open to
+//! match is a tailgater.
+
+pub mod lane;
+pub mod lists;
+mod safety;
+pub mod ticket;
+
+use crate::ids::Epc;
+use crate::money::Vnd;
+use crate::payment_code::PaymentCode;
+use crate::plate::Plate;
+use crate::tariff::TariffVersion;
+use crate::timestamp::Timestamp;
+use crate::wire::{GateEventKind, TagPresence};
+
+pub use lane::{Context, ExitWithoutEntry, Inside, Lane, LaneConfig, LotState};
+pub use lists::{EdgeLists, ListsError};
+pub use ticket::{Ticket, TicketError, TicketKey};
+
+/// What a lane is told.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A tag presence (deduplicated reads).
+    Tag(TagPresence),
+    /// A QR code the lane camera read: a ticket or a phone screen.
+    Qr(String),
+    /// An ANPR camera's plate read.
+    Plate { plate: Plate, confidence: f32 },
+    /// The driver pressed for a ticket (no tag).
+    TicketButton,
+    /// The loop detector under the arm changed state.
+    Loop { occupied: bool },
+    /// The server says a transfer for this code arrived; `remaining` is
+    /// what is still owed.
+    PaymentConfirmed { payment_code: PaymentCode, remaining: Vnd },
+    /// Time passed (the controller calls at the instants of `WakeAt`).
+    Tick,
+}
+
+/// What to show a driver who must pay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentRequest {
+    pub amount: Vnd,
+    pub code: PaymentCode,
+}
+
+/// What a lane asks the controller to do. There is no close: the barrier
+/// cabinet's own safety logic closes the arm.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Action {
+    /// Pulse the OPEN contact.
+    Pulse { ms: u16 },
+    /// Show lines on the lane display, with a VietQR when money is owed.
+    Display { lines: Vec<String>, payment: Option<PaymentRequest> },
+    /// Journal and publish a gate event (alarms included). The controller
+    /// adds the ids, sequence, time and list version.
+    Emit { kind: GateEventKind, tariff_version: Option<TariffVersion> },
+    /// Print (or show) a ticket with this QR text.
+    PrintTicket { text: String },
+    /// Call `handle(Input::Tick, …)` at this instant.
+    WakeAt(Timestamp),
+}
+
+/// The payment code of a stay by a tag without an account: FNV-1a over
+/// the EPC and the entry second, so the lot server derives the same code
+/// from the entry event it holds.
+pub fn stay_code_for_tag(epc: &Epc, entered_at: Timestamp) -> PaymentCode {
+    let mut h: u32 = 0x811c_9dc5;
+    let secs = entered_at.unix_seconds().to_be_bytes();
+    for b in epc.as_bytes().iter().chain(secs.iter()) {
+        h ^= u32::from(*b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    PaymentCode::stay(h)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,489 @@
+//! Every flow through the pure lane state machine, with time as a value.
+
+use super::*;
+use crate::ids::{GateId, LotId, Tid};
+use crate::secret::Secret;
+use crate::tariff::{Tariff, TariffBook};
+use crate::vehicle::VehicleClass;
+use crate::wire::{
+    AlarmKind, Credential, DenyEntry, DenyReason, DenyTarget, Direction, ListsDelta, ListsSnapshot, PassEntry,
+    Settlement, TagEntry, V1,
+};
+
+const ACCOUNT_TAG: &str = "E20000000000000000000001";
+const PLAIN_TAG: &str = "E20000000000000000000002";
+const PASS_TAG: &str = "E20000000000000000000003";
+const STOLEN_TAG: &str = "E20000000000000000000004";
+const BLOCKED_TAG: &str = "E20000000000000000000005";
+const UNKNOWN_TAG: &str = "E200000000000000000000FF";
+const TID: &str = "E2801105200074A5";
+
+fn at(local: &str) -> Timestamp {
+    format!("2026-11-22T{local}+07:00").parse().unwrap()
+}
+
+fn lot() -> LotId {
+    "hn-01".parse().unwrap()
+}
+
+struct World {
+    lists: EdgeLists,
+    book: TariffBook,
+    key: TicketKey,
+    state: LotState,
+}
+
+fn tag_entry(epc: &str, class: VehicleClass, account: Option<&str>) -> TagEntry {
+    TagEntry { epc: epc.parse().unwrap(), tid: None, plate: None, class, account: account.map(str::to_owned) }
+}
+
+fn world() -> World {
+    let mut account_tag = tag_entry(ACCOUNT_TAG, VehicleClass::Car, Some("acc-1"));
+    account_tag.tid = Some(TID.parse().unwrap());
+    account_tag.plate = Some("29A-123.45".parse().unwrap());
+    let snapshot = ListsSnapshot {
+        v: V1,
+        lot: lot(),
+        version: 1,
+        issued_at: at("00:00:00"),
+        tags: vec![
+            account_tag,
+            tag_entry(PLAIN_TAG, VehicleClass::Motorbike, None),
+            tag_entry(PASS_TAG, VehicleClass::Car, None),
+            tag_entry(STOLEN_TAG, VehicleClass::Car, None),
+            tag_entry(BLOCKED_TAG, VehicleClass::Car, Some("acc-bad")),
+        ],
+        deny: vec![
+            DenyEntry { target: DenyTarget::Epc(STOLEN_TAG.parse().unwrap()), reason: DenyReason::StolenVehicle },
+            DenyEntry { target: DenyTarget::Account("acc-bad".into()), reason: DenyReason::BlockedAccount },
+            DenyEntry { target: DenyTarget::Plate("29A-999.99".parse().unwrap()), reason: DenyReason::StolenVehicle },
+        ],
+        passes: vec![PassEntry {
+            pass: "pass-1".into(),
+            epc: Some(PASS_TAG.parse().unwrap()),
+            plate: Some("30E-555.55".parse().unwrap()),
+            class: VehicleClass::Car,
+            valid_from: time::macros::date!(2026 - 11 - 01),
+            valid_until: time::macros::date!(2026 - 11 - 30),
+        }],
+    };
+    let mut lists = EdgeLists::default();
+    lists.apply_snapshot("hn-01", snapshot).unwrap();
+    let tariff = Tariff::from_toml(include_str!("../../../config/tariffs/hanoi-zone1-2018-example.toml")).unwrap();
+    World {
+        lists,
+        book: TariffBook::try_from(vec![tariff]).unwrap(),
+        key: TicketKey::new(Secret::new("the lot's ticket key, 32 bytes..")).unwrap(),
+        state: LotState::default(),
+    }
+}
+
+fn lane(gate: &str, direction: Direction) -> Lane {
+    Lane::new(config(gate, direction))
+}
+
+fn config(gate: &str, direction: Direction) -> LaneConfig {
+    LaneConfig {
+        lot: lot(),
+        gate: gate.parse::<GateId>().unwrap(),
+        direction,
+        pulse_ms: 400,
+        pass_timeout_ms: 30_000,
+        arm_held_ms: 60_000,
+        tailgate_window_ms: 5_000,
+        ticket_class: VehicleClass::Car,
+        min_plate_confidence: 0.8,
+        plate_valid_ms: 10_000,
+        exit_without_entry: ExitWithoutEntry::OpenAndCharge,
+    }
+}
+
+impl World {
+    fn run(&mut self, lane: &mut Lane, input: Input, now: Timestamp) -> Vec<Action> {
+        let mut ctx = Context {
+            lists: &self.lists,
+            tariffs: &self.book,
+            zone: "hanoi-zone-1",
+            key: &self.key,
+            lot: &mut self.state,
+        };
+        lane.handle(input, now, &mut ctx)
+    }
+}
+
+fn tag(epc: &str, now: Timestamp) -> Input {
+    Input::Tag(TagPresence {
+        epc: epc.parse().unwrap(),
+        tid: None,
+        antenna: 0,
+        rssi: Some(60),
+        first_seen: now,
+        last_seen: now,
+        reads: 3,
+    })
+}
+
+fn pulses(actions: &[Action]) -> usize {
+    actions.iter().filter(|a| matches!(a, Action::Pulse { .. })).count()
+}
+
+fn events(actions: &[Action]) -> Vec<&GateEventKind> {
+    actions.iter().filter_map(|a| if let Action::Emit { kind, .. } = a { Some(kind) } else { None }).collect()
+}
+
+fn alarms(actions: &[Action]) -> Vec<AlarmKind> {
+    events(actions)
+        .into_iter()
+        .filter_map(|k| if let GateEventKind::Alarm { alarm, .. } = k { Some(*alarm) } else { None })
+        .collect()
+}
+
+fn denial(actions: &[Action]) -> Option<DenyReason> {
+    events(actions)
+        .into_iter()
+        .find_map(|k| if let GateEventKind::Denied { reason, .. } = k { Some(*reason) } else { None })
+}
+
+fn ticket_text(actions: &[Action]) -> String {
+    actions.iter().find_map(|a| if let Action::PrintTicket { text } = a { Some(text.clone()) } else { None }).unwrap()
+}
+
+#[test]
+fn registered_tag_enters_once_then_anti_passback_refuses() {
+    let mut w = world();
+    let mut entry = lane("entry-1", Direction::Entry);
+    let a = w.run(&mut entry, tag(ACCOUNT_TAG, at("09:00:00")), at("09:00:00"));
+    assert_eq!(pulses(&a), 1);
+    assert!(matches!(events(&a)[..], [GateEventKind::Entry { class: VehicleClass::Car, .. }]));
+    assert!(w.state.inside.contains_key(&ACCOUNT_TAG.parse().unwrap()));
+    let again = w.run(&mut entry, tag(ACCOUNT_TAG, at("09:05:00")), at("09:05:00"));
+    assert_eq!(pulses(&again), 0);
+    assert_eq!(denial(&again), Some(DenyReason::AlreadyInside));
+}
+
+#[test]
+fn unregistered_tag_and_ticket_button_get_a_signed_ticket() {
+    let mut w = world();
+    let mut entry = lane("entry-1", Direction::Entry);
+    let a = w.run(&mut entry, tag(UNKNOWN_TAG, at("09:00:00")), at("09:00:00"));
+    assert_eq!(pulses(&a), 1);
+    let t = Ticket::verify(&ticket_text(&a), &w.key, &lot()).unwrap();
+    assert_eq!((t.serial, t.entered_at, t.class), (0, at("09:00:00"), VehicleClass::Car));
+    assert!(matches!(events(&a)[..], [GateEventKind::Entry { credential: Credential::Ticket { .. }, .. }]));
+    let b = w.run(&mut entry, Input::TicketButton, at("09:01:00"));
+    assert_eq!(Ticket::verify(&ticket_text(&b), &w.key, &lot()).unwrap().serial, 1, "serials never repeat");
+}
+
+#[test]
+fn account_tag_exits_at_once_with_the_fee() {
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    w.run(&mut entry, tag(ACCOUNT_TAG, at("09:00:00")), at("09:00:00"));
+    let a = w.run(&mut exit, tag(ACCOUNT_TAG, at("13:30:00")), at("13:30:00"));
+    assert_eq!(pulses(&a), 1, "opens without waiting for anyone");
+    let tariff_version =
+        a.iter().find_map(|x| if let Action::Emit { tariff_version, .. } = x { tariff_version.clone() } else { None });
+    assert_eq!(tariff_version.unwrap().as_str(), "hn-z1-2018-example");
+    match events(&a)[..] {
+        [GateEventKind::Exit { fee: Some(fee), settlement: Settlement::Account { account }, entered_at, .. }] => {
+            assert_eq!(fee.amount, Vnd::new(140_000));
+            assert_eq!(account, "acc-1");
+            assert_eq!(*entered_at, Some(at("09:00:00")));
+        }
+        ref other => panic!("{other:?}"),
+    }
+    assert!(w.state.inside.is_empty());
+}
+
+#[test]
+fn a_tag_that_is_not_inside_follows_the_policy() {
+    let mut w = world();
+    let mut exit = lane("exit-1", Direction::Exit);
+    let a = w.run(&mut exit, tag(ACCOUNT_TAG, at("10:00:00")), at("10:00:00"));
+    assert_eq!(pulses(&a), 1);
+    assert_eq!(alarms(&a), [AlarmKind::ExitWithoutEntry]);
+    let mut strict =
+        Lane::new(LaneConfig { exit_without_entry: ExitWithoutEntry::Refuse, ..config("exit-2", Direction::Exit) });
+    let b = w.run(&mut strict, tag(ACCOUNT_TAG, at("10:00:00")), at("10:00:00"));
+    assert_eq!(pulses(&b), 0);
+    assert_eq!(denial(&b), Some(DenyReason::NotInside));
+}
+
+#[test]
+fn ticket_exit_waits_for_payment_and_counts_partial_transfers() {
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    let text = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
+    let a = w.run(&mut exit, Input::Qr(text.clone()), at("11:30:00"));
+    assert_eq!(pulses(&a), 0, "not paid yet");
+    let code = Ticket::verify(&text, &w.key, &lot()).unwrap().payment_code();
+    let shown =
+        a.iter().find_map(|x| if let Action::Display { payment: Some(p), .. } = x { Some(p.clone()) } else { None });
+    assert_eq!(shown, Some(PaymentRequest { amount: Vnd::new(80_000), code }));
+    assert_eq!(exit.waiting_for(), Some(code));
+    // An underpayment leaves the rest owed, shown on the lane.
+    let b =
+        w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::new(30_000) }, at("11:31:00"));
+    assert_eq!(pulses(&b), 0);
+    assert!(b.iter().any(|x| matches!(x, Action::Display { payment: Some(p), .. } if p.amount == Vnd::new(30_000))));
+    // The rest arrives: the barrier opens.
+    let c = w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("11:32:00"));
+    assert_eq!(pulses(&c), 1);
+    assert!(matches!(events(&c)[..], [GateEventKind::Exit { settlement: Settlement::Transfer { .. }, .. }]));
+    assert_eq!(exit.waiting_for(), None);
+    // The same ticket cannot let a second vehicle out.
+    let d = w.run(&mut exit, Input::Qr(text), at("11:40:00"));
+    assert_eq!(pulses(&d), 0);
+    assert_eq!(denial(&d), Some(DenyReason::TicketAlreadyUsed));
+}
+
+#[test]
+fn a_confirmation_for_another_code_does_not_open() {
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    let text = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
+    w.run(&mut exit, Input::Qr(text), at("12:00:00"));
+    let other = PaymentCode::stay(999);
+    let a = w.run(&mut exit, Input::PaymentConfirmed { payment_code: other, remaining: Vnd::ZERO }, at("12:01:00"));
+    assert_eq!(pulses(&a), 0);
+    assert!(exit.waiting_for().is_some());
+}
+
+#[test]
+fn grace_period_and_prepaid_tickets_open_at_once() {
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    let quick = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
+    let a = w.run(&mut exit, Input::Qr(quick), at("09:08:00"));
+    assert_eq!(pulses(&a), 1);
+    assert!(matches!(events(&a)[..], [GateEventKind::Exit { settlement: Settlement::Free, .. }]));
+    // Paid at a kiosk before reaching the lane.
+    let prepaid = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
+    let code = Ticket::verify(&prepaid, &w.key, &lot()).unwrap().payment_code();
+    w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("10:50:00"));
+    let b = w.run(&mut exit, Input::Qr(prepaid), at("10:55:00"));
+    assert_eq!(pulses(&b), 1);
+}
+
+#[test]
+fn forged_tickets_are_refused_with_an_alarm() {
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    let text = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
+    // Move the entry time forward to pay less.
+    let later = at("11:00:00").unix_seconds().to_string();
+    let forged = text.replace(&at("09:00:00").unix_seconds().to_string(), &later);
+    let a = w.run(&mut exit, Input::Qr(forged), at("11:05:00"));
+    assert_eq!(pulses(&a), 0);
+    assert_eq!(denial(&a), Some(DenyReason::ForgedTicket));
+    assert_eq!(alarms(&a), [AlarmKind::ForgedTicket]);
+    let b = w.run(&mut exit, Input::Qr("https://example.com/promo".into()), at("11:06:00"));
+    assert_eq!(denial(&b), Some(DenyReason::ForgedTicket));
+}
+
+#[test]
+fn deny_list_hits_never_open() {
+    let mut w = world();
+    let mut entry = lane("entry-1", Direction::Entry);
+    let a = w.run(&mut entry, tag(STOLEN_TAG, at("09:00:00")), at("09:00:00"));
+    assert_eq!((pulses(&a), denial(&a)), (0, Some(DenyReason::StolenVehicle)));
+    assert_eq!(alarms(&a), [AlarmKind::DenyListHit]);
+    let b = w.run(&mut entry, tag(BLOCKED_TAG, at("09:01:00")), at("09:01:00"));
+    assert_eq!((pulses(&b), denial(&b)), (0, Some(DenyReason::BlockedAccount)));
+    let plate = Input::Plate { plate: "29A-999.99".parse().unwrap(), confidence: 0.95 };
+    let c = w.run(&mut entry, plate, at("09:02:00"));
+    assert_eq!(denial(&c), Some(DenyReason::StolenVehicle));
+    // Any tag read right after the stolen plate is refused too.
+    let d = w.run(&mut entry, tag(PLAIN_TAG, at("09:02:01")), at("09:02:01"));
+    assert_eq!((pulses(&d), denial(&d)), (0, Some(DenyReason::StolenVehicle)));
+}
+
+#[test]
+fn cloned_tags_are_caught_by_tid_and_by_plate() {
+    let mut w = world();
+    let mut entry = lane("entry-1", Direction::Entry);
+    let mut presence = tag(ACCOUNT_TAG, at("09:00:00"));
+    if let Input::Tag(p) = &mut presence {
+        p.tid = Some("E2801105200074FF".parse::<Tid>().unwrap());
+    }
+    let a = w.run(&mut entry, presence, at("09:00:00"));
+    assert_eq!((pulses(&a), denial(&a)), (0, Some(DenyReason::ClonedTag)));
+    assert_eq!(alarms(&a), [AlarmKind::ClonedTag]);
+    // The camera reads another plate than the one the tag is registered to.
+    w.run(&mut entry, Input::Plate { plate: "51F-111.11".parse().unwrap(), confidence: 0.9 }, at("09:10:00"));
+    let b = w.run(&mut entry, tag(ACCOUNT_TAG, at("09:10:01")), at("09:10:01"));
+    assert_eq!((pulses(&b), denial(&b)), (0, Some(DenyReason::PlateMismatch)));
+    // A low-confidence read is not evidence; a stale one has expired.
+    w.run(&mut entry, Input::Plate { plate: "51F-111.11".parse().unwrap(), confidence: 0.3 }, at("09:20:00"));
+    let c = w.run(&mut entry, tag(ACCOUNT_TAG, at("09:20:30")), at("09:20:30"));
+    assert_eq!(pulses(&c), 1, "{c:?}");
+}
+
+#[test]
+fn pass_holders_come_and_go_free() {
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    assert_eq!(pulses(&w.run(&mut entry, tag(PASS_TAG, at("08:00:00")), at("08:00:00"))), 1);
+    let a = w.run(&mut exit, tag(PASS_TAG, at("20:00:00")), at("20:00:00"));
+    assert_eq!(pulses(&a), 1);
+    assert!(matches!(events(&a)[..], [GateEventKind::Exit { settlement: Settlement::Pass { .. }, fee: None, .. }]));
+    // By plate alone, on the camera.
+    let b = w.run(&mut exit, Input::Plate { plate: "30E-555.55".parse().unwrap(), confidence: 0.9 }, at("21:00:00"));
+    assert_eq!(pulses(&b), 1);
+    // In December the pass has expired: the plate alone opens nothing.
+    let december: Timestamp = "2026-12-01T09:00:00+07:00".parse().unwrap();
+    let c = w.run(&mut exit, Input::Plate { plate: "30E-555.55".parse().unwrap(), confidence: 0.9 }, december);
+    assert_eq!(pulses(&c), 0);
+}
+
+#[test]
+fn a_tag_without_account_pays_by_transfer() {
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    w.run(&mut entry, tag(PLAIN_TAG, at("09:00:00")), at("09:00:00"));
+    let a = w.run(&mut exit, tag(PLAIN_TAG, at("12:00:00")), at("12:00:00"));
+    assert_eq!(pulses(&a), 0);
+    let code = stay_code_for_tag(&PLAIN_TAG.parse().unwrap(), at("09:00:00"));
+    assert_eq!(exit.waiting_for(), Some(code));
+    let b = w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("12:02:00"));
+    assert_eq!(pulses(&b), 1);
+    match events(&b)[..] {
+        [GateEventKind::Exit { fee: Some(fee), settlement: Settlement::Transfer { paid, .. }, .. }] => {
+            assert_eq!(fee.amount, Vnd::new(5_000), "a motorbike's day turn");
+            assert_eq!(*paid, fee.amount);
+        }
+        ref other => panic!("{other:?}"),
+    }
+    assert!(w.state.inside.is_empty());
+}
+
+#[test]
+fn safety_alarms_for_opens_without_passage_tailgating_and_held_arms() {
+    let mut w = world();
+    let mut entry = lane("entry-1", Direction::Entry);
+    let t0 = at("09:00:00");
+    let a = w.run(&mut entry, tag(ACCOUNT_TAG, t0), t0);
+    assert!(a.contains(&Action::WakeAt(at("09:00:30"))));
+    assert!(alarms(&w.run(&mut entry, Input::Tick, at("09:00:29"))).is_empty());
+    assert_eq!(alarms(&w.run(&mut entry, Input::Tick, at("09:00:30"))), [AlarmKind::VehicleNeverPassed]);
+
+    // One open, two passages: a tailgater.
+    let t1 = at("10:00:00");
+    w.run(&mut entry, tag(PLAIN_TAG, t1), t1);
+    w.run(&mut entry, Input::Loop { occupied: true }, at("10:00:02"));
+    assert!(alarms(&w.run(&mut entry, Input::Loop { occupied: false }, at("10:00:04"))).is_empty());
+    w.run(&mut entry, Input::Loop { occupied: true }, at("10:00:05"));
+    assert_eq!(alarms(&w.run(&mut entry, Input::Loop { occupied: false }, at("10:00:07"))), [AlarmKind::Tailgating]);
+    // The vehicle passed: its open does not expire later.
+    assert!(alarms(&w.run(&mut entry, Input::Tick, at("10:01:00"))).is_empty());
+
+    // A passage long after any open.
+    w.run(&mut entry, Input::Loop { occupied: true }, at("11:00:00"));
+    let b = w.run(&mut entry, Input::Loop { occupied: false }, at("11:00:02"));
+    assert_eq!(alarms(&b), [AlarmKind::PassageWithoutOpen]);
+
+    // A vehicle stuck on the loop: one alarm, not one per tick; and the
+    // open it came through does not also count as "never passed".
+    w.run(&mut entry, Input::TicketButton, at("12:00:00"));
+    w.run(&mut entry, Input::Loop { occupied: true }, at("12:00:05"));
+    assert_eq!(alarms(&w.run(&mut entry, Input::Tick, at("12:01:05"))), [AlarmKind::ArmHeldOpen]);
+    assert!(alarms(&w.run(&mut entry, Input::Tick, at("12:02:00"))).is_empty());
+    assert!(alarms(&w.run(&mut entry, Input::Loop { occupied: false }, at("12:03:00"))).is_empty());
+}
+
+#[test]
+fn lists_move_forward_whole_or_not_at_all() {
+    let mut w = world();
+    let epc: Epc = PLAIN_TAG.parse().unwrap();
+    let delta = |from, to| ListsDelta {
+        v: V1,
+        lot: lot(),
+        from_version: from,
+        to_version: to,
+        issued_at: at("10:00:00"),
+        upsert_tags: vec![],
+        remove_tags: vec![epc.clone()],
+        upsert_deny: vec![],
+        remove_deny: vec![DenyTarget::Epc(STOLEN_TAG.parse().unwrap())],
+        upsert_passes: vec![],
+        remove_passes: vec!["pass-1".into()],
+    };
+    assert!(matches!(w.lists.apply_delta(delta(5, 6)), Err(ListsError::Gap { held: 1, .. })));
+    assert!(w.lists.tag(&epc).is_some(), "a refused delta changes nothing");
+    w.lists.apply_delta(delta(1, 2)).unwrap();
+    assert_eq!(w.lists.version(), 2);
+    assert!(w.lists.tag(&epc).is_none());
+    assert_eq!(w.lists.denied(&DenyTarget::Epc(STOLEN_TAG.parse().unwrap())), None);
+    assert!(w.lists.valid_pass(Some(&PASS_TAG.parse().unwrap()), None, at("10:00:00")).is_none());
+    let stale = ListsSnapshot {
+        v: V1,
+        lot: lot(),
+        version: 2,
+        issued_at: at("10:00:00"),
+        tags: vec![],
+        deny: vec![],
+        passes: vec![],
+    };
+    assert!(matches!(w.lists.apply_snapshot("hn-01", stale.clone()), Err(ListsError::Stale { .. })));
+    assert!(matches!(w.lists.apply_snapshot("hn-02", stale), Err(ListsError::WrongLot { .. })));
+}
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn input() -> impl Strategy<Value = (u8, Input)> {
+        let epcs = [ACCOUNT_TAG, PLAIN_TAG, PASS_TAG, STOLEN_TAG, BLOCKED_TAG, UNKNOWN_TAG];
+        let tag_input = (0usize..6, any::<bool>()).prop_map(move |(i, cloned)| {
+            let mut t = tag(epcs[i], at("09:00:00"));
+            if let (Input::Tag(p), true) = (&mut t, cloned) {
+                p.tid = Some("E2801105200074FF".parse().unwrap());
+            }
+            t
+        });
+        let plates = ["29A-123.45", "29A-999.99", "30E-555.55", "51F-111.11"];
+        let plate_input = (0usize..4, 0.0f32..1.0)
+            .prop_map(move |(i, confidence)| Input::Plate { plate: plates[i].parse().unwrap(), confidence });
+        let other = prop_oneof![
+            Just(Input::TicketButton),
+            Just(Input::Tick),
+            any::<bool>().prop_map(|occupied| Input::Loop { occupied }),
+            (0u32..4, 0i64..3).prop_map(|(n, r)| Input::PaymentConfirmed {
+                payment_code: PaymentCode::stay(n),
+                remaining: Vnd::new(r * 10_000)
+            }),
+            Just(Input::Qr("PT1.hn-01.entry-1.0.1795000000.car.00000000000000000000".into())),
+        ];
+        (0u8..2, prop_oneof![tag_input, plate_input, other])
+    }
+
+    proptest! {
+        /// Whatever arrives in whatever order: no panic, every open is
+        /// recorded as an entry or exit, and a refusal never opens.
+        #[test]
+        fn every_open_is_recorded_and_refusals_never_open(
+            steps in proptest::collection::vec((input(), 0i64..900), 1..60)
+        ) {
+            let mut w = world();
+            let mut lanes = [lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit)];
+            let mut now = at("08:00:00");
+            for ((which, input), gap) in steps {
+                now = now.checked_add(time::Duration::seconds(gap)).unwrap();
+                // Inputs that carry their own time are re-stamped to now.
+                let input = match input {
+                    Input::Tag(mut p) => { p.first_seen = now; p.last_seen = now; Input::Tag(p) }
+                    other => other,
+                };
+                let actions = w.run(&mut lanes[usize::from(which)], input, now);
+                let opens = pulses(&actions);
+                let moves = events(&actions)
+                    .iter()
+                    .filter(|k| matches!(k, GateEventKind::Entry { .. } | GateEventKind::Exit { .. }))
+                    .count();
+                prop_assert_eq!(opens, moves, "{:?}", actions);
+                prop_assert!(denial(&actions).is_none() || opens == 0, "{:?}", actions);
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! `parking-core`: the pure domain of the cashless parking system.
+//!
+//! No I/O and no clock: nothing here opens a file or a socket, and every
+//! instant is passed in by the caller, so everything is testable with
+//! plain values.
+//!
+//! Modules:
+//! - [`ids`]: `Epc`, `Tid`, `LotId`, `GateId`, `NodeId`, `EventId`;
+//! - [`plate`]: Vietnamese licence plates, normalised;
+//! - [`money`]: `Vnd`, whole đồng with checked arithmetic;
+//! - [`vehicle`]: vehicle classes, built-in and configured;
+//! - [`payment_code`]: short, check-charactered codes for transfer memos;
+//! - [`timestamp`]: UTC instants and the lot's local clock (UTC+7);
+//! - [`gate`]: the lane state machine, edge lists and signed tickets;
+//! - [`tariff`]: dated, versioned tariffs and `fee()`;
+//! - [`wire`]: every MQTT/HTTP message, and the topic scheme;
+//! - [`config`]: layered TOML + environment configuration, typed;
+//! - [`settings`]: the configuration sections the processes share;
+//! - [`secret`]: a string that never prints.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod gate;
+pub mod ids;
+pub mod money;
+pub mod payment_code;
+pub mod plate;
+pub mod secret;
+pub mod settings;
+pub mod tariff;
+pub mod timestamp;
+pub mod vehicle;
+pub mod wire;
+
+pub use ids::{Epc, EventId, GateId, IdError, LotId, NodeId, Tid};
+pub use money::Vnd;
+pub use payment_code::PaymentCode;
+pub use plate::Plate;
+pub use tariff::{Fee, Tariff, TariffBook, fee};
+pub use timestamp::Timestamp;
+pub use vehicle::VehicleClass;

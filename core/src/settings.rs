@@ -1,0 +1,56 @@
+//! Configuration sections every process shares: the lot and the broker.
+//! Each binary composes these with its own sections into its `Settings`.
+
+use serde::Deserialize;
+
+use crate::ids::LotId;
+use crate::secret::Secret;
+
+/// `[lot]`: which lot this is.
+#[derive(Clone, Debug, Deserialize)]
+pub struct LotSettings {
+    pub id: LotId,
+    /// Shown on displays, receipts and the dashboard.
+    pub name: String,
+    /// The tariff zone the city assigns the lot to.
+    pub zone: String,
+    /// Directory of tariff files (`*.toml`), relative to the working
+    /// directory.
+    #[serde(default = "default_tariff_dir")]
+    pub tariff_dir: String,
+}
+
+fn default_tariff_dir() -> String {
+    "config/tariffs".to_owned()
+}
+
+/// `[broker]`: the MQTT broker.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BrokerSettings {
+    /// Run an in-process broker (zero setup) instead of connecting out.
+    #[serde(default = "yes")]
+    pub embedded: bool,
+    #[serde(default = "localhost")]
+    pub host: String,
+    #[serde(default = "mqtt_port")]
+    pub port: u16,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default = "keep_alive")]
+    pub keep_alive_secs: u16,
+}
+
+fn yes() -> bool {
+    true
+}
+fn localhost() -> String {
+    "127.0.0.1".to_owned()
+}
+fn mqtt_port() -> u16 {
+    1883
+}
+fn keep_alive() -> u16 {
+    15
+}

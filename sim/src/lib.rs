@@ -1,0 +1,11 @@
+//! `sim`: generates and replays gate traffic against the real system, and
+//! runs the one-command demo.
+//!
+//! Modules:
+//! - [`settings`]: the typed configuration the simulator reads;
+//! - [`quote`]: prices a stay under the lot's tariff, itemised.
+
+#![forbid(unsafe_code)]
+
+pub mod quote;
+pub mod settings;

@@ -1,0 +1,24 @@
+//! `tag-reader`: UHF RFID reader protocols over serial and QR codes from
+//! camera frames, as a library the controller uses in-process and as a
+//! bridge binary that publishes reads onto MQTT.
+//!
+//! Modules:
+//! - [`bridge`]: the `run` command: reader and camera frames onto MQTT;
+//! - [`cli`]: the stable command-line contracts (decode-frames, decode-qr, bench-qr);
+//! - [`codec`]: R2000 and Chafon frame codecs, the Wiegand decoder;
+//! - [`dedup`]: repeated reads collapsed into presences, lanes arbitrated;
+//! - [`publisher`]: QoS 1 MQTT publishing with a bounded outbox that survives reconnects;
+//! - [`qr`]: QR codes from camera frames (image + rqrr + rxing);
+//! - [`reader`]: the async loop that drives a reader over a byte stream;
+//! - [`settings`]: the typed `[reader]` configuration.
+
+#![forbid(unsafe_code)]
+
+pub mod bridge;
+pub mod cli;
+pub mod codec;
+pub mod dedup;
+pub mod publisher;
+pub mod qr;
+pub mod reader;
+pub mod settings;

@@ -1,0 +1,150 @@
+//! `tag-reader`: the reader bridge binary, and the command-line tools that
+//! decode reader frames and QR images.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tag_reader::settings::{Protocol, Settings};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser, Debug)]
+#[command(version, about = "UHF reader and QR camera bridge onto MQTT")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Bridge the configured reader (and camera frames) onto MQTT.
+    Run {
+        /// TOML files, later ones overriding earlier ones.
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+    },
+    /// Load and validate the configuration, then print what it says.
+    CheckConfig {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+    },
+    /// Decode hex frames from stdin, one per line, into JSON lines.
+    DecodeFrames {
+        #[arg(long, value_enum)]
+        protocol: CliProtocol,
+    },
+    /// Decode the QR codes in image files, one JSON line per file.
+    DecodeQr {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Decode rate and time over every image under DIR that has a sibling .txt.
+    BenchQr { dir: PathBuf },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum CliProtocol {
+    R2000,
+    Chafon,
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    match cli.command {
+        Command::CheckConfig { config } => match Settings::load(&config) {
+            Ok(s) => {
+                println!(
+                    "config ok: lot {} reader {} for gate {}: {:?} on {} at {} baud, dedup window {} ms",
+                    s.lot.id,
+                    s.reader.node,
+                    s.reader.gate,
+                    s.reader.protocol,
+                    s.reader.port,
+                    s.reader.baud,
+                    s.reader.dedup_window_ms
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::DecodeFrames { protocol } => {
+            let protocol = match protocol {
+                CliProtocol::R2000 => Protocol::R2000,
+                CliProtocol::Chafon => Protocol::Chafon,
+            };
+            match tag_reader::cli::decode_frames(protocol, std::io::stdin().lock(), stdout.lock()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::DecodeQr { files } => match tag_reader::cli::decode_qr(&files, stdout.lock()) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => fail(e),
+        },
+        Command::BenchQr { dir } => match tag_reader::cli::bench_qr(&dir, stdout.lock()) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => fail(format!("{}: {e}", dir.display())),
+        },
+        Command::Run { config } => {
+            let settings = match Settings::load(&config) {
+                Ok(s) => s,
+                Err(e) => return fail(e),
+            };
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let runtime = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => return fail(e),
+            };
+            let result = runtime.block_on(async {
+                let shutdown = CancellationToken::new();
+                tokio::spawn(stop_on_signal(shutdown.clone()));
+                tag_reader::bridge::run(settings, shutdown).await
+            });
+            let _ = std::io::stderr().flush();
+            match result {
+                Ok(stats) => {
+                    tracing::info!(?stats, "bridge stopped");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("{e:#}")),
+            }
+        }
+    }
+}
+
+/// SIGINT or SIGTERM cancels the token once.
+async fn stop_on_signal(token: CancellationToken) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    tracing::info!("stopping");
+    token.cancel();
+}

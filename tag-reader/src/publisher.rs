@@ -1,0 +1,295 @@
+//! An MQTT publisher that loses nothing it accepted: QoS 1 with its own
+//! bounded outbox, re-sent after every reconnect until the broker
+//! acknowledges each message.
+//!
+//! rumqttc alone is not enough: when it reconnects to a broker that lost
+//! the session (a broker restarted without persistence), it drops the
+//! publishes that were in flight. So this task keeps every message until
+//! its PUBACK arrives, and hands the unacknowledged ones to a fresh clean
+//! session after each reconnect. A message may therefore arrive twice
+//! (at-least-once); receivers deduplicate. A full outbox drops its oldest
+//! message, and counts and logs it: never silently.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use parking_core::settings::BrokerSettings;
+use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// One message to publish with QoS 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutMsg {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    pub retain: bool,
+}
+
+/// Counters shared with whoever watches the publisher.
+#[derive(Debug, Default)]
+pub struct PublisherStats {
+    /// Messages the broker acknowledged.
+    pub acked: AtomicU64,
+    /// Messages dropped because the outbox was full.
+    pub dropped: AtomicU64,
+    /// Connections made (the first one included).
+    pub connects: AtomicU64,
+    /// Messages waiting for an acknowledgement.
+    pub outbox: AtomicU64,
+    pub connected: AtomicBool,
+}
+
+/// Settings of the publisher.
+#[derive(Clone, Debug)]
+pub struct PublisherConfig {
+    pub options: MqttOptions,
+    /// Most messages kept while the broker is away.
+    pub outbox_capacity: usize,
+    /// Most messages in flight (sent, not yet acknowledged) at once.
+    pub max_inflight: usize,
+    /// Published (retained) at every connect, e.g. an online status.
+    pub on_connect: Option<OutMsg>,
+}
+
+/// MQTT options from the `[broker]` settings: TCP_NODELAY on (see
+/// DOMAIN.md §9: without it a round trip costs ~40 ms), credentials,
+/// a retained last will.
+pub fn mqtt_options(broker: &BrokerSettings, client_id: &str, will: Option<&OutMsg>) -> MqttOptions {
+    let mut o = MqttOptions::new(client_id, broker.host.clone(), broker.port);
+    o.set_keep_alive(Duration::from_secs(u64::from(broker.keep_alive_secs.max(5))));
+    o.set_clean_session(true);
+    o.set_max_packet_size(1024 * 1024, 1024 * 1024);
+    if let (Some(user), Some(pass)) = (&broker.username, &broker.password) {
+        o.set_credentials(user.clone(), pass.expose().to_owned());
+    }
+    if let Some(w) = will {
+        o.set_last_will(LastWill::new(w.topic.clone(), w.payload.clone(), QoS::AtLeastOnce, w.retain));
+    }
+    o
+}
+
+/// The eventloop with TCP_NODELAY set.
+fn new_client(options: MqttOptions, cap: usize) -> (AsyncClient, EventLoop) {
+    let (client, mut eventloop) = AsyncClient::new(options, cap);
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
+    (client, eventloop)
+}
+
+/// The messages not yet acknowledged, in order, and which of them are in
+/// flight in the current session. Pure bookkeeping, no I/O.
+#[derive(Debug)]
+pub struct Outbox {
+    queue: VecDeque<(u64, OutMsg)>,
+    capacity: usize,
+    next_seq: u64,
+    /// The next sequence number to hand to the client.
+    cursor: u64,
+    /// Handed to the client, waiting for the packet id it was sent with.
+    handed: VecDeque<u64>,
+    by_pkid: HashMap<u16, u64>,
+}
+
+impl Outbox {
+    pub fn new(capacity: usize) -> Self {
+        Outbox {
+            queue: VecDeque::new(),
+            capacity: capacity.max(1),
+            next_seq: 0,
+            cursor: 0,
+            handed: VecDeque::new(),
+            by_pkid: HashMap::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// Queues a message; returns the oldest one if it had to be dropped.
+    pub fn push(&mut self, msg: OutMsg) -> Option<OutMsg> {
+        let dropped = if self.queue.len() >= self.capacity { self.queue.pop_front().map(|(_, m)| m) } else { None };
+        self.queue.push_back((self.next_seq, msg));
+        self.next_seq += 1;
+        dropped
+    }
+
+    /// A new session began: everything unacknowledged goes out again.
+    pub fn new_session(&mut self) {
+        self.handed.clear();
+        self.by_pkid.clear();
+        self.cursor = self.queue.front().map_or(self.next_seq, |(s, _)| *s);
+    }
+
+    /// Messages handed over and not yet acknowledged in this session.
+    pub fn in_flight(&self) -> usize {
+        self.handed.len() + self.by_pkid.len()
+    }
+
+    /// The next message to hand over, if any.
+    pub fn next(&self) -> Option<(u64, &OutMsg)> {
+        self.queue.iter().find(|(s, _)| *s >= self.cursor).map(|(s, m)| (*s, m))
+    }
+
+    /// The message `seq` was handed to the client.
+    pub fn handed_over(&mut self, seq: u64) {
+        self.handed.push_back(seq);
+        self.cursor = seq + 1;
+    }
+
+    /// The client sent the oldest handed message with packet id `pkid`.
+    pub fn sent(&mut self, pkid: u16) {
+        if let Some(seq) = self.handed.pop_front() {
+            self.by_pkid.insert(pkid, seq);
+        }
+    }
+
+    /// The broker acknowledged `pkid`; true if that removed a message.
+    pub fn acked(&mut self, pkid: u16) -> bool {
+        let Some(seq) = self.by_pkid.remove(&pkid) else { return false };
+        match self.queue.iter().position(|(s, _)| *s == seq) {
+            Some(pos) => self.queue.remove(pos).is_some(),
+            None => false,
+        }
+    }
+}
+
+/// Publishes what arrives on `rx` until `shutdown`, then tries for up to
+/// `drain` to empty the outbox before it returns.
+pub async fn run(
+    config: PublisherConfig,
+    mut rx: mpsc::Receiver<OutMsg>,
+    stats: Arc<PublisherStats>,
+    shutdown: CancellationToken,
+    drain: Duration,
+) {
+    let (client, mut eventloop) = new_client(config.options.clone(), config.max_inflight + 8);
+    let mut outbox = Outbox::new(config.outbox_capacity);
+    let mut connected = false;
+    let mut backoff = Duration::from_millis(100);
+    let mut input_open = true;
+    let stopping = shutdown.clone();
+    let drain_deadline = async move {
+        stopping.cancelled().await;
+        tokio::time::sleep(drain).await;
+    };
+    tokio::pin!(drain_deadline);
+    let push = |outbox: &mut Outbox, msg: OutMsg| {
+        if let Some(dropped) = outbox.push(msg) {
+            stats.dropped.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(topic = %dropped.topic, "outbox full: dropped the oldest message");
+        }
+    };
+
+    loop {
+        if shutdown.is_cancelled() && outbox.is_empty() && !input_open {
+            break;
+        }
+        tokio::select! {
+            _ = &mut drain_deadline => {
+                if !outbox.is_empty() {
+                    tracing::warn!(left = outbox.len(), "stopping with messages not acknowledged");
+                }
+                break;
+            }
+            msg = rx.recv(), if input_open => match msg {
+                Some(msg) => push(&mut outbox, msg),
+                None => input_open = false,
+            },
+            event = eventloop.poll() => match event {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    connected = true;
+                    backoff = Duration::from_millis(100);
+                    stats.connects.fetch_add(1, Ordering::Relaxed);
+                    if let Some(status) = &config.on_connect {
+                        push(&mut outbox, status.clone());
+                    }
+                    outbox.new_session();
+                    tracing::info!(pending = outbox.len(), "connected to the broker");
+                }
+                Ok(Event::Outgoing(Outgoing::Publish(pkid))) => outbox.sent(pkid),
+                Ok(Event::Incoming(Packet::PubAck(ack))) => {
+                    if outbox.acked(ack.pkid) {
+                        stats.acked.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    if connected {
+                        tracing::warn!(error = %e, pending = outbox.len(), "lost the broker; buffering");
+                    }
+                    connected = false;
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = &mut drain_deadline => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+            },
+        }
+        stats.connected.store(connected, Ordering::Relaxed);
+        stats.outbox.store(outbox.len() as u64, Ordering::Relaxed);
+        // Hand over what the in-flight window allows, in order.
+        while connected && outbox.in_flight() < config.max_inflight {
+            let Some((seq, msg)) = outbox.next() else { break };
+            match client.try_publish(msg.topic.clone(), QoS::AtLeastOnce, msg.retain, msg.payload.clone()) {
+                Ok(()) => outbox.handed_over(seq),
+                Err(_) => break,
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(n: u8) -> OutMsg {
+        OutMsg { topic: format!("t/{n}"), payload: vec![n], retain: false }
+    }
+
+    #[test]
+    fn unacknowledged_messages_go_out_again_after_a_reconnect() {
+        let mut o = Outbox::new(10);
+        for n in 0..3 {
+            o.push(msg(n));
+        }
+        o.new_session();
+        for pkid in 1..=3u16 {
+            let (seq, _) = o.next().unwrap();
+            o.handed_over(seq);
+            o.sent(pkid);
+        }
+        assert!(o.next().is_none());
+        assert!(o.acked(1));
+        assert!(!o.acked(1), "a duplicate ack removes nothing");
+        assert_eq!(o.len(), 2);
+        // The broker went away with 2 and 3 unacknowledged.
+        o.new_session();
+        assert_eq!(o.in_flight(), 0);
+        assert_eq!(o.next().map(|(_, m)| m.payload.clone()), Some(vec![1]));
+        o.handed_over(1);
+        assert_eq!(o.next().map(|(_, m)| m.payload.clone()), Some(vec![2]));
+        // An ack for a packet id of the old session is ignored.
+        assert!(!o.acked(3));
+    }
+
+    #[test]
+    fn a_full_outbox_drops_the_oldest_and_says_so() {
+        let mut o = Outbox::new(2);
+        assert!(o.push(msg(0)).is_none());
+        assert!(o.push(msg(1)).is_none());
+        assert_eq!(o.push(msg(2)), Some(msg(0)));
+        o.new_session();
+        assert_eq!(o.next().map(|(_, m)| m.payload.clone()), Some(vec![1]));
+    }
+}

@@ -1,0 +1,14 @@
+//! `parking-tests`: tests that span processes, and the helpers they share.
+//!
+//! Modules:
+//! - [`bins`]: locating the workspace's binaries and the repository root;
+//! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts.
+//!
+//! Suites that need a real service are `#[ignore]`d with the reason, so the
+//! README's `cargo test --workspace` passes on a machine with only the Rust
+//! toolchain; `.ci/run` runs them with `-- --ignored` against real services.
+
+#![forbid(unsafe_code)]
+
+pub mod bins;
+pub mod mosquitto;

@@ -1,0 +1,89 @@
+//! A Mosquitto broker owned by one test: its own port, its own persistence
+//! directory, killed with SIGKILL and restarted on demand. Tests never
+//! touch a broker they did not start.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The mosquitto binary: `PARKING_TEST_MOSQUITTO`, or `mosquitto` on the
+/// PATH or in /usr/sbin.
+pub fn binary() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("PARKING_TEST_MOSQUITTO") {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
+        .map(|d| d.join("mosquitto"))
+        .find(|p| p.is_file())
+}
+
+/// A free TCP port on loopback (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+/// A running (or killed) broker.
+#[derive(Debug)]
+pub struct Broker {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// Starts a broker with persistence (saved every second) and
+    /// TCP_NODELAY, on a free port.
+    pub fn start() -> std::io::Result<Broker> {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("parking-mosquitto-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let conf = format!(
+            "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n\
+             persistence true\npersistence_location {}/\nautosave_interval 1\n",
+            dir.display()
+        );
+        std::fs::write(dir.join("mosquitto.conf"), conf)?;
+        let mut broker = Broker { port, dir, child: None };
+        broker.restart()?;
+        Ok(broker)
+    }
+
+    /// Starts the broker process again (after [`Broker::kill`]) and waits
+    /// until it accepts connections.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        let bin = binary().ok_or_else(|| std::io::Error::other("mosquitto not found"))?;
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if started.elapsed() > Duration::from_secs(10) {
+                return Err(std::io::Error::other("mosquitto did not start listening"));
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// SIGKILL, as a crash or power cut would.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

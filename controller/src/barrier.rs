@@ -80,7 +80,12 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> RelayBoard<T> {
     }
 
     async fn set_coil(&mut self, on: bool) -> Result<(), BarrierError> {
-        let request = modbus::write_coil(self.addr, self.coil, on);
+        self.set_coil_at(self.coil, on).await
+    }
+
+    /// Switches any coil of the board (a board may serve several lanes).
+    pub async fn set_coil_at(&mut self, coil: u16, on: bool) -> Result<(), BarrierError> {
+        let request = modbus::write_coil(self.addr, coil, on);
         let reply = self.transact(&request).await?;
         modbus::check_echo(&request, &reply)?;
         Ok(())

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use controller::settings::Settings;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Edge controller for a lot's lanes")]
@@ -15,12 +16,20 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Run the lanes: decide, pulse the barriers, journal every event.
+    Run {
+        /// TOML files, later ones overriding earlier ones.
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+    },
     /// Load and validate the configuration, then print what it says.
     CheckConfig {
         /// TOML files, later ones overriding earlier ones.
         #[arg(long = "config", required = true)]
         config: Vec<PathBuf>,
     },
+    /// Measure decision latency in-process, or through a broker.
+    Bench(controller::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,5 +52,60 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Run { config } => {
+            let settings = match Settings::load(&config) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            telemetry();
+            match runtime().and_then(|rt| rt.block_on(serve(settings))) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Bench(args) => match runtime().and_then(|rt| rt.block_on(controller::bench::run(args))) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
+}
+
+fn telemetry() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Runs until SIGINT or SIGTERM, then flushes the journal.
+async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot watch SIGTERM");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+        tracing::info!("stopping");
+        stop.cancel();
+    });
+    controller::runtime::run(settings, shutdown).await
 }

@@ -13,6 +13,7 @@
 //! - [`timestamp`]: UTC instants and the lot's local clock (UTC+7);
 //! - [`gate`]: the lane state machine, edge lists and signed tickets;
 //! - [`tariff`]: dated, versioned tariffs and `fee()`;
+//! - [`vietqr`]: NAPAS VietQR payloads, encoded and checked;
 //! - [`wire`]: every MQTT/HTTP message, and the topic scheme;
 //! - [`config`]: layered TOML + environment configuration, typed;
 //! - [`settings`]: the configuration sections the processes share;
@@ -31,6 +32,7 @@ pub mod settings;
 pub mod tariff;
 pub mod timestamp;
 pub mod vehicle;
+pub mod vietqr;
 pub mod wire;
 
 pub use ids::{Epc, EventId, GateId, IdError, LotId, NodeId, Tid};

@@ -5,16 +5,14 @@
 //! here waits for the network: every decision comes from the lists, the
 //! tariff and the lot state the controller holds.
 
-use std::collections::{HashMap, HashSet};
-
 use super::lists::EdgeLists;
+use super::lot::{Inside, LotState};
 use super::safety::Safety;
 
 mod exit;
 use super::ticket::{Ticket, TicketKey};
 use super::{Action, Input};
 use crate::ids::{Epc, GateId, LotId};
-use crate::money::Vnd;
 use crate::payment_code::PaymentCode;
 use crate::plate::Plate;
 use crate::tariff::{Fee, TariffBook};
@@ -53,26 +51,6 @@ pub enum ExitWithoutEntry {
     OpenAndCharge,
     /// Keep the barrier down and raise an alarm.
     Refuse,
-}
-
-/// Where a vehicle inside came in, for its exit fee.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Inside {
-    pub entered_at: Timestamp,
-    pub class: VehicleClass,
-}
-
-/// State shared by all lanes of a controller.
-#[derive(Clone, Debug, Default)]
-pub struct LotState {
-    /// Tags inside the lot (anti-passback), with their entry.
-    pub inside: HashMap<Epc, Inside>,
-    /// What is still owed per payment code, as the server last said.
-    pub owed: HashMap<PaymentCode, Vnd>,
-    /// Ticket serials that already let a vehicle out.
-    pub used_tickets: HashSet<u64>,
-    /// Next ticket serial; a controller persists it with its journal.
-    pub next_ticket_serial: u64,
 }
 
 /// Everything a decision may consult.
@@ -149,6 +127,15 @@ impl Lane {
             },
             Input::Loop { occupied } => self.safety.on_loop(occupied, now, &self.cfg),
             Input::PaymentConfirmed { payment_code, remaining } => self.on_paid(payment_code, remaining, now, ctx),
+            Input::ManualOpen { operator, reason, note } => {
+                // The operator decides for whoever waits: the lane stops
+                // waiting, and the server records the stay as unpaid.
+                self.waiting = None;
+                let mut out = Vec::new();
+                self.open(now, &mut out);
+                out.push(emit(GateEventKind::ManualOpen { operator, reason, note }));
+                out
+            }
             Input::Tick => Vec::new(),
         };
         out.extend(self.safety.on_tick(now, &self.cfg));
@@ -199,12 +186,12 @@ impl Lane {
         let kind = match self.cfg.direction {
             Direction::Entry => {
                 if let Some(e) = epc {
-                    ctx.lot.inside.insert(e, Inside { entered_at: now, class: pass.class.clone() });
+                    ctx.lot.enter(e, Inside { entered_at: now, class: pass.class.clone() });
                 }
                 GateEventKind::Entry { credential, class: pass.class, plate }
             }
             Direction::Exit => {
-                let entered_at = epc.and_then(|e| ctx.lot.inside.remove(&e)).map(|i| i.entered_at);
+                let entered_at = epc.and_then(|e| ctx.lot.leave(&e)).map(|i| i.entered_at);
                 GateEventKind::Exit {
                     credential,
                     class: pass.class,
@@ -268,7 +255,7 @@ impl Lane {
                 }
                 let mut out = Vec::new();
                 self.open(now, &mut out);
-                ctx.lot.inside.insert(p.epc, Inside { entered_at: now, class: entry.class.clone() });
+                ctx.lot.enter(p.epc, Inside { entered_at: now, class: entry.class.clone() });
                 out.push(emit(GateEventKind::Entry { credential, class: entry.class, plate: plate.or(entry.plate) }));
                 out
             }
@@ -277,8 +264,7 @@ impl Lane {
     }
 
     fn issue_ticket(&mut self, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
-        let serial = ctx.lot.next_ticket_serial;
-        ctx.lot.next_ticket_serial += 1;
+        let serial = ctx.lot.issue_ticket_serial();
         let entered_at = Timestamp::from_unix_seconds(now.unix_seconds()).unwrap_or(now);
         let ticket = Ticket {
             lot: self.cfg.lot.clone(),

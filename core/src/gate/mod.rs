@@ -5,6 +5,8 @@
 //! - [`lane`]: `Lane::handle(input, now, ctx) -> Vec<Action>`, the flows
 //!   (entry, exit, tickets, passes, deny list, anti-passback, safety);
 //! - [`lists`]: the allow/deny lists and passes at the edge, versioned;
+//! - [`lot`]: what all lanes of a controller share: who is inside, used
+//!   tickets, what is owed, and the log of changes to persist;
 //! - `safety`: opens matched to loop passages; the safety alarms;
 //! - [`ticket`]: QR tickets signed with the lot's key.
 //!
@@ -22,6 +24,7 @@
 
 pub mod lane;
 pub mod lists;
+pub mod lot;
 mod safety;
 pub mod ticket;
 
@@ -31,10 +34,11 @@ use crate::payment_code::PaymentCode;
 use crate::plate::Plate;
 use crate::tariff::TariffVersion;
 use crate::timestamp::Timestamp;
-use crate::wire::{GateEventKind, TagPresence};
+use crate::wire::{GateEventKind, ManualOpenReason, TagPresence};
 
-pub use lane::{Context, ExitWithoutEntry, Inside, Lane, LaneConfig, LotState};
+pub use lane::{Context, ExitWithoutEntry, Lane, LaneConfig};
 pub use lists::{EdgeLists, ListsError};
+pub use lot::{Inside, LotChange, LotState};
 pub use ticket::{Ticket, TicketError, TicketKey};
 
 /// What a lane is told.
@@ -53,6 +57,8 @@ pub enum Input {
     /// The server says a transfer for this code arrived; `remaining` is
     /// what is still owed.
     PaymentConfirmed { payment_code: PaymentCode, remaining: Vnd },
+    /// An operator opens the barrier by hand, with a reason.
+    ManualOpen { operator: String, reason: ManualOpenReason, note: String },
     /// Time passed (the controller calls at the instants of `WakeAt`).
     Tick,
 }

@@ -284,6 +284,9 @@ pub struct DisplayMsg {
     pub vietqr: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Vnd>,
+    /// A ticket to print (or show on a screen), as its QR text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
 }
 
 /// The barrier as far as the controller knows.

@@ -176,6 +176,16 @@ fn commands_display_and_status_round_trip() {
         lines: vec!["Phí: 50.000đ".into()],
         vietqr: Some("000201010212...".into()),
         amount: Some(Vnd::new(50_000)),
+        ticket: None,
+    });
+    round_trip(&DisplayMsg {
+        v: V1,
+        gate: gate(),
+        at: issued_at,
+        lines: vec!["Vé / Ticket".into()],
+        vietqr: None,
+        amount: None,
+        ticket: Some("PT1.hn-01.entry-1.1.1800000000.car.00112233445566778899".into()),
     });
     round_trip(&LaneStatus {
         v: V1,

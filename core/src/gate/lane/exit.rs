@@ -68,7 +68,7 @@ impl Lane {
         };
         let mut out = Vec::new();
         self.open(now, &mut out);
-        ctx.lot.inside.remove(&epc);
+        ctx.lot.leave(&epc);
         out.push(Action::Emit {
             kind: GateEventKind::Exit {
                 credential,
@@ -161,10 +161,10 @@ impl Lane {
         let mut out = Vec::new();
         self.open(now, &mut out);
         if let Some(serial) = w.ticket_serial {
-            ctx.lot.used_tickets.insert(serial);
+            ctx.lot.use_ticket(serial);
         }
         if let Some(epc) = &w.epc {
-            ctx.lot.inside.remove(epc);
+            ctx.lot.leave(epc);
         }
         ctx.lot.owed.remove(&w.code);
         let version = Some(w.fee.tariff_version.clone());

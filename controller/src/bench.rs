@@ -1,0 +1,361 @@
+//! `controller bench`: decision latency, measured.
+//!
+//! In-process (the default): reader bytes go into the R2000 codec, through
+//! deduplication and the engine, to the Modbus relay frame written to an
+//! in-memory transport, over 8 lanes, while a real SQLite journal commits
+//! every event on another thread. The latency of each read that reaches a
+//! decision is the wall time from its first byte entering the codec to
+//! its relay frame being written.
+//!
+//! `--broker HOST:PORT`: the same path through a real broker. A reader
+//! bridge publishes each read, the controller runtime decides, and the
+//! barrier command comes back over MQTT; the latency is publish to
+//! barrier command received.
+
+// Figures for printing: lane numbers below 8, counts far below 2^32, and
+// percentile indices within the slice, so these casts cannot truncate.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bytes::BytesMut;
+use parking_core::gate::{Input, TicketKey};
+use parking_core::secret::Secret;
+use parking_core::wire::{self, ListsSnapshot, TagEntry, V1};
+use parking_core::{Epc, Timestamp, VehicleClass};
+use tag_reader::codec::r2000::{self, R2000Codec, R2000Frame};
+use tag_reader::dedup::{DedupConfig, DedupEvent, Deduplicator};
+use tokio::sync::mpsc;
+use tokio_util::codec::Decoder;
+
+use crate::engine::{Engine, EventIds, Out};
+use crate::journal::{Entry, Journal};
+use crate::modbus;
+use crate::settings::Settings;
+
+/// Options of `controller bench`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BenchArgs {
+    /// Reads to feed (repeats included).
+    #[arg(long, default_value_t = 400_000)]
+    pub reads: usize,
+    /// Registered tags in the lists (1000000 for the memory figure).
+    #[arg(long, default_value_t = 10_000)]
+    pub tags: usize,
+    /// Measure through this MQTT broker instead of in-process.
+    #[arg(long)]
+    pub broker: Option<String>,
+    /// Seed of the traffic mix.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+/// A small, seedable PRNG (xorshift64*), so runs are reproducible.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next_u64() % n }
+    }
+}
+
+pub fn epc_bytes(n: u64) -> [u8; 12] {
+    let mut e = [0u8; 12];
+    e[0] = 0xE2;
+    e[4..].copy_from_slice(&n.to_be_bytes());
+    e
+}
+
+pub fn tag_frame(epc: &[u8; 12], antenna: u8) -> Vec<u8> {
+    let mut f = vec![0xA0, 0x13, 0x01, 0x89, antenna & 0x03, 0x30, 0x00];
+    f.extend_from_slice(epc);
+    f.push(0x40);
+    f.push(r2000::checksum(&f));
+    f
+}
+
+/// Settings for 4 entry and 4 exit lanes on simulated devices.
+pub fn bench_settings(journal: &std::path::Path, broker: Option<(&str, u16)>) -> anyhow::Result<Settings> {
+    let mut toml = format!(
+        "[lot]\nid = \"bench-lot\"\nname = \"Bench\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n\
+         [broker]\nembedded = false\nhost = \"{}\"\nport = {}\n\
+         [controller]\nnode = \"bench-controller\"\njournal = \"{}\"\nticket_key = \"bench-ticket-key-0123456789\"\n\
+         [bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n",
+        tariff_dir().display(),
+        broker.map_or("127.0.0.1", |b| b.0),
+        broker.map_or(1883, |b| b.1),
+        journal.display()
+    );
+    let barrier = if broker.is_some() { "mqtt" } else { "simulated" };
+    for i in 0..8 {
+        let dir = if i < 4 { "entry" } else { "exit" };
+        toml.push_str(&format!(
+            "[[lanes]]\ngate = \"{dir}-{i}\"\ndirection = \"{dir}\"\nbarrier = {{ kind = \"{barrier}\" }}\n"
+        ));
+    }
+    Ok(parking_core::config::Loader::new().file("<bench>", toml).load()?)
+}
+
+/// The example tariff directory of the repository.
+fn tariff_dir() -> std::path::PathBuf {
+    let here = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(|p| p.join("config/tariffs")).unwrap_or_else(|| "config/tariffs".into())
+}
+
+/// Lists with `tags` registered tags: a third cars, half with an account.
+pub fn lists(tags: usize) -> anyhow::Result<ListsSnapshot> {
+    let entries = (0..tags as u64)
+        .map(|n| {
+            Ok(TagEntry {
+                epc: Epc::from_bytes(&epc_bytes(n))?,
+                tid: None,
+                plate: None,
+                class: if n % 3 == 0 { VehicleClass::Car } else { VehicleClass::Motorbike },
+                account: (n % 2 == 0).then(|| format!("acc-{n}")),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(ListsSnapshot {
+        v: V1,
+        lot: "bench-lot".parse()?,
+        version: 1,
+        issued_at: Timestamp::UNIX_EPOCH,
+        tags: entries,
+        deny: Vec::new(),
+        passes: Vec::new(),
+    })
+}
+
+/// Peak resident memory of this process, in MB (VmHWM).
+pub fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx.min(sorted.len() - 1)]
+}
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.broker.clone() {
+        Some(b) => crate::bench_broker::run(args, &b).await,
+        None => in_process(args).await,
+    }
+}
+
+fn event_name(kind: &parking_core::wire::GateEventKind) -> &'static str {
+    use parking_core::wire::GateEventKind as K;
+    match kind {
+        K::Entry { .. } => "event:entry",
+        K::Exit { .. } => "event:exit",
+        K::Denied { .. } => "event:denied",
+        K::ManualOpen { .. } => "event:manual_open",
+        K::Alarm { .. } => "event:alarm",
+    }
+}
+
+/// The traffic: each read is a lane and a tag number; a vehicle is read
+/// several times while it waits (repeats), at entry and later at exit.
+fn traffic(args: &BenchArgs) -> Vec<(usize, u64)> {
+    let mut rng = Rng::new(args.seed);
+    let mut reads = Vec::with_capacity(args.reads);
+    let mut inside: Vec<u64> = Vec::new();
+    let mut next_unknown = 1u64 << 40;
+    while reads.len() < args.reads {
+        let exiting = !inside.is_empty() && rng.below(100) < 45;
+        let (lane, tag) = if exiting {
+            let i = rng.below(inside.len() as u64) as usize;
+            (4 + rng.below(4) as usize, inside.swap_remove(i))
+        } else if rng.below(100) < 85 {
+            let t = rng.below(args.tags as u64);
+            inside.push(t);
+            (rng.below(4) as usize, t)
+        } else {
+            next_unknown += 1;
+            (rng.below(4) as usize, next_unknown)
+        };
+        // 1 to 6 reads of the same tag while the vehicle waits.
+        for _ in 0..=rng.below(6) {
+            reads.push((lane, tag));
+        }
+    }
+    reads.truncate(args.reads);
+    reads
+}
+
+async fn in_process(args: BenchArgs) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("parking-bench-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = bench_settings(&dir.join("journal.sqlite"), None)?;
+    let key = TicketKey::new(Secret::new("bench-ticket-key-0123456789"))?;
+    let book = crate::runtime::tariff_book(&settings);
+    let mut engine = Engine::new(&settings, key, book, EventIds::new([1, 2, 3, 4, 5, 6]));
+    let t0 = Instant::now();
+    engine.apply_snapshot(lists(args.tags)?).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!("lists: {} tags loaded in {:.0} ms", args.tags, t0.elapsed().as_secs_f64() * 1e3);
+    let reads = traffic(&args);
+    let frames: Vec<Vec<u8>> = reads.iter().map(|(lane, t)| tag_frame(&epc_bytes(*t), (*lane % 4) as u8)).collect();
+
+    let mut journal = Journal::open(&dir.join("journal.sqlite")).await?;
+    let (tx, mut rx) = mpsc::channel::<(Vec<Entry>, Vec<parking_core::gate::LotChange>)>(4_096);
+    let writer = tokio::spawn(async move {
+        let mut committed = 0usize;
+        let mut batches = 0usize;
+        while let Some(first) = rx.recv().await {
+            let (mut entries, mut changes) = first;
+            while entries.len() < 512 {
+                match rx.try_recv() {
+                    Ok((e, c)) => {
+                        entries.extend(e);
+                        changes.extend(c);
+                    }
+                    Err(_) => break,
+                }
+            }
+            journal.commit(&entries, &changes).await?;
+            committed += entries.len();
+            batches += 1;
+        }
+        anyhow::Ok((committed, batches))
+    });
+
+    let hot = tokio::task::spawn_blocking(move || {
+        let mut codecs: Vec<R2000Codec> = (0..8).map(|_| R2000Codec::new(1)).collect();
+        let mut bufs: Vec<BytesMut> = (0..8).map(|_| BytesMut::with_capacity(64)).collect();
+        let mut dedups: Vec<Deduplicator<u8>> =
+            (0..8).map(|_| Deduplicator::new(DedupConfig { window_ms: 1_500, ..DedupConfig::default() })).collect();
+        let mut relay: Vec<Vec<u8>> = (0..8).map(|_| Vec::with_capacity(1 << 20)).collect();
+        let mut latencies: Vec<u64> = Vec::with_capacity(reads.len());
+        let mut outs = Vec::with_capacity(16);
+        let mut counts: HashMap<&'static str, u64> = HashMap::new();
+        // Simulated time: 40 ms between reads; the engine sees it, the
+        // latency is wall time.
+        let start = Timestamp::from_unix_seconds(1_790_000_000).unwrap_or(Timestamp::UNIX_EPOCH);
+        for (i, ((lane, _), frame)) in reads.iter().zip(&frames).enumerate() {
+            let now = start.checked_add(time::Duration::milliseconds(40 * i as i64)).unwrap_or(start);
+            let began = Instant::now();
+            bufs[*lane].extend_from_slice(frame);
+            let Ok(Some(R2000Frame::Tag { report, .. })) = codecs[*lane].decode(&mut bufs[*lane]) else { continue };
+            let mut decided = false;
+            for ev in dedups[*lane].observe(report.antenna, &report, now) {
+                if let DedupEvent::Present { presence, .. } = ev {
+                    engine.handle(*lane, Input::Tag(presence), now, &mut outs);
+                    decided = true;
+                }
+            }
+            if !decided {
+                *counts.entry("repeats").or_default() += 1;
+                continue;
+            }
+            let mut entries = Vec::new();
+            let mut opened = false;
+            for out in outs.drain(..) {
+                match out {
+                    Out::Pulse { lane, .. } => {
+                        relay[lane].extend_from_slice(&modbus::write_coil(1, lane as u16, true));
+                        opened = true;
+                    }
+                    Out::Event(event) => {
+                        *counts.entry(event_name(&event.kind)).or_default() += 1;
+                        let payload = wire::encode(&event);
+                        entries.push(Entry { event, payload });
+                    }
+                    _ => {}
+                }
+            }
+            latencies.push(began.elapsed().as_nanos() as u64);
+            *counts.entry(if opened { "opened" } else { "not_opened" }).or_default() += 1;
+            if opened {
+                // The vehicle drives over the loop under the arm (not timed).
+                engine.handle(*lane, Input::Loop { occupied: true }, now, &mut outs);
+                engine.handle(*lane, Input::Loop { occupied: false }, now, &mut outs);
+                for out in outs.drain(..) {
+                    if let Out::Event(event) = out {
+                        *counts.entry(event_name(&event.kind)).or_default() += 1;
+                        let payload = wire::encode(&event);
+                        entries.push(Entry { event, payload });
+                    }
+                }
+            }
+            let changes = engine.take_changes();
+            if tx.blocking_send((entries, changes)).is_err() {
+                break;
+            }
+            if i % 4096 == 0 {
+                for d in &mut dedups {
+                    d.tick(now);
+                }
+            }
+        }
+        drop(tx);
+        let relay_bytes: usize = relay.iter().map(Vec::len).sum();
+        (latencies, counts, relay_bytes)
+    });
+    let started = Instant::now();
+    let (mut latencies, counts, relay_bytes) = hot.await?;
+    let hot_s = started.elapsed().as_secs_f64();
+    let (committed, batches) = writer.await??;
+    let total_s = started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let us = |ns: u64| ns as f64 / 1e3;
+    let (p50, p99, p999, max) = (
+        us(percentile(&latencies, 0.50)),
+        us(percentile(&latencies, 0.99)),
+        us(percentile(&latencies, 0.999)),
+        us(latencies.last().copied().unwrap_or(0)),
+    );
+    println!(
+        "reads: {} over 8 lanes ({} repeats absorbed by dedup), decisions: {} ({} opened, {} not opened)",
+        args.reads,
+        counts.get("repeats").copied().unwrap_or(0),
+        latencies.len(),
+        counts.get("opened").copied().unwrap_or(0),
+        counts.get("not_opened").copied().unwrap_or(0),
+    );
+    let mut kinds: Vec<String> =
+        counts.iter().filter(|(k, _)| k.starts_with("event:")).map(|(k, v)| format!("{} {v}", &k[6..])).collect();
+    kinds.sort();
+    println!("events: {}", kinds.join(", "));
+    println!("relay frames written: {} bytes; journal: {committed} events in {batches} commits", relay_bytes);
+    println!("hot loop {hot_s:.2} s; all events durable after {total_s:.2} s");
+    println!("decision latency (codec -> dedup -> decision -> relay frame), µs:");
+    println!("  p50 {p50:.2}  p99 {p99:.2}  p99.9 {p999:.2}  max {max:.2}");
+    println!("peak RSS: {:.1} MB with {} tags in the lists", peak_rss_mb(), args.tags);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "{}",
+        serde_json::json!({
+            "p50_us": (p50 * 100.0).round() / 100.0,
+            "p99_us": (p99 * 100.0).round() / 100.0,
+            "p999_us": (p999 * 100.0).round() / 100.0,
+            "max_us": (max * 100.0).round() / 100.0,
+            "decisions": latencies.len(),
+            "reads": args.reads,
+            "tags": args.tags,
+            "journaled": committed,
+            "peak_rss_mb": (peak_rss_mb() * 10.0).round() / 10.0,
+        })
+    );
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! `controller bench --broker HOST:PORT`: read → decision → barrier
+//! command through a real broker.
+//!
+//! The controller runtime runs in-process with MQTT barriers. A client
+//! playing the reader bridge publishes a tag presence on an entry lane's
+//! `read` topic (QoS 1, TCP_NODELAY) and waits for the `BarrierCommand`
+//! on that lane's `barrier` topic; the latency is publish to receipt. One
+//! read is in flight at a time, so each figure is one whole round.
+
+// Figures for printing: lane numbers below 8, counts far below 2^32, and
+// percentile indices within the slice, so these casts cannot truncate.
+#![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use parking_core::wire::{self, BarrierCommand, GateTopic, LotTopic, Read, ReadMsg, TagPresence, Topics, V1};
+use parking_core::{Epc, GateId};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use tokio_util::sync::CancellationToken;
+
+use crate::bench::{BenchArgs, bench_settings, epc_bytes, lists, peak_rss_mb};
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
+    let (host, port) = broker.rsplit_once(':').context("--broker takes HOST:PORT")?;
+    let port: u16 = port.parse().context("--broker port")?;
+    let dir = std::env::temp_dir().join(format!("parking-bench-broker-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let settings = bench_settings(&dir.join("journal.sqlite"), Some((host, port)))?;
+    let topics = Topics::new(settings.lot.id.clone());
+
+    let mut options = MqttOptions::new(format!("bench-bridge-{}", std::process::id()), host, port);
+    options.set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
+    tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if tx.send((Instant::now(), p.payload.to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    let gates: Vec<GateId> = settings.lanes.iter().take(4).map(|l| l.gate.clone()).collect();
+    for g in &gates {
+        client.subscribe(topics.gate(g, GateTopic::Barrier), QoS::AtLeastOnce).await?;
+    }
+    let snapshot = lists(args.tags)?;
+    client.publish(topics.lot(LotTopic::Lists), QoS::AtLeastOnce, true, wire::encode(&snapshot)).await?;
+
+    let shutdown = CancellationToken::new();
+    let controller = tokio::spawn(crate::runtime::run(settings, shutdown.clone()));
+
+    let reads = args.reads.min(20_000);
+    let mut latencies = Vec::with_capacity(reads);
+    let mut timeouts = 0usize;
+    let warmup = 200;
+    for i in 0..reads + warmup {
+        let gate = &gates[i % gates.len()];
+        // A fresh known tag each time: every read is a decision that opens.
+        let n = (i as u64) % args.tags.max(1) as u64;
+        let at = tag_reader::reader::now();
+        let presence = TagPresence {
+            epc: Epc::from_bytes(&epc_bytes(n))?,
+            tid: None,
+            antenna: 0,
+            rssi: Some(64),
+            first_seen: at,
+            last_seen: at,
+            reads: 1,
+        };
+        let msg = ReadMsg { v: V1, gate: gate.clone(), at, read: Read::Tag(presence) };
+        let sent = Instant::now();
+        client.publish(topics.gate(gate, GateTopic::Read), QoS::AtLeastOnce, false, wire::encode(&msg)).await?;
+        let got = tokio::time::timeout(Duration::from_secs(if i < warmup { 10 } else { 2 }), async {
+            while let Some((t, payload)) = rx.recv().await {
+                if wire::decode::<BarrierCommand>(&payload).is_ok() {
+                    return Some(t);
+                }
+            }
+            None
+        })
+        .await;
+        match got {
+            Ok(Some(t)) if i >= warmup => latencies.push((t - sent).as_secs_f64() * 1e3),
+            Ok(Some(_)) => {}
+            _ if i < warmup => {} // the controller is still starting
+            _ => timeouts += 1,
+        }
+    }
+    shutdown.cancel();
+    let _ = controller.await;
+    let _ = client.publish(topics.lot(LotTopic::Lists), QoS::AtLeastOnce, true, Vec::new()).await;
+    let _ = std::fs::remove_dir_all(&dir);
+    latencies.sort_by(f64::total_cmp);
+    let (p50, p99, p999, max) = (
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        percentile(&latencies, 0.999),
+        latencies.last().copied().unwrap_or(0.0),
+    );
+    println!("through the broker at {broker}: {} reads answered, {timeouts} timed out", latencies.len());
+    println!(
+        "read published -> barrier command received, ms: p50 {p50:.3}  p99 {p99:.3}  p99.9 {p999:.3}  max {max:.3}"
+    );
+    println!("peak RSS: {:.1} MB", peak_rss_mb());
+    println!(
+        "{}",
+        serde_json::json!({
+            "p50_us": (p50 * 1e3).round(),
+            "p99_us": (p99 * 1e3).round(),
+            "p999_us": (p999 * 1e3).round(),
+            "max_us": (max * 1e3).round(),
+            "decisions": latencies.len(),
+            "timeouts": timeouts,
+        })
+    );
+    Ok(())
+}

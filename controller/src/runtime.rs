@@ -1,0 +1,405 @@
+//! `controller run`: the engine, the journal, the MQTT link and the lane
+//! devices, wired together.
+//!
+//! Layout:
+//! - `runtime.rs`: start-up (journal, last good lists and tariff) and the
+//!   engine task, the single owner of every decision;
+//! - [`journal_task`]: commits events in batches, publishes them, handles
+//!   acknowledgements and drains the backlog at a bounded rate;
+//! - [`link`]: the MQTT subscriptions (reads, loop, commands, acks, lists,
+//!   tariff) turned into engine messages;
+//! - [`devices`]: serial readers, barriers and relay boards.
+//!
+//! Tasks talk over bounded channels; a decision never waits for the
+//! network or the disk.
+
+pub mod devices;
+pub mod journal_task;
+pub mod link;
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use parking_core::gate::{Input, TicketKey};
+use parking_core::wire::{
+    self, AlarmKind, BarrierState, Command, GateTopic, LaneStatus, ListsDelta, ListsSnapshot, NodeRole, NodeStatus,
+    TariffMsg, Topics, V1,
+};
+use parking_core::{GateId, Timestamp};
+use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
+use tag_reader::reader::now;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, EventIds, Out};
+use crate::journal::{Entry, Journal};
+use crate::metrics::{Health, LaneHealth, Metrics};
+use crate::settings::Settings;
+use journal_task::JournalMsg;
+
+/// What the engine task is told.
+#[derive(Debug)]
+pub enum EngineMsg {
+    Input { lane: usize, input: Input, received: Instant },
+    Command { lane: usize, command: Command },
+    Snapshot { lists: ListsSnapshot, payload: Vec<u8> },
+    Delta { delta: ListsDelta, payload: Vec<u8> },
+    Tariff { tariff: TariffMsg, payload: Vec<u8> },
+    Alarm { lane: usize, alarm: AlarmKind, detail: String },
+}
+
+/// What the runtime shares with its reporters.
+#[derive(Debug)]
+pub struct Shared {
+    pub metrics: Metrics,
+    pub health: Health,
+    pub publisher: Arc<PublisherStats>,
+}
+
+/// How long a stopping controller keeps trying to deliver what it holds.
+const DRAIN: Duration = Duration::from_secs(3);
+
+fn node_status(settings: &Settings, online: bool, at: Timestamp) -> OutMsg {
+    let topics = Topics::new(settings.lot.id.clone());
+    let node = &settings.controller.node;
+    let msg = NodeStatus { v: V1, node: node.clone(), role: NodeRole::Controller, online, at };
+    OutMsg { topic: topics.node_status(node), payload: wire::encode(&msg), retain: true }
+}
+
+/// Loads the engine's starting point: the journal's state, the last good
+/// lists and tariff it saved, else the tariff files.
+async fn start_engine(
+    settings: &Settings,
+    journal: &mut Journal,
+) -> anyhow::Result<(Engine, Vec<crate::journal::Unacked>)> {
+    let key = TicketKey::new(settings.controller.ticket_key.clone()).context("controller.ticket_key")?;
+    let book = tariff_book(settings);
+    let seed = uuid::Uuid::new_v4().into_bytes();
+    let mut ids_seed = [0u8; 6];
+    ids_seed.copy_from_slice(&seed[..6]);
+    let mut engine = Engine::new(settings, key, book, EventIds::new(ids_seed));
+    let restored = journal.restore().await.context("reading the journal")?;
+    engine.restore(restored.changes, &restored.seqs);
+    for (kind, payload) in &restored.lists {
+        let applied = match kind.as_str() {
+            "snapshot" => wire::decode::<ListsSnapshot>(payload)
+                .map_err(|e| e.to_string())
+                .and_then(|s| engine.apply_snapshot(s).map_err(|e| e.to_string())),
+            _ => wire::decode::<ListsDelta>(payload)
+                .map_err(|e| e.to_string())
+                .and_then(|d| engine.apply_delta(d).map_err(|e| e.to_string())),
+        };
+        if let Err(e) = applied {
+            tracing::error!(error = %e, "a saved list version does not apply; waiting for the server's snapshot");
+        }
+    }
+    if let Some(payload) = restored.tariff {
+        match wire::decode::<TariffMsg>(&payload).map_err(|e| e.to_string()).and_then(|t| engine.apply_tariff(t)) {
+            Ok(()) => {}
+            Err(e) => tracing::error!(error = %e, "the saved tariff does not apply; using the tariff files"),
+        }
+    }
+    tracing::info!(
+        lists_version = engine.lists_version(),
+        tags = engine.lists().tag_count(),
+        inside = engine.lot().inside.len(),
+        unacked = restored.unacked.len(),
+        "controller state restored"
+    );
+    Ok((engine, restored.unacked))
+}
+
+/// The tariff book from the lot's tariff files (empty, with a warning, if
+/// none is usable: the server's retained tariff then has to arrive).
+pub fn tariff_book(settings: &Settings) -> parking_core::TariffBook {
+    let dir = std::path::Path::new(&settings.lot.tariff_dir);
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.extension().is_some_and(|x| x == "toml") {
+                if let Ok(text) = std::fs::read_to_string(&p) {
+                    files.push((p.display().to_string(), text));
+                }
+            }
+        }
+    }
+    let pairs = files.iter().map(|(o, t)| (o.as_str(), t.as_str()));
+    match parking_core::TariffBook::from_files(pairs, Some(&settings.lot.zone), &dir.display().to_string()) {
+        Ok(book) => book,
+        Err(e) => {
+            tracing::warn!(error = %e, "no usable tariff files; exits cannot be priced until the server sends one");
+            parking_core::TariffBook::default()
+        }
+    }
+}
+
+/// Runs the controller until `shutdown`, then flushes the journal.
+pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    let mut journal = Journal::open(&settings.controller.journal)
+        .await
+        .with_context(|| format!("opening the journal {}", settings.controller.journal.display()))?;
+    let (engine, unacked) = start_engine(&settings, &mut journal).await?;
+    let started = now();
+    let health = Health(std::sync::Mutex::new(
+        settings
+            .lanes
+            .iter()
+            .map(|l| LaneHealth {
+                gate: l.gate.to_string(),
+                reader_alive: true,
+                barrier: BarrierState::Closed,
+                barrier_answered: true,
+                last_read_at: None,
+            })
+            .collect(),
+    ));
+    let shared = Arc::new(Shared {
+        metrics: Metrics::new().context("metrics")?,
+        health,
+        publisher: Arc::new(PublisherStats::default()),
+    });
+
+    let will = node_status(&settings, false, started);
+    let client_id = format!("{}-out", settings.controller.node);
+    let pub_config = PublisherConfig {
+        options: publisher::mqtt_options(&settings.broker, &client_id, Some(&will)),
+        outbox_capacity: 100_000,
+        max_inflight: 200,
+        on_connect: Some(node_status(&settings, true, started)),
+    };
+    let (out_tx, out_rx) = mpsc::channel::<OutMsg>(8192);
+    let pub_stop = CancellationToken::new();
+    let publisher_task =
+        tokio::spawn(publisher::run(pub_config, out_rx, Arc::clone(&shared.publisher), pub_stop.clone(), DRAIN));
+
+    let (engine_tx, engine_rx) = mpsc::channel::<EngineMsg>(8192);
+    let (journal_tx, journal_rx) = mpsc::channel::<JournalMsg>(65_536);
+    let (ack_tx, ack_rx) = mpsc::channel(4096);
+    let topics = Topics::new(settings.lot.id.clone());
+    let gates: Vec<GateId> = settings.lanes.iter().map(|l| l.gate.clone()).collect();
+
+    let barriers = devices::spawn_barriers(&settings, &topics, out_tx.clone(), engine_tx.clone(), &shared, &shutdown);
+    devices::spawn_readers(&settings, engine_tx.clone(), &shared, &shutdown);
+    let link_task = tokio::spawn(link::run(settings.clone(), engine_tx.clone(), ack_tx, shutdown.clone()));
+    let journal_handle = tokio::spawn(journal_task::run(
+        journal,
+        journal_rx,
+        ack_rx,
+        out_tx.clone(),
+        topics.clone(),
+        unacked,
+        journal_task::Limits {
+            backlog_rate: settings.controller.backlog_rate,
+            ack_timeout_ms: settings.controller.ack_timeout_ms,
+        },
+        Arc::clone(&shared),
+    ));
+    if let Some(addr) = settings.controller.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+        tokio::spawn(devices::serve_metrics(listener, Arc::clone(&shared), shutdown.clone()));
+    }
+    tokio::spawn(report_status(gates.clone(), topics.clone(), out_tx.clone(), Arc::clone(&shared), shutdown.clone()));
+    drop(engine_tx);
+
+    let engine_loop = EngineLoop {
+        engine,
+        topics,
+        gates,
+        barriers,
+        out: out_tx,
+        journal: journal_tx,
+        shared: Arc::clone(&shared),
+        wakes: BinaryHeap::new(),
+    };
+    engine_loop.run(engine_rx, shutdown.clone()).await;
+    // The engine is done; the journal task commits what it still holds.
+    if let Err(e) = journal_handle.await {
+        tracing::error!(error = %e, "journal task failed");
+    }
+    link_task.abort();
+    pub_stop.cancel();
+    let _ = publisher_task.await;
+    Ok(())
+}
+
+/// The engine and where its outputs go.
+struct EngineLoop {
+    engine: Engine,
+    topics: Topics,
+    gates: Vec<GateId>,
+    barriers: Vec<mpsc::Sender<(usize, u16)>>,
+    out: mpsc::Sender<OutMsg>,
+    journal: mpsc::Sender<JournalMsg>,
+    shared: Arc<Shared>,
+    /// Timers the lanes asked for, earliest first.
+    wakes: BinaryHeap<Reverse<(Timestamp, usize)>>,
+}
+
+impl EngineLoop {
+    async fn run(mut self, mut rx: mpsc::Receiver<EngineMsg>, shutdown: CancellationToken) {
+        let mut outs = Vec::with_capacity(16);
+        loop {
+            let next_wake = self.wakes.peek().map(|Reverse((at, _))| *at);
+            let sleep = next_wake.map_or(Duration::from_secs(3600), |at| {
+                Duration::from_millis(u64::try_from(at.unix_millis() - now().unix_millis()).unwrap_or(0))
+            });
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                msg = rx.recv() => match msg {
+                    Some(msg) => self.on_msg(msg, &mut outs).await,
+                    None => break,
+                },
+                _ = tokio::time::sleep(sleep), if next_wake.is_some() => {
+                    let t = now();
+                    while let Some(Reverse((at, lane))) = self.wakes.peek().copied() {
+                        if at > t { break; }
+                        self.wakes.pop();
+                        self.engine.tick(lane, t, &mut outs);
+                    }
+                }
+            }
+            if !outs.is_empty() {
+                self.perform(&mut outs, None).await;
+            }
+        }
+    }
+
+    async fn on_msg(&mut self, msg: EngineMsg, outs: &mut Vec<Out>) {
+        let t = now();
+        match msg {
+            EngineMsg::Input { lane, input, received } => {
+                if matches!(input, Input::Tag(_) | Input::Qr(_) | Input::Plate { .. }) {
+                    self.shared.health.update(lane, |h| h.last_read_at = Some(t));
+                }
+                self.engine.handle(lane, input, t, outs);
+                self.perform(outs, Some(received)).await;
+            }
+            EngineMsg::Command { lane, command } => self.engine.command(lane, command, t, outs),
+            EngineMsg::Alarm { lane, alarm, detail } => self.engine.alarm(lane, alarm, detail, t, outs),
+            EngineMsg::Snapshot { lists, payload } => {
+                let version = lists.version;
+                match self.engine.apply_snapshot(lists) {
+                    Ok(()) => {
+                        tracing::info!(version, tags = self.engine.lists().tag_count(), "lists snapshot applied");
+                        let _ = self.journal.send(JournalMsg::SaveSnapshot { version, payload }).await;
+                    }
+                    Err(e) => tracing::debug!(error = %e, "lists snapshot not applied"),
+                }
+            }
+            EngineMsg::Delta { delta, payload } => {
+                let version = delta.to_version;
+                match self.engine.apply_delta(delta) {
+                    Ok(()) => {
+                        tracing::info!(version, "lists delta applied");
+                        let _ = self.journal.send(JournalMsg::SaveDelta { version, payload }).await;
+                    }
+                    Err(e) => tracing::warn!(error = %e, "lists delta not applied; waiting for a snapshot"),
+                }
+            }
+            EngineMsg::Tariff { tariff, payload } => match self.engine.apply_tariff(tariff) {
+                Ok(()) => {
+                    tracing::info!("tariff applied");
+                    let _ = self.journal.send(JournalMsg::SaveTariff { payload }).await;
+                }
+                Err(e) => tracing::error!(error = %e, "tariff refused"),
+            },
+        }
+    }
+
+    /// Performs the engine's outputs: pulses first (the barrier must not
+    /// wait for anything), then displays, then the events to journal.
+    async fn perform(&mut self, outs: &mut Vec<Out>, received: Option<Instant>) {
+        let mut entries = Vec::new();
+        for out in outs.drain(..) {
+            match out {
+                Out::Pulse { lane, ms } => {
+                    self.shared.metrics.pulses.inc();
+                    if let Some(b) = self.barriers.get(lane) {
+                        if b.try_send((lane, ms)).is_err() {
+                            tracing::error!(lane, "barrier queue full: pulse not delivered");
+                        }
+                    }
+                    if let Some(r) = received {
+                        self.shared.metrics.decision_us.observe(r.elapsed().as_secs_f64() * 1e6);
+                    }
+                }
+                Out::Display { lane, msg } => {
+                    if let Some(gate) = self.gates.get(lane) {
+                        let topic = self.topics.gate(gate, GateTopic::Display);
+                        let _ = self.out.try_send(OutMsg { topic, payload: wire::encode(&msg), retain: true });
+                    }
+                }
+                Out::Ticket { lane, text } => {
+                    if let Some(gate) = self.gates.get(lane) {
+                        let msg = wire::DisplayMsg {
+                            v: V1,
+                            gate: gate.clone(),
+                            at: now(),
+                            lines: vec!["Vé của bạn / Your ticket".into()],
+                            vietqr: None,
+                            amount: None,
+                            ticket: Some(text),
+                        };
+                        let topic = self.topics.gate(gate, GateTopic::Display);
+                        let _ = self.out.try_send(OutMsg { topic, payload: wire::encode(&msg), retain: true });
+                    }
+                }
+                Out::Event(event) => {
+                    if let parking_core::wire::GateEventKind::Alarm { alarm, .. } = &event.kind {
+                        let kind = serde_json::to_value(alarm).ok().and_then(|v| v.as_str().map(str::to_owned));
+                        self.shared.metrics.alarms.with_label_values(&[kind.as_deref().unwrap_or("other")]).inc();
+                        tracing::warn!(gate = %event.gate, alarm = ?alarm, "alarm");
+                    }
+                    let payload = wire::encode(&event);
+                    entries.push(Entry { event, payload });
+                }
+                Out::WakeAt { lane, at } => self.wakes.push(Reverse((at, lane))),
+            }
+        }
+        let changes = self.engine.take_changes();
+        if !entries.is_empty() || !changes.is_empty() {
+            let msg = JournalMsg::Commit { entries, changes, decided: Instant::now() };
+            if self.journal.send(msg).await.is_err() {
+                tracing::error!("the journal task is gone: events cannot be recorded");
+            }
+        }
+    }
+}
+
+/// Publishes each lane's retained status every few seconds.
+async fn report_status(
+    gates: Vec<GateId>,
+    topics: Topics,
+    out: mpsc::Sender<OutMsg>,
+    shared: Arc<Shared>,
+    shutdown: CancellationToken,
+) {
+    let mut every = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        let backlog = u64::try_from(shared.metrics.backlog.get()).unwrap_or(0);
+        for (gate, h) in gates.iter().zip(shared.health.snapshot()) {
+            let status = LaneStatus {
+                v: V1,
+                gate: gate.clone(),
+                at: now(),
+                reader_alive: h.reader_alive,
+                barrier: h.barrier,
+                last_read_at: h.last_read_at,
+                backlog,
+            };
+            let msg =
+                OutMsg { topic: topics.gate(gate, GateTopic::Status), payload: wire::encode(&status), retain: true };
+            if out.send(msg).await.is_err() {
+                return;
+            }
+        }
+    }
+}

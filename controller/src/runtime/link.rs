@@ -1,0 +1,181 @@
+//! The controller's MQTT subscriptions, turned into engine messages.
+//!
+//! A persistent session (clean session off), so commands and
+//! acknowledgements published while the controller was away are delivered
+//! when it returns; the lists and tariff are retained. A payload that does
+//! not decode is logged with its topic and dropped: it can never stop a
+//! lane. Commands carry an id, and a redelivered one is applied once.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use parking_core::gate::Input;
+use parking_core::wire::{
+    self, EventAck, GateCommand, GateTopic, ListsDelta, ListsSnapshot, LoopMsg, LotTopic, Read, ReadMsg, TariffMsg,
+    Topic, Topics,
+};
+use parking_core::{GateId, Plate};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::EngineMsg;
+use crate::settings::{LoopSource, ReaderSource, Settings};
+
+/// The topics this controller listens to.
+fn subscriptions(settings: &Settings, topics: &Topics) -> Vec<String> {
+    let mut subs = vec![topics.lot(LotTopic::Lists), topics.lot(LotTopic::ListsDelta), topics.lot(LotTopic::Tariff)];
+    for lane in &settings.lanes {
+        subs.push(topics.gate(&lane.gate, GateTopic::Command));
+        subs.push(topics.gate(&lane.gate, GateTopic::Ack));
+        // A serial lane can still take QR and plate reads from cameras.
+        let _ = matches!(lane.reader, ReaderSource::Mqtt);
+        subs.push(topics.gate(&lane.gate, GateTopic::Read));
+        if matches!(lane.loop_detector, LoopSource::Mqtt) {
+            subs.push(topics.gate(&lane.gate, GateTopic::Loop));
+        }
+    }
+    subs
+}
+
+/// Runs until `shutdown`, reconnecting with back-off.
+pub async fn run(
+    settings: Settings,
+    engine: mpsc::Sender<EngineMsg>,
+    acks: mpsc::Sender<EventAck>,
+    shutdown: CancellationToken,
+) {
+    let topics = Topics::new(settings.lot.id.clone());
+    let lanes: HashMap<GateId, usize> = settings.lanes.iter().enumerate().map(|(i, l)| (l.gate.clone(), i)).collect();
+    let subs = subscriptions(&settings, &topics);
+    let mut options =
+        tag_reader::publisher::mqtt_options(&settings.broker, &format!("{}-in", settings.controller.node), None);
+    options.set_clean_session(false);
+    options.set_max_packet_size(256 * 1024 * 1024, 1024 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(options, 256);
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
+    let mut router = Router { lanes, engine, acks, seen_commands: VecDeque::new() };
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            e = eventloop.poll() => e,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(100);
+                tracing::info!("subscriber connected");
+                for s in &subs {
+                    if let Err(e) = client.subscribe(s.clone(), QoS::AtLeastOnce).await {
+                        tracing::error!(topic = %s, error = %e, "cannot subscribe");
+                    }
+                }
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if !router.route(&p.topic, &p.payload).await {
+                    break; // the engine is gone: we are shutting down
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "subscriber lost the broker; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+struct Router {
+    lanes: HashMap<GateId, usize>,
+    engine: mpsc::Sender<EngineMsg>,
+    acks: mpsc::Sender<EventAck>,
+    /// Recent command ids, to apply a redelivered command once.
+    seen_commands: VecDeque<uuid::Uuid>,
+}
+
+impl Router {
+    /// Routes one message; false when the receivers are gone.
+    async fn route(&mut self, topic: &str, payload: &[u8]) -> bool {
+        let received = Instant::now();
+        let msg = match self.decode(topic, payload, received) {
+            Ok(Some(Routed::Engine(m))) => m,
+            Ok(Some(Routed::Ack(a))) => return self.acks.send(a).await.is_ok(),
+            Ok(None) => return true,
+            Err(e) => {
+                tracing::warn!(topic, error = %e, "message refused");
+                return true;
+            }
+        };
+        self.engine.send(msg).await.is_ok()
+    }
+
+    fn decode(&mut self, topic: &str, payload: &[u8], received: Instant) -> Result<Option<Routed>, String> {
+        let parsed = Topic::parse(topic).map_err(|e| e.to_string())?;
+        let lane_of = |gate: &GateId| self.lanes.get(gate).copied().ok_or_else(|| format!("gate {gate} is not ours"));
+        Ok(Some(match parsed {
+            Topic::Lot { kind: LotTopic::Lists, .. } => {
+                let lists: ListsSnapshot = wire::decode(payload).map_err(|e| e.to_string())?;
+                Routed::Engine(EngineMsg::Snapshot { lists, payload: payload.to_vec() })
+            }
+            Topic::Lot { kind: LotTopic::ListsDelta, .. } => {
+                let delta: ListsDelta = wire::decode(payload).map_err(|e| e.to_string())?;
+                Routed::Engine(EngineMsg::Delta { delta, payload: payload.to_vec() })
+            }
+            Topic::Lot { kind: LotTopic::Tariff, .. } => {
+                let tariff: TariffMsg = wire::decode(payload).map_err(|e| e.to_string())?;
+                Routed::Engine(EngineMsg::Tariff { tariff, payload: payload.to_vec() })
+            }
+            Topic::Gate { gate, kind: GateTopic::Ack, .. } => {
+                lane_of(&gate)?;
+                Routed::Ack(wire::decode::<EventAck>(payload).map_err(|e| e.to_string())?)
+            }
+            Topic::Gate { gate, kind: GateTopic::Command, .. } => {
+                let lane = lane_of(&gate)?;
+                let cmd: GateCommand = wire::decode(payload).map_err(|e| e.to_string())?;
+                if self.seen_commands.contains(&cmd.command_id) {
+                    return Ok(None);
+                }
+                if self.seen_commands.len() >= 1024 {
+                    self.seen_commands.pop_front();
+                }
+                self.seen_commands.push_back(cmd.command_id);
+                Routed::Engine(EngineMsg::Command { lane, command: cmd.command })
+            }
+            Topic::Gate { gate, kind: GateTopic::Read, .. } => {
+                let lane = lane_of(&gate)?;
+                let msg: ReadMsg = wire::decode(payload).map_err(|e| e.to_string())?;
+                let input = match msg.read {
+                    Read::Tag(p) => Input::Tag(p),
+                    Read::Qr { text } => Input::Qr(text),
+                    Read::Plate { text, plate, confidence } => {
+                        let plate = match plate {
+                            Some(p) => p,
+                            None => text.parse::<Plate>().map_err(|e| format!("plate read: {e}"))?,
+                        };
+                        Input::Plate { plate, confidence }
+                    }
+                };
+                Routed::Engine(EngineMsg::Input { lane, input, received })
+            }
+            Topic::Gate { gate, kind: GateTopic::Loop, .. } => {
+                let lane = lane_of(&gate)?;
+                let msg: LoopMsg = wire::decode(payload).map_err(|e| e.to_string())?;
+                Routed::Engine(EngineMsg::Input { lane, input: Input::Loop { occupied: msg.occupied }, received })
+            }
+            // Our own publications echoed back, or topics we do not act on.
+            _ => return Ok(None),
+        }))
+    }
+}
+
+enum Routed {
+    Engine(EngineMsg),
+    Ack(EventAck),
+}

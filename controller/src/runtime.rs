@@ -57,6 +57,8 @@ pub struct Shared {
     pub metrics: Metrics,
     pub health: Health,
     pub publisher: Arc<PublisherStats>,
+    /// The lists version decisions are made with now.
+    pub lists_version: std::sync::atomic::AtomicU64,
 }
 
 /// How long a stopping controller keeps trying to deliver what it holds.
@@ -161,6 +163,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
         metrics: Metrics::new().context("metrics")?,
         health,
         publisher: Arc::new(PublisherStats::default()),
+        lists_version: std::sync::atomic::AtomicU64::new(engine.lists_version()),
     });
 
     let will = node_status(&settings, false, started);
@@ -308,6 +311,7 @@ impl EngineLoop {
                 Err(e) => tracing::error!(error = %e, "tariff refused"),
             },
         }
+        self.shared.lists_version.store(self.engine.lists_version(), std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Performs the engine's outputs: pulses first (the barrier must not

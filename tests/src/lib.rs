@@ -1,7 +1,9 @@
 //! `parking-tests`: tests that span processes, and the helpers they share.
 //!
 //! Modules:
-//! - [`bins`]: locating the workspace's binaries and the repository root;
+//! - [`bins`]: the workspace's binaries as child processes, and loopback HTTP;
+//! - [`devices`]: an R2000 reader and a Modbus relay board played over ptys;
+//! - [`mqtt`]: a test client that records and acknowledges gate events;
 //! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts.
 //!
 //! Suites that need a real service are `#[ignore]`d with the reason, so the
@@ -11,4 +13,6 @@
 #![forbid(unsafe_code)]
 
 pub mod bins;
+pub mod devices;
 pub mod mosquitto;
+pub mod mqtt;

@@ -327,9 +327,13 @@ pub async fn serve_metrics(listener: tokio::net::TcpListener, shared: Arc<Shared
     use axum::routing::get;
     let m = Arc::clone(&shared);
     let h = Arc::clone(&shared);
-    let app = axum::Router::new()
-        .route("/metrics", get(move || async move { m.metrics.render() }))
-        .route("/health", get(move || async move { axum::Json(h.health.snapshot()) }));
+    let app = axum::Router::new().route("/metrics", get(move || async move { m.metrics.render() })).route(
+        "/health",
+        get(move || async move {
+            let lists_version = h.lists_version.load(std::sync::atomic::Ordering::Relaxed);
+            axum::Json(serde_json::json!({ "lists_version": lists_version, "lanes": h.health.snapshot() }))
+        }),
+    );
     if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned()).await {
         tracing::error!(error = %e, "metrics endpoint failed");
     }

@@ -1,0 +1,97 @@
+//! MQTT helpers for tests: a client that plays the lot server's side of
+//! the event protocol (records every gate event and acknowledges it), and
+//! a plain publisher.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use parking_core::wire::{self, EventAck, GateEvent, V1};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+
+/// A client connected to a test broker with TCP_NODELAY.
+pub fn client(port: u16, id: &str, clean: bool) -> (AsyncClient, rumqttc::EventLoop) {
+    let mut opts = MqttOptions::new(id, "127.0.0.1", port);
+    opts.set_clean_session(clean);
+    opts.set_keep_alive(Duration::from_secs(5));
+    opts.set_max_packet_size(64 * 1024 * 1024, 64 * 1024 * 1024);
+    let (client, mut eventloop) = AsyncClient::new(opts, 1024);
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
+    (client, eventloop)
+}
+
+/// Every gate event delivered, duplicates included, in arrival order.
+#[derive(Debug, Clone, Default)]
+pub struct EventSink {
+    pub events: Arc<Mutex<Vec<GateEvent>>>,
+    /// Acknowledge what arrives (as the lot server does after its commit).
+    pub acking: Arc<AtomicBool>,
+}
+
+impl EventSink {
+    /// Subscribes to every gate's events of `lot` with a persistent session.
+    pub fn spawn(port: u16, lot: &str) -> EventSink {
+        let sink = EventSink { acking: Arc::new(AtomicBool::new(true)), ..EventSink::default() };
+        let (client, mut eventloop) = client(port, &format!("test-server-{}", std::process::id()), false);
+        let lot = lot.to_owned();
+        let s = sink.clone();
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = client.subscribe(format!("parking/{lot}/gate/+/event"), QoS::AtLeastOnce).await;
+                    }
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let Ok(event) = wire::decode::<GateEvent>(&p.payload) else { continue };
+                        if s.acking.load(Ordering::Relaxed) {
+                            let ack = EventAck { v: V1, event_ids: vec![event.event_id] };
+                            let topic = format!("parking/{lot}/gate/{}/ack", event.gate);
+                            let _ = client.publish(topic, QoS::AtLeastOnce, false, wire::encode(&ack)).await;
+                        }
+                        if let Ok(mut e) = s.events.lock() {
+                            e.push(event);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        });
+        sink
+    }
+
+    pub fn snapshot(&self) -> Vec<GateEvent> {
+        self.events.lock().map(|e| e.clone()).unwrap_or_default()
+    }
+
+    /// Waits until `done` holds for the events seen, or `secs` pass.
+    pub async fn wait_for(&self, secs: u64, done: impl Fn(&[GateEvent]) -> bool) -> bool {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while tokio::time::Instant::now() < deadline {
+            if done(&self.snapshot()) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        done(&self.snapshot())
+    }
+}
+
+/// Publishes one message (QoS 1) and waits until the broker has it.
+pub async fn publish_once(port: u16, topic: &str, payload: Vec<u8>, retain: bool) {
+    let (client, mut eventloop) = client(port, &format!("test-pub-{}-{}", std::process::id(), topic.len()), true);
+    let _ = client.publish(topic, QoS::AtLeastOnce, retain, payload).await;
+    let acked = async {
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::PubAck(_))) => return,
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), acked).await;
+    let _ = client.disconnect().await;
+}

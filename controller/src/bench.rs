@@ -113,19 +113,45 @@ fn tariff_dir() -> std::path::PathBuf {
     here.parent().map(|p| p.join("config/tariffs")).unwrap_or_else(|| "config/tariffs".into())
 }
 
+/// The JSON of [`lists`], written entry by entry as the server streams it,
+/// so the bench holds only what a controller receiving it would.
+pub fn snapshot_json(tags: usize) -> anyhow::Result<Vec<u8>> {
+    let mut empty = lists(0)?;
+    let mut out = Vec::with_capacity(tags * 72 + 256);
+    let mut first = true;
+    for n in 0..tags as u64 {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut out, &tag_entry(n)?)?;
+    }
+    let body = std::mem::take(&mut out);
+    empty.tags.clear();
+    let shell = serde_json::to_vec(&empty)?;
+    // Splice the entries into `"tags":[]`.
+    let marker = b"\"tags\":[]";
+    let at = shell.windows(marker.len()).position(|w| w == marker).ok_or_else(|| anyhow::anyhow!("no tags field"))?;
+    out.extend_from_slice(&shell[..at + marker.len() - 1]);
+    out.extend_from_slice(&body);
+    drop(body);
+    out.extend_from_slice(&shell[at + marker.len() - 1..]);
+    Ok(out)
+}
+
+fn tag_entry(n: u64) -> anyhow::Result<TagEntry> {
+    Ok(TagEntry {
+        epc: Epc::from_bytes(&epc_bytes(n))?,
+        tid: None,
+        plate: None,
+        class: if n % 3 == 0 { VehicleClass::Car } else { VehicleClass::Motorbike },
+        account: (n % 2 == 0).then(|| format!("acc-{n}")),
+    })
+}
+
 /// Lists with `tags` registered tags: a third cars, half with an account.
 pub fn lists(tags: usize) -> anyhow::Result<ListsSnapshot> {
-    let entries = (0..tags as u64)
-        .map(|n| {
-            Ok(TagEntry {
-                epc: Epc::from_bytes(&epc_bytes(n))?,
-                tid: None,
-                plate: None,
-                class: if n % 3 == 0 { VehicleClass::Car } else { VehicleClass::Motorbike },
-                account: (n % 2 == 0).then(|| format!("acc-{n}")),
-            })
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let entries = (0..tags as u64).map(tag_entry).collect::<anyhow::Result<Vec<_>>>()?;
     Ok(ListsSnapshot {
         v: V1,
         lot: "bench-lot".parse()?,
@@ -139,10 +165,19 @@ pub fn lists(tags: usize) -> anyhow::Result<ListsSnapshot> {
 
 /// Peak resident memory of this process, in MB (VmHWM).
 pub fn peak_rss_mb() -> f64 {
+    status_mb("VmHWM:")
+}
+
+/// Resident memory now, in MB (VmRSS).
+pub fn current_rss_mb() -> f64 {
+    status_mb("VmRSS:")
+}
+
+fn status_mb(key: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let kb: f64 = status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0);
@@ -211,11 +246,23 @@ async fn in_process(args: BenchArgs) -> anyhow::Result<()> {
     let key = TicketKey::new(Secret::new("bench-ticket-key-0123456789"))?;
     let book = crate::runtime::tariff_book(&settings);
     let mut engine = Engine::new(&settings, key, book, EventIds::new([1, 2, 3, 4, 5, 6]));
+    let base_rss = current_rss_mb();
+    // The lists arrive as the server publishes them: one JSON snapshot,
+    // decoded and applied as the controller's MQTT link does.
+    let payload = snapshot_json(args.tags)?;
     let t0 = Instant::now();
-    engine.apply_snapshot(lists(args.tags)?).map_err(|e| anyhow::anyhow!("{e}"))?;
-    println!("lists: {} tags loaded in {:.0} ms", args.tags, t0.elapsed().as_secs_f64() * 1e3);
+    let snapshot: ListsSnapshot = wire::decode(&payload)?;
+    let payload_mb = payload.len() as f64 / 1e6;
+    drop(payload);
+    engine.apply_snapshot(snapshot).map_err(|e| anyhow::anyhow!("{e}"))?;
+    println!(
+        "lists: {} tags ({payload_mb:.1} MB of JSON) decoded and applied in {:.0} ms; RSS {:.1} MB -> {:.1} MB",
+        args.tags,
+        t0.elapsed().as_secs_f64() * 1e3,
+        base_rss,
+        current_rss_mb()
+    );
     let reads = traffic(&args);
-    let frames: Vec<Vec<u8>> = reads.iter().map(|(lane, t)| tag_frame(&epc_bytes(*t), (*lane % 4) as u8)).collect();
 
     let mut journal = Journal::open(&dir.join("journal.sqlite")).await?;
     let (tx, mut rx) = mpsc::channel::<(Vec<Entry>, Vec<parking_core::gate::LotChange>)>(4_096);
@@ -252,10 +299,12 @@ async fn in_process(args: BenchArgs) -> anyhow::Result<()> {
         // Simulated time: 40 ms between reads; the engine sees it, the
         // latency is wall time.
         let start = Timestamp::from_unix_seconds(1_790_000_000).unwrap_or(Timestamp::UNIX_EPOCH);
-        for (i, ((lane, _), frame)) in reads.iter().zip(&frames).enumerate() {
+        for (i, (lane, tag)) in reads.iter().enumerate() {
             let now = start.checked_add(time::Duration::milliseconds(40 * i as i64)).unwrap_or(start);
+            // The bytes the reader sends for this read (made before the clock starts).
+            let frame = tag_frame(&epc_bytes(*tag), (*lane % 4) as u8);
             let began = Instant::now();
-            bufs[*lane].extend_from_slice(frame);
+            bufs[*lane].extend_from_slice(&frame);
             let Ok(Some(R2000Frame::Tag { report, .. })) = codecs[*lane].decode(&mut bufs[*lane]) else { continue };
             let mut decided = false;
             for ev in dedups[*lane].observe(report.antenna, &report, now) {

@@ -28,6 +28,16 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// The upper bound of the bucket holding quantile `q` of a histogram.
+fn histogram_quantile(h: &prometheus::Histogram, q: f64) -> f64 {
+    use prometheus::core::Collector;
+    let families = h.collect();
+    let Some(m) = families.first().and_then(|f| f.get_metric().first()) else { return 0.0 };
+    let hist = m.get_histogram();
+    let want = (hist.get_sample_count() as f64 * q).ceil() as u64;
+    hist.get_bucket().iter().find(|b| b.cumulative_count() >= want).map_or(f64::INFINITY, |b| b.upper_bound())
+}
+
 pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     let (host, port) = broker.rsplit_once(':').context("--broker takes HOST:PORT")?;
     let port: u16 = port.parse().context("--broker port")?;
@@ -64,7 +74,8 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     client.publish(topics.lot(LotTopic::Lists), QoS::AtLeastOnce, true, wire::encode(&snapshot)).await?;
 
     let shutdown = CancellationToken::new();
-    let controller = tokio::spawn(crate::runtime::run(settings, shutdown.clone()));
+    let shared = std::sync::Arc::new(crate::runtime::Shared::new(&settings)?);
+    let controller = tokio::spawn(crate::runtime::run_with(settings, shutdown.clone(), std::sync::Arc::clone(&shared)));
 
     let reads = args.reads.min(20_000);
     let mut latencies = Vec::with_capacity(reads);
@@ -118,6 +129,13 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     println!(
         "read published -> barrier command received, ms: p50 {p50:.3}  p99 {p99:.3}  p99.9 {p999:.3}  max {max:.3}"
     );
+    let journal = &shared.metrics.journal_ms;
+    let (count, sum) = (journal.get_sample_count(), journal.get_sample_sum());
+    let journal_p99 = histogram_quantile(journal, 0.99);
+    println!(
+        "decision -> journaled (committed, fsynced): {count} batches, mean {:.2} ms, p99 <= {journal_p99:.2} ms",
+        if count == 0 { 0.0 } else { sum / count as f64 }
+    );
     println!("peak RSS: {:.1} MB", peak_rss_mb());
     println!(
         "{}",
@@ -128,6 +146,8 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
             "max_us": (max * 1e3).round(),
             "decisions": latencies.len(),
             "timeouts": timeouts,
+            "journal_mean_ms": if count == 0 { 0.0 } else { (sum / count as f64 * 100.0).round() / 100.0 },
+            "journal_p99_ms": journal_p99,
         })
     );
     Ok(())

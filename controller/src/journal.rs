@@ -63,6 +63,10 @@ pub struct Restored {
 #[derive(Debug)]
 pub struct Journal {
     conn: SqliteConnection,
+    /// The last lists snapshot, as received, beside the database: a
+    /// million-tag snapshot is tens of megabytes, written straight from
+    /// the received buffer rather than copied into a statement.
+    snapshot_path: std::path::PathBuf,
 }
 
 fn now_ms() -> i64 {
@@ -84,7 +88,9 @@ impl Journal {
             .connect()
             .await?;
         MIGRATOR.run_direct(&mut conn).await?;
-        Ok(Journal { conn })
+        let mut snapshot_path = path.as_os_str().to_owned();
+        snapshot_path.push(".lists.json");
+        Ok(Journal { conn, snapshot_path: snapshot_path.into() })
     }
 
     /// Reads back everything a restart needs.
@@ -112,7 +118,15 @@ impl Journal {
                 r.seqs.insert(gate.to_owned(), value.unsigned_abs());
             }
         }
-        for row in sqlx::query("SELECT kind, payload FROM lists ORDER BY version").fetch_all(&mut self.conn).await? {
+        match std::fs::read(&self.snapshot_path) {
+            Ok(snapshot) => r.lists.push(("snapshot".to_owned(), snapshot)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(JournalError::Db(sqlx::Error::Io(e))),
+        }
+        for row in sqlx::query("SELECT kind, payload FROM lists WHERE kind = 'delta' ORDER BY version")
+            .fetch_all(&mut self.conn)
+            .await?
+        {
             r.lists.push((row.try_get(0)?, row.try_get(1)?));
         }
         r.tariff = sqlx::query("SELECT payload FROM tariff WHERE id = 1")
@@ -204,16 +218,22 @@ impl Journal {
         Ok(out)
     }
 
-    /// Keeps a lists snapshot as the new base, dropping older versions.
-    pub async fn save_snapshot(&mut self, version: u64, payload: &[u8]) -> Result<(), JournalError> {
-        let mut tx = self.conn.begin().await?;
-        sqlx::query("DELETE FROM lists").execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO lists (version, kind, payload) VALUES (?, 'snapshot', ?)")
-            .bind(i64::try_from(version).unwrap_or(i64::MAX))
-            .bind(payload)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+    /// Keeps a lists snapshot as the new base, dropping older deltas. The
+    /// file is replaced atomically (written aside, synced, renamed), so a
+    /// crash leaves the old snapshot or the new one, never half of one.
+    pub async fn save_snapshot(&mut self, payload: &[u8]) -> Result<(), JournalError> {
+        let io = |e: std::io::Error| JournalError::Db(sqlx::Error::Io(e));
+        let mut tmp = self.snapshot_path.clone().into_os_string();
+        tmp.push(".tmp");
+        let tmp = std::path::PathBuf::from(tmp);
+        {
+            use std::io::Write as _;
+            let mut f = std::fs::File::create(&tmp).map_err(io)?;
+            f.write_all(payload).map_err(io)?;
+            f.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&tmp, &self.snapshot_path).map_err(io)?;
+        sqlx::query("DELETE FROM lists").execute(&mut self.conn).await?;
         Ok(())
     }
 

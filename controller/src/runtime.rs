@@ -45,7 +45,7 @@ use journal_task::JournalMsg;
 pub enum EngineMsg {
     Input { lane: usize, input: Input, received: Instant },
     Command { lane: usize, command: Command },
-    Snapshot { lists: ListsSnapshot, payload: Vec<u8> },
+    Snapshot { lists: ListsSnapshot, payload: bytes::Bytes },
     Delta { delta: ListsDelta, payload: Vec<u8> },
     Tariff { tariff: TariffMsg, payload: Vec<u8> },
     Alarm { lane: usize, alarm: AlarmKind, detail: String },
@@ -141,13 +141,14 @@ pub fn tariff_book(settings: &Settings) -> parking_core::TariffBook {
 
 /// Runs the controller until `shutdown`, then flushes the journal.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let mut journal = Journal::open(&settings.controller.journal)
-        .await
-        .with_context(|| format!("opening the journal {}", settings.controller.journal.display()))?;
-    let (engine, unacked) = start_engine(&settings, &mut journal).await?;
-    let started = now();
-    let health = Health(std::sync::Mutex::new(
-        settings
+    let shared = Arc::new(Shared::new(&settings)?);
+    run_with(settings, shutdown, shared).await
+}
+
+impl Shared {
+    /// Fresh metrics and health for the configured lanes.
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let lanes = settings
             .lanes
             .iter()
             .map(|l| LaneHealth {
@@ -157,15 +158,24 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
                 barrier_answered: true,
                 last_read_at: None,
             })
-            .collect(),
-    ));
-    let shared = Arc::new(Shared {
-        metrics: Metrics::new().context("metrics")?,
-        health,
-        publisher: Arc::new(PublisherStats::default()),
-        lists_version: std::sync::atomic::AtomicU64::new(engine.lists_version()),
-    });
+            .collect();
+        Ok(Shared {
+            metrics: Metrics::new().context("metrics")?,
+            health: Health(std::sync::Mutex::new(lanes)),
+            publisher: Arc::new(PublisherStats::default()),
+            lists_version: std::sync::atomic::AtomicU64::new(0),
+        })
+    }
+}
 
+/// [`run`] with metrics and health the caller can read (the bench does).
+pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: Arc<Shared>) -> anyhow::Result<()> {
+    let mut journal = Journal::open(&settings.controller.journal)
+        .await
+        .with_context(|| format!("opening the journal {}", settings.controller.journal.display()))?;
+    let (engine, unacked) = start_engine(&settings, &mut journal).await?;
+    shared.lists_version.store(engine.lists_version(), std::sync::atomic::Ordering::Relaxed);
+    let started = now();
     let will = node_status(&settings, false, started);
     let client_id = format!("{}-out", settings.controller.node);
     let pub_config = PublisherConfig {
@@ -275,8 +285,15 @@ impl EngineLoop {
         let t = now();
         match msg {
             EngineMsg::Input { lane, input, received } => {
-                if matches!(input, Input::Tag(_) | Input::Qr(_) | Input::Plate { .. }) {
-                    self.shared.health.update(lane, |h| h.last_read_at = Some(t));
+                match input {
+                    Input::Tag(_) | Input::Qr(_) | Input::Plate { .. } => {
+                        self.shared.health.update(lane, |h| h.last_read_at = Some(t));
+                    }
+                    // The vehicle has passed: the cabinet closes the arm.
+                    Input::Loop { occupied: false } => {
+                        self.shared.health.update(lane, |h| h.barrier = BarrierState::Closed);
+                    }
+                    _ => {}
                 }
                 self.engine.handle(lane, input, t, outs);
                 self.perform(outs, Some(received)).await;
@@ -288,7 +305,7 @@ impl EngineLoop {
                 match self.engine.apply_snapshot(lists) {
                     Ok(()) => {
                         tracing::info!(version, tags = self.engine.lists().tag_count(), "lists snapshot applied");
-                        let _ = self.journal.send(JournalMsg::SaveSnapshot { version, payload }).await;
+                        let _ = self.journal.send(JournalMsg::SaveSnapshot { payload }).await;
                     }
                     Err(e) => tracing::debug!(error = %e, "lists snapshot not applied"),
                 }

@@ -73,8 +73,20 @@ pub(crate) use string_serde;
 
 /// The EPC of a Gen2 tag: what a reader reports, whole 16-bit words.
 /// The PC word allows up to 31 words (496 bits); 96 bits is usual.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Epc(Box<[u8]>);
+///
+/// EPCs of up to 176 bits are stored inline, without a heap allocation:
+/// a controller holds a million of them.
+#[derive(Clone)]
+pub struct Epc(EpcBytes);
+
+/// Bytes kept inline: 96- and 128-bit EPCs and more fit.
+const EPC_INLINE: usize = 22;
+
+#[derive(Clone)]
+enum EpcBytes {
+    Inline { len: u8, bytes: [u8; EPC_INLINE] },
+    Heap(Box<[u8]>),
+}
 
 impl Epc {
     /// Largest EPC the PC word's 5-bit length field can announce.
@@ -85,24 +97,65 @@ impl Epc {
         if bytes.is_empty() || bytes.len() % 2 != 0 || bytes.len() / 2 > Self::MAX_WORDS {
             return Err(invalid("EPC", "<bytes>", "must be 1 to 31 whole 16-bit words"));
         }
-        Ok(Epc(bytes.into()))
+        Ok(Self::from_checked(bytes))
+    }
+
+    /// `bytes` is whole words within the limit (callers check).
+    fn from_checked(bytes: &[u8]) -> Self {
+        match u8::try_from(bytes.len()) {
+            Ok(len) if bytes.len() <= EPC_INLINE => {
+                let mut inline = [0u8; EPC_INLINE];
+                inline[..bytes.len()].copy_from_slice(bytes);
+                Epc(EpcBytes::Inline { len, bytes: inline })
+            }
+            _ => Epc(EpcBytes::Heap(bytes.into())),
+        }
     }
 
     pub fn as_bytes(&self) -> &[u8] {
-        &self.0
+        match &self.0 {
+            EpcBytes::Inline { len, bytes } => &bytes[..usize::from(*len)],
+            EpcBytes::Heap(b) => b,
+        }
+    }
+}
+
+impl PartialEq for Epc {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Epc {}
+
+impl std::hash::Hash for Epc {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.as_bytes().hash(state);
+    }
+}
+
+impl PartialOrd for Epc {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Epc {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
 impl FromStr for Epc {
     type Err = IdError;
     fn from_str(s: &str) -> Result<Self, IdError> {
-        parse_words("EPC", s, Self::MAX_WORDS).map(Epc)
+        parse_words("EPC", s, Self::MAX_WORDS).map(|b| Epc::from_checked(&b))
     }
 }
 
 impl fmt::Display for Epc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_hex(f, &self.0)
+        write_hex(f, self.as_bytes())
     }
 }
 
@@ -270,6 +323,12 @@ mod tests {
         assert!("00".repeat(62).parse::<Epc>().is_ok());
         assert_eq!(Epc::from_bytes(&[0xE2, 0x00]).unwrap().to_string(), "E200");
         assert!(Epc::from_bytes(&[0xE2]).is_err());
+        // Long EPCs (over the inline size) behave the same.
+        let long: Epc = "AB".repeat(62).parse().unwrap();
+        assert_eq!(long.as_bytes().len(), 62);
+        assert_eq!(long, Epc::from_bytes(&[0xAB; 62]).unwrap());
+        assert!(long < epc, "ordered by bytes: AB.. before E2..");
+        assert_eq!(std::mem::size_of::<Epc>(), 24, "inline, no heap for common EPCs");
     }
 
     #[test]

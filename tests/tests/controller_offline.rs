@@ -66,6 +66,19 @@ async fn vehicle(field: &Field, board: &Board, n: u64, pulses_before: usize) {
     tokio::time::sleep(Duration::from_millis(400)).await; // past the dedup window
 }
 
+fn start(config: &std::path::Path, log: &std::path::Path) -> Proc {
+    Proc(
+        bins::command("controller")
+            .args(["run", "--config"])
+            .arg(config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// Waits until the controller decides with lists `version`.
 async fn wait_for_lists(port: u16, version: u64) {
     let want = format!("\"lists_version\":{version}");
@@ -130,16 +143,7 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
     .unwrap();
     let log = dir.join("controller.log");
     eprintln!("controller log: {}", log.display());
-    let mut controller = Proc(
-        bins::command("controller")
-            .args(["run", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap(),
-    );
+    let mut controller = start(&config, &log);
 
     // Online: the lists arrive, a registered tag opens and is recorded.
     wait_for_lists(metrics_port, 1).await;
@@ -158,9 +162,16 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
     let offline = entries_by_tag(&sink.snapshot());
     assert!((2..=5).all(|n| !offline.contains_key(&epc_text(n))), "nothing could be delivered while offline");
 
+    // Still offline, the controller restarts (a power cut): it decides from
+    // the lists it saved on disk, so tag 6 is recognised, not ticketed.
+    controller.kill();
+    let mut controller = start(&config, &log);
+    wait_for_lists(metrics_port, 1).await;
+    vehicle(&field, &board, 6, 5).await;
+
     // The broker returns: the backlog drains, and the server acknowledges.
     broker.restart().expect("restart mosquitto");
-    let all: Vec<String> = (1..=5).map(epc_text).collect();
+    let all: Vec<String> = (1..=6).map(epc_text).collect();
     assert!(
         sink.wait_for(60, |e| {
             let by = entries_by_tag(e);
@@ -185,7 +196,7 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
         .into_iter()
         .collect();
     seqs.sort_unstable();
-    assert_eq!(seqs.len(), 5, "{seqs:?}");
+    assert_eq!(seqs, (1..=6).collect::<Vec<u64>>(), "one number per event, across the restart");
     // Every event acknowledged: the journal's backlog is empty.
     let mut backlog = None;
     for _ in 0..200 {

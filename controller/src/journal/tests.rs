@@ -47,7 +47,7 @@ async fn committed_events_and_state_survive_a_reopen_until_acknowledged() {
         let seqs = j.commit(&[a.clone(), b.clone()], &changes).await.unwrap();
         assert_eq!(seqs.len(), 2);
         assert!(seqs[0] < seqs[1]);
-        j.save_snapshot(3, b"{\"snapshot\":3}").await.unwrap();
+        j.save_snapshot(b"{\"snapshot\":3}").await.unwrap();
         j.save_delta(4, b"{\"delta\":4}").await.unwrap();
         j.save_tariff(b"{\"tariff\":1}").await.unwrap();
     } // dropped without any shutdown step, as a crash would
@@ -67,7 +67,7 @@ async fn committed_events_and_state_survive_a_reopen_until_acknowledged() {
     assert_eq!(j.ack(&[a.event.event_id]).await.unwrap(), 0, "a repeated ack deletes nothing");
     assert_eq!(j.unacked().await.unwrap().len(), 1);
     // A new snapshot replaces the old base and its deltas.
-    j.save_snapshot(9, b"{}").await.unwrap();
+    j.save_snapshot(b"{}").await.unwrap();
     assert_eq!(j.restore().await.unwrap().lists.len(), 1);
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }

@@ -89,7 +89,7 @@ async fn report_pulse(lane: usize, result: Result<(), String>, engine: &mpsc::Se
     let ok = result.is_ok();
     shared.health.update(lane, |h| {
         h.barrier_answered = ok;
-        h.barrier = if ok { BarrierState::Opening } else { BarrierState::Unknown };
+        h.barrier = if ok { BarrierState::Open } else { BarrierState::Unknown };
     });
     if let Err(detail) = result {
         shared.metrics.barrier_errors.inc();

@@ -25,7 +25,7 @@ const MAX_BATCH: usize = 512;
 #[derive(Debug)]
 pub enum JournalMsg {
     Commit { entries: Vec<Entry>, changes: Vec<LotChange>, decided: Instant },
-    SaveSnapshot { version: u64, payload: Vec<u8> },
+    SaveSnapshot { payload: bytes::Bytes },
     SaveDelta { version: u64, payload: Vec<u8> },
     SaveTariff { payload: Vec<u8> },
 }
@@ -127,8 +127,8 @@ async fn commit(
                 changes.extend(c);
                 oldest = Some(oldest.map_or(decided, |o| o.min(decided)));
             }
-            JournalMsg::SaveSnapshot { version, payload } => {
-                if let Err(e) = journal.save_snapshot(version, &payload).await {
+            JournalMsg::SaveSnapshot { payload } => {
+                if let Err(e) = journal.save_snapshot(&payload).await {
                     tracing::error!(error = %e, "cannot save the lists snapshot");
                 }
             }

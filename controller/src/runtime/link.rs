@@ -102,7 +102,7 @@ struct Router {
 
 impl Router {
     /// Routes one message; false when the receivers are gone.
-    async fn route(&mut self, topic: &str, payload: &[u8]) -> bool {
+    async fn route(&mut self, topic: &str, payload: &bytes::Bytes) -> bool {
         let received = Instant::now();
         let msg = match self.decode(topic, payload, received) {
             Ok(Some(Routed::Engine(m))) => m,
@@ -116,13 +116,13 @@ impl Router {
         self.engine.send(msg).await.is_ok()
     }
 
-    fn decode(&mut self, topic: &str, payload: &[u8], received: Instant) -> Result<Option<Routed>, String> {
+    fn decode(&mut self, topic: &str, payload: &bytes::Bytes, received: Instant) -> Result<Option<Routed>, String> {
         let parsed = Topic::parse(topic).map_err(|e| e.to_string())?;
         let lane_of = |gate: &GateId| self.lanes.get(gate).copied().ok_or_else(|| format!("gate {gate} is not ours"));
         Ok(Some(match parsed {
             Topic::Lot { kind: LotTopic::Lists, .. } => {
                 let lists: ListsSnapshot = wire::decode(payload).map_err(|e| e.to_string())?;
-                Routed::Engine(EngineMsg::Snapshot { lists, payload: payload.to_vec() })
+                Routed::Engine(EngineMsg::Snapshot { lists, payload: payload.clone() })
             }
             Topic::Lot { kind: LotTopic::ListsDelta, .. } => {
                 let delta: ListsDelta = wire::decode(payload).map_err(|e| e.to_string())?;

@@ -113,10 +113,13 @@ pub type Board = Arc<Mutex<BoardState>>;
 
 /// Plays a Modbus RTU relay board at `addr`: function 05 is echoed and
 /// logged, function 02 answered from `inputs`; a frame with a bad CRC is
-/// ignored, as a real board does.
+/// ignored, as a real board does. Frames are delimited by silence, as in
+/// RTU: bytes left over from a master that died mid-frame are dropped
+/// when the line has been quiet.
 pub async fn play_relay_board(mut port: SerialStream, addr: u8, board: Board) {
     let mut buf: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 256];
+    let mut last_rx = Instant::now();
     loop {
         let n = match port.read(&mut chunk).await {
             Ok(0) => return,
@@ -126,6 +129,10 @@ pub async fn play_relay_board(mut port: SerialStream, addr: u8, board: Board) {
                 continue;
             }
         };
+        if last_rx.elapsed() > Duration::from_millis(20) {
+            buf.clear();
+        }
+        last_rx = Instant::now();
         buf.extend_from_slice(&chunk[..n]);
         // Requests of both functions are 8 bytes.
         while buf.len() >= 8 {

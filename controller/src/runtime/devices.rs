@@ -180,7 +180,13 @@ impl Board {
                 req = rx.recv() => {
                     let Some((lane, ms)) = req else { return Err(()) };
                     let Some(l) = self.lanes.iter().find(|l| l.lane == lane) else { continue };
-                    let result = board.set_coil_at(l.coil, true).await;
+                    // A lost echo is retried: switching ON twice is harmless,
+                    // a vehicle left waiting is not.
+                    let mut result = board.set_coil_at(l.coil, true).await;
+                    for _ in 0..2 {
+                        if result.is_ok() { break; }
+                        result = board.set_coil_at(l.coil, true).await;
+                    }
                     if result.is_ok() {
                         offs.push((Instant::now() + Duration::from_millis(u64::from(ms)), l.coil));
                     }

@@ -54,6 +54,14 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> RelayBoard<T> {
 
     /// Sends `request` and reads the reply whole.
     async fn transact(&mut self, request: &[u8]) -> Result<Vec<u8>, BarrierError> {
+        // Drop whatever is already waiting (a late reply to an earlier,
+        // timed-out request, or line noise): it is not this reply.
+        let mut stale = [0u8; 64];
+        while let Ok(Ok(n)) = tokio::time::timeout(Duration::ZERO, self.io.read(&mut stale)).await {
+            if n == 0 {
+                break;
+            }
+        }
         self.io.write_all(request).await?;
         self.io.flush().await?;
         let read = async {

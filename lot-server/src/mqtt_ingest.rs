@@ -1,0 +1,211 @@
+//! Gate events from MQTT into the database, acknowledged after commit.
+//!
+//! One subscriber with a persistent session (QoS 1) feeds a bounded queue;
+//! the committer takes what has queued (up to `MAX_BATCH`), commits it in
+//! one transaction through [`crate::ingest::commit`], then publishes one
+//! `EventAck` per gate naming the committed ids. A failed commit is
+//! retried, never dropped: the events exist only in the queue (and in the
+//! controllers' journals, which re-send whatever is not acknowledged).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_core::settings::BrokerSettings;
+use parking_core::wire::{self, EventAck, GateEvent, GateTopic, Topics, V1};
+use parking_core::{GateId, LotId};
+use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use crate::db::Db;
+
+/// Most events committed in one transaction.
+pub const MAX_BATCH: usize = 1_000;
+
+/// Ingestion metrics.
+#[derive(Clone, Debug)]
+pub struct IngestMetrics {
+    pub events: IntCounter,
+    pub duplicates: IntCounter,
+    pub refused: IntCounter,
+    pub commit_seconds: Histogram,
+    pub backlog: IntGauge,
+}
+
+impl IngestMetrics {
+    pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let m = IngestMetrics {
+            events: IntCounter::new("ingest_events_total", "Gate events committed (first delivery)")?,
+            duplicates: IntCounter::new(
+                "ingest_duplicates_total",
+                "Gate events delivered again, acknowledged, ignored",
+            )?,
+            refused: IntCounter::new("ingest_refused_total", "Payloads on an event topic that did not decode")?,
+            commit_seconds: Histogram::with_opts(
+                HistogramOpts::new("ingest_commit_seconds", "Time to commit one batch of gate events")
+                    .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
+            )?,
+            backlog: IntGauge::new("ingest_backlog", "Gate events received and not yet committed")?,
+        };
+        registry.register(Box::new(m.events.clone()))?;
+        registry.register(Box::new(m.duplicates.clone()))?;
+        registry.register(Box::new(m.refused.clone()))?;
+        registry.register(Box::new(m.commit_seconds.clone()))?;
+        registry.register(Box::new(m.backlog.clone()))?;
+        Ok(m)
+    }
+}
+
+/// Runs ingestion for `lot` until `shutdown`; commits what is queued first.
+pub async fn run(
+    db: Db,
+    lot: LotId,
+    broker: BrokerSettings,
+    client_id: String,
+    metrics: IngestMetrics,
+    shutdown: CancellationToken,
+) {
+    let topics = Topics::new(lot.clone());
+    let (tx, rx) = mpsc::channel::<GateEvent>(65_536);
+    let (out_tx, out_rx) = mpsc::channel::<OutMsg>(65_536);
+    let pub_stop = CancellationToken::new();
+    let pub_config = PublisherConfig {
+        options: publisher::mqtt_options(&broker, &format!("{client_id}-ack"), None),
+        outbox_capacity: 100_000,
+        max_inflight: 1_000,
+        on_connect: None,
+    };
+    let publisher = tokio::spawn(publisher::run(
+        pub_config,
+        out_rx,
+        Arc::new(PublisherStats::default()),
+        pub_stop.clone(),
+        Duration::from_secs(2),
+    ));
+    let sub = tokio::spawn(subscribe(
+        broker,
+        client_id,
+        topics.all_gates(GateTopic::Event),
+        tx,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
+    committer(db, rx, out_tx, topics, metrics).await;
+    let _ = sub.await;
+    pub_stop.cancel();
+    let _ = publisher.await;
+}
+
+async fn subscribe(
+    broker: BrokerSettings,
+    client_id: String,
+    filter: String,
+    tx: mpsc::Sender<GateEvent>,
+    metrics: IngestMetrics,
+    shutdown: CancellationToken,
+) {
+    let mut options = publisher::mqtt_options(&broker, &client_id, None);
+    options.set_clean_session(false);
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    eventloop.set_network_options(net);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            e = eventloop.poll() => e,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(100);
+                if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
+                    tracing::error!(error = %e, "cannot subscribe to gate events");
+                }
+                tracing::info!(filter, "ingesting gate events");
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => match wire::decode::<GateEvent>(&p.payload) {
+                Ok(event) => {
+                    metrics.backlog.inc();
+                    if tx.send(event).await.is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    metrics.refused.inc();
+                    tracing::warn!(topic = %p.topic, error = %e, "gate event refused");
+                }
+            },
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "ingest lost the broker; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+async fn committer(
+    db: Db,
+    mut rx: mpsc::Receiver<GateEvent>,
+    out: mpsc::Sender<OutMsg>,
+    topics: Topics,
+    metrics: IngestMetrics,
+) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(e) => batch.push(e),
+                Err(_) => break,
+            }
+        }
+        let span = tracing::info_span!("ingest_batch", events = batch.len());
+        let outcome = async {
+            let mut delay = Duration::from_millis(50);
+            loop {
+                let started = Instant::now();
+                match crate::ingest::commit(&db, &batch, tag_reader::reader::now()).await {
+                    Ok(outcome) => {
+                        metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+                        tracing::debug!(new = outcome.new, "committed");
+                        return outcome;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "commit failed; retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        }
+        .instrument(span.clone())
+        .await;
+        metrics.backlog.sub(i64::try_from(batch.len()).unwrap_or(0));
+        metrics.events.inc_by(outcome.new as u64);
+        metrics.duplicates.inc_by((batch.len() - outcome.new) as u64);
+        // One acknowledgement per gate, after the commit.
+        let mut by_gate: BTreeMap<&GateId, Vec<parking_core::EventId>> = BTreeMap::new();
+        for e in &batch {
+            by_gate.entry(&e.gate).or_default().push(e.event_id);
+        }
+        let _enter = span.enter();
+        for (gate, event_ids) in by_gate {
+            let ack = EventAck { v: V1, event_ids };
+            let msg = OutMsg { topic: topics.gate(gate, GateTopic::Ack), payload: wire::encode(&ack), retain: false };
+            if out.send(msg).await.is_err() {
+                tracing::error!("the acknowledgement publisher is gone");
+            }
+        }
+        tracing::debug!("acknowledged");
+    }
+}

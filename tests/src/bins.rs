@@ -78,3 +78,29 @@ pub async fn http_get(port: u16, path: &str) -> Option<String> {
 pub fn metric(body: &str, name: &str) -> Option<f64> {
     body.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
 }
+
+/// Starts `bin run --config CONFIG` with its log appended to `log`.
+pub fn start_logged(bin: &str, config: &Path, log: &Path) -> std::io::Result<Proc> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+    let child = command(bin)
+        .args(["run", "--config"])
+        .arg(config)
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()?;
+    Ok(Proc(child))
+}
+
+/// Waits until a controller's `/health` on `port` reports lists `version`;
+/// false if it never does within 15 s.
+pub async fn wait_for_lists(port: u16, version: u64) -> bool {
+    let want = format!("\"lists_version\":{version}");
+    for _ in 0..300 {
+        if http_get(port, "/health").await.is_some_and(|b| b.contains(&want)) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}

@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,7 +14,7 @@ use parking_core::wire::{
     self, Credential, DenyReason, GateEvent, GateEventKind, ListsSnapshot, Read, ReadMsg, TagEntry, TagPresence, V1,
 };
 use parking_core::{Epc, EventId, Timestamp, VehicleClass};
-use parking_tests::bins::{self, Proc, http_get, metric};
+use parking_tests::bins::{self, http_get, metric};
 use parking_tests::devices::epc;
 use parking_tests::mosquitto::{Broker, free_port};
 use parking_tests::mqtt::{EventSink, client, publish_once};
@@ -46,35 +45,12 @@ fn snapshot() -> Vec<u8> {
     })
 }
 
-fn start(config: &std::path::Path, log: &std::path::Path) -> Proc {
-    Proc(
-        bins::command("controller")
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
-            .spawn()
-            .unwrap(),
-    )
-}
-
 /// Event ids the journal holds (committed, not yet acknowledged).
 async fn journaled(path: &std::path::Path) -> HashSet<EventId> {
     let url = format!("sqlite://{}?mode=ro", path.display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     let rows = sqlx::query("SELECT event_id FROM events").fetch_all(&mut conn).await.unwrap();
     rows.iter().map(|r| r.get::<String, _>(0).parse().unwrap()).collect()
-}
-
-async fn wait_for_lists(port: u16) {
-    for _ in 0..300 {
-        if http_get(port, "/health").await.is_some_and(|b| b.contains("\"lists_version\":1")) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the controller never applied the lists");
 }
 
 fn entry_tag(e: &GateEvent) -> Option<String> {
@@ -118,8 +94,8 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
     .unwrap();
     let log = dir.join("controller.log");
     eprintln!("controller log: {}", log.display());
-    let mut controller = start(&config, &log);
-    wait_for_lists(metrics_port).await;
+    let mut controller = bins::start_logged("controller", &config, &log).unwrap();
+    assert!(bins::wait_for_lists(metrics_port, 1).await, "the controller applied the lists");
 
     // The reader bridges: one vehicle every 3 ms, round-robin over lanes.
     let (bridge, mut bridge_loop) = client(broker.port, "test-bridge", true);
@@ -173,7 +149,7 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
         at_kill.len()
     );
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mut controller = start(&config, &log);
+    let mut controller = bins::start_logged("controller", &config, &log).unwrap();
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     stop.store(true, Ordering::Relaxed);
     feeder.await.unwrap();

@@ -9,13 +9,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
 
 use std::collections::{HashMap, HashSet};
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use parking_core::wire::{self, Credential, GateEventKind, ListsSnapshot, TagEntry, V1};
 use parking_core::{Epc, Timestamp, VehicleClass};
-use parking_tests::bins::{self, Proc, http_get, metric};
+use parking_tests::bins::{self, http_get, metric};
 use parking_tests::devices::{self, Board, BoardState, Field, epc, epc_text};
 use parking_tests::mosquitto::{Broker, free_port};
 use parking_tests::mqtt::{EventSink, publish_once};
@@ -64,31 +63,6 @@ async fn vehicle(field: &Field, board: &Board, n: u64, pulses_before: usize) {
     tokio::time::sleep(Duration::from_millis(250)).await;
     board.lock().unwrap().inputs[0] = false;
     tokio::time::sleep(Duration::from_millis(400)).await; // past the dedup window
-}
-
-fn start(config: &std::path::Path, log: &std::path::Path) -> Proc {
-    Proc(
-        bins::command("controller")
-            .args(["run", "--config"])
-            .arg(config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(std::fs::OpenOptions::new().create(true).append(true).open(log).unwrap())
-            .spawn()
-            .unwrap(),
-    )
-}
-
-/// Waits until the controller decides with lists `version`.
-async fn wait_for_lists(port: u16, version: u64) {
-    let want = format!("\"lists_version\":{version}");
-    for _ in 0..300 {
-        if http_get(port, "/health").await.is_some_and(|b| b.contains(&want)) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the controller never applied lists version {version}");
 }
 
 fn entries_by_tag(events: &[parking_core::wire::GateEvent]) -> HashMap<String, HashSet<parking_core::EventId>> {
@@ -143,10 +117,10 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
     .unwrap();
     let log = dir.join("controller.log");
     eprintln!("controller log: {}", log.display());
-    let mut controller = start(&config, &log);
+    let mut controller = bins::start_logged("controller", &config, &log).unwrap();
 
     // Online: the lists arrive, a registered tag opens and is recorded.
-    wait_for_lists(metrics_port, 1).await;
+    assert!(bins::wait_for_lists(metrics_port, 1).await, "the controller applied the lists");
     vehicle(&field, &board, 1, 0).await;
     assert!(sink.wait_for(20, |e| entries_by_tag(e).contains_key(&epc_text(1))).await, "entry of tag 1");
     let held = devices::pulses(&board, 0);
@@ -165,8 +139,8 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
     // Still offline, the controller restarts (a power cut): it decides from
     // the lists it saved on disk, so tag 6 is recognised, not ticketed.
     controller.kill();
-    let mut controller = start(&config, &log);
-    wait_for_lists(metrics_port, 1).await;
+    let mut controller = bins::start_logged("controller", &config, &log).unwrap();
+    assert!(bins::wait_for_lists(metrics_port, 1).await, "the controller applied the lists");
     vehicle(&field, &board, 6, 5).await;
 
     // The broker returns: the backlog drains, and the server acknowledges.

@@ -39,6 +39,9 @@ pub struct IngestArgs {
     /// Gate events to send (half entries, half exits).
     #[arg(long, default_value_t = 50_000)]
     pub events: usize,
+    /// Offered load, events per second (0: as fast as the broker takes them).
+    #[arg(long, default_value_t = 5_000)]
+    pub rate: u32,
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -171,7 +174,13 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let mut latencies: Vec<f64> = Vec::with_capacity(total);
     let mut acked: HashMap<EventId, u32> = HashMap::with_capacity(total);
     let mut last_ack = started;
-    for e in &stream {
+    let per_tick = (args.rate as usize / 100).max(1);
+    let mut tick = tokio::time::interval(Duration::from_millis(10));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for (i, e) in stream.iter().enumerate() {
+        if args.rate > 0 && i % per_tick == 0 {
+            tick.tick().await;
+        }
         let topic = format!("parking/bench-lot/gate/{}/event", e.gate);
         sent_at.insert(e.event_id, Instant::now());
         controllers.publish(topic, QoS::AtLeastOnce, false, wire::encode(e)).await?;
@@ -210,7 +219,12 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let rate = acked.len() as f64 / elapsed.max(1e-9);
     let (p50, p99, max) =
         (percentile(&latencies, 0.5), percentile(&latencies, 0.99), latencies.last().copied().unwrap_or(0.0));
-    println!("bench-ingest on {} through {}: {total} events from 8 gates", args.db, args.broker);
+    println!(
+        "bench-ingest on {} through {}: {total} events from 8 gates, offered at {}",
+        args.db,
+        args.broker,
+        if args.rate == 0 { "full speed".to_owned() } else { format!("{} events/s", args.rate) }
+    );
     println!("  acknowledged {} in {elapsed:.2} s: {rate:.0} events/s", acked.len());
     println!("  publish -> acknowledged after commit, ms: p50 {p50:.1}  p99 {p99:.1}  max {max:.1}");
     println!("  re-sent after 5 s without an acknowledgement: {resent}");
@@ -230,6 +244,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
             "duplicated": duplicated,
             "events": total,
             "db": args.db,
+            "offered_per_s": args.rate,
         })
     );
     Ok(())

@@ -3,6 +3,11 @@
 //! events change sessions and exceptions. A redelivered event is still
 //! acknowledged (it is committed), and changes nothing.
 //!
+//! The work is set-based, so a batch of a thousand events costs a handful
+//! of statements: one multi-row insert of the events that returns which
+//! were new, one read of the sessions their credentials touch, the session
+//! logic applied in memory (`session`), then multi-row writes.
+//!
 //! Sessions are keyed by credential (`tag:EPC`, `ticket:LOT:SERIAL`,
 //! `plate:COMPACT`). Deliveries may come out of order (a controller drains
 //! its backlog after an outage while another lane is live): an exit with
@@ -10,11 +15,16 @@
 //! when the entry then arrives, it completes that session and resolves the
 //! exception.
 
+mod session;
+
+use std::collections::HashSet;
+
 use parking_core::wire::{Credential, GateEvent, GateEventKind, Settlement};
 use parking_core::{EventId, Timestamp};
 use sqlx::{Any, Row, Transaction};
 
 use crate::db::Db;
+use session::{Exception, SessionRow, Sessions};
 
 /// The key a session is found by.
 pub fn credential_key(lot: &str, c: &Credential) -> String {
@@ -30,7 +40,7 @@ pub fn credential_key(lot: &str, c: &Credential) -> String {
     }
 }
 
-fn settlement_kind(s: &Settlement) -> &'static str {
+pub(crate) fn settlement_kind(s: &Settlement) -> &'static str {
     match s {
         Settlement::Account { .. } => "account",
         Settlement::Transfer { .. } => "transfer",
@@ -50,7 +60,7 @@ fn kind_name(k: &GateEventKind) -> &'static str {
     }
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).unwrap_or_default()
 }
 
@@ -63,215 +73,172 @@ pub struct Outcome {
     pub new: usize,
 }
 
+/// Rows per multi-row statement: well under both databases' limits on
+/// bound parameters (SQLite 32,766, PostgreSQL 65,535).
+const CHUNK: usize = 64;
+
+/// `($1, $2, …), ($k, …)` for `rows` rows of `cols` parameters.
+fn placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&format!("${}", r * cols + c + 1));
+        }
+        s.push(')');
+    }
+    s
+}
+
 /// Commits a batch of events in one transaction.
 pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Outcome, sqlx::Error> {
+    let mut out = Outcome { committed: events.iter().map(|e| e.event_id).collect(), new: 0 };
+    // One copy of each id: a batch may hold a redelivery of its own event.
+    let mut seen = HashSet::with_capacity(events.len());
+    let unique: Vec<&GateEvent> = events.iter().filter(|e| seen.insert(e.event_id)).collect();
     let mut tx = db.pool.begin().await?;
-    let mut out = Outcome::default();
-    // Entries before exits within a batch, then by time: a backlog
-    // delivered together builds its sessions in order.
-    let mut order: Vec<&GateEvent> = events.iter().collect();
-    order.sort_by_key(|e| (e.at, !matches!(e.kind, GateEventKind::Entry { .. })));
-    for e in order {
-        let inserted = sqlx::query(
-            "INSERT INTO gate_events (event_id, lot, gate, seq, at_ms, kind, list_version, tariff_version, payload, received_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (event_id) DO NOTHING",
-        )
-        .bind(e.event_id.to_string())
-        .bind(e.lot.as_str())
-        .bind(e.gate.as_str())
-        .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
-        .bind(e.at.unix_millis())
-        .bind(kind_name(&e.kind))
-        .bind(i64::try_from(e.list_version).unwrap_or(i64::MAX))
-        .bind(e.tariff_version.as_ref().map(|v| v.as_str().to_owned()))
-        .bind(json(e))
-        .bind(now.unix_millis())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        if inserted == 1 {
-            apply(&mut tx, e).await?;
-            out.new += 1;
+    let mut new_ids: HashSet<String> = HashSet::with_capacity(unique.len());
+    for chunk in unique.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO gate_events (event_id, lot, gate, seq, at_ms, kind, list_version, tariff_version, payload, \
+             received_ms) VALUES {} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            placeholders(chunk.len(), 10)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for e in chunk {
+            q = q
+                .bind(e.event_id.to_string())
+                .bind(e.lot.as_str().to_owned())
+                .bind(e.gate.as_str().to_owned())
+                .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
+                .bind(e.at.unix_millis())
+                .bind(kind_name(&e.kind))
+                .bind(i64::try_from(e.list_version).unwrap_or(i64::MAX))
+                .bind(e.tariff_version.as_ref().map(|v| v.as_str().to_owned()))
+                .bind(json(e))
+                .bind(now.unix_millis());
         }
-        out.committed.push(e.event_id);
+        for row in q.fetch_all(&mut *tx).await? {
+            new_ids.insert(row.try_get::<String, _>(0)?);
+        }
     }
+    // Entries before exits, then by time: a backlog delivered together
+    // builds its sessions in order.
+    let mut fresh: Vec<&GateEvent> = unique.into_iter().filter(|e| new_ids.contains(&e.event_id.to_string())).collect();
+    fresh.sort_by_key(|e| (e.at, !matches!(e.kind, GateEventKind::Entry { .. })));
+    out.new = fresh.len();
+    let mut sessions = load_sessions(&mut tx, &fresh).await?;
+    for e in &fresh {
+        sessions.apply(e);
+    }
+    write_sessions(&mut tx, sessions.touched()).await?;
+    write_exceptions(&mut tx, &sessions.exceptions).await?;
+    resolve_exceptions(&mut tx, &sessions.resolved).await?;
     tx.commit().await?;
     Ok(out)
 }
 
-async fn exception(
-    tx: &mut Transaction<'_, Any>,
-    e: &GateEvent,
-    kind: &str,
-    detail: &str,
-    session: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO exceptions (exception_id, lot, gate, kind, detail, event_id, session_id, at_ms, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open') ON CONFLICT (exception_id) DO NOTHING",
-    )
-    .bind(format!("{}:{kind}", e.event_id))
-    .bind(e.lot.as_str())
-    .bind(e.gate.as_str())
-    .bind(kind)
-    .bind(detail)
-    .bind(e.event_id.to_string())
-    .bind(session.map(str::to_owned))
-    .bind(e.at.unix_millis())
-    .execute(&mut **tx)
-    .await?;
+const SESSION_COLUMNS: &str = "session_id, lot, credential_key, credential, class, plate, entry_event, entry_gate, \
+    entered_ms, exit_event, exit_gate, exited_ms, duration_s, fee_vnd, tariff_version, settlement, settlement_detail, state";
+
+/// The sessions the batch's credentials may touch: open ones, and exits
+/// still waiting for their entry.
+async fn load_sessions(tx: &mut Transaction<'_, Any>, events: &[&GateEvent]) -> Result<Sessions, sqlx::Error> {
+    let mut keys: Vec<(String, String)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            GateEventKind::Entry { credential, .. } | GateEventKind::Exit { credential, .. } => {
+                Some((e.lot.as_str().to_owned(), credential_key(e.lot.as_str(), credential)))
+            }
+            _ => None,
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let mut sessions = Sessions::default();
+    for chunk in keys.chunks(CHUNK) {
+        let mut sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE (state = 'open' OR entry_event IS NULL) AND (lot, credential_key) IN ("
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
+        }
+        sql.push(')');
+        let mut q = sqlx::query(&sql).persistent(false);
+        for (lot, key) in chunk {
+            q = q.bind(lot.clone()).bind(key.clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            sessions.load(SessionRow::from_row(&row)?);
+        }
+    }
+    Ok(sessions)
+}
+
+async fn write_sessions(tx: &mut Transaction<'_, Any>, rows: Vec<&SessionRow>) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(CHUNK / 2) {
+        let update: Vec<String> =
+            SESSION_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}", c = c.trim())).collect();
+        let sql = format!(
+            "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES {} ON CONFLICT (session_id) DO UPDATE SET {}",
+            placeholders(chunk.len(), 18),
+            update.join(", ")
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for r in chunk {
+            q = r.bind(q);
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(())
 }
 
-/// What a new event does to sessions and exceptions.
-async fn apply(tx: &mut Transaction<'_, Any>, e: &GateEvent) -> Result<(), sqlx::Error> {
-    let lot = e.lot.as_str();
-    let at = e.at.unix_millis();
-    match &e.kind {
-        GateEventKind::Entry { credential, class, plate } => {
-            let key = credential_key(lot, credential);
-            // An exit that arrived first: this entry completes it.
-            let orphan = sqlx::query(
-                "SELECT session_id, exited_ms FROM sessions WHERE lot = $1 AND credential_key = $2 \
-                 AND entry_event IS NULL AND exited_ms >= $3 ORDER BY exited_ms LIMIT 1",
-            )
-            .bind(lot)
-            .bind(&key)
-            .bind(at)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if let Some(row) = orphan {
-                let id: String = row.try_get(0)?;
-                let exited: i64 = row.try_get(1)?;
-                sqlx::query(
-                    "UPDATE sessions SET entry_event = $1, entry_gate = $2, entered_ms = $3, duration_s = $4 \
-                     WHERE session_id = $5",
-                )
-                .bind(e.event_id.to_string())
-                .bind(e.gate.as_str())
-                .bind(at)
-                .bind((exited - at) / 1000)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
-                sqlx::query(
-                    "UPDATE exceptions SET state = 'resolved', resolved_by = 'entry delivered late', resolved_ms = $1 \
-                     WHERE session_id = $2 AND kind = 'exit_without_entry' AND state <> 'resolved'",
-                )
-                .bind(at)
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
-                return Ok(());
-            }
-            let open = sqlx::query(
-                "SELECT session_id FROM sessions WHERE lot = $1 AND credential_key = $2 AND state = 'open' \
-                 AND entered_ms <= $3",
-            )
-            .bind(lot)
-            .bind(&key)
-            .bind(at)
-            .fetch_all(&mut **tx)
-            .await?;
-            for row in open {
-                let id: String = row.try_get(0)?;
-                sqlx::query("UPDATE sessions SET state = 'closed', settlement = 'superseded' WHERE session_id = $1")
-                    .bind(&id)
-                    .execute(&mut **tx)
-                    .await?;
-                exception(tx, e, "double_entry", &format!("{key} entered again while inside"), Some(&id)).await?;
-            }
-            sqlx::query(
-                "INSERT INTO sessions (session_id, lot, credential_key, credential, class, plate, entry_event, entry_gate, \
-                 entered_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open') ON CONFLICT (session_id) DO NOTHING",
-            )
-            .bind(e.event_id.to_string())
-            .bind(lot)
-            .bind(&key)
-            .bind(json(credential))
-            .bind(class.as_str())
-            .bind(plate.as_ref().map(|p| p.to_string()))
-            .bind(e.event_id.to_string())
-            .bind(e.gate.as_str())
-            .bind(at)
-            .execute(&mut **tx)
-            .await?;
+async fn write_exceptions(tx: &mut Transaction<'_, Any>, rows: &[Exception]) -> Result<(), sqlx::Error> {
+    for chunk in rows.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO exceptions (exception_id, lot, gate, kind, detail, event_id, session_id, at_ms, state) \
+             VALUES {} ON CONFLICT (exception_id) DO NOTHING",
+            placeholders(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for x in chunk {
+            q = q
+                .bind(x.id.clone())
+                .bind(x.lot.clone())
+                .bind(x.gate.clone())
+                .bind(x.kind.clone())
+                .bind(x.detail.clone())
+                .bind(x.event_id.clone())
+                .bind(x.session_id.clone())
+                .bind(x.at_ms)
+                .bind(if x.resolved { "resolved" } else { "open" });
         }
-        GateEventKind::Exit { credential, class, plate, entered_at, fee, settlement } => {
-            let key = credential_key(lot, credential);
-            let fee_vnd = fee.as_ref().map(|f| f.amount.get());
-            let tariff =
-                fee.as_ref().map(|f| f.tariff_version.to_string()).or(e.tariff_version.as_ref().map(|v| v.to_string()));
-            let open = sqlx::query(
-                "SELECT session_id, entered_ms FROM sessions WHERE lot = $1 AND credential_key = $2 AND state = 'open' \
-                 AND entered_ms <= $3 ORDER BY entered_ms DESC LIMIT 1",
-            )
-            .bind(lot)
-            .bind(&key)
-            .bind(at)
-            .fetch_optional(&mut **tx)
-            .await?;
-            if let Some(row) = open {
-                let id: String = row.try_get(0)?;
-                let entered: i64 = row.try_get(1)?;
-                sqlx::query(
-                    "UPDATE sessions SET exit_event = $1, exit_gate = $2, exited_ms = $3, duration_s = $4, fee_vnd = $5, \
-                     tariff_version = $6, settlement = $7, settlement_detail = $8, state = 'closed', \
-                     plate = COALESCE(plate, $9) WHERE session_id = $10",
-                )
-                .bind(e.event_id.to_string())
-                .bind(e.gate.as_str())
-                .bind(at)
-                .bind((at - entered) / 1000)
-                .bind(fee_vnd)
-                .bind(tariff)
-                .bind(settlement_kind(settlement))
-                .bind(json(settlement))
-                .bind(plate.as_ref().map(|p| p.to_string()))
-                .bind(&id)
-                .execute(&mut **tx)
-                .await?;
-            } else {
-                let id = e.event_id.to_string();
-                let entered = entered_at.map(|t| t.unix_millis());
-                sqlx::query(
-                    "INSERT INTO sessions (session_id, lot, credential_key, credential, class, plate, entered_ms, exit_event, \
-                     exit_gate, exited_ms, duration_s, fee_vnd, tariff_version, settlement, settlement_detail, state) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 'closed') \
-                     ON CONFLICT (session_id) DO NOTHING",
-                )
-                .bind(&id)
-                .bind(lot)
-                .bind(&key)
-                .bind(json(credential))
-                .bind(class.as_str())
-                .bind(plate.as_ref().map(|p| p.to_string()))
-                .bind(entered)
-                .bind(&id)
-                .bind(e.gate.as_str())
-                .bind(at)
-                .bind(entered.map(|t| (at - t) / 1000))
-                .bind(fee_vnd)
-                .bind(tariff)
-                .bind(settlement_kind(settlement))
-                .bind(json(settlement))
-                .execute(&mut **tx)
-                .await?;
-                exception(tx, e, "exit_without_entry", &format!("{key} left with no entry on record"), Some(&id))
-                    .await?;
-            }
-        }
-        GateEventKind::ManualOpen { operator, reason, note } => {
-            let detail = format!("{operator}: {} ({note})", json(reason).trim_matches('"'));
-            exception(tx, e, "manual_open", &detail, None).await?;
-        }
-        GateEventKind::Denied { credential, reason } => {
-            let detail = format!("{}: {}", credential_key(lot, credential), json(reason).trim_matches('"'));
-            exception(tx, e, "denied", &detail, None).await?;
-        }
-        GateEventKind::Alarm { alarm, detail } => {
-            exception(tx, e, &format!("alarm:{}", json(alarm).trim_matches('"')), detail, None).await?;
-        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Resolves the `exit_without_entry` exceptions of sessions whose entry
+/// arrived late.
+async fn resolve_exceptions(tx: &mut Transaction<'_, Any>, resolved: &[(String, i64)]) -> Result<(), sqlx::Error> {
+    for (session_id, at) in resolved {
+        sqlx::query(
+            "UPDATE exceptions SET state = 'resolved', resolved_by = 'entry delivered late', resolved_ms = $1 \
+             WHERE session_id = $2 AND kind = 'exit_without_entry' AND state <> 'resolved'",
+        )
+        .bind(*at)
+        .bind(session_id.clone())
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use parking_core::wire::{self, BarrierCommand, GateTopic, LotTopic, Read, ReadMsg, TagPresence, Topics, V1};
 use parking_core::{Epc, GateId};
-use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use rumqttc::{Event, MqttOptions, Packet, QoS};
 use tokio_util::sync::CancellationToken;
 
 use crate::bench::{BenchArgs, bench_settings, epc_bytes, lists, peak_rss_mb};
@@ -48,10 +48,7 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
 
     let mut options = MqttOptions::new(format!("bench-bridge-{}", std::process::id()), host, port);
     options.set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(options, 1024);
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
+    let (client, mut eventloop) = tag_reader::publisher::new_client(options, 1024);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     tokio::spawn(async move {
         loop {

@@ -159,10 +159,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let mut sent_at: HashMap<EventId, Instant> = HashMap::with_capacity(total);
     let mut opts = MqttOptions::new(format!("bench-controllers-{}", std::process::id()), host, port);
     opts.set_inflight(1_000);
-    let (controllers, mut pub_loop) = AsyncClient::new(opts, 4096);
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    pub_loop.set_network_options(net);
+    let (controllers, mut pub_loop) = tag_reader::publisher::new_client(opts, 4096);
     tokio::spawn(async move {
         loop {
             if pub_loop.poll().await.is_err() {

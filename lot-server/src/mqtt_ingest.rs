@@ -15,7 +15,7 @@ use parking_core::settings::BrokerSettings;
 use parking_core::wire::{self, EventAck, GateEvent, GateTopic, Topics, V1};
 use parking_core::{GateId, LotId};
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
-use rumqttc::{AsyncClient, Event, Packet, QoS};
+use rumqttc::{Event, Packet, QoS};
 use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -110,10 +110,7 @@ async fn subscribe(
 ) {
     let mut options = publisher::mqtt_options(&broker, &client_id, None);
     options.set_clean_session(false);
-    let (client, mut eventloop) = AsyncClient::new(options, 1024);
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
+    let (client, mut eventloop) = publisher::new_client(options, 1024);
     let mut backoff = Duration::from_millis(100);
     loop {
         let event = tokio::select! {

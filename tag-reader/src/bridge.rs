@@ -11,7 +11,6 @@ use std::time::Duration;
 use parking_core::wire::{self, GateTopic, NodeRole, NodeStatus, Read, ReadMsg, Topics, V1};
 use parking_core::{GateId, Timestamp};
 use tokio::sync::mpsc;
-use tokio_serial::SerialPortBuilderExt;
 use tokio_util::sync::CancellationToken;
 
 use crate::dedup::{DedupConfig, DedupEvent, Deduplicator};
@@ -77,21 +76,11 @@ async fn serial_loop(settings: Settings, topics: Topics, out: mpsc::Sender<OutMs
     }
     let dedup_config = DedupConfig { window_ms: r.dedup_window_ms, settle_ms: r.settle_ms, ..DedupConfig::default() };
     let mut dedup: Deduplicator<u8> = Deduplicator::new(dedup_config);
-    let mut backoff = Duration::from_millis(200);
-    while !shutdown.is_cancelled() {
-        let port = match tokio_serial::new(&r.port, r.baud).open_native_async() {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::error!(port = %r.port, error = %e, "cannot open the reader's serial port; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(200);
+    loop {
+        let opened = reader::open_serial(&r.port, r.baud, &shutdown, |e| {
+            tracing::error!(port = %r.port, error = %e, "cannot open the reader's serial port; retrying");
+        });
+        let Some(port) = opened.await else { break };
         tracing::info!(port = %r.port, protocol = ?r.protocol, "reader port open");
         let (tx, mut rx) = mpsc::channel(1024);
         let stop_reader = shutdown.child_token();

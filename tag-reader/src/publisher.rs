@@ -71,8 +71,9 @@ pub fn mqtt_options(broker: &BrokerSettings, client_id: &str, will: Option<&OutM
     o
 }
 
-/// The eventloop with TCP_NODELAY set.
-fn new_client(options: MqttOptions, cap: usize) -> (AsyncClient, EventLoop) {
+/// A client and its eventloop with TCP_NODELAY set (DOMAIN.md §9): every
+/// MQTT client of the system is made here.
+pub fn new_client(options: MqttOptions, cap: usize) -> (AsyncClient, EventLoop) {
     let (client, mut eventloop) = AsyncClient::new(options, cap);
     let mut net = rumqttc::NetworkOptions::new();
     net.set_tcp_nodelay(true);

@@ -66,6 +66,35 @@ pub fn now() -> Timestamp {
     Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
+/// Opens a serial device, retrying with back-off (200 ms, doubling to
+/// 10 s) while it is missing or busy, as an unplugged USB adapter is.
+/// `on_fail` is told of each failure; `None` once `shutdown` is cancelled.
+pub async fn open_serial(
+    port: &str,
+    baud: u32,
+    shutdown: &CancellationToken,
+    mut on_fail: impl FnMut(&tokio_serial::Error),
+) -> Option<tokio_serial::SerialStream> {
+    use tokio_serial::SerialPortBuilderExt as _;
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        if shutdown.is_cancelled() {
+            return None;
+        }
+        match tokio_serial::new(port, baud).open_native_async() {
+            Ok(io) => return Some(io),
+            Err(e) => {
+                on_fail(&e);
+                tokio::select! {
+                    _ = shutdown.cancelled() => return None,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
 /// Tracks whether the reader answers, and reports changes once.
 struct Liveness {
     silent_rounds: u32,

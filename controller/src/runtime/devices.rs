@@ -12,7 +12,6 @@ use tag_reader::dedup::{DedupConfig, DedupEvent, Deduplicator};
 use tag_reader::publisher::OutMsg;
 use tag_reader::reader::{self, ReaderConfig, ReaderEvent, now};
 use tokio::sync::mpsc;
-use tokio_serial::SerialPortBuilderExt;
 use tokio_util::sync::CancellationToken;
 
 use super::{EngineMsg, Shared};
@@ -125,24 +124,14 @@ impl Board {
         shared: Arc<Shared>,
         shutdown: CancellationToken,
     ) {
-        let mut backoff = Duration::from_millis(200);
-        while !shutdown.is_cancelled() {
-            let io = match tokio_serial::new(&self.port, self.baud).open_native_async() {
-                Ok(io) => io,
-                Err(e) => {
-                    tracing::error!(port = %self.port, error = %e, "cannot open the relay board; retrying");
-                    for l in &self.lanes {
-                        shared.health.update(l.lane, |h| h.barrier_answered = false);
-                    }
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
+        loop {
+            let opened = reader::open_serial(&self.port, self.baud, &shutdown, |e| {
+                tracing::error!(port = %self.port, error = %e, "cannot open the relay board; retrying");
+                for l in &self.lanes {
+                    shared.health.update(l.lane, |h| h.barrier_answered = false);
                 }
-            };
-            backoff = Duration::from_millis(200);
+            });
+            let Some(io) = opened.await else { return };
             let board = RelayBoard::new(io, self.address, 0);
             if self.serve(board, &mut rx, &engine, &shared, &shutdown).await.is_err() {
                 return;
@@ -273,22 +262,12 @@ struct SerialReader {
 impl SerialReader {
     async fn run(self, engine: mpsc::Sender<EngineMsg>, shared: Arc<Shared>, shutdown: CancellationToken) {
         let mut dedup: Deduplicator<u8> = Deduplicator::new(self.dedup);
-        let mut backoff = Duration::from_millis(200);
-        while !shutdown.is_cancelled() {
-            let io = match tokio_serial::new(&self.port, self.baud).open_native_async() {
-                Ok(io) => io,
-                Err(e) => {
-                    tracing::error!(port = %self.port, error = %e, "cannot open the reader; retrying");
-                    shared.health.update(self.lane, |h| h.reader_alive = false);
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return,
-                        _ = tokio::time::sleep(backoff) => {}
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
-                    continue;
-                }
-            };
-            backoff = Duration::from_millis(200);
+        loop {
+            let opened = reader::open_serial(&self.port, self.baud, &shutdown, |e| {
+                tracing::error!(port = %self.port, error = %e, "cannot open the reader; retrying");
+                shared.health.update(self.lane, |h| h.reader_alive = false);
+            });
+            let Some(io) = opened.await else { return };
             let (tx, mut rx) = mpsc::channel(1024);
             let stop = shutdown.child_token();
             let reader = tokio::spawn(reader::run(io, self.config, tx, stop.clone()));

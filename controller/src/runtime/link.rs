@@ -15,12 +15,12 @@ use parking_core::wire::{
     Topic, Topics,
 };
 use parking_core::{GateId, Plate};
-use rumqttc::{AsyncClient, Event, Packet, QoS};
+use rumqttc::{Event, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::EngineMsg;
-use crate::settings::{LoopSource, ReaderSource, Settings};
+use crate::settings::{LoopSource, Settings};
 
 /// The topics this controller listens to.
 fn subscriptions(settings: &Settings, topics: &Topics) -> Vec<String> {
@@ -29,7 +29,6 @@ fn subscriptions(settings: &Settings, topics: &Topics) -> Vec<String> {
         subs.push(topics.gate(&lane.gate, GateTopic::Command));
         subs.push(topics.gate(&lane.gate, GateTopic::Ack));
         // A serial lane can still take QR and plate reads from cameras.
-        let _ = matches!(lane.reader, ReaderSource::Mqtt);
         subs.push(topics.gate(&lane.gate, GateTopic::Read));
         if matches!(lane.loop_detector, LoopSource::Mqtt) {
             subs.push(topics.gate(&lane.gate, GateTopic::Loop));
@@ -52,10 +51,7 @@ pub async fn run(
         tag_reader::publisher::mqtt_options(&settings.broker, &format!("{}-in", settings.controller.node), None);
     options.set_clean_session(false);
     options.set_max_packet_size(256 * 1024 * 1024, 1024 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(options, 256);
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
+    let (client, mut eventloop) = tag_reader::publisher::new_client(options, 256);
     let mut router = Router { lanes, engine, acks, seen_commands: VecDeque::new() };
     let mut backoff = Duration::from_millis(100);
     loop {

@@ -55,6 +55,18 @@ fn r2000_end_of_round() -> Vec<u8> {
     f
 }
 
+/// One read from the device end; `None` at end of file. EIO (the host end
+/// closed, between reopens) is waited out, as a device on a cable would.
+async fn read_chunk(port: &mut SerialStream, chunk: &mut [u8]) -> Option<usize> {
+    loop {
+        match port.read(chunk).await {
+            Ok(0) => return None,
+            Ok(n) => return Some(n),
+            Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
 /// The tags in the reader's field; change it to move vehicles.
 pub type Field = Arc<Mutex<Vec<u64>>>;
 
@@ -65,14 +77,7 @@ pub async fn play_r2000(mut port: SerialStream, field: Field) {
     let mut seen: Vec<u8> = Vec::new();
     let mut chunk = [0u8; 256];
     loop {
-        let n = match port.read(&mut chunk).await {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
+        let Some(n) = read_chunk(&mut port, &mut chunk).await else { return };
         seen.extend_from_slice(&chunk[..n]);
         while let Some(pos) = seen.windows(4).position(|w| w == [0xA0, 0x04, 0x01, 0x89]) {
             let end = (pos + 6).min(seen.len());
@@ -121,14 +126,7 @@ pub async fn play_relay_board(mut port: SerialStream, addr: u8, board: Board) {
     let mut chunk = [0u8; 256];
     let mut last_rx = Instant::now();
     loop {
-        let n = match port.read(&mut chunk).await {
-            Ok(0) => return,
-            Ok(n) => n,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
+        let Some(n) = read_chunk(&mut port, &mut chunk).await else { return };
         if last_rx.elapsed() > Duration::from_millis(20) {
             buf.clear();
         }

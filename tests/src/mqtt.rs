@@ -95,3 +95,53 @@ pub async fn publish_once(port: u16, topic: &str, payload: Vec<u8>, retain: bool
     let _ = tokio::time::timeout(Duration::from_secs(10), acked).await;
     let _ = client.disconnect().await;
 }
+
+/// A `ListsSnapshot` (version 1) registering tags `devices::epc(n)` of
+/// `class`, each with account `acc-{n}`: the retained payload for
+/// `parking/{lot}/lists`.
+pub fn lists_snapshot(
+    lot: &str,
+    tags: impl IntoIterator<Item = u64>,
+    class: parking_core::VehicleClass,
+) -> Option<Vec<u8>> {
+    use parking_core::wire::{ListsSnapshot, TagEntry};
+    let tags = tags
+        .into_iter()
+        .map(|n| {
+            Some(TagEntry {
+                epc: parking_core::Epc::from_bytes(&crate::devices::epc(n)).ok()?,
+                tid: None,
+                plate: None,
+                class: class.clone(),
+                account: Some(format!("acc-{n}")),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let s = ListsSnapshot {
+        v: V1,
+        lot: lot.parse().ok()?,
+        version: 1,
+        issued_at: parking_core::Timestamp::UNIX_EPOCH,
+        tags,
+        deny: Vec::new(),
+        passes: Vec::new(),
+    };
+    Some(wire::encode(&s))
+}
+
+/// A `ReadMsg` of a tag presence of `devices::epc(n)` at `gate`, now.
+pub fn tag_read(gate: &str, n: u64, reads: u32) -> Option<Vec<u8>> {
+    use parking_core::wire::{Read, ReadMsg, TagPresence};
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    let at = parking_core::Timestamp::from_unix_millis(i64::try_from(ms).ok()?)?;
+    let p = TagPresence {
+        epc: parking_core::Epc::from_bytes(&crate::devices::epc(n)).ok()?,
+        tid: None,
+        antenna: 0,
+        rssi: None,
+        first_seen: at,
+        last_seen: at,
+        reads,
+    };
+    Some(wire::encode(&ReadMsg { v: V1, gate: gate.parse().ok()?, at, read: Read::Tag(p) }))
+}

@@ -12,70 +12,13 @@ use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::BytesMut;
 use parking_core::wire::{self, NodeStatus, Read, ReadMsg};
 use parking_tests::bins;
+use parking_tests::devices::{Field, epc_text, play_r2000};
 use parking_tests::mosquitto::Broker;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use tag_reader::codec::r2000::{self, R2000Codec, R2000Frame};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio_serial::{SerialPort, SerialStream};
-use tokio_util::codec::Decoder;
-
-fn epc(n: u8) -> [u8; 12] {
-    [0xE2, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, n]
-}
-
-fn epc_text(n: u8) -> String {
-    epc(n).iter().map(|b| format!("{b:02X}")).collect()
-}
-
-fn tag_frame(e: &[u8; 12]) -> Vec<u8> {
-    let mut f = vec![0xA0, 0x13, 0x01, 0x89, 0x04, 0x30, 0x00];
-    f.extend_from_slice(e);
-    f.push(0x40);
-    f.push(r2000::checksum(&f));
-    f
-}
-
-fn end_of_round() -> Vec<u8> {
-    let mut f = vec![0xA0, 0x0A, 0x01, 0x89, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x01];
-    f.push(r2000::checksum(&f));
-    f
-}
-
-/// Answers every inventory command with the tags now in the field.
-async fn play_reader(mut port: SerialStream, field: Arc<Mutex<Vec<u8>>>) {
-    let mut codec = R2000Codec::new(1);
-    let mut buf = BytesMut::new();
-    let mut chunk = [0u8; 256];
-    loop {
-        let n = match port.read(&mut chunk).await {
-            Ok(0) => return,
-            Ok(n) => n,
-            // EIO while the bridge has the slave closed (between reopens).
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-                continue;
-            }
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        while let Ok(Some(frame)) = codec.decode(&mut buf) {
-            if let R2000Frame::Other { cmd: r2000::CMD_REALTIME_INVENTORY, .. } = frame {
-                let tags: Vec<u8> = field.lock().unwrap().clone();
-                let mut out = Vec::new();
-                for t in tags {
-                    out.extend(tag_frame(&epc(t)));
-                }
-                out.extend(end_of_round());
-                if port.write_all(&out).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
 
 /// A persistent-session subscriber that reports every read's EPC and
 /// every status it sees, re-subscribing after each reconnect.
@@ -141,8 +84,8 @@ async fn bridge_survives_a_broker_restart_without_losing_a_read() {
     // Keep this end open for the whole test: a pty master reads EIO while
     // no slave is open. The bridge opens the slave again by its path.
     let _host = host;
-    let field = Arc::new(Mutex::new(vec![1u8]));
-    tokio::spawn(play_reader(device, Arc::clone(&field)));
+    let field: Field = Arc::new(Mutex::new(vec![1]));
+    tokio::spawn(play_r2000(device, Arc::clone(&field)));
 
     let lot = "test-lot";
     let (mut reads, mut statuses) = subscribe(broker.port, lot);
@@ -180,7 +123,7 @@ async fn bridge_survives_a_broker_restart_without_losing_a_read() {
     broker.kill();
 
     // While the broker is gone, five vehicles come and go.
-    for n in 10..15u8 {
+    for n in 10..15u64 {
         *field.lock().unwrap() = vec![n];
         tokio::time::sleep(Duration::from_millis(400)).await;
         field.lock().unwrap().clear();

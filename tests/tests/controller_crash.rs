@@ -10,40 +10,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use parking_core::wire::{
-    self, Credential, DenyReason, GateEvent, GateEventKind, ListsSnapshot, Read, ReadMsg, TagEntry, TagPresence, V1,
-};
-use parking_core::{Epc, EventId, Timestamp, VehicleClass};
+use parking_core::wire::{Credential, DenyReason, GateEvent, GateEventKind};
+use parking_core::{EventId, VehicleClass};
 use parking_tests::bins::{self, http_get, metric};
-use parking_tests::devices::epc;
 use parking_tests::mosquitto::{Broker, free_port};
-use parking_tests::mqtt::{EventSink, client, publish_once};
+use parking_tests::mqtt::{EventSink, client, lists_snapshot, publish_once, tag_read};
 use rumqttc::QoS;
 use sqlx::{Connection, Row};
 
 const LOT: &str = "crash-lot";
 const TAGS: u64 = 3_000;
-
-fn snapshot() -> Vec<u8> {
-    let tags = (1..=TAGS)
-        .map(|n| TagEntry {
-            epc: Epc::from_bytes(&epc(n)).unwrap(),
-            tid: None,
-            plate: None,
-            class: VehicleClass::Motorbike,
-            account: Some(format!("acc-{n}")),
-        })
-        .collect();
-    wire::encode(&ListsSnapshot {
-        v: V1,
-        lot: LOT.parse().unwrap(),
-        version: 1,
-        issued_at: Timestamp::UNIX_EPOCH,
-        tags,
-        deny: Vec::new(),
-        passes: Vec::new(),
-    })
-}
 
 /// Event ids the journal holds (committed, not yet acknowledged).
 async fn journaled(path: &std::path::Path) -> HashSet<EventId> {
@@ -65,7 +41,13 @@ fn entry_tag(e: &GateEvent) -> Option<String> {
 async fn a_killed_controller_delivers_every_journaled_event_once() {
     let broker = Broker::start().expect("start mosquitto");
     let sink = EventSink::spawn(broker.port, LOT);
-    publish_once(broker.port, &format!("parking/{LOT}/lists"), snapshot(), true).await;
+    publish_once(
+        broker.port,
+        &format!("parking/{LOT}/lists"),
+        lists_snapshot(LOT, 1..=TAGS, VehicleClass::Motorbike).unwrap(),
+        true,
+    )
+    .await;
 
     let dir = std::env::temp_dir().join(format!("parking-crash-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -115,19 +97,8 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
             while !stop.load(Ordering::Relaxed) && n < TAGS {
                 n += 1;
                 let gate = format!("entry-{}", n % 4 + 1);
-                let at = tag_reader_now();
-                let p = TagPresence {
-                    epc: Epc::from_bytes(&epc(n)).unwrap(),
-                    tid: None,
-                    antenna: 0,
-                    rssi: None,
-                    first_seen: at,
-                    last_seen: at,
-                    reads: 3,
-                };
-                let msg = ReadMsg { v: V1, gate: gate.parse().unwrap(), at, read: Read::Tag(p) };
                 let topic = format!("parking/{LOT}/gate/{gate}/read");
-                bridge.publish(topic, QoS::AtLeastOnce, false, wire::encode(&msg)).await.unwrap();
+                bridge.publish(topic, QoS::AtLeastOnce, false, tag_read(&gate, n, 3).unwrap()).await.unwrap();
                 sent.store(n, Ordering::Relaxed);
                 tokio::time::sleep(Duration::from_millis(3)).await;
             }
@@ -158,21 +129,8 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
     // Tags that entered well before the crash try again: still inside.
     for n in 1..=10u64 {
         let gate = format!("entry-{}", n % 4 + 1);
-        let at = tag_reader_now();
-        let p = TagPresence {
-            epc: Epc::from_bytes(&epc(n)).unwrap(),
-            tid: None,
-            antenna: 0,
-            rssi: None,
-            first_seen: at,
-            last_seen: at,
-            reads: 1,
-        };
-        let msg = ReadMsg { v: V1, gate: gate.parse().unwrap(), at, read: Read::Tag(p) };
-        bridge
-            .publish(format!("parking/{LOT}/gate/{gate}/read"), QoS::AtLeastOnce, false, wire::encode(&msg))
-            .await
-            .unwrap();
+        let topic = format!("parking/{LOT}/gate/{gate}/read");
+        bridge.publish(topic, QoS::AtLeastOnce, false, tag_read(&gate, n, 1).unwrap()).await.unwrap();
     }
 
     // Everything journaled at the kill arrives, and the journal empties.
@@ -239,9 +197,4 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
     );
     controller.kill();
     drop(broker);
-}
-
-fn tag_reader_now() -> Timestamp {
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    Timestamp::from_unix_millis(i64::try_from(ms).unwrap()).unwrap()
 }

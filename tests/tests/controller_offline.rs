@@ -12,37 +12,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use parking_core::wire::{self, Credential, GateEventKind, ListsSnapshot, TagEntry, V1};
-use parking_core::{Epc, Timestamp, VehicleClass};
+use parking_core::VehicleClass;
+use parking_core::wire::{Credential, GateEventKind};
 use parking_tests::bins::{self, http_get, metric};
-use parking_tests::devices::{self, Board, BoardState, Field, epc, epc_text};
+use parking_tests::devices::{self, Board, BoardState, Field, epc_text};
 use parking_tests::mosquitto::{Broker, free_port};
-use parking_tests::mqtt::{EventSink, publish_once};
+use parking_tests::mqtt::{EventSink, lists_snapshot, publish_once};
 use tokio_serial::{SerialPort, SerialStream};
 
 const LOT: &str = "offline-lot";
-
-fn snapshot(tags: std::ops::RangeInclusive<u64>) -> Vec<u8> {
-    let tags = tags
-        .map(|n| TagEntry {
-            epc: Epc::from_bytes(&epc(n)).unwrap(),
-            tid: None,
-            plate: None,
-            class: VehicleClass::Car,
-            account: Some(format!("acc-{n}")),
-        })
-        .collect();
-    let s = ListsSnapshot {
-        v: V1,
-        lot: LOT.parse().unwrap(),
-        version: 1,
-        issued_at: Timestamp::UNIX_EPOCH,
-        tags,
-        deny: Vec::new(),
-        passes: Vec::new(),
-    };
-    wire::encode(&s)
-}
 
 async fn wait_until(secs: u64, what: &str, cond: impl Fn() -> bool) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
@@ -90,7 +68,13 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
     tokio::spawn(devices::play_relay_board(board_dev, 1, Arc::clone(&board)));
 
     let sink = EventSink::spawn(broker.port, LOT);
-    publish_once(broker.port, &format!("parking/{LOT}/lists"), snapshot(1..=20), true).await;
+    publish_once(
+        broker.port,
+        &format!("parking/{LOT}/lists"),
+        lists_snapshot(LOT, 1..=20, VehicleClass::Car).unwrap(),
+        true,
+    )
+    .await;
 
     let dir = std::env::temp_dir().join(format!("parking-offline-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

@@ -3,7 +3,9 @@
 //!
 //! Layout:
 //! - `runtime.rs`: start-up (journal, last good lists and tariff) and the
-//!   engine task, the single owner of every decision;
+//!   wiring of the tasks;
+//! - `engine_loop`: the engine task: messages in, pulses, displays and
+//!   events out, and the lanes' timers;
 //! - [`journal_task`]: commits events in batches, publishes them, handles
 //!   acknowledgements and drains the backlog at a bounded rate;
 //! - [`link`]: the MQTT subscriptions (reads, loop, commands, acks, lists,
@@ -14,10 +16,10 @@
 //! network or the disk.
 
 pub mod devices;
+mod engine_loop;
 pub mod journal_task;
 pub mod link;
 
-use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,8 +36,8 @@ use tag_reader::reader::now;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{Engine, EventIds, Out};
-use crate::journal::{Entry, Journal};
+use crate::engine::{Engine, EventIds};
+use crate::journal::Journal;
 use crate::metrics::{Health, LaneHealth, Metrics};
 use crate::settings::Settings;
 use journal_task::JournalMsg;
@@ -218,7 +220,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     tokio::spawn(report_status(gates.clone(), topics.clone(), out_tx.clone(), Arc::clone(&shared), shutdown.clone()));
     drop(engine_tx);
 
-    let engine_loop = EngineLoop {
+    let engine_loop = engine_loop::EngineLoop {
         engine,
         topics,
         gates,
@@ -237,158 +239,6 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     pub_stop.cancel();
     let _ = publisher_task.await;
     Ok(())
-}
-
-/// The engine and where its outputs go.
-struct EngineLoop {
-    engine: Engine,
-    topics: Topics,
-    gates: Vec<GateId>,
-    barriers: Vec<mpsc::Sender<(usize, u16)>>,
-    out: mpsc::Sender<OutMsg>,
-    journal: mpsc::Sender<JournalMsg>,
-    shared: Arc<Shared>,
-    /// Timers the lanes asked for, earliest first.
-    wakes: BinaryHeap<Reverse<(Timestamp, usize)>>,
-}
-
-impl EngineLoop {
-    async fn run(mut self, mut rx: mpsc::Receiver<EngineMsg>, shutdown: CancellationToken) {
-        let mut outs = Vec::with_capacity(16);
-        loop {
-            let next_wake = self.wakes.peek().map(|Reverse((at, _))| *at);
-            let sleep = next_wake.map_or(Duration::from_secs(3600), |at| {
-                Duration::from_millis(u64::try_from(at.unix_millis() - now().unix_millis()).unwrap_or(0))
-            });
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                msg = rx.recv() => match msg {
-                    Some(msg) => self.on_msg(msg, &mut outs).await,
-                    None => break,
-                },
-                _ = tokio::time::sleep(sleep), if next_wake.is_some() => {
-                    let t = now();
-                    while let Some(Reverse((at, lane))) = self.wakes.peek().copied() {
-                        if at > t { break; }
-                        self.wakes.pop();
-                        self.engine.tick(lane, t, &mut outs);
-                    }
-                }
-            }
-            if !outs.is_empty() {
-                self.perform(&mut outs, None).await;
-            }
-        }
-    }
-
-    async fn on_msg(&mut self, msg: EngineMsg, outs: &mut Vec<Out>) {
-        let t = now();
-        match msg {
-            EngineMsg::Input { lane, input, received } => {
-                match input {
-                    Input::Tag(_) | Input::Qr(_) | Input::Plate { .. } => {
-                        self.shared.health.update(lane, |h| h.last_read_at = Some(t));
-                    }
-                    // The vehicle has passed: the cabinet closes the arm.
-                    Input::Loop { occupied: false } => {
-                        self.shared.health.update(lane, |h| h.barrier = BarrierState::Closed);
-                    }
-                    _ => {}
-                }
-                self.engine.handle(lane, input, t, outs);
-                self.perform(outs, Some(received)).await;
-            }
-            EngineMsg::Command { lane, command } => self.engine.command(lane, command, t, outs),
-            EngineMsg::Alarm { lane, alarm, detail } => self.engine.alarm(lane, alarm, detail, t, outs),
-            EngineMsg::Snapshot { lists, payload } => {
-                let version = lists.version;
-                match self.engine.apply_snapshot(lists) {
-                    Ok(()) => {
-                        tracing::info!(version, tags = self.engine.lists().tag_count(), "lists snapshot applied");
-                        let _ = self.journal.send(JournalMsg::SaveSnapshot { payload }).await;
-                    }
-                    Err(e) => tracing::debug!(error = %e, "lists snapshot not applied"),
-                }
-            }
-            EngineMsg::Delta { delta, payload } => {
-                let version = delta.to_version;
-                match self.engine.apply_delta(delta) {
-                    Ok(()) => {
-                        tracing::info!(version, "lists delta applied");
-                        let _ = self.journal.send(JournalMsg::SaveDelta { version, payload }).await;
-                    }
-                    Err(e) => tracing::warn!(error = %e, "lists delta not applied; waiting for a snapshot"),
-                }
-            }
-            EngineMsg::Tariff { tariff, payload } => match self.engine.apply_tariff(tariff) {
-                Ok(()) => {
-                    tracing::info!("tariff applied");
-                    let _ = self.journal.send(JournalMsg::SaveTariff { payload }).await;
-                }
-                Err(e) => tracing::error!(error = %e, "tariff refused"),
-            },
-        }
-        self.shared.lists_version.store(self.engine.lists_version(), std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Performs the engine's outputs: pulses first (the barrier must not
-    /// wait for anything), then displays, then the events to journal.
-    async fn perform(&mut self, outs: &mut Vec<Out>, received: Option<Instant>) {
-        let mut entries = Vec::new();
-        for out in outs.drain(..) {
-            match out {
-                Out::Pulse { lane, ms } => {
-                    self.shared.metrics.pulses.inc();
-                    if let Some(b) = self.barriers.get(lane) {
-                        if b.try_send((lane, ms)).is_err() {
-                            tracing::error!(lane, "barrier queue full: pulse not delivered");
-                        }
-                    }
-                    if let Some(r) = received {
-                        self.shared.metrics.decision_us.observe(r.elapsed().as_secs_f64() * 1e6);
-                    }
-                }
-                Out::Display { lane, msg } => {
-                    if let Some(gate) = self.gates.get(lane) {
-                        let topic = self.topics.gate(gate, GateTopic::Display);
-                        let _ = self.out.try_send(OutMsg { topic, payload: wire::encode(&msg), retain: true });
-                    }
-                }
-                Out::Ticket { lane, text } => {
-                    if let Some(gate) = self.gates.get(lane) {
-                        let msg = wire::DisplayMsg {
-                            v: V1,
-                            gate: gate.clone(),
-                            at: now(),
-                            lines: vec!["Vé của bạn / Your ticket".into()],
-                            vietqr: None,
-                            amount: None,
-                            ticket: Some(text),
-                        };
-                        let topic = self.topics.gate(gate, GateTopic::Display);
-                        let _ = self.out.try_send(OutMsg { topic, payload: wire::encode(&msg), retain: true });
-                    }
-                }
-                Out::Event(event) => {
-                    if let parking_core::wire::GateEventKind::Alarm { alarm, .. } = &event.kind {
-                        let kind = serde_json::to_value(alarm).ok().and_then(|v| v.as_str().map(str::to_owned));
-                        self.shared.metrics.alarms.with_label_values(&[kind.as_deref().unwrap_or("other")]).inc();
-                        tracing::warn!(gate = %event.gate, alarm = ?alarm, "alarm");
-                    }
-                    let payload = wire::encode(&event);
-                    entries.push(Entry { event, payload });
-                }
-                Out::WakeAt { lane, at } => self.wakes.push(Reverse((at, lane))),
-            }
-        }
-        let changes = self.engine.take_changes();
-        if !entries.is_empty() || !changes.is_empty() {
-            let msg = JournalMsg::Commit { entries, changes, decided: Instant::now() };
-            if self.journal.send(msg).await.is_err() {
-                tracing::error!("the journal task is gone: events cannot be recorded");
-            }
-        }
-    }
 }
 
 /// Publishes each lane's retained status every few seconds.

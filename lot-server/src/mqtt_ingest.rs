@@ -15,7 +15,6 @@ use parking_core::settings::BrokerSettings;
 use parking_core::wire::{self, EventAck, GateEvent, GateTopic, Topics, V1};
 use parking_core::{GateId, LotId};
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
-use rumqttc::{Event, Packet, QoS};
 use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -110,45 +109,29 @@ async fn subscribe(
 ) {
     let mut options = publisher::mqtt_options(&broker, &client_id, None);
     options.set_clean_session(false);
-    let (client, mut eventloop) = publisher::new_client(options, 1024);
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            e = eventloop.poll() => e,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = Duration::from_millis(100);
-                if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
-                    tracing::error!(error = %e, "cannot subscribe to gate events");
-                }
-                tracing::info!(filter, "ingesting gate events");
+    publisher::subscribe("ingest", options, &[filter], &shutdown, &mut Queue { tx, metrics }).await;
+}
+
+/// Decodes each gate event onto the committer's queue.
+struct Queue {
+    tx: mpsc::Sender<GateEvent>,
+    metrics: IngestMetrics,
+}
+
+impl publisher::OnMessage for Queue {
+    async fn on_message(&mut self, msg: rumqttc::Publish) -> bool {
+        match wire::decode::<GateEvent>(&msg.payload) {
+            Ok(event) => {
+                self.metrics.backlog.inc();
+                self.tx.send(event).await.is_ok()
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => match wire::decode::<GateEvent>(&p.payload) {
-                Ok(event) => {
-                    metrics.backlog.inc();
-                    if tx.send(event).await.is_err() {
-                        break;
-                    }
-                }
-                Err(e) => {
-                    metrics.refused.inc();
-                    tracing::warn!(topic = %p.topic, error = %e, "gate event refused");
-                }
-            },
-            Ok(_) => {}
             Err(e) => {
-                tracing::warn!(error = %e, "ingest lost the broker; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
+                self.metrics.refused.inc();
+                tracing::warn!(topic = %msg.topic, error = %e, "gate event refused");
+                true
             }
         }
     }
-    let _ = client.try_disconnect();
 }
 
 async fn committer(

@@ -9,6 +9,9 @@
 //! session after each reconnect. A message may therefore arrive twice
 //! (at-least-once); receivers deduplicate. A full outbox drops its oldest
 //! message, and counts and logs it: never silently.
+//!
+//! Its counterpart for receiving is [`subscribe`]: every subscriber of the
+//! system (controller, lot server) runs that one loop.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -244,6 +247,59 @@ pub async fn run(
             match client.try_publish(msg.topic.clone(), QoS::AtLeastOnce, msg.retain, msg.payload.clone()) {
                 Ok(()) => outbox.handed_over(seq),
                 Err(_) => break,
+            }
+        }
+    }
+    let _ = client.try_disconnect();
+}
+
+/// What a subscriber does with each message; false stops it (its
+/// receiver is gone).
+pub trait OnMessage: Send {
+    fn on_message(&mut self, msg: rumqttc::Publish) -> impl std::future::Future<Output = bool> + Send;
+}
+
+/// Receives until `shutdown` (or until the handler returns false): with
+/// the options' session (persistent when clean session is off), the
+/// `filters` subscribed at QoS 1 after every connect, reconnecting with
+/// back-off from 100 ms to 5 s. `name` labels the log lines.
+pub async fn subscribe(
+    name: &str,
+    options: MqttOptions,
+    filters: &[String],
+    shutdown: &CancellationToken,
+    handler: &mut impl OnMessage,
+) {
+    let (client, mut eventloop) = new_client(options, 1024);
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let event = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            e = eventloop.poll() => e,
+        };
+        match event {
+            Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                backoff = Duration::from_millis(100);
+                for f in filters {
+                    if let Err(e) = client.subscribe(f.clone(), QoS::AtLeastOnce).await {
+                        tracing::error!(subscriber = name, filter = %f, error = %e, "cannot subscribe");
+                    }
+                }
+                tracing::info!(subscriber = name, "subscribed");
+            }
+            Ok(Event::Incoming(Packet::Publish(p))) => {
+                if !handler.on_message(p).await {
+                    break;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(subscriber = name, error = %e, "lost the broker; retrying");
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
     }

@@ -7,7 +7,7 @@
 //! lane. Commands carry an id, and a redelivered one is applied once.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_core::gate::Input;
 use parking_core::wire::{
@@ -15,7 +15,6 @@ use parking_core::wire::{
     Topic, Topics,
 };
 use parking_core::{GateId, Plate};
-use rumqttc::{Event, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -51,41 +50,15 @@ pub async fn run(
         tag_reader::publisher::mqtt_options(&settings.broker, &format!("{}-in", settings.controller.node), None);
     options.set_clean_session(false);
     options.set_max_packet_size(256 * 1024 * 1024, 1024 * 1024);
-    let (client, mut eventloop) = tag_reader::publisher::new_client(options, 256);
     let mut router = Router { lanes, engine, acks, seen_commands: VecDeque::new() };
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let event = tokio::select! {
-            _ = shutdown.cancelled() => break,
-            e = eventloop.poll() => e,
-        };
-        match event {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = Duration::from_millis(100);
-                tracing::info!("subscriber connected");
-                for s in &subs {
-                    if let Err(e) = client.subscribe(s.clone(), QoS::AtLeastOnce).await {
-                        tracing::error!(topic = %s, error = %e, "cannot subscribe");
-                    }
-                }
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                if !router.route(&p.topic, &p.payload).await {
-                    break; // the engine is gone: we are shutting down
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "subscriber lost the broker; retrying");
-                tokio::select! {
-                    _ = shutdown.cancelled() => break,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-            }
-        }
+    tag_reader::publisher::subscribe("controller", options, &subs, &shutdown, &mut router).await;
+}
+
+impl tag_reader::publisher::OnMessage for Router {
+    /// False once the engine is gone: we are shutting down.
+    async fn on_message(&mut self, msg: rumqttc::Publish) -> bool {
+        self.route(&msg.topic, &msg.payload).await
     }
-    let _ = client.try_disconnect();
 }
 
 struct Router {

@@ -7,9 +7,11 @@
 //! - [`cli`]: the stable command-line contracts (decode-frames, decode-qr, bench-qr);
 //! - [`codec`]: R2000 and Chafon frame codecs, the Wiegand decoder;
 //! - [`dedup`]: repeated reads collapsed into presences, lanes arbitrated;
-//! - [`publisher`]: QoS 1 MQTT publishing with a bounded outbox that survives reconnects;
+//! - [`publisher`]: every MQTT client of the system: QoS 1 publishing with a bounded
+//!   outbox that survives reconnects, and the one subscriber loop;
 //! - [`qr`]: QR codes from camera frames (image + rqrr + rxing);
-//! - [`reader`]: the async loop that drives a reader over a byte stream;
+//! - [`reader`]: the async loop that drives a reader over a byte stream, and
+//!   opening a serial device with back-off;
 //! - [`settings`]: the typed `[reader]` configuration.
 
 #![forbid(unsafe_code)]

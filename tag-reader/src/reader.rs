@@ -5,6 +5,10 @@
 //! after each end-of-round frame (or after a round times out). Chafon
 //! readers are polled: an inventory command, the frames of its answer
 //! until the status says no more follow, then a pause.
+//!
+//! [`open_serial`] opens the device, retrying with back-off while it is
+//! unplugged; the bridge, the controller's readers and its relay boards
+//! all use it.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 

@@ -122,12 +122,15 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let metrics = IngestMetrics::new(&registry)?;
     let shutdown = CancellationToken::new();
     let client_id = format!("bench-ingest-{}", std::process::id());
+    let link_stop = CancellationToken::new();
+    let (out, link) = mqtt_ingest::spawn_publisher(&broker, &format!("{client_id}-ack"), link_stop.clone());
     let ingest = tokio::spawn(mqtt_ingest::run(
         db.clone(),
         "bench-lot".parse()?,
         broker,
         client_id,
         metrics.clone(),
+        out,
         shutdown.clone(),
     ));
 
@@ -206,6 +209,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let elapsed = last_ack.duration_since(started).as_secs_f64();
     shutdown.cancel();
     let _ = ingest.await;
+    link_stop.cancel();
+    let _ = link.await;
 
     let stored: i64 = sqlx::query("SELECT COUNT(*) FROM gate_events").fetch_one(&db.pool).await?.try_get(0)?;
     let sessions: i64 =

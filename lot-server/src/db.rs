@@ -65,7 +65,8 @@ impl Db {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000;",
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
+                             PRAGMA foreign_keys = ON;",
                         )
                         .await?;
                     }
@@ -85,6 +86,29 @@ impl Db {
     }
 }
 
+/// Rows per multi-row statement: well under both databases' limits on
+/// bound parameters (SQLite 32,766, PostgreSQL 65,535).
+pub(crate) const CHUNK: usize = 64;
+
+/// `($1, $2, …), ($k, …)` for `rows` rows of `cols` parameters.
+pub(crate) fn placeholders(rows: usize, cols: usize) -> String {
+    let mut s = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        if r > 0 {
+            s.push_str(", ");
+        }
+        s.push('(');
+        s.push_str(&params(r * cols + 1, cols));
+        s.push(')');
+    }
+    s
+}
+
+/// `$first, $first+1, …`: `n` parameters, e.g. for `x IN (…)`.
+pub(crate) fn params(first: usize, n: usize) -> String {
+    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
 /// The file of a `sqlite://path?…` URL, if it names one.
 fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
@@ -95,6 +119,12 @@ fn sqlite_path(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholder_lists() {
+        assert_eq!(placeholders(2, 2), "($1, $2), ($3, $4)");
+        assert_eq!(params(3, 2), "$3, $4");
+    }
 
     #[test]
     fn sqlite_paths() {

@@ -23,7 +23,7 @@ use parking_core::wire::{Credential, GateEvent, GateEventKind, Settlement};
 use parking_core::{EventId, Timestamp};
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::Db;
+use crate::db::{CHUNK, Db, params, placeholders};
 use session::{Exception, SessionRow, Sessions};
 
 /// The key a session is found by.
@@ -73,29 +73,6 @@ pub struct Outcome {
     pub new: usize,
 }
 
-/// Rows per multi-row statement: well under both databases' limits on
-/// bound parameters (SQLite 32,766, PostgreSQL 65,535).
-const CHUNK: usize = 64;
-
-/// `($1, $2, …), ($k, …)` for `rows` rows of `cols` parameters.
-fn placeholders(rows: usize, cols: usize) -> String {
-    let mut s = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        if r > 0 {
-            s.push_str(", ");
-        }
-        s.push('(');
-        for c in 0..cols {
-            if c > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(&format!("${}", r * cols + c + 1));
-        }
-        s.push(')');
-    }
-    s
-}
-
 /// Commits a batch of events in one transaction.
 pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Outcome, sqlx::Error> {
     let mut out = Outcome { committed: events.iter().map(|e| e.event_id).collect(), new: 0 };
@@ -137,11 +114,54 @@ pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Out
     for e in &fresh {
         sessions.apply(e);
     }
+    check_clones(&mut tx, &fresh, &mut sessions).await?;
     write_sessions(&mut tx, sessions.touched()).await?;
     write_exceptions(&mut tx, &sessions.exceptions).await?;
     resolve_exceptions(&mut tx, &sessions.resolved).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// A tag read whose TID is not the one bound to its EPC at registration
+/// is a clone: an exception, whatever the controller decided (its lists
+/// may have been older than the binding).
+async fn check_clones(
+    tx: &mut Transaction<'_, Any>,
+    events: &[&GateEvent],
+    sessions: &mut Sessions,
+) -> Result<(), sqlx::Error> {
+    let read: Vec<(&GateEvent, String, String)> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            GateEventKind::Entry { credential: Credential::Tag { epc, tid: Some(tid) }, .. }
+            | GateEventKind::Exit { credential: Credential::Tag { epc, tid: Some(tid) }, .. }
+            | GateEventKind::Denied { credential: Credential::Tag { epc, tid: Some(tid) }, .. } => {
+                Some((*e, epc.to_string(), tid.to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    let mut epcs: Vec<&String> = read.iter().map(|(_, epc, _)| epc).collect();
+    epcs.sort();
+    epcs.dedup();
+    let mut bound = std::collections::HashMap::new();
+    for chunk in epcs.chunks(CHUNK) {
+        let sql = format!("SELECT epc, tid FROM tags WHERE tid IS NOT NULL AND epc IN ({})", params(1, chunk.len()));
+        let mut q = sqlx::query(&sql).persistent(false);
+        for epc in chunk {
+            q = q.bind((*epc).clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            bound.insert(row.try_get::<String, _>(0)?, row.try_get::<String, _>(1)?);
+        }
+    }
+    for (e, epc, tid) in read {
+        if let Some(registered) = bound.get(&epc).filter(|b| **b != tid) {
+            let detail = format!("tag {epc} read with TID {tid}; the TID bound at registration is {registered}");
+            sessions.raise(e, "cloned_tag", detail, None);
+        }
+    }
+    Ok(())
 }
 
 const SESSION_COLUMNS: &str = "session_id, lot, credential_key, credential, class, plate, entry_event, entry_gate, \

@@ -3,48 +3,144 @@
 //! and Prometheus metrics, over SQLite or PostgreSQL.
 //!
 //! Modules:
+//! - [`api`]: the HTTP API (axum), its roles and its OpenAPI document;
 //! - [`bench`]: `lot-server bench-ingest`;
+//! - [`broker`]: the embedded MQTT broker (rumqttd);
 //! - [`db`]: SQLite or PostgreSQL through sqlx `Any`, and the migrations;
 //! - [`ingest`]: exactly-once ingestion of gate events into sessions and exceptions;
+//! - [`journal`]: reading sessions, events and exceptions; resolving exceptions;
+//! - [`lists`]: the versioned lists derived from the registry, and their publisher;
+//! - [`metrics`]: every Prometheus metric of the server;
 //! - [`mqtt_ingest`]: gate events from MQTT, committed in batches, acknowledged after commit;
+//! - [`registry`]: owners, accounts, vehicles, tags, passes;
 //! - [`settings`]: the typed `[server]` and `[database]` configuration;
-//! - `testing`: a fresh database per test, on either backend;
-//! - [`tariffs`]: the lot's tariff book, read from `lot.tariff_dir`.
+//! - [`tariffs`]: the lot's tariff book, read from `lot.tariff_dir`;
+//! - [`tokens`]: API tokens and roles;
+//! - `testing`: a fresh database per test, on either backend.
 
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod bench;
+pub mod broker;
 pub mod db;
 pub mod ingest;
+pub mod journal;
+pub mod lists;
+pub mod metrics;
 pub mod mqtt_ingest;
+pub mod registry;
 pub mod settings;
 pub mod tariffs;
 #[doc(hidden)]
 pub mod testing;
+pub mod tokens;
 
-/// Runs the lot server until `shutdown`: the database, then ingestion of
-/// gate events from the broker.
-pub async fn run(settings: settings::Settings, shutdown: tokio_util::sync::CancellationToken) -> anyhow::Result<()> {
-    let db = db::Db::connect(settings.database.url.expose()).await?;
-    db.migrate().await?;
-    let registry = prometheus::Registry::new_custom(Some("parking_server".into()), None)?;
-    let metrics = mqtt_ingest::IngestMetrics::new(&registry)?;
-    tracing::info!(backend = ?db.backend, lot = %settings.lot.id, "lot server starting");
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use parking_core::wire::{self, LotTopic, NodeRole, NodeStatus, TariffMsg, Topics, V1};
+use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// Outgoing messages the server may hold while the broker is away.
+const OUTBOX: usize = 100_000;
+
+fn node_status(settings: &settings::Settings, online: bool) -> OutMsg {
+    let topics = Topics::new(settings.lot.id.clone());
+    let node = &settings.server.node;
+    let msg =
+        NodeStatus { v: V1, node: node.clone(), role: NodeRole::LotServer, online, at: tag_reader::reader::now() };
+    OutMsg { topic: topics.node_status(node), payload: wire::encode(&msg), retain: true }
+}
+
+/// Runs the lot server until `shutdown`: the database, the embedded
+/// broker if configured, the MQTT link (acknowledgements, lists, tariff),
+/// ingestion, and the HTTP API on `listener`.
+pub async fn run(
+    settings: settings::Settings,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let db = db::Db::connect(settings.database.url.expose()).await.context("cannot open the database")?;
+    db.migrate().await.context("cannot bring the database schema up to date")?;
+    let book = tariffs::load_dir(Path::new(&settings.lot.tariff_dir), &settings.lot.zone)?;
     if settings.broker.embedded {
-        tracing::warn!(
-            host = %settings.broker.host,
-            port = settings.broker.port,
-            "broker.embedded is set, but the embedded broker is not built yet: connecting to the broker at host:port"
-        );
+        let broker = settings.broker.clone();
+        tokio::task::spawn_blocking(move || broker::start(&broker)).await??;
     }
-    mqtt_ingest::run(
-        db,
-        settings.lot.id.clone(),
+    let metrics = metrics::ServerMetrics::new()?;
+    let lot = settings.lot.id.clone();
+    tracing::info!(backend = ?db.backend, %lot, "lot server starting");
+
+    // One MQTT link out: acknowledgements, lists, tariff, our status.
+    let (out, out_rx) = tokio::sync::mpsc::channel::<OutMsg>(65_536);
+    let stats = Arc::new(PublisherStats::default());
+    let will = node_status(&settings, false);
+    let client_id = format!("{}-{lot}-out", settings.server.node);
+    let mut options = publisher::mqtt_options(&settings.broker, &client_id, Some(&will));
+    // Lists snapshots of a large lot exceed the default 1 MiB.
+    options.set_max_packet_size(1024 * 1024, 256 * 1024 * 1024);
+    let link_stop = CancellationToken::new();
+    let link = tokio::spawn(publisher::run(
+        PublisherConfig {
+            options,
+            outbox_capacity: OUTBOX,
+            max_inflight: 1_000,
+            on_connect: Some(node_status(&settings, true)),
+        },
+        out_rx,
+        Arc::clone(&stats),
+        link_stop.clone(),
+        Duration::from_secs(3),
+    ));
+    let topics = Topics::new(lot.clone());
+    let tariff = TariffMsg {
+        v: V1,
+        lot: lot.clone(),
+        zone: settings.lot.zone.clone(),
+        issued_at: tag_reader::reader::now(),
+        book,
+    };
+    out.send(OutMsg { topic: topics.lot(LotTopic::Tariff), payload: wire::encode(&tariff), retain: true }).await?;
+
+    let registry = registry::Registry::new(db.clone());
+    let lists = tokio::spawn(lists::publish::run(
+        db.clone(),
+        lists::publish::PublishConfig {
+            lot: lot.clone(),
+            snapshot_every: Duration::from_secs(settings.server.lists_snapshot_secs.max(1)),
+            poll_every: Duration::from_secs(5),
+        },
+        Arc::clone(&registry.lists_changed),
+        out.clone(),
+        shutdown.clone(),
+    ));
+    let ingest = tokio::spawn(mqtt_ingest::run(
+        db.clone(),
+        lot.clone(),
         settings.broker.clone(),
-        format!("lot-server-{}", settings.lot.id),
-        metrics,
-        shutdown,
-    )
-    .await;
+        format!("{}-{lot}-ingest", settings.server.node),
+        metrics.ingest.clone(),
+        out.clone(),
+        shutdown.clone(),
+    ));
+
+    let app = api::App { db, registry, lot, metrics, broker: stats };
+    let router = api::router(api::AppState(Arc::new(app)));
+    tracing::info!(listen = %listener.local_addr()?, "HTTP API listening");
+    let stop = shutdown.clone();
+    let served = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+    shutdown.cancel();
+    let _ = ingest.await;
+    let _ = lists.await;
+    let _ = out.send(node_status(&settings, false)).await;
+    drop(out);
+    link_stop.cancel();
+    let _ = link.await;
+    served.context("HTTP server")?;
     Ok(())
 }

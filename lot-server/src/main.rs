@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lot_server::settings::Settings;
 use tokio_util::sync::CancellationToken;
@@ -16,7 +17,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Serve: ingest gate events from MQTT into the database.
+    /// Serve: the HTTP API, ingestion of gate events from MQTT, the lists
+    /// and tariff for the controllers (and the embedded broker, if set).
     Run {
         /// TOML files, later ones overriding earlier ones.
         #[arg(long = "config", required = true)]
@@ -34,8 +36,39 @@ enum Command {
         #[arg(long = "config", required = true)]
         config: Vec<PathBuf>,
     },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Measure sustained ingestion from MQTT through commit to acknowledgement.
     BenchIngest(lot_server::bench::IngestArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum TokenCommand {
+    /// Create a token and print it, once: only its hash is stored.
+    Create {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+        /// admin, operator or tax_officer.
+        #[arg(long)]
+        role: lot_server::tokens::Role,
+        /// Whose token it is, e.g. "gate staff, shift A".
+        #[arg(long, default_value = "created on the command line")]
+        label: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+    },
+    /// Revoke a token by its id.
+    Revoke {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+        token_id: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -47,6 +80,7 @@ fn main() -> ExitCode {
             telemetry();
             block_on(serve(s))
         }),
+        Command::Token { command } => block_on(token(command)),
         Command::BenchIngest(args) => block_on(lot_server::bench::run(args)),
     };
     match result {
@@ -78,14 +112,48 @@ async fn migrate(s: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn database(config: &[PathBuf]) -> anyhow::Result<lot_server::db::Db> {
+    let s = load(config)?;
+    let db = lot_server::db::Db::connect(s.database.url.expose()).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+async fn token(command: TokenCommand) -> anyhow::Result<()> {
+    let now = lot_server::tokens::now_ms();
+    match command {
+        TokenCommand::Create { config, role, label } => {
+            let t = lot_server::tokens::create(&database(&config).await?, role, &label, now).await?;
+            eprintln!("token {} ({role}, {label}); it is shown once, keep it secret:", t.info.token_id);
+            println!("{}", t.token);
+        }
+        TokenCommand::List { config } => {
+            for t in lot_server::tokens::list(&database(&config).await?).await? {
+                let state = if t.revoked_ms.is_some() { "revoked" } else { "live" };
+                println!("{}  {:<11}  {:<7}  {}", t.token_id, t.role.as_str(), state, t.label);
+            }
+        }
+        TokenCommand::Revoke { config, token_id } => {
+            if !lot_server::tokens::revoke(&database(&config).await?, &token_id, now).await? {
+                anyhow::bail!("no live token {token_id}");
+            }
+            println!("token {token_id} revoked");
+        }
+    }
+    Ok(())
+}
+
 async fn serve(s: Settings) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(s.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (server.listen)", s.server.listen))?;
     let shutdown = CancellationToken::new();
     let stop = shutdown.clone();
     tokio::spawn(async move {
         let _ = tokio::signal::ctrl_c().await;
         stop.cancel();
     });
-    lot_server::run(s, shutdown).await
+    lot_server::run(s, listener, shutdown).await
 }
 
 fn check(config: &[PathBuf]) -> anyhow::Result<()> {

@@ -59,32 +59,19 @@ impl IngestMetrics {
     }
 }
 
-/// Runs ingestion for `lot` until `shutdown`; commits what is queued first.
+/// Runs ingestion for `lot` until `shutdown`; commits what is queued
+/// first. Acknowledgements go out through `out`, the process's publisher.
 pub async fn run(
     db: Db,
     lot: LotId,
     broker: BrokerSettings,
     client_id: String,
     metrics: IngestMetrics,
+    out: mpsc::Sender<OutMsg>,
     shutdown: CancellationToken,
 ) {
     let topics = Topics::new(lot.clone());
-    let (tx, rx) = mpsc::channel::<GateEvent>(65_536);
-    let (out_tx, out_rx) = mpsc::channel::<OutMsg>(65_536);
-    let pub_stop = CancellationToken::new();
-    let pub_config = PublisherConfig {
-        options: publisher::mqtt_options(&broker, &format!("{client_id}-ack"), None),
-        outbox_capacity: 100_000,
-        max_inflight: 1_000,
-        on_connect: None,
-    };
-    let publisher = tokio::spawn(publisher::run(
-        pub_config,
-        out_rx,
-        Arc::new(PublisherStats::default()),
-        pub_stop.clone(),
-        Duration::from_secs(2),
-    ));
+    let (tx, rx) = mpsc::channel::<(GateEvent, tracing::Span)>(65_536);
     let sub = tokio::spawn(subscribe(
         broker,
         client_id,
@@ -93,17 +80,35 @@ pub async fn run(
         metrics.clone(),
         shutdown.clone(),
     ));
-    committer(db, rx, out_tx, topics, metrics).await;
+    committer(db, rx, out, topics, metrics).await;
     let _ = sub.await;
-    pub_stop.cancel();
-    let _ = publisher.await;
+}
+
+/// A publisher of `OutMsg`s on its own connection, for callers (the bench)
+/// that have none: returns its input and a handle that finishes after
+/// `stop` once the outbox is drained.
+pub fn spawn_publisher(
+    broker: &BrokerSettings,
+    client_id: &str,
+    stop: CancellationToken,
+) -> (mpsc::Sender<OutMsg>, tokio::task::JoinHandle<()>) {
+    let (out_tx, out_rx) = mpsc::channel::<OutMsg>(65_536);
+    let config = PublisherConfig {
+        options: publisher::mqtt_options(broker, client_id, None),
+        outbox_capacity: 100_000,
+        max_inflight: 1_000,
+        on_connect: None,
+    };
+    let handle =
+        tokio::spawn(publisher::run(config, out_rx, Arc::new(PublisherStats::default()), stop, Duration::from_secs(2)));
+    (out_tx, handle)
 }
 
 async fn subscribe(
     broker: BrokerSettings,
     client_id: String,
     filter: String,
-    tx: mpsc::Sender<GateEvent>,
+    tx: mpsc::Sender<(GateEvent, tracing::Span)>,
     metrics: IngestMetrics,
     shutdown: CancellationToken,
 ) {
@@ -114,7 +119,7 @@ async fn subscribe(
 
 /// Decodes each gate event onto the committer's queue.
 struct Queue {
-    tx: mpsc::Sender<GateEvent>,
+    tx: mpsc::Sender<(GateEvent, tracing::Span)>,
     metrics: IngestMetrics,
 }
 
@@ -123,7 +128,12 @@ impl publisher::OnMessage for Queue {
         match wire::decode::<GateEvent>(&msg.payload) {
             Ok(event) => {
                 self.metrics.backlog.inc();
-                self.tx.send(event).await.is_ok()
+                // One span per event: the batch that commits it and the
+                // acknowledgement that releases it follow from it.
+                let span =
+                    tracing::debug_span!("gate_event", event_id = %event.event_id, gate = %event.gate, seq = event.seq);
+                span.in_scope(|| tracing::trace!("received"));
+                self.tx.send((event, span)).await.is_ok()
             }
             Err(e) => {
                 self.metrics.refused.inc();
@@ -136,20 +146,27 @@ impl publisher::OnMessage for Queue {
 
 async fn committer(
     db: Db,
-    mut rx: mpsc::Receiver<GateEvent>,
+    mut rx: mpsc::Receiver<(GateEvent, tracing::Span)>,
     out: mpsc::Sender<OutMsg>,
     topics: Topics,
     metrics: IngestMetrics,
 ) {
     while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
+        let mut batch = vec![first.0];
+        let mut spans = vec![first.1];
         while batch.len() < MAX_BATCH {
             match rx.try_recv() {
-                Ok(e) => batch.push(e),
+                Ok((e, s)) => {
+                    batch.push(e);
+                    spans.push(s);
+                }
                 Err(_) => break,
             }
         }
         let span = tracing::info_span!("ingest_batch", events = batch.len());
+        for s in &spans {
+            span.follows_from(s);
+        }
         let outcome = async {
             let mut delay = Duration::from_millis(50);
             loop {
@@ -186,6 +203,9 @@ async fn committer(
                 tracing::error!("the acknowledgement publisher is gone");
             }
         }
-        tracing::debug!("acknowledged");
+        drop(_enter);
+        for s in &spans {
+            s.in_scope(|| tracing::trace!("committed and acknowledged"));
+        }
     }
 }

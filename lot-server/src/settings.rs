@@ -3,7 +3,9 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::str::FromStr;
 
+use parking_core::NodeId;
 use parking_core::config::{ConfigError, Loader};
 use parking_core::secret::Secret;
 use parking_core::settings::{BrokerSettings, LotSettings};
@@ -22,6 +24,22 @@ pub struct Settings {
 pub struct ServerSettings {
     /// Address the HTTP API and dashboard listen on.
     pub listen: SocketAddr,
+    /// This server's node id: its status topic is
+    /// `parking/{lot}/node/{node}/status`.
+    #[serde(default = "default_node")]
+    pub node: NodeId,
+    /// Longest the retained lists snapshot lags a registry change (deltas
+    /// go out at once).
+    #[serde(default = "default_snapshot_secs")]
+    pub lists_snapshot_secs: u64,
+}
+
+fn default_node() -> NodeId {
+    NodeId::from_str("lot-server").unwrap_or_else(|_| unreachable!("a valid slug"))
+}
+
+fn default_snapshot_secs() -> u64 {
+    30
 }
 
 /// `[database]`.

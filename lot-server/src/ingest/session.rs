@@ -142,7 +142,7 @@ impl Sessions {
         self.rows.insert(row.session_id.clone(), row);
     }
 
-    fn raise(&mut self, e: &GateEvent, kind: &str, detail: String, session: Option<String>) {
+    pub(super) fn raise(&mut self, e: &GateEvent, kind: &str, detail: String, session: Option<String>) {
         self.exceptions.push(Exception {
             id: format!("{}:{kind}", e.event_id),
             lot: e.lot.as_str().to_owned(),
@@ -209,7 +209,7 @@ impl Sessions {
                     credential_key: key,
                     credential: json(credential),
                     class: class.as_str().to_owned(),
-                    plate: plate.as_ref().map(ToString::to_string),
+                    plate: plate.as_ref().map(|p| p.compact().to_owned()),
                     entry_event: Some(id),
                     entry_gate: Some(e.gate.as_str().to_owned()),
                     entered_ms: Some(at),
@@ -261,7 +261,7 @@ impl Sessions {
                 s.settlement_detail = Some(json(settlement));
                 s.state = "closed".into();
                 if s.plate.is_none() {
-                    s.plate = plate.as_ref().map(ToString::to_string);
+                    s.plate = plate.as_ref().map(|p| p.compact().to_owned());
                 }
                 self.put(s);
             }

@@ -1,0 +1,87 @@
+//! The API's error policy: every refusal is a JSON body
+//! `{"error": "<code>", "message": "<what is wrong>"}` with a 4xx status
+//! that says whose fault it is. Only a fault of ours is a 500, and its
+//! body says nothing about the internals; the detail goes to the log.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::journal::JournalError;
+use crate::registry::RegistryError;
+
+#[derive(Debug)]
+pub enum ApiError {
+    /// No token, or not a live one: 401.
+    Unauthorized(String),
+    /// A live token whose role may not do this: 403.
+    Forbidden(String),
+    /// The request is malformed or breaks a rule: 400 (or the status an
+    /// extractor chose, e.g. 415 for a body that is not JSON).
+    BadRequest(StatusCode, String),
+    NotFound(String),
+    Conflict(String),
+    /// A dependency is down (readiness): 503.
+    Unavailable(String),
+    /// Our fault: logged, answered with a bare 500.
+    Unexpected(String),
+}
+
+impl ApiError {
+    pub fn bad(message: impl Into<String>) -> Self {
+        ApiError::BadRequest(StatusCode::BAD_REQUEST, message.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
+            ApiError::BadRequest(s, m) => (s, "bad_request", m),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
+            ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
+            ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            ApiError::Unexpected(detail) => {
+                tracing::error!(%detail, "request failed");
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned())
+            }
+        };
+        let mut response = (status, Json(serde_json::json!({ "error": code, "message": message }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"lot-server\""),
+            );
+        }
+        response
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::NotFound { .. } => ApiError::NotFound(e.to_string()),
+            RegistryError::Invalid(m) => ApiError::bad(m),
+            RegistryError::Conflict(m) => ApiError::Conflict(m),
+            RegistryError::Db(e) => ApiError::Unexpected(e.to_string()),
+        }
+    }
+}
+
+impl From<JournalError> for ApiError {
+    fn from(e: JournalError) -> Self {
+        match e {
+            JournalError::Invalid(m) => ApiError::bad(m),
+            JournalError::NotFound(m) => ApiError::NotFound(m),
+            JournalError::Conflict(m) => ApiError::Conflict(m),
+            JournalError::Db(e) => ApiError::Unexpected(e.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Unexpected(e.to_string())
+    }
+}

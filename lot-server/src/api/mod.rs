@@ -1,0 +1,198 @@
+//! The HTTP API (axum). Every route but `/health` and `/health/ready`
+//! needs `Authorization: Bearer <token>`; each group of routes admits
+//! some roles:
+//!
+//! | group | roles |
+//! |---|---|
+//! | registry, exception handling, lists, `/metrics` | admin, operator |
+//! | sessions, the event journal, exceptions (read), `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
+//! | tokens | admin |
+//!
+//! Layout:
+//! - this file: state, router, authentication, the JSON extractors;
+//! - `error`: the error policy;
+//! - `registry`: owners, accounts, vehicles, tags, passes;
+//! - `journal`: sessions, events, exceptions, lists, tokens;
+//! - `openapi`: the OpenAPI document.
+
+pub mod error;
+mod journal;
+mod openapi;
+mod registry;
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde::de::DeserializeOwned;
+use tag_reader::publisher::PublisherStats;
+
+use crate::db::Db;
+use crate::metrics::ServerMetrics;
+use crate::registry::Registry;
+use crate::tokens::{self, Role, TokenInfo};
+pub use error::ApiError;
+
+/// What every handler shares.
+#[derive(Debug)]
+pub struct App {
+    pub db: Db,
+    pub registry: Registry,
+    pub lot: parking_core::LotId,
+    pub metrics: ServerMetrics,
+    /// The server's MQTT link (acknowledgements, lists, tariff), for
+    /// readiness: a server that cannot reach the broker is not ready.
+    pub broker: Arc<PublisherStats>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState(pub Arc<App>);
+
+/// Who is calling, once the token checked out.
+#[derive(Clone, Debug)]
+pub struct Caller(pub TokenInfo);
+
+const ALL: &[Role] = &[Role::Admin, Role::Operator, Role::TaxOfficer];
+const OPS: &[Role] = &[Role::Admin, Role::Operator];
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let guard = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), authorize);
+    let ops = registry::routes().merge(journal::ops_routes()).route("/metrics", get(metrics)).route_layer(guard(OPS));
+    let all = journal::read_routes()
+        .route("/openapi.json", get(openapi::document))
+        .route("/api/v1/me", get(me))
+        .route_layer(guard(ALL));
+    let admin = journal::token_routes().route_layer(guard(ADMIN));
+    Router::new()
+        .merge(ops)
+        .merge(all)
+        .merge(admin)
+        .route("/health", get(health))
+        .route("/health/ready", get(ready))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), count))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route; see /openapi.json".into())
+}
+
+/// Checks the bearer token and the role, and hands the caller on.
+async fn authorize(
+    State((state, roles)): State<(AppState, &'static [Role])>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let header = req.headers().get(axum::http::header::AUTHORIZATION);
+    let Some(header) = header else {
+        return Err(ApiError::Unauthorized("missing `Authorization: Bearer <token>`".into()));
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+    let info = tokens::verify(&state.0.db, token)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
+    if !roles.contains(&info.role) {
+        let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        return Err(ApiError::Forbidden(format!(
+            "role {} may not use {}; it needs {}",
+            info.role,
+            req.uri().path(),
+            allowed.join(" or ")
+        )));
+    }
+    req.extensions_mut().insert(Caller(info));
+    Ok(next.run(req).await)
+}
+
+/// Counts requests by route template, so ids do not explode the labels.
+async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let response = next.run(req).await;
+    state.0.metrics.http_requests.with_label_values(&[&method, &route, response.status().as_str()]).inc();
+    response
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+/// Ready when the database answers and the broker link is up.
+async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let mut problems = Vec::new();
+    if let Err(e) = sqlx::query("SELECT 1").execute(&state.0.db.pool).await {
+        tracing::warn!(error = %e, "readiness: database");
+        problems.push("database unreachable");
+    }
+    if !state.0.broker.connected.load(std::sync::atomic::Ordering::Relaxed) {
+        problems.push("MQTT broker not connected");
+    }
+    if problems.is_empty() {
+        Ok(Json(serde_json::json!({ "status": "ready" })))
+    } else {
+        Err(ApiError::Unavailable(problems.join("; ")))
+    }
+}
+
+async fn me(Extension(Caller(info)): Extension<Caller>) -> Json<TokenInfo> {
+    Json(info)
+}
+
+async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let app = &state.0;
+    app.metrics.open_sessions.set(crate::journal::open_sessions(&app.db).await?);
+    let version: i64 =
+        sqlx::query_scalar("SELECT version FROM lists_meta WHERE id = 1").fetch_one(&app.db.pool).await?;
+    app.metrics.lists_version.set(version);
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render()).into_response())
+}
+
+/// `Json<T>` whose refusal is our JSON error naming what is wrong.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(r) => Err(ApiError::BadRequest(
+                if r.status() == StatusCode::UNPROCESSABLE_ENTITY { StatusCode::BAD_REQUEST } else { r.status() },
+                r.body_text(),
+            )),
+        }
+    }
+}
+
+/// `Query<T>` whose refusal is our JSON error.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(Params(v)),
+            Err(r) => Err(ApiError::bad(r.body_text())),
+        }
+    }
+}
+
+fn now_ms() -> i64 {
+    tag_reader::reader::now().unix_millis()
+}
+
+#[cfg(test)]
+mod tests;

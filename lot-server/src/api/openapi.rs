@@ -1,0 +1,165 @@
+//! The OpenAPI 3.1 document, served at `/openapi.json`. It is built from
+//! one table of operations; a test calls every operation it lists and
+//! checks the router knows it, so the two cannot drift apart.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// `(method, path, summary, roles, request body schema)`.
+pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
+    ("get", "/health", "Liveness", "none", None),
+    ("get", "/health/ready", "Readiness: database and broker reachable", "none", None),
+    ("get", "/openapi.json", "This document", "any", None),
+    ("get", "/metrics", "Prometheus metrics", "admin, operator", None),
+    ("get", "/api/v1/me", "The calling token", "any", None),
+    ("get", "/api/v1/owners", "List owners (limit, offset)", "admin, operator", None),
+    (
+        "post",
+        "/api/v1/owners",
+        "Register an owner; the ID number is stored only as a salted hash",
+        "admin, operator",
+        Some("OwnerInput"),
+    ),
+    ("get", "/api/v1/owners/{id}", "Read an owner", "admin, operator", None),
+    ("put", "/api/v1/owners/{id}", "Replace an owner (id_number optional)", "admin, operator", Some("OwnerInput")),
+    ("delete", "/api/v1/owners/{id}", "Delete an owner with no accounts or vehicles", "admin, operator", None),
+    (
+        "post",
+        "/api/v1/owners/{id}/verify-id",
+        "Check an ID number against the stored hash",
+        "admin, operator",
+        Some("IdNumber"),
+    ),
+    ("get", "/api/v1/accounts", "List accounts (owner_id, limit, offset)", "admin, operator", None),
+    ("post", "/api/v1/accounts", "Open a prepaid account (balance 0)", "admin, operator", Some("AccountInput")),
+    ("get", "/api/v1/accounts/{id}", "Read an account", "admin, operator", None),
+    ("put", "/api/v1/accounts/{id}", "Change credit limit, state or owner", "admin, operator", Some("AccountInput")),
+    ("delete", "/api/v1/accounts/{id}", "Close an account whose balance is zero", "admin, operator", None),
+    ("post", "/api/v1/accounts/{id}/top-ups", "Add money to an account", "admin, operator", Some("TopUpInput")),
+    ("get", "/api/v1/vehicles", "List vehicles (plate, owner_id, account_id, limit, offset)", "admin, operator", None),
+    ("post", "/api/v1/vehicles", "Register a vehicle", "admin, operator", Some("VehicleInput")),
+    ("get", "/api/v1/vehicles/{id}", "Read a vehicle", "admin, operator", None),
+    ("put", "/api/v1/vehicles/{id}", "Replace a vehicle", "admin, operator", Some("VehicleInput")),
+    ("delete", "/api/v1/vehicles/{id}", "Delete a vehicle with no tags or passes", "admin, operator", None),
+    ("get", "/api/v1/tags", "List tags (vehicle_id, limit, offset)", "admin, operator", None),
+    ("post", "/api/v1/tags", "Bind a tag (EPC and TID) to a vehicle", "admin, operator", Some("TagInput")),
+    ("get", "/api/v1/tags/{epc}", "Read a tag by EPC", "admin, operator", None),
+    ("put", "/api/v1/tags/{epc}", "Replace a tag's binding or state", "admin, operator", Some("TagInput")),
+    ("delete", "/api/v1/tags/{epc}", "Remove a tag", "admin, operator", None),
+    ("get", "/api/v1/passes", "List monthly passes (vehicle_id, limit, offset)", "admin, operator", None),
+    ("post", "/api/v1/passes", "Sell a monthly pass", "admin, operator", Some("PassInput")),
+    ("get", "/api/v1/passes/{id}", "Read a pass", "admin, operator", None),
+    ("put", "/api/v1/passes/{id}", "Replace a pass", "admin, operator", Some("PassInput")),
+    ("delete", "/api/v1/passes/{id}", "Delete a pass", "admin, operator", None),
+    (
+        "get",
+        "/api/v1/sessions",
+        "Search sessions (state, plate, credential_key, settlement, from_ms, to_ms, limit, offset)",
+        "any",
+        None,
+    ),
+    ("get", "/api/v1/sessions/{id}", "Read a session", "any", None),
+    ("get", "/api/v1/events", "The gate-event journal (gate, kind, from_ms, to_ms, limit, offset)", "any", None),
+    ("get", "/api/v1/exceptions", "Exceptions (state=open|resolved|all, kind, gate, limit, offset)", "any", None),
+    (
+        "post",
+        "/api/v1/exceptions/{id}/resolve",
+        "Resolve an exception with a note",
+        "admin, operator",
+        Some("Resolution"),
+    ),
+    ("get", "/api/v1/lists", "Lists version and sizes", "admin, operator", None),
+    ("get", "/api/v1/lists/snapshot", "The lists as the controllers get them", "admin, operator", None),
+    ("get", "/api/v1/tokens", "List API tokens (never the tokens themselves)", "admin", None),
+    ("post", "/api/v1/tokens", "Create a token; it is shown once", "admin", Some("TokenRequest")),
+    ("delete", "/api/v1/tokens/{id}", "Revoke a token", "admin", None),
+];
+
+fn object(required: &[&str], properties: Value) -> Value {
+    json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
+}
+
+fn schemas() -> Value {
+    let s = json!({ "type": "string" });
+    let n = json!({ "type": "integer", "format": "int64" });
+    let date = json!({ "type": "string", "format": "date" });
+    let class = json!({ "type": "string", "examples": ["motorbike", "car", "bus_truck", "bicycle"] });
+    json!({
+        "OwnerInput": object(&["name"], json!({ "name": s, "id_number": { "type": "string", "pattern": "^[0-9 ]{9,15}$" }, "phone": s })),
+        "IdNumber": object(&["id_number"], json!({ "id_number": s })),
+        "AccountInput": object(&["owner_id"], json!({ "owner_id": s, "credit_limit_vnd": n, "state": { "enum": ["active", "blocked"] } })),
+        "TopUpInput": object(&["amount_vnd", "reference"], json!({ "amount_vnd": n, "reference": s })),
+        "VehicleInput": object(&["plate", "class"], json!({ "plate": { "type": "string", "examples": ["29A-123.45"] }, "class": class, "owner_id": s, "account_id": s, "state": { "enum": ["active", "stolen"] } })),
+        "TagInput": object(&["epc", "vehicle_id"], json!({ "epc": { "type": "string", "pattern": "^[0-9A-Fa-f]+$" }, "tid": s, "vehicle_id": s, "state": { "enum": ["active", "suspended", "stolen", "cloned"] } })),
+        "PassInput": object(&["vehicle_id", "valid_from", "valid_until", "price_vnd"], json!({ "vehicle_id": s, "valid_from": date, "valid_until": date, "price_vnd": n, "state": { "enum": ["active", "cancelled"] } })),
+        "Resolution": object(&["note"], json!({ "note": s })),
+        "TokenRequest": object(&["role", "label"], json!({ "role": { "enum": ["admin", "operator", "tax_officer"] }, "label": s })),
+        "Error": object(&["error", "message"], json!({ "error": s, "message": s })),
+    })
+}
+
+fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<&str>) -> Value {
+    let error = json!({ "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    let mut responses = json!({
+        "200": { "description": "OK" },
+        "400": { "description": "Malformed request", "content": error["content"] },
+    });
+    if method == "post" && body.is_some() && !path.ends_with("verify-id") && !path.ends_with("resolve") {
+        responses["201"] = json!({ "description": "Created" });
+    }
+    if method == "delete" {
+        responses["204"] = json!({ "description": "Deleted" });
+    }
+    if path.contains('{') {
+        responses["404"] = json!({ "description": "Not found", "content": error["content"] });
+    }
+    let mut op = json!({ "summary": summary, "description": format!("Roles: {roles}."), "responses": responses });
+    if roles == "none" {
+        op["security"] = json!([]);
+    } else {
+        op["responses"]["401"] =
+            json!({ "description": "Missing, unknown or revoked token", "content": error["content"] });
+        op["responses"]["403"] =
+            json!({ "description": "The token's role may not do this", "content": error["content"] });
+    }
+    if let Some(schema) = body {
+        op["requestBody"] = json!({
+            "required": true,
+            "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+        });
+    }
+    if let Some((_, rest)) = path.split_once('{') {
+        let name = rest.split('}').next().unwrap_or("id");
+        op["parameters"] = json!([{ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }]);
+    }
+    op
+}
+
+/// The document.
+pub(super) fn build() -> Value {
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary, roles, body) in OPERATIONS {
+        let entry = paths.entry((*path).to_owned()).or_insert_with(|| json!({}));
+        entry[*method] = operation(method, path, summary, roles, *body);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Lot server API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Cashless parking lot server: registry, sessions, exceptions, lists. \
+                            Every route but /health needs `Authorization: Bearer <token>` \
+                            (make one with `lot-server token create --role admin`)."
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": schemas(),
+        },
+        "security": [{ "bearer": [] }],
+        "paths": paths,
+    })
+}
+
+pub(super) async fn document() -> Json<Value> {
+    Json(build())
+}

@@ -1,0 +1,145 @@
+//! Registry routes: create (201), read, replace (PUT), delete (204) and
+//! list, for owners, accounts, vehicles, tags and passes.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, Body, Params, now_ms};
+use crate::registry::{
+    Account, AccountInput, ListQuery, Owner, OwnerInput, Pass, PassInput, Tag, TagInput, TopUpInput, Vehicle,
+    VehicleInput,
+};
+
+type Created<T> = Result<(StatusCode, Json<T>), ApiError>;
+type Found<T> = Result<Json<T>, ApiError>;
+type Gone = Result<StatusCode, ApiError>;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/owners", get(list_owners).post(create_owner))
+        .route("/api/v1/owners/{id}", get(get_owner).put(update_owner).delete(delete_owner))
+        .route("/api/v1/owners/{id}/verify-id", post(verify_owner_id))
+        .route("/api/v1/accounts", get(list_accounts).post(create_account))
+        .route("/api/v1/accounts/{id}", get(get_account).put(update_account).delete(delete_account))
+        .route("/api/v1/accounts/{id}/top-ups", post(top_up))
+        .route("/api/v1/vehicles", get(list_vehicles).post(create_vehicle))
+        .route("/api/v1/vehicles/{id}", get(get_vehicle).put(update_vehicle).delete(delete_vehicle))
+        .route("/api/v1/tags", get(list_tags).post(create_tag))
+        .route("/api/v1/tags/{epc}", get(get_tag).put(update_tag).delete(delete_tag))
+        .route("/api/v1/passes", get(list_passes).post(create_pass))
+        .route("/api/v1/passes/{id}", get(get_pass).put(update_pass).delete(delete_pass))
+}
+
+async fn list_owners(State(s): State<AppState>, Params(q): Params<ListQuery>) -> Found<Vec<Owner>> {
+    Ok(Json(s.0.registry.list_owners(&q).await?))
+}
+async fn create_owner(State(s): State<AppState>, Body(b): Body<OwnerInput>) -> Created<Owner> {
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_owner(b, now_ms()).await?)))
+}
+async fn get_owner(State(s): State<AppState>, Path(id): Path<String>) -> Found<Owner> {
+    Ok(Json(s.0.registry.get_owner(&id).await?))
+}
+async fn update_owner(State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<OwnerInput>) -> Found<Owner> {
+    Ok(Json(s.0.registry.update_owner(&id, b, now_ms()).await?))
+}
+async fn delete_owner(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
+    s.0.registry.delete_owner(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdNumber {
+    id_number: String,
+}
+
+async fn verify_owner_id(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<IdNumber>,
+) -> Found<serde_json::Value> {
+    let matches = s.0.registry.owner_id_matches(&id, &b.id_number).await?;
+    Ok(Json(serde_json::json!({ "matches": matches })))
+}
+
+async fn list_accounts(State(s): State<AppState>, Params(q): Params<ListQuery>) -> Found<Vec<Account>> {
+    Ok(Json(s.0.registry.list_accounts(&q).await?))
+}
+async fn create_account(State(s): State<AppState>, Body(b): Body<AccountInput>) -> Created<Account> {
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_account(b, now_ms()).await?)))
+}
+async fn get_account(State(s): State<AppState>, Path(id): Path<String>) -> Found<Account> {
+    Ok(Json(s.0.registry.get_account(&id).await?))
+}
+async fn update_account(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<AccountInput>,
+) -> Found<Account> {
+    Ok(Json(s.0.registry.update_account(&id, b, now_ms()).await?))
+}
+async fn delete_account(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
+    s.0.registry.delete_account(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+async fn top_up(State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<TopUpInput>) -> Found<Account> {
+    Ok(Json(s.0.registry.top_up(&id, b, now_ms()).await?))
+}
+
+async fn list_vehicles(State(s): State<AppState>, Params(q): Params<ListQuery>) -> Found<Vec<Vehicle>> {
+    Ok(Json(s.0.registry.list_vehicles(&q).await?))
+}
+async fn create_vehicle(State(s): State<AppState>, Body(b): Body<VehicleInput>) -> Created<Vehicle> {
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_vehicle(b, now_ms()).await?)))
+}
+async fn get_vehicle(State(s): State<AppState>, Path(id): Path<String>) -> Found<Vehicle> {
+    Ok(Json(s.0.registry.get_vehicle(&id).await?))
+}
+async fn update_vehicle(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Body(b): Body<VehicleInput>,
+) -> Found<Vehicle> {
+    Ok(Json(s.0.registry.update_vehicle(&id, b, now_ms()).await?))
+}
+async fn delete_vehicle(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
+    s.0.registry.delete_vehicle(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_tags(State(s): State<AppState>, Params(q): Params<ListQuery>) -> Found<Vec<Tag>> {
+    Ok(Json(s.0.registry.list_tags(&q).await?))
+}
+async fn create_tag(State(s): State<AppState>, Body(b): Body<TagInput>) -> Created<Tag> {
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_tag(b, now_ms()).await?)))
+}
+async fn get_tag(State(s): State<AppState>, Path(epc): Path<String>) -> Found<Tag> {
+    Ok(Json(s.0.registry.get_tag(&epc).await?))
+}
+async fn update_tag(State(s): State<AppState>, Path(epc): Path<String>, Body(b): Body<TagInput>) -> Found<Tag> {
+    Ok(Json(s.0.registry.update_tag(&epc, b, now_ms()).await?))
+}
+async fn delete_tag(State(s): State<AppState>, Path(epc): Path<String>) -> Gone {
+    s.0.registry.delete_tag(&epc).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn list_passes(State(s): State<AppState>, Params(q): Params<ListQuery>) -> Found<Vec<Pass>> {
+    Ok(Json(s.0.registry.list_passes(&q).await?))
+}
+async fn create_pass(State(s): State<AppState>, Body(b): Body<PassInput>) -> Created<Pass> {
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_pass(b, now_ms()).await?)))
+}
+async fn get_pass(State(s): State<AppState>, Path(id): Path<String>) -> Found<Pass> {
+    Ok(Json(s.0.registry.get_pass(&id).await?))
+}
+async fn update_pass(State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<PassInput>) -> Found<Pass> {
+    Ok(Json(s.0.registry.update_pass(&id, b, now_ms()).await?))
+}
+async fn delete_pass(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
+    s.0.registry.delete_pass(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,366 @@
+//! The API in-process (`router(state)` through `tower::ServiceExt`), on
+//! SQLite and on PostgreSQL.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body as HttpBody;
+use axum::http::{Request, StatusCode};
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use super::*;
+use crate::db::Db;
+use crate::tokens::Role;
+
+struct Api {
+    router: Router,
+    db: Db,
+    admin: String,
+    operator: String,
+    tax: String,
+}
+
+impl Api {
+    async fn new(db: &Db) -> Api {
+        let token = |role| async move { tokens::create(db, role, &format!("test {role}"), 1).await.unwrap().token };
+        let (admin, operator, tax) =
+            (token(Role::Admin).await, token(Role::Operator).await, token(Role::TaxOfficer).await);
+        let app = App {
+            db: db.clone(),
+            registry: crate::registry::Registry::new(db.clone()),
+            lot: "api-lot".parse().unwrap(),
+            metrics: crate::metrics::ServerMetrics::new().unwrap(),
+            broker: Arc::new(PublisherStats::default()),
+        };
+        Api { router: router(AppState(Arc::new(app))), db: db.clone(), admin, operator, tax }
+    }
+
+    /// Sends a request; the status and the body as JSON (`Null` if empty,
+    /// a string if not JSON).
+    async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, String)>,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some((content_type, b)) => req.header("content-type", content_type).body(HttpBody::from(b)),
+            None => req.body(HttpBody::empty()),
+        }
+        .unwrap();
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 64 << 20).await.unwrap();
+        let value = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        (status, value)
+    }
+
+    async fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.raw(method, path, Some(token), body.map(|b| ("application/json", b.to_string()))).await
+    }
+
+    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, v) = self.call(method, path, &self.operator, body).await;
+        assert!(status.is_success(), "{method} {path}: {status} {v}");
+        v
+    }
+}
+
+fn error_of(v: &Value) -> (&str, &str) {
+    (v["error"].as_str().unwrap_or_default(), v["message"].as_str().unwrap_or_default())
+}
+
+async fn tokens_and_roles(db: &Db) {
+    let api = Api::new(db).await;
+    let (s, v) = api.raw("GET", "/health", None, None).await;
+    assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("ok")));
+
+    let (s, v) = api.raw("GET", "/api/v1/vehicles", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_of(&v).0, "unauthorized");
+    assert!(error_of(&v).1.contains("Authorization"), "{v}");
+    let (s, v) = api.call("GET", "/api/v1/vehicles", "lsk_0000", None).await;
+    assert_eq!((s, error_of(&v).1), (StatusCode::UNAUTHORIZED, "unknown or revoked token"));
+    let (s, _) = api.raw("GET", "/api/v1/vehicles", Some("Basic abc"), None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+
+    // A tax officer reads the journal, never the registry, never writes.
+    let (s, v) = api.call("GET", "/api/v1/vehicles", &api.tax, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(error_of(&v).0, "forbidden");
+    assert!(error_of(&v).1.contains("role tax_officer"), "{v}");
+    assert_eq!(api.call("GET", "/api/v1/sessions", &api.tax, None).await.0, StatusCode::OK);
+    assert_eq!(api.call("GET", "/api/v1/events", &api.tax, None).await.0, StatusCode::OK);
+    let resolve = json!({ "note": "x" });
+    assert_eq!(
+        api.call("POST", "/api/v1/exceptions/e1/resolve", &api.tax, Some(resolve)).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // Operators run the lot; tokens are for admins.
+    assert_eq!(api.call("GET", "/api/v1/vehicles", &api.operator, None).await.0, StatusCode::OK);
+    assert_eq!(api.call("GET", "/api/v1/tokens", &api.operator, None).await.0, StatusCode::FORBIDDEN);
+    let (s, v) = api.call("GET", "/api/v1/me", &api.tax, None).await;
+    assert_eq!((s, v["role"].as_str()), (StatusCode::OK, Some("tax_officer")));
+
+    // An admin makes a token; it works until revoked.
+    let (s, made) = api
+        .call("POST", "/api/v1/tokens", &api.admin, Some(json!({ "role": "operator", "label": "night shift" })))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{made}");
+    let new = made["token"].as_str().unwrap().to_owned();
+    assert_eq!(api.call("GET", "/api/v1/owners", &new, None).await.0, StatusCode::OK);
+    let listed = api.call("GET", "/api/v1/tokens", &api.admin, None).await.1;
+    assert!(listed.as_array().unwrap().iter().all(|t| t.get("token").is_none() && t.get("token_hash").is_none()));
+    let id = made["token_id"].as_str().unwrap();
+    assert_eq!(api.call("DELETE", &format!("/api/v1/tokens/{id}"), &api.admin, None).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(api.call("GET", "/api/v1/owners", &new, None).await.0, StatusCode::UNAUTHORIZED);
+    let (s, v) = api.call("POST", "/api/v1/tokens", &api.admin, Some(json!({ "role": "root", "label": "x" }))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert!(error_of(&v).1.contains("role"), "{v}");
+}
+crate::on_both_databases!(api_tokens_and_roles, tokens_and_roles);
+
+async fn documented_operations_are_routed(db: &Db) {
+    let api = Api::new(db).await;
+    let doc = openapi::build();
+    for (method, path, _, roles, _) in openapi::OPERATIONS {
+        assert!(doc["paths"][*path][*method].is_object(), "{method} {path} documented");
+        let concrete = path.replace("{id}", "x1").replace("{epc}", "E200");
+        let (s, v) = api.raw(&method.to_uppercase(), &concrete, None, None).await;
+        if *roles == "none" {
+            assert!(s == StatusCode::OK || s == StatusCode::SERVICE_UNAVAILABLE, "{method} {path}: {s}");
+        } else {
+            // Routed and guarded: refused for want of a token, not unknown.
+            assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}: {v}");
+        }
+    }
+    let (s, v) = api.call("GET", "/api/v1/nothing-here", &api.admin, None).await;
+    assert_eq!((s, error_of(&v).0), (StatusCode::NOT_FOUND, "not_found"));
+    let (s, v) = api.call("GET", "/openapi.json", &api.tax, None).await;
+    assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.1.0")));
+    // The broker link is down in this test: not ready, and it says why.
+    let (s, v) = api.raw("GET", "/health/ready", None, None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(error_of(&v).1.contains("MQTT broker not connected"), "{v}");
+}
+crate::on_both_databases!(api_documented_operations_are_routed, documented_operations_are_routed);
+
+async fn malformed_input_is_a_clear_4xx(db: &Db) {
+    let api = Api::new(db).await;
+    let op = api.operator.clone();
+    let cases: Vec<(&str, &str, Option<(&str, String)>, StatusCode, &str)> = vec![
+        ("POST", "/api/v1/vehicles", Some(("application/json", "{\"plate\": ".into())), StatusCode::BAD_REQUEST, "EOF"),
+        (
+            "POST",
+            "/api/v1/vehicles",
+            Some(("text/plain", "{}".into())),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Content-Type",
+        ),
+        (
+            "POST",
+            "/api/v1/vehicles",
+            Some(("application/json", json!({ "plate": "29A-123.45", "class": "car", "colour": "red" }).to_string())),
+            StatusCode::BAD_REQUEST,
+            "unknown field `colour`",
+        ),
+        (
+            "POST",
+            "/api/v1/vehicles",
+            Some(("application/json", json!({ "plate": "not a plate", "class": "car" }).to_string())),
+            StatusCode::BAD_REQUEST,
+            "plate",
+        ),
+        (
+            "POST",
+            "/api/v1/vehicles",
+            Some(("application/json", json!({ "plate": "29A-123.45" }).to_string())),
+            StatusCode::BAD_REQUEST,
+            "missing field `class`",
+        ),
+        (
+            "POST",
+            "/api/v1/owners",
+            Some(("application/json", json!({ "name": "A", "id_number": "12ab" }).to_string())),
+            StatusCode::BAD_REQUEST,
+            "id_number must be 9 or 12 digits",
+        ),
+        (
+            "POST",
+            "/api/v1/tags",
+            Some(("application/json", json!({ "epc": "XYZ", "vehicle_id": "v" }).to_string())),
+            StatusCode::BAD_REQUEST,
+            "epc",
+        ),
+        (
+            "POST",
+            "/api/v1/passes",
+            Some((
+                "application/json",
+                json!({ "vehicle_id": "v", "valid_from": "2026-13-01", "valid_until": "2026-12-31", "price_vnd": 1 })
+                    .to_string(),
+            )),
+            StatusCode::BAD_REQUEST,
+            "valid_from",
+        ),
+        ("GET", "/api/v1/vehicles?limit=5000", None, StatusCode::BAD_REQUEST, "limit must be 1 to 1000"),
+        ("GET", "/api/v1/vehicles?limit=abc", None, StatusCode::BAD_REQUEST, "limit"),
+        ("GET", "/api/v1/sessions?state=parked", None, StatusCode::BAD_REQUEST, "state must be one of open, closed"),
+        ("GET", "/api/v1/sessions?color=red", None, StatusCode::BAD_REQUEST, "unknown field `color`"),
+        ("GET", "/api/v1/vehicles/nope", None, StatusCode::NOT_FOUND, "vehicle nope not found"),
+        (
+            "POST",
+            "/api/v1/accounts",
+            Some(("application/json", json!({ "owner_id": "nobody" }).to_string())),
+            StatusCode::CONFLICT,
+            "does not exist",
+        ),
+    ];
+    for (method, path, body, want, says) in cases {
+        let (s, v) = api.raw(method, path, Some(&op), body).await;
+        assert_eq!(s, want, "{method} {path}: {v}");
+        let (code, message) = error_of(&v);
+        assert!(!code.is_empty() && message.contains(says), "{method} {path}: `{message}` should say `{says}`");
+    }
+}
+crate::on_both_databases!(api_malformed_input_is_a_clear_4xx, malformed_input_is_a_clear_4xx);
+
+async fn registry_round_trip_drives_the_lists(db: &Db) {
+    let api = Api::new(db).await;
+    let owner =
+        api.ok("POST", "/api/v1/owners", Some(json!({ "name": "Nguyễn Văn A", "id_number": "001099012345" }))).await;
+    let owner_id = owner["owner_id"].as_str().unwrap().to_owned();
+    assert!(owner.get("id_number").is_none() && owner.get("id_hash").is_none(), "{owner}");
+    let stored: String = sqlx::query_scalar("SELECT id_hash FROM owners").fetch_one(&db.pool).await.unwrap();
+    assert!(stored.starts_with("$argon2id$") && !stored.contains("001099012345"), "{stored}");
+    let verify = |n: &str| json!({ "id_number": n });
+    let path = format!("/api/v1/owners/{owner_id}/verify-id");
+    assert_eq!(api.ok("POST", &path, Some(verify("001 099 012 345"))).await["matches"], json!(true));
+    assert_eq!(api.ok("POST", &path, Some(verify("001099012346"))).await["matches"], json!(false));
+
+    let account = api.ok("POST", "/api/v1/accounts", Some(json!({ "owner_id": owner_id }))).await;
+    let account_id = account["account_id"].as_str().unwrap().to_owned();
+    assert_eq!(account["balance_vnd"], json!(0));
+    let vehicle = api
+        .ok(
+            "POST",
+            "/api/v1/vehicles",
+            Some(json!({ "plate": "29a 123.45", "class": "car", "owner_id": owner_id, "account_id": account_id })),
+        )
+        .await;
+    let vehicle_id = vehicle["vehicle_id"].as_str().unwrap().to_owned();
+    assert_eq!(vehicle["plate"], json!("29A-123.45"));
+    let epc = "E2801160600002040C4B5F11";
+    let tag = api
+        .ok(
+            "POST",
+            "/api/v1/tags",
+            Some(json!({ "epc": epc.to_lowercase(), "tid": "E2801160200074CF", "vehicle_id": vehicle_id })),
+        )
+        .await;
+    assert_eq!(tag["epc"], json!(epc));
+
+    // Balance 0: the tag is allowed but pays by transfer (no account).
+    let snap = api.ok("GET", "/api/v1/lists/snapshot", None).await;
+    assert_eq!(snap["tags"].as_array().unwrap().len(), 1, "{snap}");
+    assert_eq!(snap["tags"][0]["epc"], json!(epc));
+    assert_eq!(snap["tags"][0]["plate"], json!("29A-123.45"));
+    assert!(snap["tags"][0].get("account").is_none(), "{snap}");
+    let v1 = snap["version"].as_u64().unwrap();
+
+    let topped = api
+        .ok(
+            "POST",
+            &format!("/api/v1/accounts/{account_id}/top-ups"),
+            Some(json!({ "amount_vnd": 200000, "reference": "FT123" })),
+        )
+        .await;
+    assert_eq!(topped["balance_vnd"], json!(200_000));
+    let snap = api.ok("GET", "/api/v1/lists/snapshot", None).await;
+    assert_eq!(snap["tags"][0]["account"], json!(account_id));
+    assert!(snap["version"].as_u64().unwrap() > v1);
+
+    // Reported stolen: its tag and plate are denied.
+    let stolen = json!({ "plate": "29A12345", "class": "car", "owner_id": owner_id, "account_id": account_id, "state": "stolen" });
+    api.ok("PUT", &format!("/api/v1/vehicles/{vehicle_id}"), Some(stolen)).await;
+    let snap = api.ok("GET", "/api/v1/lists/snapshot", None).await;
+    let deny: Vec<&Value> = snap["deny"].as_array().unwrap().iter().collect();
+    assert!(
+        deny.iter().any(|d| d["target"] == json!({ "kind": "epc", "value": epc }) && d["reason"] == "stolen_vehicle")
+    );
+    assert!(deny.iter().any(|d| d["target"] == json!({ "kind": "plate", "value": "29A-123.45" })));
+    let summary = api.ok("GET", "/api/v1/lists", None).await;
+    assert_eq!((summary["tags"].as_u64(), summary["deny"].as_u64()), (Some(1), Some(2)));
+
+    // A pass names the vehicle's active tag.
+    let pass = api
+        .ok(
+            "POST",
+            "/api/v1/passes",
+            Some(json!({ "vehicle_id": vehicle_id, "valid_from": "2026-11-01", "valid_until": "2026-11-30", "price_vnd": 1200000 })),
+        )
+        .await;
+    let snap = api.ok("GET", "/api/v1/lists/snapshot", None).await;
+    assert_eq!(snap["passes"][0]["pass"], pass["pass_id"]);
+    assert_eq!(snap["passes"][0]["epc"], json!(epc));
+    assert_eq!(snap["passes"][0]["valid_until"], json!("2026-11-30"));
+
+    // Reads and searches.
+    assert_eq!(
+        api.ok("GET", &format!("/api/v1/tags/{}", epc.to_lowercase()), None).await["vehicle_id"],
+        json!(vehicle_id)
+    );
+    let found = api.ok("GET", "/api/v1/vehicles?plate=29A-12345", None).await;
+    assert_eq!(found.as_array().unwrap().len(), 1);
+    assert_eq!(api.ok("GET", "/api/v1/vehicles?plate=30A12345", None).await, json!([]));
+    assert_eq!(
+        api.ok("GET", &format!("/api/v1/tags?vehicle_id={vehicle_id}"), None).await.as_array().unwrap().len(),
+        1
+    );
+
+    // Conflicts: a second vehicle with the plate, deleting what is in use.
+    let (s, v) = api
+        .call("POST", "/api/v1/vehicles", &api.operator, Some(json!({ "plate": "29A-123.45", "class": "car" })))
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    let (s, _) = api.call("DELETE", &format!("/api/v1/vehicles/{vehicle_id}"), &api.operator, None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, v) = api.call("DELETE", &format!("/api/v1/accounts/{account_id}"), &api.operator, None).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(error_of(&v).1.contains("200000 đồng"), "{v}");
+    let mismatch = json!({ "epc": "E200", "vehicle_id": vehicle_id });
+    let (s, _) = api.call("PUT", &format!("/api/v1/tags/{epc}"), &api.operator, Some(mismatch)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    // Deleting the tag and the pass empties the allow list.
+    let pass_id = pass["pass_id"].as_str().unwrap();
+    assert_eq!(
+        api.call("DELETE", &format!("/api/v1/passes/{pass_id}"), &api.operator, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(api.call("DELETE", &format!("/api/v1/tags/{epc}"), &api.operator, None).await.0, StatusCode::NO_CONTENT);
+    let snap = api.ok("GET", "/api/v1/lists/snapshot", None).await;
+    assert_eq!((snap["tags"].as_array().unwrap().len(), snap["passes"].as_array().unwrap().len()), (0, 0));
+    // The plate stays denied while the vehicle is stolen; deleting it lifts that.
+    assert_eq!(
+        api.call("DELETE", &format!("/api/v1/vehicles/{vehicle_id}"), &api.operator, None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(api.ok("GET", "/api/v1/lists/snapshot", None).await["deny"], json!([]));
+    assert_eq!(
+        api.call("GET", &format!("/api/v1/vehicles/{vehicle_id}"), &api.operator, None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let _ = &api.db;
+}
+crate::on_both_databases!(api_registry_round_trip_drives_the_lists, registry_round_trip_drives_the_lists);

@@ -364,3 +364,101 @@ async fn registry_round_trip_drives_the_lists(db: &Db) {
     let _ = &api.db;
 }
 crate::on_both_databases!(api_registry_round_trip_drives_the_lists, registry_round_trip_drives_the_lists);
+
+fn wire_event(n: u64, gate: &str, at: &str, kind: Value) -> parking_core::wire::GateEvent {
+    let mut e = json!({
+        "v": 1,
+        "event_id": uuid::Uuid::from_u64_pair(9, n).to_string(),
+        "lot": "api-lot",
+        "gate": gate,
+        "seq": n,
+        "at": format!("2026-11-22T{at}+07:00"),
+        "list_version": 1,
+    });
+    for (k, v) in kind.as_object().unwrap() {
+        e[k] = v.clone();
+    }
+    serde_json::from_value(e).unwrap()
+}
+
+async fn sessions_events_and_exceptions(db: &Db) {
+    let api = Api::new(db).await;
+    let vehicle = api.ok("POST", "/api/v1/vehicles", Some(json!({ "plate": "29A-123.45", "class": "car" }))).await;
+    let bound =
+        json!({ "epc": "E2000000000000000000000B", "tid": "E2801160200074CF", "vehicle_id": vehicle["vehicle_id"] });
+    api.ok("POST", "/api/v1/tags", Some(bound)).await;
+    let tag = |epc: &str, tid: Option<&str>| match tid {
+        Some(t) => json!({ "kind": "tag", "epc": epc, "tid": t }),
+        None => json!({ "kind": "tag", "epc": epc }),
+    };
+    let events = vec![
+        wire_event(
+            1,
+            "entry-1",
+            "08:00:00",
+            json!({ "type": "entry", "credential": tag("E2000000000000000000000A", None), "class": "car", "plate": "29A-123.45" }),
+        ),
+        // Registered with another TID: a clone, whatever the gate decided.
+        wire_event(
+            2,
+            "entry-1",
+            "08:05:00",
+            json!({ "type": "entry", "credential": tag("E2000000000000000000000B", Some("E2801160200099FF")), "class": "car" }),
+        ),
+        wire_event(
+            3,
+            "exit-1",
+            "09:00:00",
+            json!({ "type": "exit", "credential": tag("E2000000000000000000000C", None), "class": "motorbike", "settlement": { "kind": "unpaid", "owed": 0 } }),
+        ),
+        wire_event(
+            4,
+            "exit-1",
+            "09:10:00",
+            json!({ "type": "manual_open", "operator": "op-1", "reason": "equipment_fault", "note": "arm stuck" }),
+        ),
+    ];
+    crate::ingest::commit(db, &events, events[0].at).await.unwrap();
+
+    let open = api.call("GET", "/api/v1/sessions?state=open", &api.tax, None).await.1;
+    assert_eq!(open.as_array().unwrap().len(), 2, "{open}");
+    let by_plate = api.ok("GET", "/api/v1/sessions?plate=29a12345", None).await;
+    assert_eq!(by_plate.as_array().unwrap().len(), 1);
+    assert_eq!(by_plate[0]["credential"]["epc"], json!("E2000000000000000000000A"));
+    let id = by_plate[0]["session_id"].as_str().unwrap();
+    assert_eq!(api.ok("GET", &format!("/api/v1/sessions/{id}"), None).await["entry_gate"], json!("entry-1"));
+    let window = api.ok("GET", "/api/v1/sessions?from_ms=0&to_ms=1", None).await;
+    assert_eq!(window, json!([]));
+    let entries = api.call("GET", "/api/v1/events?kind=entry", &api.tax, None).await.1;
+    assert_eq!(entries.as_array().unwrap().len(), 2);
+    assert_eq!(entries[0]["event"]["type"], json!("entry"));
+
+    let open_x = api.ok("GET", "/api/v1/exceptions", None).await;
+    let kinds: Vec<&str> = open_x.as_array().unwrap().iter().filter_map(|x| x["kind"].as_str()).collect();
+    for k in ["cloned_tag", "exit_without_entry", "manual_open"] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    let clone = open_x.as_array().unwrap().iter().find(|x| x["kind"] == "cloned_tag").unwrap();
+    assert!(clone["detail"].as_str().unwrap().contains("E2801160200074CF"), "{clone}");
+    let orphan = open_x.as_array().unwrap().iter().find(|x| x["kind"] == "exit_without_entry").unwrap();
+    let path = format!("/api/v1/exceptions/{}/resolve", orphan["exception_id"].as_str().unwrap());
+    let (s, v) = api.call("POST", &path, &api.operator, Some(json!({ "note": " " }))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let done = api.ok("POST", &path, Some(json!({ "note": "motorbike entered while the reader was down" }))).await;
+    assert_eq!(done["state"], json!("resolved"));
+    assert!(done["resolved_by"].as_str().unwrap().contains("test operator"), "{done}");
+    assert_eq!(api.call("POST", &path, &api.operator, Some(json!({ "note": "again" }))).await.0, StatusCode::CONFLICT);
+    let resolved = api.ok("GET", "/api/v1/exceptions?state=resolved", None).await;
+    assert_eq!(resolved.as_array().unwrap().len(), 1);
+
+    let (s, body) = api.call("GET", "/metrics", &api.operator, None).await;
+    assert_eq!(s, StatusCode::OK);
+    let text = body.as_str().unwrap();
+    assert!(text.contains("parking_server_open_sessions 2"), "{text}");
+    assert!(text.contains("parking_server_ingest_commit_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("parking_server_http_requests_total{method=\"GET\",route=\"/api/v1/sessions\",status=\"200\"}")
+    );
+    assert_eq!(api.call("GET", "/metrics", &api.tax, None).await.0, StatusCode::FORBIDDEN);
+}
+crate::on_both_databases!(api_sessions_events_and_exceptions, sessions_events_and_exceptions);

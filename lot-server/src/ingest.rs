@@ -23,7 +23,7 @@ use parking_core::wire::{Credential, GateEvent, GateEventKind, Settlement};
 use parking_core::{EventId, Timestamp};
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{CHUNK, Db, params, placeholders};
+use crate::db::{Backend, CHUNK, Db};
 use session::{Exception, SessionRow, Sessions};
 
 /// The key a session is found by.
@@ -81,13 +81,13 @@ pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Out
     let unique: Vec<&GateEvent> = events.iter().filter(|e| seen.insert(e.event_id)).collect();
     let mut tx = db.pool.begin().await?;
     let mut new_ids: HashSet<String> = HashSet::with_capacity(unique.len());
-    for chunk in unique.chunks(CHUNK) {
+    for chunk in db.backend.chunks(&unique, CHUNK) {
         let sql = format!(
             "INSERT INTO gate_events (event_id, lot, gate, seq, at_ms, kind, list_version, tariff_version, payload, \
              received_ms) VALUES {} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-            placeholders(chunk.len(), 10)
+            db.backend.placeholders(chunk.len(), 10)
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(&sql).persistent(db.backend.cache_statements());
         for e in chunk {
             q = q
                 .bind(e.event_id.to_string())
@@ -110,13 +110,13 @@ pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Out
     let mut fresh: Vec<&GateEvent> = unique.into_iter().filter(|e| new_ids.contains(&e.event_id.to_string())).collect();
     fresh.sort_by_key(|e| (e.at, !matches!(e.kind, GateEventKind::Entry { .. })));
     out.new = fresh.len();
-    let mut sessions = load_sessions(&mut tx, &fresh).await?;
+    let mut sessions = load_sessions(&mut tx, db.backend, &fresh).await?;
     for e in &fresh {
         sessions.apply(e);
     }
-    check_clones(&mut tx, &fresh, &mut sessions).await?;
-    write_sessions(&mut tx, sessions.touched()).await?;
-    write_exceptions(&mut tx, &sessions.exceptions).await?;
+    check_clones(&mut tx, db.backend, &fresh, &mut sessions).await?;
+    write_sessions(&mut tx, db.backend, sessions.touched()).await?;
+    write_exceptions(&mut tx, db.backend, &sessions.exceptions).await?;
     resolve_exceptions(&mut tx, &sessions.resolved).await?;
     tx.commit().await?;
     Ok(out)
@@ -127,6 +127,7 @@ pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Out
 /// may have been older than the binding).
 async fn check_clones(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     events: &[&GateEvent],
     sessions: &mut Sessions,
 ) -> Result<(), sqlx::Error> {
@@ -146,8 +147,9 @@ async fn check_clones(
     epcs.dedup();
     let mut bound = std::collections::HashMap::new();
     for chunk in epcs.chunks(CHUNK) {
-        let sql = format!("SELECT epc, tid FROM tags WHERE tid IS NOT NULL AND epc IN ({})", params(1, chunk.len()));
-        let mut q = sqlx::query(&sql).persistent(false);
+        let sql =
+            format!("SELECT epc, tid FROM tags WHERE tid IS NOT NULL AND epc IN ({})", backend.params(1, chunk.len()));
+        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
         for epc in chunk {
             q = q.bind((*epc).clone());
         }
@@ -169,7 +171,11 @@ const SESSION_COLUMNS: &str = "session_id, lot, credential_key, credential, clas
 
 /// The sessions the batch's credentials may touch: open ones, and exits
 /// still waiting for their entry.
-async fn load_sessions(tx: &mut Transaction<'_, Any>, events: &[&GateEvent]) -> Result<Sessions, sqlx::Error> {
+async fn load_sessions(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    events: &[&GateEvent],
+) -> Result<Sessions, sqlx::Error> {
     let mut keys: Vec<(String, String)> = events
         .iter()
         .filter_map(|e| match &e.kind {
@@ -182,18 +188,13 @@ async fn load_sessions(tx: &mut Transaction<'_, Any>, events: &[&GateEvent]) -> 
     keys.sort();
     keys.dedup();
     let mut sessions = Sessions::default();
-    for chunk in keys.chunks(CHUNK) {
+    for chunk in backend.chunks(&keys, CHUNK) {
         let mut sql = format!(
             "SELECT {SESSION_COLUMNS} FROM sessions WHERE (state = 'open' OR entry_event IS NULL) AND (lot, credential_key) IN ("
         );
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("(${}, ${})", 2 * i + 1, 2 * i + 2));
-        }
+        sql.push_str(&backend.placeholders(chunk.len(), 2));
         sql.push(')');
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
         for (lot, key) in chunk {
             q = q.bind(lot.clone()).bind(key.clone());
         }
@@ -204,16 +205,20 @@ async fn load_sessions(tx: &mut Transaction<'_, Any>, events: &[&GateEvent]) -> 
     Ok(sessions)
 }
 
-async fn write_sessions(tx: &mut Transaction<'_, Any>, rows: Vec<&SessionRow>) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(CHUNK / 2) {
+async fn write_sessions(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    rows: Vec<&SessionRow>,
+) -> Result<(), sqlx::Error> {
+    for chunk in backend.chunks(&rows, CHUNK / 2) {
         let update: Vec<String> =
             SESSION_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}", c = c.trim())).collect();
         let sql = format!(
             "INSERT INTO sessions ({SESSION_COLUMNS}) VALUES {} ON CONFLICT (session_id) DO UPDATE SET {}",
-            placeholders(chunk.len(), 18),
+            backend.placeholders(chunk.len(), 18),
             update.join(", ")
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
         for r in chunk {
             q = r.bind(q);
         }
@@ -222,14 +227,18 @@ async fn write_sessions(tx: &mut Transaction<'_, Any>, rows: Vec<&SessionRow>) -
     Ok(())
 }
 
-async fn write_exceptions(tx: &mut Transaction<'_, Any>, rows: &[Exception]) -> Result<(), sqlx::Error> {
-    for chunk in rows.chunks(CHUNK) {
+async fn write_exceptions(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    rows: &[Exception],
+) -> Result<(), sqlx::Error> {
+    for chunk in backend.chunks(rows, CHUNK) {
         let sql = format!(
             "INSERT INTO exceptions (exception_id, lot, gate, kind, detail, event_id, session_id, at_ms, state) \
              VALUES {} ON CONFLICT (exception_id) DO NOTHING",
-            placeholders(chunk.len(), 9)
+            backend.placeholders(chunk.len(), 9)
         );
-        let mut q = sqlx::query(&sql).persistent(false);
+        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
         for x in chunk {
             q = q
                 .bind(x.id.clone())

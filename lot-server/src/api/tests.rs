@@ -158,7 +158,9 @@ crate::on_both_databases!(api_documented_operations_are_routed, documented_opera
 async fn malformed_input_is_a_clear_4xx(db: &Db) {
     let api = Api::new(db).await;
     let op = api.operator.clone();
-    let cases: Vec<(&str, &str, Option<(&str, String)>, StatusCode, &str)> = vec![
+    /// Method, path, content type and body, the status, what the message says.
+    type Case<'a> = (&'a str, &'a str, Option<(&'a str, String)>, StatusCode, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         ("POST", "/api/v1/vehicles", Some(("application/json", "{\"plate\": ".into())), StatusCode::BAD_REQUEST, "EOF"),
         (
             "POST",

@@ -24,7 +24,7 @@ use parking_core::wire::{DenyEntry, DenyReason, DenyTarget, ListsDelta, ListsSna
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{CHUNK, Db, params, placeholders};
+use crate::db::{Backend, CHUNK, Db};
 
 /// What a registry change may have affected; [`refresh`] widens it to
 /// every entry that depends on these.
@@ -49,13 +49,14 @@ pub(crate) async fn next_version(tx: &mut Transaction<'_, Any>) -> Result<i64, s
 /// Runs `sql` (with `{in}` where the list goes) once per chunk of `keys`.
 async fn select_in(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     sql: &str,
     keys: impl IntoIterator<Item = &String>,
 ) -> Result<Vec<AnyRow>, sqlx::Error> {
     let keys: Vec<&String> = keys.into_iter().collect();
     let mut rows = Vec::new();
     for chunk in keys.chunks(CHUNK) {
-        let text = sql.replace("{in}", &params(1, chunk.len()));
+        let text = sql.replace("{in}", &backend.params(1, chunk.len()));
         let mut q = sqlx::query(&text).persistent(false);
         for k in chunk {
             q = q.bind((*k).clone());
@@ -78,19 +79,25 @@ where
 
 /// Recomputes the entries `touched` can affect and writes those that
 /// changed under `version`. Returns how many changed.
-pub(crate) async fn refresh(tx: &mut Transaction<'_, Any>, mut t: Touched, version: i64) -> Result<usize, sqlx::Error> {
+pub(crate) async fn refresh(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    mut t: Touched,
+    version: i64,
+) -> Result<usize, sqlx::Error> {
     // Widen: an account's vehicles (their tags carry the account), then each
     // vehicle's plate, tags and passes.
-    for row in select_in(tx, "SELECT vehicle_id FROM vehicles WHERE account_id IN ({in})", &t.accounts).await? {
+    for row in select_in(tx, backend, "SELECT vehicle_id FROM vehicles WHERE account_id IN ({in})", &t.accounts).await?
+    {
         t.vehicles.insert(row.try_get(0)?);
     }
-    for row in select_in(tx, "SELECT plate FROM vehicles WHERE vehicle_id IN ({in})", &t.vehicles).await? {
+    for row in select_in(tx, backend, "SELECT plate FROM vehicles WHERE vehicle_id IN ({in})", &t.vehicles).await? {
         t.plates.insert(row.try_get(0)?);
     }
-    for row in select_in(tx, "SELECT epc FROM tags WHERE vehicle_id IN ({in})", &t.vehicles).await? {
+    for row in select_in(tx, backend, "SELECT epc FROM tags WHERE vehicle_id IN ({in})", &t.vehicles).await? {
         t.epcs.insert(row.try_get(0)?);
     }
-    for row in select_in(tx, "SELECT pass_id FROM passes WHERE vehicle_id IN ({in})", &t.vehicles).await? {
+    for row in select_in(tx, backend, "SELECT pass_id FROM passes WHERE vehicle_id IN ({in})", &t.vehicles).await? {
         t.passes.insert(row.try_get(0)?);
     }
 
@@ -112,7 +119,7 @@ pub(crate) async fn refresh(tx: &mut Transaction<'_, Any>, mut t: Touched, versi
     let tags_sql = "SELECT t.epc, t.tid, t.state, v.plate, v.class, v.state, a.account_id, a.state, a.balance_vnd, \
                     a.credit_limit_vnd FROM tags t JOIN vehicles v ON v.vehicle_id = t.vehicle_id \
                     LEFT JOIN accounts a ON a.account_id = v.account_id WHERE t.epc IN ({in})";
-    for row in select_in(tx, tags_sql, &t.epcs).await? {
+    for row in select_in(tx, backend, tags_sql, &t.epcs).await? {
         let epc_text: String = row.try_get(0)?;
         let epc: Epc = parse("epc", &epc_text)?;
         let tid: Option<String> = row.try_get(1)?;
@@ -147,14 +154,16 @@ pub(crate) async fn refresh(tx: &mut Transaction<'_, Any>, mut t: Touched, versi
             want.insert(format!("deny:epc:{epc_text}"), Some(crate::ingest::json(&entry)));
         }
     }
-    for row in select_in(tx, "SELECT plate FROM vehicles WHERE state = 'stolen' AND plate IN ({in})", &t.plates).await?
+    for row in
+        select_in(tx, backend, "SELECT plate FROM vehicles WHERE state = 'stolen' AND plate IN ({in})", &t.plates)
+            .await?
     {
         let plate: String = row.try_get(0)?;
         let entry = DenyEntry { target: DenyTarget::Plate(parse("plate", &plate)?), reason: DenyReason::StolenVehicle };
         want.insert(format!("deny:plate:{plate}"), Some(crate::ingest::json(&entry)));
     }
     let blocked = "SELECT account_id FROM accounts WHERE state = 'blocked' AND account_id IN ({in})";
-    for row in select_in(tx, blocked, &t.accounts).await? {
+    for row in select_in(tx, backend, blocked, &t.accounts).await? {
         let account: String = row.try_get(0)?;
         let entry = DenyEntry { target: DenyTarget::Account(account.clone()), reason: DenyReason::BlockedAccount };
         want.insert(format!("deny:account:{account}"), Some(crate::ingest::json(&entry)));
@@ -163,7 +172,7 @@ pub(crate) async fn refresh(tx: &mut Transaction<'_, Any>, mut t: Touched, versi
                       (SELECT MIN(epc) FROM tags g WHERE g.vehicle_id = v.vehicle_id AND g.state = 'active') \
                       FROM passes p JOIN vehicles v ON v.vehicle_id = p.vehicle_id \
                       WHERE p.state = 'active' AND p.pass_id IN ({in})";
-    for row in select_in(tx, passes_sql, &t.passes).await? {
+    for row in select_in(tx, backend, passes_sql, &t.passes).await? {
         let pass: String = row.try_get(0)?;
         let from: String = row.try_get(1)?;
         let until: String = row.try_get(2)?;
@@ -184,7 +193,9 @@ pub(crate) async fn refresh(tx: &mut Transaction<'_, Any>, mut t: Touched, versi
 
     // Write only what differs from what the controllers hold.
     let mut held: HashMap<String, Option<String>> = HashMap::new();
-    for row in select_in(tx, "SELECT entry_key, entry FROM list_entries WHERE entry_key IN ({in})", want.keys()).await?
+    for row in
+        select_in(tx, backend, "SELECT entry_key, entry FROM list_entries WHERE entry_key IN ({in})", want.keys())
+            .await?
     {
         held.insert(row.try_get(0)?, row.try_get(1)?);
     }
@@ -199,7 +210,7 @@ pub(crate) async fn refresh(tx: &mut Transaction<'_, Any>, mut t: Touched, versi
         let sql = format!(
             "INSERT INTO list_entries (entry_key, entry, version) VALUES {} \
              ON CONFLICT (entry_key) DO UPDATE SET entry = excluded.entry, version = excluded.version",
-            placeholders(chunk.len(), 3)
+            backend.placeholders(chunk.len(), 3)
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for (k, v) in chunk {

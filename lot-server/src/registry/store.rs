@@ -86,7 +86,7 @@ impl Registry {
         touched: Touched,
         version: i64,
     ) -> Result<(), RegistryError> {
-        let changed = lists::refresh(&mut tx, touched, version).await?;
+        let changed = lists::refresh(&mut tx, self.db.backend, touched, version).await?;
         tx.commit().await?;
         if changed > 0 {
             tracing::info!(version, entries = changed, "lists changed");

@@ -86,6 +86,18 @@ impl Db {
     }
 }
 
+/// A listing's page: `limit` 1 to 1,000 (100 if absent), `offset` from 0.
+pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), String> {
+    let (limit, offset) = (limit.unwrap_or(100), offset.unwrap_or(0));
+    if !(1..=1000).contains(&limit) {
+        return Err(format!("limit must be 1 to 1000, not {limit}"));
+    }
+    if offset < 0 {
+        return Err(format!("offset must not be negative, not {offset}"));
+    }
+    Ok((limit, offset))
+}
+
 /// Rows per multi-row statement: well under both databases' limits on
 /// bound parameters (SQLite 32,766, PostgreSQL 65,535).
 pub(crate) const CHUNK: usize = 64;

@@ -23,14 +23,7 @@ pub enum JournalError {
 }
 
 fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), JournalError> {
-    let (limit, offset) = (limit.unwrap_or(100), offset.unwrap_or(0));
-    if !(1..=1000).contains(&limit) {
-        return Err(JournalError::Invalid(format!("limit must be 1 to 1000, not {limit}")));
-    }
-    if offset < 0 {
-        return Err(JournalError::Invalid(format!("offset must not be negative, not {offset}")));
-    }
-    Ok((limit, offset))
+    crate::db::page(limit, offset).map_err(JournalError::Invalid)
 }
 
 fn json_value(text: Option<String>) -> serde_json::Value {

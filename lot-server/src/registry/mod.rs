@@ -253,15 +253,7 @@ pub struct ListQuery {
 
 impl ListQuery {
     fn page(&self) -> Result<(i64, i64), RegistryError> {
-        let limit = self.limit.unwrap_or(100);
-        let offset = self.offset.unwrap_or(0);
-        if !(1..=1000).contains(&limit) {
-            return Err(RegistryError::Invalid(format!("limit must be 1 to 1000, not {limit}")));
-        }
-        if offset < 0 {
-            return Err(RegistryError::Invalid(format!("offset must not be negative, not {offset}")));
-        }
-        Ok((limit, offset))
+        crate::db::page(self.limit, self.offset).map_err(RegistryError::Invalid)
     }
 }
 

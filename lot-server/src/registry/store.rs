@@ -95,6 +95,16 @@ impl Registry {
         Ok(())
     }
 
+    /// The row of `table` whose `column` is `id`. Table and column names
+    /// are this module's constants, never input.
+    async fn row(&self, table: &str, column: &str, id: &str, what: &'static str) -> Result<AnyRow, RegistryError> {
+        sqlx::query(&format!("SELECT * FROM {table} WHERE {column} = $1"))
+            .bind(id.to_owned())
+            .fetch_optional(&self.db.pool)
+            .await?
+            .ok_or_else(|| RegistryError::not_found(what, id))
+    }
+
     // ---- owners ----
 
     fn owner(row: &AnyRow) -> Result<Owner, RegistryError> {
@@ -131,12 +141,7 @@ impl Registry {
     }
 
     pub async fn get_owner(&self, owner_id: &str) -> Result<Owner, RegistryError> {
-        let row = sqlx::query("SELECT * FROM owners WHERE owner_id = $1")
-            .bind(owner_id.to_owned())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or_else(|| RegistryError::not_found("owner", owner_id))?;
-        Self::owner(&row)
+        Self::owner(&self.row("owners", "owner_id", owner_id, "owner").await?)
     }
 
     pub async fn list_owners(&self, q: &ListQuery) -> Result<Vec<Owner>, RegistryError> {
@@ -245,12 +250,7 @@ impl Registry {
     }
 
     pub async fn get_account(&self, account_id: &str) -> Result<Account, RegistryError> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE account_id = $1")
-            .bind(account_id.to_owned())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or_else(|| RegistryError::not_found("account", account_id))?;
-        Self::account(&row)
+        Self::account(&self.row("accounts", "account_id", account_id, "account").await?)
     }
 
     pub async fn list_accounts(&self, q: &ListQuery) -> Result<Vec<Account>, RegistryError> {
@@ -387,12 +387,7 @@ impl Registry {
     }
 
     pub async fn get_vehicle(&self, vehicle_id: &str) -> Result<Vehicle, RegistryError> {
-        let row = sqlx::query("SELECT * FROM vehicles WHERE vehicle_id = $1")
-            .bind(vehicle_id.to_owned())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or_else(|| RegistryError::not_found("vehicle", vehicle_id))?;
-        Self::vehicle(&row)
+        Self::vehicle(&self.row("vehicles", "vehicle_id", vehicle_id, "vehicle").await?)
     }
 
     pub async fn list_vehicles(&self, q: &ListQuery) -> Result<Vec<Vehicle>, RegistryError> {
@@ -502,12 +497,7 @@ impl Registry {
     }
 
     pub async fn get_tag(&self, epc: &str) -> Result<Tag, RegistryError> {
-        let row = sqlx::query("SELECT * FROM tags WHERE epc = $1")
-            .bind(epc.to_ascii_uppercase())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or_else(|| RegistryError::not_found("tag", epc))?;
-        Self::tag(&row)
+        Self::tag(&self.row("tags", "epc", &epc.to_ascii_uppercase(), "tag").await?)
     }
 
     pub async fn list_tags(&self, q: &ListQuery) -> Result<Vec<Tag>, RegistryError> {
@@ -623,12 +613,7 @@ impl Registry {
     }
 
     pub async fn get_pass(&self, pass_id: &str) -> Result<Pass, RegistryError> {
-        let row = sqlx::query("SELECT * FROM passes WHERE pass_id = $1")
-            .bind(pass_id.to_owned())
-            .fetch_optional(&self.db.pool)
-            .await?
-            .ok_or_else(|| RegistryError::not_found("pass", pass_id))?;
-        Self::pass(&row)
+        Self::pass(&self.row("passes", "pass_id", pass_id, "pass").await?)
     }
 
     pub async fn list_passes(&self, q: &ListQuery) -> Result<Vec<Pass>, RegistryError> {

@@ -16,6 +16,7 @@
 //! - [`settings`]: the typed `[server]` and `[database]` configuration;
 //! - [`tariffs`]: the lot's tariff book, read from `lot.tariff_dir`;
 //! - [`tokens`]: API tokens and roles;
+//! - [`vietqr_cli`]: `lot-server vietqr encode|decode`, and QR images (PNG, SVG);
 //! - `testing`: a fresh database per test, on either backend.
 
 #![forbid(unsafe_code)]
@@ -35,6 +36,7 @@ pub mod tariffs;
 #[doc(hidden)]
 pub mod testing;
 pub mod tokens;
+pub mod vietqr_cli;
 
 use std::path::Path;
 use std::sync::Arc;

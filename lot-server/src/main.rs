@@ -41,6 +41,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Make or check a VietQR payment payload.
+    Vietqr {
+        #[command(subcommand)]
+        command: lot_server::vietqr_cli::VietQrCommand,
+    },
     /// Measure sustained ingestion from MQTT through commit to acknowledgement.
     BenchIngest(lot_server::bench::IngestArgs),
 }
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
             block_on(serve(s))
         }),
         Command::Token { command } => block_on(token(command)),
+        Command::Vietqr { command } => lot_server::vietqr_cli::run(command),
         Command::BenchIngest(args) => block_on(lot_server::bench::run(args)),
     };
     match result {

@@ -111,6 +111,33 @@ async fn checkpoints(pool: AnyPool) {
     }
 }
 
+/// A decode error naming what was stored wrong.
+pub(crate) fn decode_error(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("stored {what}: {e}").into())
+}
+
+/// A value stored as text (an EPC, a plate, a class…), parsed back.
+pub(crate) fn parse_stored<T: FromStr>(what: &str, s: &str) -> Result<T, sqlx::Error>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| decode_error(what, e))
+}
+
+/// How dates are stored: `YYYY-MM-DD`.
+pub(crate) const ISO_DATE: &[time::format_description::FormatItem<'static>] =
+    time::macros::format_description!("[year]-[month]-[day]");
+
+/// A value as the JSON text a column holds.
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Now, in Unix milliseconds: how instants are stored.
+pub fn now_ms() -> i64 {
+    tag_reader::reader::now().unix_millis()
+}
+
 /// A listing's page: `limit` 1 to 1,000 (100 if absent), `offset` from 0.
 pub(crate) fn page(limit: Option<i64>, offset: Option<i64>) -> Result<(i64, i64), String> {
     let (limit, offset) = (limit.unwrap_or(100), offset.unwrap_or(0));

@@ -23,7 +23,7 @@ use parking_core::wire::{Credential, GateEvent, GateEventKind, Settlement};
 use parking_core::{EventId, Timestamp};
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Backend, CHUNK, Db};
+use crate::db::{Backend, CHUNK, Db, json_text};
 use session::{Exception, SessionRow, Sessions};
 
 /// The key a session is found by.
@@ -60,10 +60,6 @@ fn kind_name(k: &GateEventKind) -> &'static str {
     }
 }
 
-pub(crate) fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
-}
-
 /// What a batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -98,7 +94,7 @@ pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Out
                 .bind(kind_name(&e.kind))
                 .bind(i64::try_from(e.list_version).unwrap_or(i64::MAX))
                 .bind(e.tariff_version.as_ref().map(|v| v.as_str().to_owned()))
-                .bind(json(e))
+                .bind(json_text(e))
                 .bind(now.unix_millis());
         }
         for row in q.fetch_all(&mut *tx).await? {

@@ -128,7 +128,7 @@ async fn database(config: &[PathBuf]) -> anyhow::Result<lot_server::db::Db> {
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
-    let now = lot_server::tokens::now_ms();
+    let now = lot_server::db::now_ms();
     match command {
         TokenCommand::Create { config, role, label } => {
             let t = lot_server::tokens::create(&database(&config).await?, role, &label, now).await?;

@@ -70,11 +70,6 @@ pub struct NewToken {
     pub token: String,
 }
 
-/// Now, in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    tag_reader::reader::now().unix_millis()
-}
-
 /// Prefix of every token, so a leaked one is easy to recognise and grep for.
 const PREFIX: &str = "lsk_";
 

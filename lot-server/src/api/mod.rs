@@ -31,7 +31,7 @@ use axum::{Extension, Json, Router};
 use serde::de::DeserializeOwned;
 use tag_reader::publisher::PublisherStats;
 
-use crate::db::Db;
+use crate::db::{Db, now_ms};
 use crate::metrics::ServerMetrics;
 use crate::registry::Registry;
 use crate::tokens::{self, Role, TokenInfo};
@@ -188,10 +188,6 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
             Err(r) => Err(ApiError::bad(r.body_text())),
         }
     }
-}
-
-fn now_ms() -> i64 {
-    tag_reader::reader::now().unix_millis()
 }
 
 #[cfg(test)]

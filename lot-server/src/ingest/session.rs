@@ -18,7 +18,8 @@ use sqlx::Row;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 
-use super::{credential_key, json, settlement_kind};
+use super::{credential_key, settlement_kind};
+use crate::db::json_text;
 
 /// One row of `sessions`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -207,7 +208,7 @@ impl Sessions {
                     session_id: id.clone(),
                     lot: lot.to_owned(),
                     credential_key: key,
-                    credential: json(credential),
+                    credential: json_text(credential),
                     class: class.as_str().to_owned(),
                     plate: plate.as_ref().map(|p| p.compact().to_owned()),
                     entry_event: Some(id),
@@ -244,7 +245,7 @@ impl Sessions {
                             session_id: id.clone(),
                             lot: lot.to_owned(),
                             credential_key: key,
-                            credential: json(credential),
+                            credential: json_text(credential),
                             class: class.as_str().to_owned(),
                             entered_ms: entered,
                             ..SessionRow::default()
@@ -258,7 +259,7 @@ impl Sessions {
                 s.fee_vnd = fee_vnd;
                 s.tariff_version = tariff;
                 s.settlement = Some(settlement_kind(settlement).to_owned());
-                s.settlement_detail = Some(json(settlement));
+                s.settlement_detail = Some(json_text(settlement));
                 s.state = "closed".into();
                 if s.plate.is_none() {
                     s.plate = plate.as_ref().map(|p| p.compact().to_owned());
@@ -266,15 +267,15 @@ impl Sessions {
                 self.put(s);
             }
             GateEventKind::ManualOpen { operator, reason, note } => {
-                let detail = format!("{operator}: {} ({note})", json(reason).trim_matches('"'));
+                let detail = format!("{operator}: {} ({note})", json_text(reason).trim_matches('"'));
                 self.raise(e, "manual_open", detail, None);
             }
             GateEventKind::Denied { credential, reason } => {
-                let detail = format!("{}: {}", credential_key(lot, credential), json(reason).trim_matches('"'));
+                let detail = format!("{}: {}", credential_key(lot, credential), json_text(reason).trim_matches('"'));
                 self.raise(e, "denied", detail, None);
             }
             GateEventKind::Alarm { alarm, detail } => {
-                self.raise(e, &format!("alarm:{}", json(alarm).trim_matches('"')), detail.clone(), None);
+                self.raise(e, &format!("alarm:{}", json_text(alarm).trim_matches('"')), detail.clone(), None);
             }
         }
     }

@@ -76,13 +76,7 @@ async fn lists_snapshot(State(s): State<AppState>) -> Result<Json<ListsSnapshot>
 }
 
 async fn lists_summary(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
-    let snap = crate::lists::snapshot(&s.0.db, &s.0.lot, tag_reader::reader::now()).await?;
-    Ok(Json(serde_json::json!({
-        "version": snap.version,
-        "tags": snap.tags.len(),
-        "deny": snap.deny.len(),
-        "passes": snap.passes.len(),
-    })))
+    Ok(Json(crate::lists::summary(&s.0.db).await?))
 }
 
 async fn list_tokens(State(s): State<AppState>) -> Result<Json<Vec<TokenInfo>>, ApiError> {

@@ -24,7 +24,7 @@ use parking_core::wire::{DenyEntry, DenyReason, DenyTarget, ListsDelta, ListsSna
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Backend, CHUNK, Db};
+use crate::db::{Backend, CHUNK, Db, ISO_DATE, decode_error, json_text, parse_stored};
 
 /// What a registry change may have affected; [`refresh`] widens it to
 /// every entry that depends on these.
@@ -64,17 +64,6 @@ async fn select_in(
         rows.extend(q.fetch_all(&mut **tx).await?);
     }
     Ok(rows)
-}
-
-fn decode_err(what: &str, e: impl std::fmt::Display) -> sqlx::Error {
-    sqlx::Error::Decode(format!("{what}: {e}").into())
-}
-
-fn parse<T: std::str::FromStr>(what: &str, s: &str) -> Result<T, sqlx::Error>
-where
-    T::Err: std::fmt::Display,
-{
-    s.parse().map_err(|e| decode_err(what, e))
 }
 
 /// Recomputes the entries `touched` can affect and writes those that
@@ -121,7 +110,7 @@ pub(crate) async fn refresh(
                     LEFT JOIN accounts a ON a.account_id = v.account_id WHERE t.epc IN ({in})";
     for row in select_in(tx, backend, tags_sql, &t.epcs).await? {
         let epc_text: String = row.try_get(0)?;
-        let epc: Epc = parse("epc", &epc_text)?;
+        let epc: Epc = parse_stored("epc", &epc_text)?;
         let tid: Option<String> = row.try_get(1)?;
         let tag_state: String = row.try_get(2)?;
         let plate: String = row.try_get(3)?;
@@ -137,12 +126,12 @@ pub(crate) async fn refresh(
         if tag_state == "active" {
             let entry = TagEntry {
                 epc: epc.clone(),
-                tid: tid.as_deref().map(|s| parse::<Tid>("tid", s)).transpose()?,
-                plate: Some(parse::<Plate>("plate", &plate)?),
-                class: parse::<VehicleClass>("class", &class)?,
+                tid: tid.as_deref().map(|s| parse_stored::<Tid>("tid", s)).transpose()?,
+                plate: Some(parse_stored::<Plate>("plate", &plate)?),
+                class: parse_stored::<VehicleClass>("class", &class)?,
                 account: account.filter(|_| can_pay),
             };
-            want.insert(format!("tag:{epc_text}"), Some(crate::ingest::json(&entry)));
+            want.insert(format!("tag:{epc_text}"), Some(json_text(&entry)));
         }
         let reason = match (tag_state.as_str(), vehicle_state.as_str()) {
             ("stolen", _) | (_, "stolen") => Some(DenyReason::StolenVehicle),
@@ -151,7 +140,7 @@ pub(crate) async fn refresh(
         };
         if let Some(reason) = reason {
             let entry = DenyEntry { target: DenyTarget::Epc(epc), reason };
-            want.insert(format!("deny:epc:{epc_text}"), Some(crate::ingest::json(&entry)));
+            want.insert(format!("deny:epc:{epc_text}"), Some(json_text(&entry)));
         }
     }
     for row in
@@ -159,14 +148,15 @@ pub(crate) async fn refresh(
             .await?
     {
         let plate: String = row.try_get(0)?;
-        let entry = DenyEntry { target: DenyTarget::Plate(parse("plate", &plate)?), reason: DenyReason::StolenVehicle };
-        want.insert(format!("deny:plate:{plate}"), Some(crate::ingest::json(&entry)));
+        let entry =
+            DenyEntry { target: DenyTarget::Plate(parse_stored("plate", &plate)?), reason: DenyReason::StolenVehicle };
+        want.insert(format!("deny:plate:{plate}"), Some(json_text(&entry)));
     }
     let blocked = "SELECT account_id FROM accounts WHERE state = 'blocked' AND account_id IN ({in})";
     for row in select_in(tx, backend, blocked, &t.accounts).await? {
         let account: String = row.try_get(0)?;
         let entry = DenyEntry { target: DenyTarget::Account(account.clone()), reason: DenyReason::BlockedAccount };
-        want.insert(format!("deny:account:{account}"), Some(crate::ingest::json(&entry)));
+        want.insert(format!("deny:account:{account}"), Some(json_text(&entry)));
     }
     let passes_sql = "SELECT p.pass_id, p.valid_from, p.valid_until, v.plate, v.class, \
                       (SELECT MIN(epc) FROM tags g WHERE g.vehicle_id = v.vehicle_id AND g.state = 'active') \
@@ -179,16 +169,15 @@ pub(crate) async fn refresh(
         let plate: String = row.try_get(3)?;
         let class: String = row.try_get(4)?;
         let epc: Option<String> = row.try_get(5)?;
-        let date = time::macros::format_description!("[year]-[month]-[day]");
         let entry = PassEntry {
             pass: pass.clone(),
-            epc: epc.as_deref().map(|e| parse::<Epc>("epc", e)).transpose()?,
-            plate: Some(parse("plate", &plate)?),
-            class: parse("class", &class)?,
-            valid_from: time::Date::parse(&from, date).map_err(|e| decode_err("valid_from", e))?,
-            valid_until: time::Date::parse(&until, date).map_err(|e| decode_err("valid_until", e))?,
+            epc: epc.as_deref().map(|e| parse_stored::<Epc>("epc", e)).transpose()?,
+            plate: Some(parse_stored("plate", &plate)?),
+            class: parse_stored("class", &class)?,
+            valid_from: time::Date::parse(&from, ISO_DATE).map_err(|e| decode_error("valid_from", e))?,
+            valid_until: time::Date::parse(&until, ISO_DATE).map_err(|e| decode_error("valid_until", e))?,
         };
-        want.insert(format!("pass:{pass}"), Some(crate::ingest::json(&entry)));
+        want.insert(format!("pass:{pass}"), Some(json_text(&entry)));
     }
 
     // Write only what differs from what the controllers hold.
@@ -229,7 +218,7 @@ enum Entry {
 }
 
 fn decode_entry(key: &str, json: &str) -> Result<Entry, sqlx::Error> {
-    let bad = |e: serde_json::Error| decode_err(key, e);
+    let bad = |e: serde_json::Error| decode_error(key, e);
     Ok(if key.starts_with("tag:") {
         Entry::Tag(serde_json::from_str(json).map_err(bad)?)
     } else if key.starts_with("deny:") {
@@ -263,6 +252,22 @@ pub async fn snapshot(db: &Db, lot: &LotId, now: Timestamp) -> Result<ListsSnaps
         }
     }
     Ok(s)
+}
+
+/// The lists' version and sizes, counted in the database (an operator's
+/// dashboard asks often; a snapshot of a large lot is megabytes).
+pub async fn summary(db: &Db) -> Result<serde_json::Value, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT COALESCE(MAX(version), 0), \
+         COUNT(CASE WHEN entry IS NOT NULL AND entry_key LIKE 'tag:%' THEN 1 END), \
+         COUNT(CASE WHEN entry IS NOT NULL AND entry_key LIKE 'deny:%' THEN 1 END), \
+         COUNT(CASE WHEN entry IS NOT NULL AND entry_key LIKE 'pass:%' THEN 1 END) FROM list_entries",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    let (version, tags, deny, passes): (i64, i64, i64, i64) =
+        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, row.try_get(3)?);
+    Ok(serde_json::json!({ "version": version, "tags": tags, "deny": deny, "passes": passes }))
 }
 
 /// What changed after `from`, as one delta; `None` if nothing did.
@@ -306,17 +311,17 @@ pub async fn delta_since(db: &Db, lot: &LotId, from: u64, now: Timestamp) -> Res
 /// A tombstone's key, as the removal a delta carries.
 fn removal(d: &mut ListsDelta, key: &str) -> Result<(), sqlx::Error> {
     if let Some(epc) = key.strip_prefix("tag:") {
-        d.remove_tags.push(parse("epc", epc)?);
+        d.remove_tags.push(parse_stored("epc", epc)?);
     } else if let Some(epc) = key.strip_prefix("deny:epc:") {
-        d.remove_deny.push(DenyTarget::Epc(parse("epc", epc)?));
+        d.remove_deny.push(DenyTarget::Epc(parse_stored("epc", epc)?));
     } else if let Some(plate) = key.strip_prefix("deny:plate:") {
-        d.remove_deny.push(DenyTarget::Plate(parse("plate", plate)?));
+        d.remove_deny.push(DenyTarget::Plate(parse_stored("plate", plate)?));
     } else if let Some(account) = key.strip_prefix("deny:account:") {
         d.remove_deny.push(DenyTarget::Account(account.to_owned()));
     } else if let Some(pass) = key.strip_prefix("pass:") {
         d.remove_passes.push(pass.to_owned());
     } else {
-        return Err(decode_err("list entry key", key));
+        return Err(decode_error("list entry key", key));
     }
     Ok(())
 }

@@ -129,3 +129,33 @@ pub async fn wait_for_lists(port: u16, version: u64) -> bool {
     }
     false
 }
+
+/// The `[lot]` section every test process shares: `lot`, zone
+/// `hanoi-zone-1`, the repository's example tariffs.
+pub fn lot_toml(lot: &str) -> String {
+    format!(
+        "[lot]\nid = \"{lot}\"\nname = \"t\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n",
+        repo_root().join("config/tariffs").display()
+    )
+}
+
+/// A controller's whole configuration for a test: the lot, an external
+/// broker on `broker_port`, `[controller]` (node, journal, test ticket key,
+/// metrics on `metrics_port`, then `controller_extra` keys) and `lanes`.
+pub fn controller_toml(
+    lot: &str,
+    broker_port: u16,
+    node: &str,
+    journal: &Path,
+    metrics_port: u16,
+    controller_extra: &str,
+    lanes: &str,
+) -> String {
+    format!(
+        "{}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
+         [controller]\nnode = \"{node}\"\njournal = \"{}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
+         metrics_listen = \"127.0.0.1:{metrics_port}\"\n{controller_extra}{lanes}",
+        lot_toml(lot),
+        journal.display()
+    )
+}

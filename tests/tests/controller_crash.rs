@@ -63,15 +63,7 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
     let config = dir.join("controller.toml");
     std::fs::write(
         &config,
-        format!(
-            "[lot]\nid = \"{LOT}\"\nname = \"t\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{tariffs}\"\n\
-             [broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {port}\n\
-             [controller]\nnode = \"ctl-crash\"\njournal = \"{journal}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
-             metrics_listen = \"127.0.0.1:{metrics_port}\"\nack_timeout_ms = 3000\n{lanes}",
-            tariffs = bins::repo_root().join("config/tariffs").display(),
-            port = broker.port,
-            journal = journal.display(),
-        ),
+        bins::controller_toml(LOT, broker.port, "ctl-crash", &journal, metrics_port, "ack_timeout_ms = 3000\n", &lanes),
     )
     .unwrap();
     let log = dir.join("controller.log");

@@ -83,19 +83,20 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
     let config = dir.join("controller.toml");
     std::fs::write(
         &config,
-        format!(
-            "[lot]\nid = \"{LOT}\"\nname = \"t\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{tariffs}\"\n\
-             [broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {port}\n\
-             [controller]\nnode = \"ctl-t\"\njournal = \"{journal}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
-             metrics_listen = \"127.0.0.1:{metrics_port}\"\nbacklog_rate = 50\nack_timeout_ms = 5000\n\
-             [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\ndedup_window_ms = 300\n\
-             reader = {{ kind = \"serial\", protocol = \"r2000\", port = \"{reader_tty}\" }}\n\
-             barrier = {{ kind = \"modbus\", port = \"{board_tty}\", address = 1, coil = 0 }}\n\
-             loop = {{ kind = \"modbus\", input = 0 }}\n\
-             [[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
-            tariffs = bins::repo_root().join("config/tariffs").display(),
-            port = broker.port,
-            journal = dir.join("journal.sqlite").display(),
+        bins::controller_toml(
+            LOT,
+            broker.port,
+            "ctl-t",
+            &dir.join("journal.sqlite"),
+            metrics_port,
+            "backlog_rate = 50\nack_timeout_ms = 5000\n",
+            &format!(
+                "[[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\ndedup_window_ms = 300\n\
+                 reader = {{ kind = \"serial\", protocol = \"r2000\", port = \"{reader_tty}\" }}\n\
+                 barrier = {{ kind = \"modbus\", port = \"{board_tty}\", address = 1, coil = 0 }}\n\
+                 loop = {{ kind = \"modbus\", input = 0 }}\n\
+                 [[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n"
+            ),
         ),
     )
     .unwrap();

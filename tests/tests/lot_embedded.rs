@@ -44,10 +44,7 @@ async fn a_lot_runs_on_the_embedded_broker() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let (mqtt_port, http_port, metrics_port) = (free_port(), free_port(), free_port());
-    let lot = format!(
-        "[lot]\nid = \"{LOT}\"\nname = \"t\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n",
-        bins::repo_root().join("config/tariffs").display()
-    );
+    let lot = bins::lot_toml(LOT);
     let server_cfg = dir.join("lot-server.toml");
     std::fs::write(
         &server_cfg,
@@ -96,13 +93,14 @@ async fn a_lot_runs_on_the_embedded_broker() {
     let ctl_cfg = dir.join("controller.toml");
     std::fs::write(
         &ctl_cfg,
-        format!(
-            "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {mqtt_port}\n\
-             [controller]\nnode = \"ctl-e\"\njournal = \"{}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
-             metrics_listen = \"127.0.0.1:{metrics_port}\"\n\
-             [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n\
-             [[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
-            dir.join("journal.sqlite").display()
+        bins::controller_toml(
+            LOT,
+            mqtt_port,
+            "ctl-e",
+            &dir.join("journal.sqlite"),
+            metrics_port,
+            "",
+            "[[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
         ),
     )
     .unwrap();

@@ -44,12 +44,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use parking_core::wire::{self, LotTopic, NodeRole, NodeStatus, TariffMsg, Topics, V1};
-use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
+use tag_reader::publisher::{self, OutMsg, PublisherStats};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-/// Outgoing messages the server may hold while the broker is away.
-const OUTBOX: usize = 100_000;
 
 fn node_status(settings: &settings::Settings, online: bool) -> OutMsg {
     let topics = Topics::new(settings.lot.id.clone());
@@ -79,26 +76,16 @@ pub async fn run(
     tracing::info!(backend = ?db.backend, %lot, "lot server starting");
 
     // One MQTT link out: acknowledgements, lists, tariff, our status.
-    let (out, out_rx) = tokio::sync::mpsc::channel::<OutMsg>(65_536);
     let stats = Arc::new(PublisherStats::default());
     let will = node_status(&settings, false);
     let client_id = format!("{}-{lot}-out", settings.server.node);
-    let mut options = publisher::mqtt_options(&settings.broker, &client_id, Some(&will));
-    // Lists snapshots of a large lot exceed the default 1 MiB.
-    options.set_max_packet_size(1024 * 1024, 256 * 1024 * 1024);
     let link_stop = CancellationToken::new();
-    let link = tokio::spawn(publisher::run(
-        PublisherConfig {
-            options,
-            outbox_capacity: OUTBOX,
-            max_inflight: 1_000,
-            on_connect: Some(node_status(&settings, true)),
-        },
-        out_rx,
+    let (out, link) = mqtt_ingest::spawn_link(
+        publisher::mqtt_options(&settings.broker, &client_id, Some(&will)),
+        Some(node_status(&settings, true)),
         Arc::clone(&stats),
         link_stop.clone(),
-        Duration::from_secs(3),
-    ));
+    );
     let topics = Topics::new(lot.clone());
     let tariff = TariffMsg {
         v: V1,

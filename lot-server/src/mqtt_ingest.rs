@@ -84,24 +84,33 @@ pub async fn run(
     let _ = sub.await;
 }
 
-/// A publisher of `OutMsg`s on its own connection, for callers (the bench)
-/// that have none: returns its input and a handle that finishes after
-/// `stop` once the outbox is drained.
+/// The server's one outgoing MQTT link (acknowledgements, lists, tariff,
+/// its status): a publisher with an outbox that survives broker outages.
+/// `options` carry the client id and last will; `on_connect` is published
+/// (retained) at every connect; `stats` tell readiness whether it is up.
+/// Returns its input and a handle that finishes after `stop`, once the
+/// outbox is drained or 3 s have passed.
+pub fn spawn_link(
+    mut options: rumqttc::MqttOptions,
+    on_connect: Option<OutMsg>,
+    stats: Arc<PublisherStats>,
+    stop: CancellationToken,
+) -> (mpsc::Sender<OutMsg>, tokio::task::JoinHandle<()>) {
+    // Lists snapshots of a large lot exceed the default 1 MiB.
+    options.set_max_packet_size(1024 * 1024, 256 * 1024 * 1024);
+    let (out_tx, out_rx) = mpsc::channel::<OutMsg>(65_536);
+    let config = PublisherConfig { options, outbox_capacity: 100_000, max_inflight: 1_000, on_connect };
+    let handle = tokio::spawn(publisher::run(config, out_rx, stats, stop, Duration::from_secs(3)));
+    (out_tx, handle)
+}
+
+/// [`spawn_link`] with no last will or status, for the bench and tests.
 pub fn spawn_publisher(
     broker: &BrokerSettings,
     client_id: &str,
     stop: CancellationToken,
 ) -> (mpsc::Sender<OutMsg>, tokio::task::JoinHandle<()>) {
-    let (out_tx, out_rx) = mpsc::channel::<OutMsg>(65_536);
-    let config = PublisherConfig {
-        options: publisher::mqtt_options(broker, client_id, None),
-        outbox_capacity: 100_000,
-        max_inflight: 1_000,
-        on_connect: None,
-    };
-    let handle =
-        tokio::spawn(publisher::run(config, out_rx, Arc::new(PublisherStats::default()), stop, Duration::from_secs(2)));
-    (out_tx, handle)
+    spawn_link(publisher::mqtt_options(broker, client_id, None), None, Arc::new(PublisherStats::default()), stop)
 }
 
 async fn subscribe(

@@ -10,6 +10,7 @@
 //! - [`money`]: `Vnd`, whole đồng with checked arithmetic;
 //! - [`vehicle`]: vehicle classes, built-in and configured;
 //! - [`payment_code`]: short, check-charactered codes for transfer memos;
+//! - [`vat`]: VAT rates by date, and splitting a VAT-inclusive fee;
 //! - [`timestamp`]: UTC instants and the lot's local clock (UTC+7);
 //! - [`gate`]: the lane state machine, edge lists and signed tickets;
 //! - [`tariff`]: dated, versioned tariffs and `fee()`;
@@ -31,6 +32,7 @@ pub mod secret;
 pub mod settings;
 pub mod tariff;
 pub mod timestamp;
+pub mod vat;
 pub mod vehicle;
 pub mod vietqr;
 pub mod wire;

@@ -130,6 +130,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         broker,
         client_id,
         metrics.clone(),
+        mqtt_ingest::SettleLink {
+            policy: std::sync::Arc::new(crate::settlement::Policy::from_tax(&Default::default())?),
+            lists_changed: std::sync::Arc::default(),
+        },
         out,
         shutdown.clone(),
     ));

@@ -57,6 +57,7 @@ fn kind_name(k: &GateEventKind) -> &'static str {
         GateEventKind::Denied { .. } => "denied",
         GateEventKind::ManualOpen { .. } => "manual_open",
         GateEventKind::Alarm { .. } => "alarm",
+        GateEventKind::PaymentRequested { .. } => "payment_requested",
     }
 }
 
@@ -67,11 +68,21 @@ pub struct Outcome {
     pub committed: Vec<EventId>,
     /// How many were new (the rest were redeliveries).
     pub new: usize,
+    /// Lane commands to publish now that the batch is committed (a stay
+    /// whose transfer arrived before its lane asked).
+    pub commands: Vec<crate::settlement::LaneCommand>,
+    /// Account balances changed what tags may spend: wake the lists publisher.
+    pub lists_changed: bool,
 }
 
 /// Commits a batch of events in one transaction.
-pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Outcome, sqlx::Error> {
-    let mut out = Outcome { committed: events.iter().map(|e| e.event_id).collect(), new: 0 };
+pub async fn commit(
+    db: &Db,
+    policy: &crate::settlement::Policy,
+    events: &[GateEvent],
+    now: Timestamp,
+) -> Result<Outcome, sqlx::Error> {
+    let mut out = Outcome { committed: events.iter().map(|e| e.event_id).collect(), ..Outcome::default() };
     // One copy of each id: a batch may hold a redelivery of its own event.
     let mut seen = HashSet::with_capacity(events.len());
     let unique: Vec<&GateEvent> = events.iter().filter(|e| seen.insert(e.event_id)).collect();
@@ -111,10 +122,16 @@ pub async fn commit(db: &Db, events: &[GateEvent], now: Timestamp) -> Result<Out
         sessions.apply(e);
     }
     check_clones(&mut tx, db.backend, &fresh, &mut sessions).await?;
+    let mut fx = crate::settlement::Effects::default();
+    for (i, kind, detail) in crate::settlement::on_gate_events(&mut tx, db.backend, policy, &fresh, &mut fx).await? {
+        sessions.raise(fresh[i], kind, detail, None);
+    }
     write_sessions(&mut tx, db.backend, sessions.touched()).await?;
     write_exceptions(&mut tx, db.backend, &sessions.exceptions).await?;
     resolve_exceptions(&mut tx, &sessions.resolved).await?;
+    out.lists_changed = fx.finish(&mut tx, db.backend).await?;
     tx.commit().await?;
+    out.commands = fx.commands;
     Ok(out)
 }
 

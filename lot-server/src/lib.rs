@@ -13,7 +13,8 @@
 //! - [`metrics`]: every Prometheus metric of the server;
 //! - [`mqtt_ingest`]: gate events from MQTT, committed in batches, acknowledged after commit;
 //! - [`registry`]: owners, accounts, vehicles, tags, passes;
-//! - [`settings`]: the typed `[server]` and `[database]` configuration;
+//! - [`settings`]: the typed `[server]`, `[database]`, `[settlement]` and `[tax]` configuration;
+//! - [`settlement`]: transfers matched to stays and accounts, webhooks, reconciliation, the ledger;
 //! - [`tariffs`]: the lot's tariff book, read from `lot.tariff_dir`;
 //! - [`tokens`]: API tokens and roles;
 //! - [`vietqr_cli`]: `lot-server vietqr encode|decode`, and QR images (PNG, SVG);
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod mqtt_ingest;
 pub mod registry;
 pub mod settings;
+pub mod settlement;
 pub mod tariffs;
 #[doc(hidden)]
 pub mod testing;
@@ -70,6 +72,12 @@ pub async fn run(
     if settings.broker.embedded {
         let broker = settings.broker.clone();
         tokio::task::spawn_blocking(move || broker::start(&broker)).await??;
+    }
+    let policy = Arc::new(settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?);
+    policy.vat.rate_at(tag_reader::reader::now()).context("[tax] vat: no rate is in force today")?;
+    let codes = settlement::assign_topup_codes(&db).await?;
+    if codes > 0 {
+        tracing::info!(accounts = codes, "gave top-up codes to accounts that had none");
     }
     let metrics = metrics::ServerMetrics::new()?;
     let lot = settings.lot.id.clone();
@@ -114,11 +122,27 @@ pub async fn run(
         settings.broker.clone(),
         format!("{}-{lot}-ingest", settings.server.node),
         metrics.ingest.clone(),
+        mqtt_ingest::SettleLink { policy: Arc::clone(&policy), lists_changed: Arc::clone(&registry.lists_changed) },
         out.clone(),
         shutdown.clone(),
     ));
+    let (settler, settler_task) = settlement::settler::Settler::spawn(
+        db.clone(),
+        Arc::clone(&policy),
+        out.clone(),
+        Arc::clone(&registry.lists_changed),
+        metrics.settlement.clone(),
+        shutdown.clone(),
+    );
+    let poller = settings.settlement.sepay_poll.as_ref().map(|p| {
+        let feed = settlement::reconcile::SepayFeed::new(&p.base_url, p.token.clone(), p.account_number.clone());
+        let every = Duration::from_secs(p.every_secs.max(1));
+        tokio::spawn(settlement::reconcile::run(db.clone(), feed, settler.clone(), every, shutdown.clone()))
+    });
 
-    let app = api::App { db, registry, lot, metrics, broker: stats };
+    let settlement =
+        api::settlement::SettlementState { settler, policy, keys: settings.settlement.keys(), out: out.clone() };
+    let app = api::App { db, registry, lot, metrics, broker: stats, settlement };
     let router = api::router(api::AppState(Arc::new(app)));
     tracing::info!(listen = %listener.local_addr()?, "HTTP API listening");
     let stop = shutdown.clone();
@@ -126,6 +150,10 @@ pub async fn run(
     shutdown.cancel();
     let _ = ingest.await;
     let _ = lists.await;
+    let _ = settler_task.await;
+    if let Some(p) = poller {
+        let _ = p.await;
+    }
     let _ = out.send(node_status(&settings, false)).await;
     drop(out);
     link_stop.cancel();

@@ -1,7 +1,7 @@
 //! Every Prometheus metric the lot server exports, in one place, under the
 //! `parking_server_` prefix.
 
-use prometheus::{IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::mqtt_ingest::IngestMetrics;
 
@@ -16,6 +16,38 @@ pub struct ServerMetrics {
     pub lists_version: IntGauge,
     /// HTTP requests by route template and status.
     pub http_requests: IntCounterVec,
+    pub settlement: SettlementMetrics,
+}
+
+/// Transfers booked, and how long their commits take.
+#[derive(Clone, Debug)]
+pub struct SettlementMetrics {
+    /// By provider and outcome (settled, partial, top_up, held, suspense,
+    /// duplicate); webhooks refused are `webhook_rejected`.
+    pub transfers: IntCounterVec,
+    pub webhooks_rejected: IntCounterVec,
+    pub commit_seconds: Histogram,
+}
+
+impl SettlementMetrics {
+    pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        let transfers = IntCounterVec::new(
+            Opts::new("transfers_total", "Bank transfers booked, by provider and outcome"),
+            &["provider", "outcome"],
+        )?;
+        let webhooks_rejected = IntCounterVec::new(
+            Opts::new("webhooks_rejected_total", "Transfer notifications refused, by provider and reason"),
+            &["provider", "reason"],
+        )?;
+        let commit_seconds = Histogram::with_opts(
+            HistogramOpts::new("settlement_commit_seconds", "Time to commit one batch of transfers")
+                .buckets(vec![0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0]),
+        )?;
+        registry.register(Box::new(transfers.clone()))?;
+        registry.register(Box::new(webhooks_rejected.clone()))?;
+        registry.register(Box::new(commit_seconds.clone()))?;
+        Ok(SettlementMetrics { transfers, webhooks_rejected, commit_seconds })
+    }
 }
 
 impl ServerMetrics {
@@ -31,7 +63,8 @@ impl ServerMetrics {
         registry.register(Box::new(open_sessions.clone()))?;
         registry.register(Box::new(lists_version.clone()))?;
         registry.register(Box::new(http_requests.clone()))?;
-        Ok(ServerMetrics { registry, ingest, open_sessions, lists_version, http_requests })
+        let settlement = SettlementMetrics::new(&registry)?;
+        Ok(ServerMetrics { registry, ingest, open_sessions, lists_version, http_requests, settlement })
     }
 
     /// The text exposition format.

@@ -67,6 +67,7 @@ pub async fn run(
     broker: BrokerSettings,
     client_id: String,
     metrics: IngestMetrics,
+    settle: SettleLink,
     out: mpsc::Sender<OutMsg>,
     shutdown: CancellationToken,
 ) {
@@ -80,8 +81,16 @@ pub async fn run(
         metrics.clone(),
         shutdown.clone(),
     ));
-    committer(db, rx, out, topics, metrics).await;
+    committer(db, rx, out, topics, metrics, settle).await;
     let _ = sub.await;
+}
+
+/// What ingestion needs for settlement: the VAT policy, and the lists
+/// publisher to wake when account debits change what tags may spend.
+#[derive(Clone, Debug)]
+pub struct SettleLink {
+    pub policy: Arc<crate::settlement::Policy>,
+    pub lists_changed: Arc<tokio::sync::Notify>,
 }
 
 /// The server's one outgoing MQTT link (acknowledgements, lists, tariff,
@@ -159,6 +168,7 @@ async fn committer(
     out: mpsc::Sender<OutMsg>,
     topics: Topics,
     metrics: IngestMetrics,
+    settle: SettleLink,
 ) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first.0];
@@ -180,7 +190,7 @@ async fn committer(
             let mut delay = Duration::from_millis(50);
             loop {
                 let started = Instant::now();
-                match crate::ingest::commit(&db, &batch, tag_reader::reader::now()).await {
+                match crate::ingest::commit(&db, &settle.policy, &batch, tag_reader::reader::now()).await {
                     Ok(outcome) => {
                         metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
                         tracing::debug!(new = outcome.new, "committed");
@@ -211,6 +221,15 @@ async fn committer(
             if out.send(msg).await.is_err() {
                 tracing::error!("the acknowledgement publisher is gone");
             }
+        }
+        let now = tag_reader::reader::now();
+        for cmd in &outcome.commands {
+            if out.send(cmd.to_out(now)).await.is_err() {
+                tracing::error!("the command publisher is gone");
+            }
+        }
+        if outcome.lists_changed {
+            settle.lists_changed.notify_one();
         }
         drop(_enter);
         for s in &spans {

@@ -9,6 +9,7 @@ use parking_core::NodeId;
 use parking_core::config::{ConfigError, Loader};
 use parking_core::secret::Secret;
 use parking_core::settings::{BrokerSettings, LotSettings};
+use parking_core::vat::{VatPeriod, VatSchedule};
 use serde::Deserialize;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -17,6 +18,91 @@ pub struct Settings {
     pub broker: BrokerSettings,
     pub server: ServerSettings,
     pub database: DatabaseSettings,
+    #[serde(default)]
+    pub settlement: SettlementSettings,
+    #[serde(default)]
+    pub tax: TaxSettings,
+}
+
+/// `[settlement]`: how transfers reach the lot.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SettlementSettings {
+    /// `Authorization: Apikey …` that SePay sends.
+    #[serde(default)]
+    pub sepay_api_key: Option<Secret>,
+    /// HMAC-SHA256 key for `X-SePay-Signature`.
+    #[serde(default)]
+    pub sepay_hmac_secret: Option<Secret>,
+    /// HMAC-SHA512 key of Casso webhook v2.
+    #[serde(default)]
+    pub casso_secret: Option<Secret>,
+    /// How far a signature's timestamp may be from now (default 300 s).
+    #[serde(default)]
+    pub webhook_window_secs: Option<u64>,
+    /// Reconciliation against SePay's transaction list.
+    #[serde(default)]
+    pub sepay_poll: Option<SepayPoll>,
+}
+
+/// `[settlement.sepay_poll]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SepayPoll {
+    /// The API's base, e.g. an egress proxy to `https://my.sepay.vn`.
+    pub base_url: String,
+    pub token: Secret,
+    #[serde(default)]
+    pub account_number: Option<String>,
+    #[serde(default = "default_poll_secs")]
+    pub every_secs: u64,
+}
+
+fn default_poll_secs() -> u64 {
+    60
+}
+
+/// `[tax]`: VAT by date. Tariff prices include VAT; the ledger splits it
+/// out at the rate in force on the day of the sale.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TaxSettings {
+    #[serde(default = "default_vat")]
+    pub vat: Vec<VatPeriod>,
+}
+
+impl Default for TaxSettings {
+    fn default() -> Self {
+        TaxSettings { vat: default_vat() }
+    }
+}
+
+/// Vietnam's standard 10%, and the 8% reduction for most services in
+/// force 2022, mid-2023 to 2026 (Decrees 15/2022, 44/2023, 94/2023,
+/// 72/2024, 174/2025). The lot's accountant confirms it in config.
+fn default_vat() -> Vec<VatPeriod> {
+    use time::macros::date;
+    vec![
+        VatPeriod { from: date!(2020 - 01 - 01), rate_bp: 1_000 },
+        VatPeriod { from: date!(2022 - 02 - 01), rate_bp: 800 },
+        VatPeriod { from: date!(2023 - 01 - 01), rate_bp: 1_000 },
+        VatPeriod { from: date!(2023 - 07 - 01), rate_bp: 800 },
+        VatPeriod { from: date!(2027 - 01 - 01), rate_bp: 1_000 },
+    ]
+}
+
+impl TaxSettings {
+    pub fn schedule(&self) -> Result<VatSchedule, parking_core::vat::VatError> {
+        VatSchedule::new(self.vat.clone())
+    }
+}
+
+impl SettlementSettings {
+    pub fn keys(&self) -> crate::settlement::webhook::WebhookKeys {
+        crate::settlement::webhook::WebhookKeys {
+            sepay_api_key: self.sepay_api_key.clone(),
+            sepay_hmac_secret: self.sepay_hmac_secret.clone(),
+            casso_secret: self.casso_secret.clone(),
+            window: std::time::Duration::from_secs(self.webhook_window_secs.unwrap_or(300)),
+        }
+    }
 }
 
 /// `[server]`.

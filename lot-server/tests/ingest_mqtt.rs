@@ -56,6 +56,10 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
         settings,
         "test-ingest".into(),
         metrics.clone(),
+        mqtt_ingest::SettleLink {
+            policy: std::sync::Arc::new(lot_server::settlement::Policy::from_tax(&Default::default()).unwrap()),
+            lists_changed: std::sync::Arc::default(),
+        },
         out,
         stop.clone(),
     ));

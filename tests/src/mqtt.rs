@@ -114,6 +114,7 @@ pub fn lists_snapshot(
                 plate: None,
                 class: class.clone(),
                 account: Some(format!("acc-{n}")),
+                spendable: None,
             })
         })
         .collect::<Option<Vec<_>>>()?;

@@ -108,6 +108,7 @@ fn tag_entry(n: u64) -> anyhow::Result<TagEntry> {
         plate: None,
         class: if n % 3 == 0 { VehicleClass::Car } else { VehicleClass::Motorbike },
         account: (n % 2 == 0).then(|| format!("acc-{n}")),
+        spendable: None,
     })
 }
 

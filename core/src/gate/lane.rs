@@ -19,6 +19,7 @@ use crate::tariff::{Fee, TariffBook};
 use crate::timestamp::Timestamp;
 use crate::vehicle::VehicleClass;
 use crate::wire::{AlarmKind, Credential, DenyReason, DenyTarget, Direction, GateEventKind, Settlement, TagPresence};
+use exit::Payer;
 
 /// How a lane behaves.
 #[derive(Clone, Debug)]
@@ -259,7 +260,10 @@ impl Lane {
                 out.push(emit(GateEventKind::Entry { credential, class: entry.class, plate: plate.or(entry.plate) }));
                 out
             }
-            Direction::Exit => self.tag_exit(credential, p.epc, entry.class, entry.account, plate, now, ctx),
+            Direction::Exit => {
+                let payer = entry.account.map(|account| Payer { account, spendable: entry.spendable });
+                self.tag_exit(credential, p.epc, entry.class, payer, plate, now, ctx)
+            }
         }
     }
 

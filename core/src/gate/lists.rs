@@ -216,6 +216,7 @@ mod tests {
             plate: None,
             class: if class % 2 == 0 { VehicleClass::Car } else { VehicleClass::Motorbike },
             account: None,
+            spendable: None,
         }
     }
 

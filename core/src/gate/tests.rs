@@ -34,7 +34,14 @@ struct World {
 }
 
 fn tag_entry(epc: &str, class: VehicleClass, account: Option<&str>) -> TagEntry {
-    TagEntry { epc: epc.parse().unwrap(), tid: None, plate: None, class, account: account.map(str::to_owned) }
+    TagEntry {
+        epc: epc.parse().unwrap(),
+        tid: None,
+        plate: None,
+        class,
+        account: account.map(str::to_owned),
+        spendable: None,
+    }
 }
 
 fn world() -> World {
@@ -196,6 +203,36 @@ fn account_tag_exits_at_once_with_the_fee() {
 }
 
 #[test]
+fn an_account_that_cannot_cover_the_fee_pays_by_transfer() {
+    let mut w = world();
+    let mut short = tag_entry(ACCOUNT_TAG, VehicleClass::Car, Some("acc-1"));
+    short.spendable = Some(Vnd::new(139_999));
+    let delta = ListsDelta {
+        v: V1,
+        lot: lot(),
+        from_version: 1,
+        to_version: 2,
+        issued_at: at("00:00:00"),
+        upsert_tags: vec![short],
+        remove_tags: vec![],
+        upsert_deny: vec![],
+        remove_deny: vec![],
+        upsert_passes: vec![],
+        remove_passes: vec![],
+    };
+    w.lists.apply_delta(delta).unwrap();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    w.run(&mut entry, tag(ACCOUNT_TAG, at("09:00:00")), at("09:00:00"));
+    let a = w.run(&mut exit, tag(ACCOUNT_TAG, at("13:30:00")), at("13:30:00"));
+    assert_eq!(pulses(&a), 0, "140,000 is more than the account may spend");
+    assert!(matches!(events(&a)[..], [GateEventKind::PaymentRequested { owed, .. }] if *owed == Vnd::new(140_000)));
+    let code = exit.waiting_for().unwrap();
+    let b = w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("13:31:00"));
+    assert_eq!(pulses(&b), 1);
+    assert!(matches!(events(&b)[..], [GateEventKind::Exit { settlement: Settlement::Transfer { .. }, .. }]));
+}
+
+#[test]
 fn a_tag_that_is_not_inside_follows_the_policy() {
     let mut w = world();
     let mut exit = lane("exit-1", Direction::Exit);
@@ -221,6 +258,13 @@ fn ticket_exit_waits_for_payment_and_counts_partial_transfers() {
         a.iter().find_map(|x| if let Action::Display { payment: Some(p), .. } = x { Some(p.clone()) } else { None });
     assert_eq!(shown, Some(PaymentRequest { amount: Vnd::new(80_000), code }));
     assert_eq!(exit.waiting_for(), Some(code));
+    // The server learns what the code is owed, so it can match the transfer.
+    match events(&a)[..] {
+        [GateEventKind::PaymentRequested { payment_code, owed, fee, .. }] => {
+            assert_eq!((*payment_code, *owed, fee.amount), (code, Vnd::new(80_000), Vnd::new(80_000)));
+        }
+        ref other => panic!("{other:?}"),
+    }
     // An underpayment leaves the rest owed, shown on the lane.
     let b =
         w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::new(30_000) }, at("11:31:00"));

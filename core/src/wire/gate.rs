@@ -187,6 +187,18 @@ pub enum GateEventKind {
         fee: Option<Fee>,
         settlement: Settlement,
     },
+    /// An exit lane priced a stay and now shows a VietQR for it: the
+    /// server learns what the payment code is owed, so it can match the
+    /// transfer that pays it.
+    PaymentRequested {
+        credential: Credential,
+        class: VehicleClass,
+        entered_at: Timestamp,
+        fee: Fee,
+        payment_code: PaymentCode,
+        /// What is still owed (the fee, less anything paid in advance).
+        owed: Vnd,
+    },
     Denied {
         credential: Credential,
         reason: DenyReason,

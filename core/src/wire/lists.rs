@@ -8,6 +8,7 @@ use time::Date;
 use super::V1;
 use super::gate::DenyReason;
 use crate::ids::{Epc, LotId, Tid};
+use crate::money::Vnd;
 use crate::plate::Plate;
 use crate::tariff::TariffBook;
 use crate::timestamp::Timestamp;
@@ -29,6 +30,12 @@ pub struct TagEntry {
     /// The prepaid account an exit is debited from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<String>,
+    /// How much the account may still be debited under the lot's policy
+    /// (the balance, plus the credit limit where the lot allows credit).
+    /// An exit whose fee is above it pays by transfer instead. Absent
+    /// means no limit is known at the edge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spendable: Option<Vnd>,
 }
 
 /// What a deny-list entry matches.

@@ -208,6 +208,7 @@ fn lists_and_tariff_round_trip() {
         plate: "29A-123.45".parse().ok(),
         class: VehicleClass::Car,
         account: Some("acc-1".into()),
+        spendable: Some(Vnd::new(120_000)),
     };
     let pass = PassEntry {
         pass: "p-1".into(),

@@ -85,3 +85,22 @@ impl From<sqlx::Error> for ApiError {
         ApiError::Unexpected(e.to_string())
     }
 }
+
+impl From<crate::settlement::records::QueryError> for ApiError {
+    fn from(e: crate::settlement::records::QueryError) -> Self {
+        match e {
+            crate::settlement::records::QueryError::Invalid(m) => ApiError::bad(m),
+            crate::settlement::records::QueryError::Db(e) => ApiError::Unexpected(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::settlement::ResolveError> for ApiError {
+    fn from(e: crate::settlement::ResolveError) -> Self {
+        match e {
+            crate::settlement::ResolveError::NotFound(m) => ApiError::NotFound(format!("transfer {m} not found")),
+            crate::settlement::ResolveError::Conflict(m) => ApiError::Conflict(m),
+            crate::settlement::ResolveError::Db(e) => ApiError::Unexpected(e.to_string()),
+        }
+    }
+}

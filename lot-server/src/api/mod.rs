@@ -19,6 +19,7 @@ pub mod error;
 mod journal;
 mod openapi;
 mod registry;
+pub mod settlement;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub struct App {
     /// The server's MQTT link (acknowledgements, lists, tariff), for
     /// readiness: a server that cannot reach the broker is not ready.
     pub broker: Arc<PublisherStats>,
+    pub settlement: settlement::SettlementState,
 }
 
 #[derive(Clone, Debug)]
@@ -63,16 +65,22 @@ const ADMIN: &[Role] = &[Role::Admin];
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let guard = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), authorize);
-    let ops = registry::routes().merge(journal::ops_routes()).route("/metrics", get(metrics)).route_layer(guard(OPS));
+    let ops = registry::routes()
+        .merge(journal::ops_routes())
+        .merge(settlement::ops_routes())
+        .route("/metrics", get(metrics))
+        .route_layer(guard(OPS));
     let all = journal::read_routes()
+        .merge(settlement::read_routes())
         .route("/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(me))
         .route_layer(guard(ALL));
-    let admin = journal::token_routes().route_layer(guard(ADMIN));
+    let admin = journal::token_routes().merge(settlement::admin_routes()).route_layer(guard(ADMIN));
     Router::new()
         .merge(ops)
         .merge(all)
         .merge(admin)
+        .merge(settlement::webhook_routes())
         .route("/health", get(health))
         .route("/health/ready", get(ready))
         .fallback(not_found)

@@ -70,6 +70,44 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ),
     ("get", "/api/v1/lists", "Lists version and sizes", "admin, operator", None),
     ("get", "/api/v1/lists/snapshot", "The lists as the controllers get them", "admin, operator", None),
+    (
+        "post",
+        "/api/v1/webhooks/sepay",
+        "SePay transfer notification (Authorization: Apikey, or X-SePay-Signature + X-SePay-Timestamp)",
+        "none",
+        Some("SepayNotification"),
+    ),
+    (
+        "post",
+        "/api/v1/webhooks/casso",
+        "Casso v2 transfer notification (X-Casso-Signature: t=…,v1=…)",
+        "none",
+        Some("CassoNotification"),
+    ),
+    (
+        "get",
+        "/api/v1/transfers",
+        "Transfers (state=all|suspense|matched|resolved|refunds, payment_code, limit, offset)",
+        "any",
+        None,
+    ),
+    ("get", "/api/v1/transfers/{id}", "Read a transfer", "any", None),
+    (
+        "post",
+        "/api/v1/transfers/{id}/resolve",
+        "Resolve a transfer in suspense: to a stay, to an account, or to refund",
+        "admin, operator",
+        Some("TransferResolution"),
+    ),
+    ("post", "/api/v1/transfers/{id}/refund-paid", "Record that a queued refund was sent", "admin", Some("RefundPaid")),
+    (
+        "get",
+        "/api/v1/payment-requests",
+        "What exit lanes asked to be paid (state=all|owed|paid, gate, limit, offset)",
+        "any",
+        None,
+    ),
+    ("get", "/api/v1/ledger", "Ledger balances by account; the total is zero", "any", None),
     ("get", "/api/v1/tokens", "List API tokens (never the tokens themselves)", "admin", None),
     ("post", "/api/v1/tokens", "Create a token; it is shown once", "admin", Some("TokenRequest")),
     ("delete", "/api/v1/tokens/{id}", "Revoke a token", "admin", None),
@@ -94,6 +132,14 @@ fn schemas() -> Value {
         "PassInput": object(&["vehicle_id", "valid_from", "valid_until", "price_vnd"], json!({ "vehicle_id": s, "valid_from": date, "valid_until": date, "price_vnd": n, "state": { "enum": ["active", "cancelled"] } })),
         "Resolution": object(&["note"], json!({ "note": s })),
         "TokenRequest": object(&["role", "label"], json!({ "role": { "enum": ["admin", "operator", "tax_officer"] }, "label": s })),
+        "SepayNotification": { "type": "object", "required": ["id", "transactionDate", "transferType", "transferAmount"], "properties": { "id": n, "gateway": s, "transactionDate": { "type": "string", "examples": ["2023-03-25 14:02:37"] }, "accountNumber": s, "code": { "type": ["string", "null"] }, "content": s, "transferType": { "enum": ["in", "out"] }, "transferAmount": n, "accumulated": n, "referenceCode": s, "description": s } },
+        "CassoNotification": { "type": "object", "required": ["error", "data"], "properties": { "error": n, "data": { "type": "object", "required": ["id", "amount", "transactionDateTime"], "properties": { "id": n, "reference": s, "description": s, "amount": n, "transactionDateTime": s, "accountNumber": s } } } },
+        "TransferResolution": { "oneOf": [
+            object(&["action", "payment_code", "note"], json!({ "action": { "const": "stay" }, "payment_code": s, "note": s })),
+            object(&["action", "account_id", "note"], json!({ "action": { "const": "account" }, "account_id": s, "note": s })),
+            object(&["action", "note"], json!({ "action": { "const": "refund" }, "note": s })),
+        ] },
+        "RefundPaid": object(&["reference"], json!({ "reference": s })),
         "Error": object(&["error", "message"], json!({ "error": s, "message": s })),
     })
 }
@@ -104,7 +150,8 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
         "200": { "description": "OK" },
         "400": { "description": "Malformed request", "content": error["content"] },
     });
-    if method == "post" && body.is_some() && !path.ends_with("verify-id") && !path.ends_with("resolve") {
+    let answers_200 = ["verify-id", "resolve", "refund-paid", "sepay", "casso"];
+    if method == "post" && body.is_some() && !answers_200.iter().any(|end| path.ends_with(end)) {
         responses["201"] = json!({ "description": "Created" });
     }
     if method == "delete" {

@@ -19,6 +19,19 @@ struct Api {
     admin: String,
     operator: String,
     tax: String,
+    /// What the server published (lane commands).
+    published: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<tag_reader::publisher::OutMsg>>,
+}
+
+/// The webhook keys the API tests sign with.
+fn webhook_keys() -> crate::settlement::webhook::WebhookKeys {
+    use parking_core::secret::Secret;
+    crate::settlement::webhook::WebhookKeys {
+        sepay_api_key: Some(Secret::new("sepay-test-key")),
+        sepay_hmac_secret: Some(Secret::new("sepay-test-hmac")),
+        casso_secret: Some(Secret::new("casso-test-secret")),
+        window: std::time::Duration::from_secs(300),
+    }
 }
 
 impl Api {
@@ -26,14 +39,35 @@ impl Api {
         let token = |role| async move { tokens::create(db, role, &format!("test {role}"), 1).await.unwrap().token };
         let (admin, operator, tax) =
             (token(Role::Admin).await, token(Role::Operator).await, token(Role::TaxOfficer).await);
+        let registry = crate::registry::Registry::new(db.clone());
+        let metrics = crate::metrics::ServerMetrics::new().unwrap();
+        let policy = Arc::new(crate::settlement::Policy::from_tax(&Default::default()).unwrap());
+        let (out, published) = tokio::sync::mpsc::channel(1024);
+        let (settler, _task) = crate::settlement::settler::Settler::spawn(
+            db.clone(),
+            Arc::clone(&policy),
+            out.clone(),
+            Arc::clone(&registry.lists_changed),
+            metrics.settlement.clone(),
+            tokio_util::sync::CancellationToken::new(),
+        );
+        let settlement = settlement::SettlementState { settler, policy, keys: webhook_keys(), out };
         let app = App {
             db: db.clone(),
-            registry: crate::registry::Registry::new(db.clone()),
+            registry,
             lot: "api-lot".parse().unwrap(),
-            metrics: crate::metrics::ServerMetrics::new().unwrap(),
+            metrics,
             broker: Arc::new(PublisherStats::default()),
+            settlement,
         };
-        Api { router: router(AppState(Arc::new(app))), db: db.clone(), admin, operator, tax }
+        Api {
+            router: router(AppState(Arc::new(app))),
+            db: db.clone(),
+            admin,
+            operator,
+            tax,
+            published: tokio::sync::Mutex::new(published),
+        }
     }
 
     /// Sends a request; the status and the body as JSON (`Null` if empty,

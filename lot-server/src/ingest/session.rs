@@ -274,6 +274,8 @@ impl Sessions {
                 let detail = format!("{}: {}", credential_key(lot, credential), json_text(reason).trim_matches('"'));
                 self.raise(e, "denied", detail, None);
             }
+            // Settlement's business (`crate::settlement::on_gate_events`).
+            GateEventKind::PaymentRequested { .. } => {}
             GateEventKind::Alarm { alarm, detail } => {
                 self.raise(e, &format!("alarm:{}", json_text(alarm).trim_matches('"')), detail.clone(), None);
             }

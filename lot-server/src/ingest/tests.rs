@@ -55,6 +55,10 @@ fn exit(n: u64, at: &str, epc: &str, fee: i64) -> GateEvent {
     )
 }
 
+fn policy() -> crate::settlement::Policy {
+    crate::settlement::Policy::from_tax(&Default::default()).unwrap()
+}
+
 async fn count(db: &Db, sql: &str) -> i64 {
     sqlx::query(sql).fetch_one(&db.pool).await.unwrap().try_get::<i64, _>(0).unwrap()
 }
@@ -65,11 +69,11 @@ const B: &str = "E20000000000000000000002";
 async fn redeliveries_change_nothing(db: &Db) {
     let now = ts("12:00:00");
     let batch = vec![entry(1, "09:00:00", A), exit(2, "11:00:00", A, 0)];
-    let first = commit(db, &batch, now).await.unwrap();
+    let first = commit(db, &policy(), &batch, now).await.unwrap();
     assert_eq!(first.new, 2);
     // The same events again, in another order, and twice within a batch.
     let again = vec![exit(2, "11:00:00", A, 0), entry(1, "09:00:00", A), entry(1, "09:00:00", A)];
-    let second = commit(db, &again, now).await.unwrap();
+    let second = commit(db, &policy(), &again, now).await.unwrap();
     assert_eq!(second.new, 0, "nothing new");
     assert_eq!(second.committed.len(), 3, "every delivery is acknowledged");
     assert_eq!(count(db, "SELECT COUNT(*) FROM gate_events").await, 2);
@@ -84,12 +88,12 @@ on_both_databases!(redeliveries, redeliveries_change_nothing);
 
 async fn an_exit_before_its_entry_is_completed_when_the_entry_arrives(db: &Db) {
     let now = ts("12:00:00");
-    commit(db, &[exit(2, "11:00:00", B, 80_000)], now).await.unwrap();
+    commit(db, &policy(), &[exit(2, "11:00:00", B, 80_000)], now).await.unwrap();
     assert_eq!(
         count(db, "SELECT COUNT(*) FROM exceptions WHERE kind = 'exit_without_entry' AND state = 'open'").await,
         1
     );
-    commit(db, &[entry(1, "09:30:00", B)], now).await.unwrap();
+    commit(db, &policy(), &[entry(1, "09:30:00", B)], now).await.unwrap();
     assert_eq!(count(db, "SELECT COUNT(*) FROM sessions").await, 1, "one stay, not two");
     let row = sqlx::query("SELECT state, duration_s, fee_vnd FROM sessions").fetch_one(&db.pool).await.unwrap();
     assert_eq!((row.get::<String, _>(0), row.get::<i64, _>(1)), ("closed".to_owned(), 90 * 60));
@@ -119,7 +123,7 @@ async fn exceptions_for_the_operator(db: &Db) {
         "10:01:00",
         GateEventKind::Alarm { alarm: AlarmKind::Tailgating, detail: "two passages".into() },
     );
-    commit(db, &[entry(1, "08:00:00", A), entry(2, "09:00:00", A), manual, alarm], now).await.unwrap();
+    commit(db, &policy(), &[entry(1, "08:00:00", A), entry(2, "09:00:00", A), manual, alarm], now).await.unwrap();
     assert_eq!(count(db, "SELECT COUNT(*) FROM exceptions WHERE kind = 'double_entry'").await, 1);
     assert_eq!(count(db, "SELECT COUNT(*) FROM exceptions WHERE kind = 'manual_open'").await, 1);
     assert_eq!(count(db, "SELECT COUNT(*) FROM exceptions WHERE kind = 'alarm:tailgating'").await, 1);
@@ -129,7 +133,7 @@ async fn exceptions_for_the_operator(db: &Db) {
         "the later entry is the open stay"
     );
     // The exit closes the latest entry.
-    commit(db, &[exit(3, "10:30:00", A, 0)], now).await.unwrap();
+    commit(db, &policy(), &[exit(3, "10:30:00", A, 0)], now).await.unwrap();
     let row =
         sqlx::query("SELECT duration_s FROM sessions WHERE exit_event IS NOT NULL").fetch_one(&db.pool).await.unwrap();
     assert_eq!(row.get::<i64, _>(0), 90 * 60);

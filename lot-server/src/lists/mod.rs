@@ -17,6 +17,7 @@ pub mod publish;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use parking_core::ids::{Epc, LotId, Tid};
+use parking_core::money::Vnd;
 use parking_core::plate::Plate;
 use parking_core::timestamp::Timestamp;
 use parking_core::vehicle::VehicleClass;
@@ -120,9 +121,13 @@ pub(crate) async fn refresh(
         let account_state: Option<String> = row.try_get(7)?;
         let balance: Option<i64> = row.try_get(8)?;
         let credit: Option<i64> = row.try_get(9)?;
-        // An account pays only while it is active and not exhausted; past
-        // that the exit asks for a transfer instead of trapping the car.
-        let can_pay = account_state.as_deref() == Some("active") && balance.unwrap_or(0) + credit.unwrap_or(0) > 0;
+        // An account pays only while it is active and not exhausted, and
+        // only a fee within what it may still spend (the balance, plus the
+        // credit limit: the lot's policy, per account; 0 means strictly
+        // prepaid). Past that the exit asks for a transfer instead of
+        // trapping the car.
+        let spendable = balance.unwrap_or(0).saturating_add(credit.unwrap_or(0));
+        let can_pay = account_state.as_deref() == Some("active") && spendable > 0;
         if tag_state == "active" {
             let entry = TagEntry {
                 epc: epc.clone(),
@@ -130,6 +135,7 @@ pub(crate) async fn refresh(
                 plate: Some(parse_stored::<Plate>("plate", &plate)?),
                 class: parse_stored::<VehicleClass>("class", &class)?,
                 account: account.filter(|_| can_pay),
+                spendable: can_pay.then_some(Vnd::new(spendable)),
             };
             want.insert(format!("tag:{epc_text}"), Some(json_text(&entry)));
         }

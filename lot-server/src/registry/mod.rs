@@ -82,14 +82,17 @@ impl std::fmt::Debug for OwnerInput {
     }
 }
 
-/// A prepaid account. Exits of its vehicles are debited from it while the
-/// balance plus the credit limit stays above zero; past that its tags pay
-/// by transfer at the exit, and a blocked account is refused at the gate.
+/// A prepaid account. An exit of its vehicles is debited from it when the
+/// fee is within the balance plus the credit limit (the lot's policy, per
+/// account: 0 is strictly prepaid); otherwise that exit pays by transfer
+/// at the lane. A blocked account is refused at the gate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Account {
     pub account_id: String,
     pub owner_id: String,
     pub balance_vnd: i64,
+    /// The code a driver puts in a transfer's memo to top the account up.
+    pub topup_code: Option<String>,
     pub credit_limit_vnd: i64,
     pub state: AccountState,
     pub created_ms: i64,

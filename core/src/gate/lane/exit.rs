@@ -13,6 +13,14 @@ use crate::timestamp::Timestamp;
 use crate::vehicle::VehicleClass;
 use crate::wire::{AlarmKind, Credential, DenyReason, Direction, GateEventKind, Settlement};
 
+/// The prepaid account a tag's exit may be debited from, and how much it
+/// may still spend under the lot's policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct Payer {
+    pub(super) account: String,
+    pub(super) spendable: Option<Vnd>,
+}
+
 impl Lane {
     #[allow(clippy::too_many_arguments)]
     pub(super) fn tag_exit(
@@ -20,7 +28,7 @@ impl Lane {
         credential: Credential,
         epc: Epc,
         class: VehicleClass,
-        account: Option<String>,
+        payer: Option<Payer>,
         plate: Option<Plate>,
         now: Timestamp,
         ctx: &mut Context<'_>,
@@ -34,8 +42,8 @@ impl Lane {
                 ExitWithoutEntry::OpenAndCharge => {
                     let mut out = Vec::new();
                     self.open(now, &mut out);
-                    let settlement = match account {
-                        Some(account) => Settlement::Account { account },
+                    let settlement = match payer {
+                        Some(p) => Settlement::Account { account: p.account },
                         None => Settlement::Unpaid { owed: Vnd::ZERO },
                     };
                     out.push(alarm(AlarmKind::ExitWithoutEntry, detail));
@@ -58,8 +66,10 @@ impl Lane {
         let version = Some(fee.tariff_version.clone());
         let settlement = if fee.amount == Vnd::ZERO {
             Settlement::Free
-        } else if let Some(account) = account {
-            Settlement::Account { account }
+        } else if let Some(p) = payer.filter(|p| p.spendable.is_none_or(|s| fee.amount <= s)) {
+            // Within what the account may spend; otherwise the driver pays
+            // the fee by transfer, like a tag without an account.
+            Settlement::Account { account: p.account }
         } else {
             let code = stay_code_for_tag(&epc, inside.entered_at);
             let waiting =
@@ -152,9 +162,20 @@ impl Lane {
             return self.release(w, settlement, now, ctx);
         }
         let lines = vec![format!("Phí / Fee: {}", w.fee.amount), format!("Mã / Code: {}", w.code)];
+        let request = Action::Emit {
+            kind: GateEventKind::PaymentRequested {
+                credential: w.credential.clone(),
+                class: w.fee.class.clone(),
+                entered_at: w.entered_at,
+                fee: w.fee.clone(),
+                payment_code: w.code,
+                owed,
+            },
+            tariff_version: Some(w.fee.tariff_version.clone()),
+        };
         let action = Action::Display { lines, payment: Some(PaymentRequest { amount: owed, code: w.code }) };
         self.waiting = Some(w);
-        vec![action]
+        vec![request, action]
     }
 
     fn release(&mut self, w: Waiting, settlement: Settlement, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {

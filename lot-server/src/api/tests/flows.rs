@@ -190,7 +190,14 @@ async fn sessions_events_and_exceptions(db: &Db) {
             json!({ "type": "manual_open", "operator": "op-1", "reason": "equipment_fault", "note": "arm stuck" }),
         ),
     ];
-    crate::ingest::commit(db, &events, events[0].at).await.unwrap();
+    crate::ingest::commit(
+        db,
+        &crate::settlement::Policy::from_tax(&Default::default()).unwrap(),
+        &events,
+        events[0].at,
+    )
+    .await
+    .unwrap();
 
     let open = api.call("GET", "/api/v1/sessions?state=open", &api.tax, None).await.1;
     assert_eq!(open.as_array().unwrap().len(), 2, "{open}");

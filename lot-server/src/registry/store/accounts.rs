@@ -12,6 +12,7 @@ impl Registry {
             account_id: row.try_get("account_id")?,
             owner_id: row.try_get("owner_id")?,
             balance_vnd: row.try_get("balance_vnd")?,
+            topup_code: row.try_get("topup_code")?,
             credit_limit_vnd: row.try_get("credit_limit_vnd")?,
             state: state_of("account state", &state)?,
             created_ms: row.try_get("created_ms")?,
@@ -42,6 +43,7 @@ impl Registry {
         .execute(&mut *tx)
         .await
         .map_err(|e| conflict(e, "account"))?;
+        crate::settlement::assign_topup_code(&mut tx, &account_id).await?;
         let touched = Touched { accounts: [account_id.clone()].into(), ..Touched::default() };
         self.finish(tx, touched, version).await?;
         self.get_account(&account_id).await
@@ -100,15 +102,29 @@ impl Registry {
         }
         non_empty("reference", &input.reference, 200)?;
         let (mut tx, version) = self.begin().await?;
-        let done =
-            sqlx::query("UPDATE accounts SET balance_vnd = balance_vnd + $1, updated_ms = $2 WHERE account_id = $3")
-                .bind(input.amount_vnd)
-                .bind(now_ms)
-                .bind(account_id.to_owned())
-                .execute(&mut *tx)
-                .await?;
-        if done.rows_affected() == 0 {
+        let exists: Option<String> = sqlx::query_scalar("SELECT account_id FROM accounts WHERE account_id = $1")
+            .bind(account_id.to_owned())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_none() {
             return Err(RegistryError::not_found("account", account_id));
+        }
+        // A transfer booked by hand: posted to the ledger like any other,
+        // and refused if its bank reference was booked before.
+        let mut fx = crate::settlement::Effects::with_version(version);
+        let reference = input.reference.trim();
+        let booked = crate::settlement::manual_top_up(
+            &mut tx,
+            self.db.backend,
+            account_id,
+            input.amount_vnd,
+            reference,
+            now_ms,
+            &mut fx,
+        )
+        .await?;
+        if !booked {
+            return Err(RegistryError::Conflict(format!("bank reference {reference:?} was already booked")));
         }
         tracing::info!(account = account_id, amount = input.amount_vnd, "account topped up");
         let touched = Touched { accounts: [account_id.to_owned()].into(), ..Touched::default() };

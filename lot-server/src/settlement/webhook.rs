@@ -1,0 +1,424 @@
+//! Transfer notifications from the services that watch the lot's bank
+//! account (DOMAIN.md §5): parsing their bodies and verifying that they
+//! come from the service. Pure functions over header values and bytes, so
+//! the simulated bank in the tests signs with the same code the server
+//! verifies with, and the HTTP layer stays thin.
+//!
+//! - **SePay**: `Authorization: Apikey <key>`, or an HMAC-SHA256 of
+//!   `{timestamp}.{raw body}` in `X-SePay-Signature: sha256=<hex>` with the
+//!   Unix seconds in `X-SePay-Timestamp`. Reply `{"success": true}`.
+//! - **Casso v2**: `X-Casso-Signature: t=<unix ms>,v1=<hex>`, `v1` being
+//!   HMAC-SHA512 of `{t}.{the body as compact JSON, keys sorted at every
+//!   level}`.
+//!
+//! A signature's timestamp must be within the window (5 minutes) of now.
+//! Replays inside the window are harmless: transfers are deduplicated by
+//! the provider's id.
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use parking_core::money::Vnd;
+use parking_core::secret::Secret;
+use parking_core::timestamp::Timestamp;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Sha256, Sha512};
+
+use super::{Incoming, Provider};
+
+/// The keys the lot shares with its providers.
+#[derive(Clone, Debug, Default)]
+pub struct WebhookKeys {
+    pub sepay_api_key: Option<Secret>,
+    pub sepay_hmac_secret: Option<Secret>,
+    pub casso_secret: Option<Secret>,
+    /// How far a signature's timestamp may be from now.
+    pub window: Duration,
+}
+
+/// Why a notification was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// Missing or wrong credentials: 401.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A body that is not a notification of this provider: 400.
+    #[error("{0}")]
+    BadBody(String),
+    /// The provider is not configured on this lot: 404.
+    #[error("{0} notifications are not configured on this lot")]
+    NotConfigured(&'static str),
+}
+
+/// A parsed notification: an incoming transfer, or something to
+/// acknowledge without booking (an outgoing transfer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    Incoming(Incoming),
+    Outgoing { provider_tx: String },
+}
+
+fn unauthorized(s: impl Into<String>) -> WebhookError {
+    WebhookError::Unauthorized(s.into())
+}
+
+fn within_window(at_ms: i64, now: Timestamp, window: Duration) -> Result<(), WebhookError> {
+    let skew = (now.unix_millis() - at_ms).unsigned_abs();
+    let limit = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
+    if skew > limit {
+        return Err(unauthorized(format!(
+            "signature timestamp is {}s from now; the window is {}s",
+            skew / 1000,
+            window.as_secs()
+        )));
+    }
+    Ok(())
+}
+
+fn hex_mac_ok<M: Mac>(mut mac: M, message: &[&[u8]], hex_sig: &str) -> bool {
+    for part in message {
+        mac.update(part);
+    }
+    match hex::decode(hex_sig.trim()) {
+        Ok(sig) => mac.verify_slice(&sig).is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// The SePay signature header value for `body` at `unix_secs`.
+pub fn sign_sepay(secret: &Secret, unix_secs: i64, body: &[u8]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(unix_secs.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+// HMAC takes keys of any length, so `new_from_slice` cannot fail.
+fn unreachable_hmac<T>() -> T {
+    unreachable!("HMAC accepts keys of any length")
+}
+
+/// Checks a SePay notification's credentials.
+pub fn verify_sepay(
+    keys: &WebhookKeys,
+    authorization: Option<&str>,
+    signature: Option<&str>,
+    timestamp: Option<&str>,
+    body: &[u8],
+    now: Timestamp,
+) -> Result<(), WebhookError> {
+    if keys.sepay_api_key.is_none() && keys.sepay_hmac_secret.is_none() {
+        return Err(WebhookError::NotConfigured("SePay"));
+    }
+    if let (Some(secret), Some(sig)) = (&keys.sepay_hmac_secret, signature) {
+        let ts = timestamp.ok_or_else(|| unauthorized("X-SePay-Signature needs X-SePay-Timestamp"))?;
+        let secs: i64 = ts.trim().parse().map_err(|_| unauthorized("X-SePay-Timestamp is not Unix seconds"))?;
+        within_window(secs.saturating_mul(1000), now, keys.window)?;
+        let hex_sig = sig.trim().strip_prefix("sha256=").unwrap_or(sig.trim());
+        let mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(secret.expose().as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+        if !hex_mac_ok(mac, &[ts.trim().as_bytes(), b".", body], hex_sig) {
+            return Err(unauthorized("SePay signature does not match"));
+        }
+        return Ok(());
+    }
+    if let (Some(key), Some(auth)) = (&keys.sepay_api_key, authorization) {
+        let given = auth.trim().strip_prefix("Apikey ").map(str::trim).unwrap_or_default();
+        // Compare as HMACs of both, so the time taken says nothing about the key.
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(b"apikey").unwrap_or_else(|_| unreachable_hmac());
+        let want = {
+            let mut m = mac.clone();
+            m.update(key.expose().as_bytes());
+            m.finalize().into_bytes()
+        };
+        let mut m = mac;
+        m.update(given.as_bytes());
+        if m.verify_slice(&want).is_err() || given.is_empty() {
+            return Err(unauthorized("SePay API key does not match"));
+        }
+        return Ok(());
+    }
+    Err(unauthorized("SePay notification without Authorization: Apikey or X-SePay-Signature"))
+}
+
+/// "2023-03-25 14:02:37", Vietnam time, as the providers send it.
+fn local_time(what: &str, s: &str) -> Result<Timestamp, WebhookError> {
+    let s = s.trim();
+    let (date, time) =
+        s.split_once([' ', 'T']).ok_or_else(|| bad(format!("{what} {s:?} is not YYYY-MM-DD HH:MM:SS")))?;
+    format!("{date}T{time}+07:00").parse().map_err(|_| bad(format!("{what} {s:?} is not YYYY-MM-DD HH:MM:SS")))
+}
+
+fn bad(s: impl Into<String>) -> WebhookError {
+    WebhookError::BadBody(s.into())
+}
+
+fn amount(what: &str, v: i64) -> Result<Vnd, WebhookError> {
+    if v <= 0 || v > 100_000_000_000 {
+        return Err(bad(format!("{what} {v} is not an amount of đồng received")));
+    }
+    Ok(Vnd::new(v))
+}
+
+/// Either a JSON number or a numeric string, as providers vary.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum IdValue {
+    Num(i64),
+    Text(String),
+}
+
+impl IdValue {
+    fn text(self) -> String {
+        match self {
+            IdValue::Num(n) => n.to_string(),
+            IdValue::Text(s) => s,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SepayBody {
+    id: IdValue,
+    #[serde(default)]
+    gateway: Option<String>,
+    transaction_date: String,
+    #[serde(default)]
+    account_number: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    content: Option<String>,
+    transfer_type: String,
+    transfer_amount: i64,
+    #[serde(default)]
+    reference_code: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+/// Parses a SePay notification body.
+pub fn parse_sepay(body: &[u8]) -> Result<Notice, WebhookError> {
+    let b: SepayBody = serde_json::from_slice(body).map_err(|e| bad(format!("not a SePay notification: {e}")))?;
+    let provider_tx = b.id.text();
+    if provider_tx.is_empty() || provider_tx.len() > 100 {
+        return Err(bad("SePay id must be 1 to 100 characters"));
+    }
+    match b.transfer_type.as_str() {
+        "in" => {}
+        "out" => return Ok(Notice::Outgoing { provider_tx }),
+        other => return Err(bad(format!("transferType {other:?} is neither \"in\" nor \"out\""))),
+    }
+    let memo = b.content.or(b.description).unwrap_or_default();
+    Ok(Notice::Incoming(Incoming {
+        provider: Provider::Sepay,
+        provider_tx,
+        amount: amount("transferAmount", b.transfer_amount)?,
+        memo: memo.chars().take(500).collect(),
+        code_hint: b.code,
+        bank_account: b.account_number.or(b.gateway),
+        reference: b.reference_code,
+        transferred_at: local_time("transactionDate", &b.transaction_date)?,
+    }))
+}
+
+/// `value` as compact JSON with object keys sorted at every level.
+pub fn canonical_json(value: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&map[k]))).collect())
+            }
+            Value::Array(items) => Value::Array(items.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    sorted(value).to_string()
+}
+
+/// The `X-Casso-Signature` header value for `body` at `t_ms`.
+pub fn sign_casso(secret: &Secret, t_ms: i64, body: &Value) -> String {
+    let mut mac =
+        <Hmac<Sha512> as Mac>::new_from_slice(secret.expose().as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+    mac.update(format!("{t_ms}.{}", canonical_json(body)).as_bytes());
+    format!("t={t_ms},v1={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// Checks a Casso v2 notification's signature.
+pub fn verify_casso(
+    keys: &WebhookKeys,
+    signature: Option<&str>,
+    body: &Value,
+    now: Timestamp,
+) -> Result<(), WebhookError> {
+    let Some(secret) = &keys.casso_secret else { return Err(WebhookError::NotConfigured("Casso")) };
+    let header = signature.ok_or_else(|| unauthorized("Casso notification without X-Casso-Signature"))?;
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.trim().split_once('=') {
+            Some(("t", value)) => t = Some(value.trim()),
+            Some(("v1", value)) => v1 = Some(value.trim()),
+            _ => {}
+        }
+    }
+    let (Some(t), Some(v1)) = (t, v1) else {
+        return Err(unauthorized("X-Casso-Signature must be t=<unix ms>,v1=<hex>"));
+    };
+    let t_ms: i64 = t.parse().map_err(|_| unauthorized("X-Casso-Signature t is not Unix milliseconds"))?;
+    within_window(t_ms, now, keys.window)?;
+    let mac = <Hmac<Sha512> as Mac>::new_from_slice(secret.expose().as_bytes()).unwrap_or_else(|_| unreachable_hmac());
+    let message = format!("{t}.{}", canonical_json(body));
+    if !hex_mac_ok(mac, &[message.as_bytes()], v1) {
+        return Err(unauthorized("Casso signature does not match"));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CassoData {
+    id: IdValue,
+    #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    amount: i64,
+    transaction_date_time: String,
+    #[serde(default)]
+    account_number: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CassoBody {
+    #[serde(default)]
+    error: i64,
+    data: CassoData,
+}
+
+/// Parses a Casso v2 notification body.
+pub fn parse_casso(body: &Value) -> Result<Notice, WebhookError> {
+    let b: CassoBody =
+        serde_json::from_value(body.clone()).map_err(|e| bad(format!("not a Casso v2 notification: {e}")))?;
+    if b.error != 0 {
+        return Err(bad(format!("Casso notification carries error {}", b.error)));
+    }
+    let provider_tx = b.data.id.text();
+    if provider_tx.is_empty() || provider_tx.len() > 100 {
+        return Err(bad("Casso id must be 1 to 100 characters"));
+    }
+    if b.data.amount < 0 {
+        return Ok(Notice::Outgoing { provider_tx });
+    }
+    Ok(Notice::Incoming(Incoming {
+        provider: Provider::Casso,
+        provider_tx,
+        amount: amount("amount", b.data.amount)?,
+        memo: b.data.description.unwrap_or_default().chars().take(500).collect(),
+        code_hint: None,
+        bank_account: b.data.account_number,
+        reference: b.data.reference,
+        transferred_at: local_time("transactionDateTime", &b.data.transaction_date_time)?,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> WebhookKeys {
+        WebhookKeys {
+            sepay_api_key: Some(Secret::new("sepay-key-1")),
+            sepay_hmac_secret: Some(Secret::new("sepay-hmac")),
+            casso_secret: Some(Secret::new("casso-secret")),
+            window: Duration::from_secs(300),
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-11-23T03:00:00Z".parse().unwrap()
+    }
+
+    const SEPAY: &str = r#"{"id":92704,"gateway":"Vietcombank","transactionDate":"2023-03-25 14:02:37","accountNumber":"0123499999","code":null,"content":"chuyen tien PK0000011 cam on","transferType":"in","transferAmount":2277000,"accumulated":19077000,"subAccount":null,"referenceCode":"MBVCB.3278907687","description":""}"#;
+
+    #[test]
+    fn sepay_bodies_parse() {
+        let Notice::Incoming(t) = parse_sepay(SEPAY.as_bytes()).unwrap() else { panic!() };
+        assert_eq!(t.provider_tx, "92704");
+        assert_eq!(t.amount, Vnd::new(2_277_000));
+        assert_eq!(t.transfer_id(), "sepay:92704");
+        assert_eq!(t.transferred_at, "2023-03-25T07:02:37Z".parse().unwrap());
+        assert_eq!(t.reference.as_deref(), Some("MBVCB.3278907687"));
+        let out = SEPAY.replace(r#""transferType":"in""#, r#""transferType":"out""#);
+        assert_eq!(parse_sepay(out.as_bytes()).unwrap(), Notice::Outgoing { provider_tx: "92704".into() });
+        for broken in [
+            "{",
+            r#"{"id":1}"#,
+            &SEPAY.replace("2277000", "-5"),
+            &SEPAY.replace("2023-03-25 14:02:37", "yesterday"),
+            &SEPAY.replace(r#""in""#, r#""sideways""#),
+        ] {
+            assert!(matches!(parse_sepay(broken.as_bytes()), Err(WebhookError::BadBody(_))), "{broken}");
+        }
+    }
+
+    #[test]
+    fn sepay_credentials_are_checked() {
+        let k = keys();
+        let body = SEPAY.as_bytes();
+        assert!(verify_sepay(&k, Some("Apikey sepay-key-1"), None, None, body, now()).is_ok());
+        assert!(verify_sepay(&k, Some("Apikey sepay-key-2"), None, None, body, now()).is_err());
+        assert!(verify_sepay(&k, Some("Apikey "), None, None, body, now()).is_err());
+        assert!(verify_sepay(&k, None, None, None, body, now()).is_err());
+        let ts = now().unix_seconds();
+        let sig = sign_sepay(&Secret::new("sepay-hmac"), ts, body);
+        let t = ts.to_string();
+        assert!(verify_sepay(&k, None, Some(&sig), Some(&t), body, now()).is_ok());
+        // Another body, another key, a stale or a future timestamp: refused.
+        assert!(verify_sepay(&k, None, Some(&sig), Some(&t), b"{}", now()).is_err());
+        let forged = sign_sepay(&Secret::new("guess"), ts, body);
+        assert!(verify_sepay(&k, None, Some(&forged), Some(&t), body, now()).is_err());
+        for skew in [-301, 301] {
+            let ts2 = ts + skew;
+            let sig2 = sign_sepay(&Secret::new("sepay-hmac"), ts2, body);
+            let err = verify_sepay(&k, None, Some(&sig2), Some(&ts2.to_string()), body, now()).unwrap_err();
+            assert!(err.to_string().contains("window"), "{err}");
+        }
+        assert_eq!(
+            verify_sepay(&WebhookKeys::default(), Some("Apikey x"), None, None, body, now()),
+            Err(WebhookError::NotConfigured("SePay"))
+        );
+    }
+
+    #[test]
+    fn casso_signatures_cover_the_sorted_body() {
+        let body: Value = serde_json::from_str(
+            r#"{"error":0,"data":{"id":7,"reference":"FT1","description":"PK0000011","amount":50000,"runningBalance":1,"transactionDateTime":"2026-11-23 10:00:00","accountNumber":"0123","bankName":"X","bankAbbreviation":"X","virtualAccountNumber":"","virtualAccountName":"","counterAccountName":"","counterAccountNumber":"","counterAccountBankId":"","counterAccountBankName":""}}"#,
+        )
+        .unwrap();
+        assert!(
+            canonical_json(&body).starts_with(r#"{"data":{"accountNumber":"0123","amount":50000,"bankAbbreviation""#)
+        );
+        let t = now().unix_millis();
+        let sig = sign_casso(&Secret::new("casso-secret"), t, &body);
+        assert!(verify_casso(&keys(), Some(&sig), &body, now()).is_ok());
+        let mut altered = body.clone();
+        altered["data"]["description"] = Value::String("PK0000012".into());
+        assert!(verify_casso(&keys(), Some(&sig), &altered, now()).is_err(), "an altered memo breaks the signature");
+        let stale = sign_casso(&Secret::new("casso-secret"), t - 301_000, &body);
+        assert!(verify_casso(&keys(), Some(&stale), &body, now()).is_err());
+        assert!(verify_casso(&keys(), Some("t=1"), &body, now()).is_err());
+        assert!(verify_casso(&keys(), None, &body, now()).is_err());
+        let Notice::Incoming(n) = parse_casso(&body).unwrap() else { panic!() };
+        assert_eq!((n.provider_tx.as_str(), n.amount, n.memo.as_str()), ("7", Vnd::new(50_000), "PK0000011"));
+        let mut out = body.clone();
+        out["data"]["amount"] = Value::from(-50_000);
+        assert!(matches!(parse_casso(&out), Ok(Notice::Outgoing { .. })));
+    }
+}

@@ -111,6 +111,11 @@ async fn casso(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    // Unsigned is refused before the body is even read.
+    if header(&headers, "x-casso-signature").is_none() {
+        let e = WebhookError::Unauthorized("Casso notification without X-Casso-Signature".into());
+        return Err(refused(&s, "casso", e));
+    }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| refused(&s, "casso", WebhookError::BadBody(format!("not JSON: {e}"))))?;
     webhook::verify_casso(

@@ -70,6 +70,7 @@ fn event_name(kind: &parking_core::wire::GateEventKind) -> &'static str {
         K::Denied { .. } => "event:denied",
         K::ManualOpen { .. } => "event:manual_open",
         K::Alarm { .. } => "event:alarm",
+        K::PaymentRequested { .. } => "event:payment_requested",
     }
 }
 

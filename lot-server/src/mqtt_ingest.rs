@@ -61,6 +61,7 @@ impl IngestMetrics {
 
 /// Runs ingestion for `lot` until `shutdown`; commits what is queued
 /// first. Acknowledgements go out through `out`, the process's publisher.
+#[allow(clippy::too_many_arguments)]
 pub async fn run(
     db: Db,
     lot: LotId,

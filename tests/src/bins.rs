@@ -78,11 +78,24 @@ pub async fn http(
     token: Option<&str>,
     json: Option<&str>,
 ) -> Option<(u16, String)> {
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    http_with(port, method, path, &headers, json).await
+}
+
+/// [`http`] with any headers (a provider's signed notification, say).
+pub async fn http_with(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: Option<&str>,
+) -> Option<(u16, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
-    if let Some(t) = token {
-        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
     let body = json.unwrap_or("");
     if json.is_some() {
@@ -133,10 +146,12 @@ pub async fn wait_for_lists(port: u16, version: u64) -> bool {
 /// The `[lot]` section every test process shares: `lot`, zone
 /// `hanoi-zone-1`, the repository's example tariffs.
 pub fn lot_toml(lot: &str) -> String {
-    format!(
-        "[lot]\nid = \"{lot}\"\nname = \"t\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n",
-        repo_root().join("config/tariffs").display()
-    )
+    lot_toml_with_tariffs(lot, &repo_root().join("config/tariffs"))
+}
+
+/// [`lot_toml`] with the tariffs of `dir`.
+pub fn lot_toml_with_tariffs(lot: &str, dir: &Path) -> String {
+    format!("[lot]\nid = \"{lot}\"\nname = \"t\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n", dir.display())
 }
 
 /// A controller's whole configuration for a test: the lot, an external

@@ -1,0 +1,250 @@
+//! Settlement end to end, across processes, on a real broker: a lot server
+//! and a controller on Mosquitto, and a simulated bank that pays by signed
+//! SePay webhook. A tag without an account leaves: the exit lane shows a
+//! VietQR; the driver's bank app decodes it and pays too little; the lane
+//! shows the rest; the driver pays the rest; the barrier opens; the stay is
+//! closed as paid by transfer and the books balance.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
+
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use parking_core::vietqr::VietQr;
+use parking_core::wire::{BarrierCommand, DisplayMsg};
+use parking_tests::bins::{self, http, http_with};
+use parking_tests::devices::epc_text;
+use parking_tests::mosquitto::{Broker, free_port};
+use parking_tests::mqtt::{client, tag_read};
+use rumqttc::{Event, Packet, QoS};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::sync::mpsc;
+
+const LOT: &str = "pay-lot";
+const HMAC_KEY: &str = "e2e-sepay-hmac-secret";
+
+/// The example tariff without its 10-minute grace, so a stay of seconds
+/// costs the first block (50,000 for a car).
+const TARIFF: &str = r#"
+version = "e2e-no-grace"
+effective_from = 2018-01-01
+zone = "hanoi-zone-1"
+description = "test: cars pay from the first minute"
+day_starts = "06:00"
+night_starts = "18:00"
+
+[classes.car]
+grace_minutes = 0
+block = { first_minutes = 120, first_price = 50_000, per_hour_day = 30_000, per_hour_night = 20_000 }
+daily_cap = 300_000
+monthly_pass = 2_500_000
+"#;
+
+async fn api(port: u16, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
+    let body = body.map(|b| b.to_string());
+    let (status, text) = http(port, method, path, Some(token), body.as_deref()).await.expect("the server answers");
+    assert!((200..300).contains(&status), "{method} {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// The simulated bank: a SePay notification for a transfer, signed.
+async fn bank_pays(port: u16, id: u64, amount: i64, memo: &str) -> (u16, Value) {
+    let body = json!({
+        "id": id, "gateway": "Vietcombank", "transactionDate": "2026-11-23 10:15:00",
+        "accountNumber": "0011012345678", "code": null, "content": memo, "transferType": "in",
+        "transferAmount": amount, "accumulated": 0, "referenceCode": format!("FT{id}"), "description": memo,
+    })
+    .to_string();
+    let ts = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs().to_string();
+    let mut mac = Hmac::<Sha256>::new_from_slice(HMAC_KEY.as_bytes()).unwrap();
+    mac.update(format!("{ts}.{body}").as_bytes());
+    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let headers = [("X-SePay-Signature", sig.as_str()), ("X-SePay-Timestamp", ts.as_str())];
+    let (status, text) = http_with(port, "POST", "/api/v1/webhooks/sepay", &headers, Some(&body)).await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// What the exit lane shows and does, as a device on the lane sees it.
+enum Lane {
+    Display(DisplayMsg),
+    Barrier(BarrierCommand),
+}
+
+async fn next_display(rx: &mut mpsc::Receiver<Lane>) -> DisplayMsg {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(15), rx.recv()).await.expect("the lane shows something") {
+            Some(Lane::Display(d)) if d.vietqr.is_some() => return d,
+            Some(Lane::Barrier(b)) => panic!("the barrier opened before payment: {b:?}"),
+            Some(_) => {}
+            None => panic!("lane watcher ended"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
+async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
+    let broker = Broker::start().expect("start mosquitto");
+    let dir = std::env::temp_dir().join(format!("parking-pay-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tariffs")).unwrap();
+    std::fs::write(dir.join("tariffs/e2e.toml"), TARIFF).unwrap();
+    let lot = bins::lot_toml_with_tariffs(LOT, &dir.join("tariffs"));
+    let (http_port, metrics_port) = (free_port(), free_port());
+    let server_cfg = dir.join("lot-server.toml");
+    std::fs::write(
+        &server_cfg,
+        format!(
+            "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {}\n\
+             [server]\nlisten = \"127.0.0.1:{http_port}\"\n\
+             [database]\nurl = \"sqlite://{}?mode=rwc\"\n\
+             [settlement]\nsepay_hmac_secret = \"{HMAC_KEY}\"\n",
+            broker.port,
+            dir.join("lot.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let made = bins::command("lot-server")
+        .args(["token", "create", "--role", "operator", "--label", "e2e", "--config"])
+        .arg(&server_cfg)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let log = dir.join("lot-server.log");
+    eprintln!("logs in {}", dir.display());
+    let mut server = bins::start_logged("lot-server", &server_cfg, &log).unwrap();
+    let mut ready = false;
+    for _ in 0..300 {
+        if http(http_port, "GET", "/health/ready", None, None).await.is_some_and(|(s, _)| s == 200) {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the server became ready: {}", std::fs::read_to_string(&log).unwrap_or_default());
+
+    // A car with a tag and no account: it pays by transfer.
+    let vehicle =
+        api(http_port, "POST", "/api/v1/vehicles", &token, Some(json!({ "plate": "30E-555.55", "class": "car" })))
+            .await;
+    api(
+        http_port,
+        "POST",
+        "/api/v1/tags",
+        &token,
+        Some(json!({ "epc": epc_text(7), "vehicle_id": vehicle["vehicle_id"] })),
+    )
+    .await;
+    let version = api(http_port, "GET", "/api/v1/lists", &token, None).await["version"].as_u64().unwrap();
+
+    let ctl_cfg = dir.join("controller.toml");
+    let controller = bins::controller_toml(
+        LOT,
+        broker.port,
+        "ctl-pay",
+        &dir.join("journal.sqlite"),
+        metrics_port,
+        "[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\naccount_name = \"BAI DO XE\"\n",
+        "[[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
+    );
+    let controller = controller.replace(&bins::lot_toml(LOT), &lot);
+    std::fs::write(&ctl_cfg, controller).unwrap();
+    let mut ctl = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
+    assert!(bins::wait_for_lists(metrics_port, version).await, "the controller took the lists v{version}");
+
+    // The exit lane's display and barrier, as its devices see them.
+    let (watch, mut watch_loop) = client(broker.port, "e2e-lane-devices", true);
+    let (lane_tx, mut lane) = mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            match watch_loop.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let msg = if p.topic.ends_with("/display") {
+                        serde_json::from_slice(&p.payload).ok().map(Lane::Display)
+                    } else {
+                        serde_json::from_slice(&p.payload).ok().map(Lane::Barrier)
+                    };
+                    if let Some(m) = msg {
+                        if lane_tx.send(m).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    });
+    for t in ["display", "barrier"] {
+        watch.subscribe(format!("parking/{LOT}/gate/exit-1/{t}"), QoS::AtLeastOnce).await.unwrap();
+    }
+    let (reads, mut reads_loop) = client(broker.port, "e2e-reader", true);
+    tokio::spawn(async move {
+        loop {
+            if reads_loop.poll().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await; // subscriptions in place
+    let read = |gate: &str| tag_read(gate, 7, 3).unwrap();
+    reads.publish(format!("parking/{LOT}/gate/entry-1/read"), QoS::AtLeastOnce, false, read("entry-1")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    reads.publish(format!("parking/{LOT}/gate/exit-1/read"), QoS::AtLeastOnce, false, read("exit-1")).await.unwrap();
+
+    // The lane shows a dynamic VietQR for the fee, with the stay's code.
+    let shown = next_display(&mut lane).await;
+    let qr = VietQr::decode(shown.vietqr.as_deref().unwrap()).expect("a valid VietQR");
+    assert_eq!((qr.bin.as_str(), qr.account.as_str()), ("970403", "0011012345678"));
+    assert_eq!(qr.amount.map(|a| a.get()), Some(50_000));
+    let memo = qr.memo.clone().expect("the code travels in the memo");
+
+    // The driver's bank app pays 20,000 of it, memo upper-cased and wrapped.
+    // It may beat the lane's payment request to the server (the display
+    // and the event race through the broker): then it is held and applied
+    // when the request lands. Either way the lane learns what is left.
+    let (s, v) = bank_pays(http_port, 1, 20_000, &format!("MBVCB.88123.{}.CT", memo.to_uppercase())).await;
+    assert_eq!((s, &v["success"]), (200, &json!(true)), "{v}");
+    assert!(v["outcome"] == json!("partial") || v["outcome"] == json!("held"), "{v}");
+    let rest = next_display(&mut lane).await;
+    assert_eq!(rest.amount.map(|a| a.get()), Some(30_000), "the lane shows what is still owed: {rest:?}");
+    let rest_qr = VietQr::decode(rest.vietqr.as_deref().unwrap()).unwrap();
+    assert_eq!(rest_qr.amount.map(|a| a.get()), Some(30_000));
+
+    // The bank notifies twice; then the rest arrives and the barrier opens.
+    let (s, v) = bank_pays(http_port, 1, 20_000, &memo).await;
+    assert_eq!((s, &v["outcome"]), (200, &json!("duplicate")));
+    let (s, v) = bank_pays(http_port, 2, 30_000, &format!("thanh toan {memo}")).await;
+    assert_eq!((s, &v["outcome"]), (200, &json!("settled")), "{v}");
+    let opened = loop {
+        match tokio::time::timeout(Duration::from_secs(15), lane.recv()).await.expect("the barrier opens") {
+            Some(Lane::Barrier(b)) => break b,
+            Some(_) => {}
+            None => panic!("lane watcher ended"),
+        }
+    };
+    assert!(opened.pulse_ms > 0);
+
+    // The server closes the stay as paid by transfer; the books balance.
+    let mut closed = Value::Null;
+    for _ in 0..200 {
+        let found = api(http_port, "GET", "/api/v1/sessions?state=closed", &token, None).await;
+        if found.as_array().is_some_and(|a| a.len() == 1) {
+            closed = found[0].clone();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(closed["settlement"], json!("transfer"), "{closed}");
+    assert_eq!(closed["fee_vnd"], json!(50_000), "{closed}");
+    let ledger = api(http_port, "GET", "/api/v1/ledger", &token, None).await;
+    assert_eq!((ledger["total"].as_i64(), ledger["fees_settled_vnd"].as_i64()), (Some(0), Some(50_000)), "{ledger}");
+    assert_eq!(ledger["balances"]["bank"], json!(50_000));
+    let exceptions = api(http_port, "GET", "/api/v1/exceptions?kind=unsettled_exit", &token, None).await;
+    assert_eq!(exceptions.as_array().map(Vec::len), Some(0), "{exceptions}");
+    ctl.kill();
+    server.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

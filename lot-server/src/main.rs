@@ -171,5 +171,18 @@ fn check(config: &[PathBuf]) -> anyhow::Result<()> {
     for t in book.tariffs() {
         println!("  tariff {} for zone {} from {}", t.version(), t.zone(), t.effective_from());
     }
+    let vat = s.tax.schedule().context("[tax] vat")?;
+    let today = vat.rate_at(tag_reader::reader::now()).context("[tax] vat")?;
+    println!("  VAT {today} today ({} dated periods)", vat.periods().len());
+    let k = &s.settlement;
+    let providers: Vec<&str> = [
+        (k.sepay_api_key.is_some() || k.sepay_hmac_secret.is_some(), "SePay"),
+        (k.casso_secret.is_some(), "Casso"),
+        (k.sepay_poll.is_some(), "SePay reconciliation"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect();
+    println!("  transfer notifications: {}", if providers.is_empty() { "none configured".into() } else { providers.join(", ") });
     Ok(())
 }

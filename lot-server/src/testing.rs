@@ -9,6 +9,8 @@ use crate::db::Db;
 #[derive(Debug)]
 pub struct TestDb {
     pub db: Db,
+    /// Where it is, for another process or pool to connect to.
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -30,7 +32,7 @@ impl TestDb {
         let url = format!("sqlite://{}?mode=rwc", dir.join("lot.sqlite").display());
         let db = Db::connect(&url).await?;
         db.migrate().await?;
-        Ok(TestDb { db, cleanup: Cleanup::File(dir) })
+        Ok(TestDb { db, url, cleanup: Cleanup::File(dir) })
     }
 
     /// A new PostgreSQL database on the test server, migrated.
@@ -41,9 +43,10 @@ impl TestDb {
         sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin_db.pool).await?;
         admin_db.pool.close().await;
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let db = Db::connect(&format!("{base}/{name}")).await?;
+        let url = format!("{base}/{name}");
+        let db = Db::connect(&url).await?;
         db.migrate().await?;
-        Ok(TestDb { db, cleanup: Cleanup::Database { admin, name } })
+        Ok(TestDb { db, url, cleanup: Cleanup::Database { admin, name } })
     }
 
     /// Closes the pool and removes the database.

@@ -2,10 +2,12 @@
 //! runs the one-command demo.
 //!
 //! Modules:
+//! - [`bench_settle`]: `sim bench-settle`: webhook-to-barrier latency and webhook throughput;
 //! - [`settings`]: the typed configuration the simulator reads;
 //! - [`quote`]: prices a stay under the lot's tariff, itemised.
 
 #![forbid(unsafe_code)]
 
+pub mod bench_settle;
 pub mod quote;
 pub mod settings;

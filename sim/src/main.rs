@@ -34,11 +34,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Settlement through the real system: webhook-to-barrier latency and
+    /// webhook throughput; the last line is JSON.
+    BenchSettle(sim::bench_settle::BenchSettleArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::BenchSettle(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(sim::bench_settle::run(args))),
         Command::Quote { config, class, entry, exit, json } => Settings::load(&config)
             .map_err(anyhow::Error::from)
             .and_then(|s| sim::quote::quote(&s, &class, entry, exit))

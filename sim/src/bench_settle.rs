@@ -1,0 +1,489 @@
+//! `sim bench-settle`: settlement through the real system, in one process:
+//! the lot server (`lot_server::run`) and a controller
+//! (`controller::runtime::run`) on a broker, and a simulated bank that
+//! posts signed SePay webhooks over loopback HTTP.
+//!
+//! 1. **Webhook to barrier.** On `--lanes` exit lanes at once, each
+//!    payment is a real stay: a tag enters, the exit lane shows a VietQR,
+//!    the driver decodes it and the bank notifies the transfer. The clock
+//!    runs from the webhook's first byte to the exit lane's barrier
+//!    command arriving at a subscriber on the broker.
+//! 2. **Webhook throughput.** `--webhooks` payment requests are published
+//!    as a controller would, then paid by webhooks from `--concurrency`
+//!    keep-alive connections, one in ten sent twice. The books must show
+//!    every fee once: settled count, revenue and transfers are checked
+//!    against what was sent.
+//!
+//! The last line is JSON.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use lot_server::db::Db;
+use lot_server::settlement::webhook::sign_sepay;
+use parking_core::secret::Secret;
+use parking_core::vietqr::VietQr;
+use parking_core::wire::{self, GateEvent, GateEventKind, LoopMsg, Read, ReadMsg, TagPresence, V1};
+use parking_core::{Epc, EventId, Timestamp};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, oneshot};
+use tokio_util::sync::CancellationToken;
+
+const LOT: &str = "bench-pay";
+const HMAC: &str = "bench-sepay-hmac-secret";
+
+/// The example tariff without its grace period: a stay of seconds costs
+/// the first block.
+const TARIFF: &str = r#"
+version = "bench-no-grace"
+effective_from = 2018-01-01
+zone = "hanoi-zone-1"
+description = "bench: cars pay from the first minute"
+day_starts = "06:00"
+night_starts = "18:00"
+
+[classes.car]
+grace_minutes = 0
+block = { first_minutes = 120, first_price = 50_000, per_hour_day = 30_000, per_hour_night = 20_000 }
+daily_cap = 300_000
+monthly_pass = 2_500_000
+"#;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchSettleArgs {
+    /// Broker HOST:PORT (Mosquitto with `set_tcp_nodelay true`, as in
+    /// production; DOMAIN.md §9).
+    #[arg(long, default_value = "127.0.0.1:1883")]
+    pub broker: String,
+    /// `sqlite` or `postgres` (PARKING_TEST_DATABASE_URL).
+    #[arg(long, default_value = "sqlite")]
+    pub db: String,
+    /// Stays paid through the whole chain (phase 1).
+    #[arg(long, default_value_t = 400)]
+    pub payments: usize,
+    /// Exit lanes paying at once (phase 1).
+    #[arg(long, default_value_t = 4)]
+    pub lanes: usize,
+    /// Payment requests paid by webhook as fast as they go (phase 2).
+    #[arg(long, default_value_t = 20_000)]
+    pub webhooks: usize,
+    /// Concurrent keep-alive connections of the simulated bank (phase 2).
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+}
+
+fn now() -> Timestamp {
+    tag_reader::reader::now()
+}
+
+fn epc(n: u64) -> anyhow::Result<Epc> {
+    let mut b = [0u8; 12];
+    b[0] = 0xE2;
+    b[4..].copy_from_slice(&n.to_be_bytes());
+    Ok(Epc::from_bytes(&b)?)
+}
+
+type HttpClient = Client<HttpConnector, Full<Bytes>>;
+
+struct Http {
+    client: HttpClient,
+    base: String,
+    token: String,
+}
+
+impl Http {
+    async fn send(&self, method: &str, path: &str, headers: &[(&str, String)], body: String) -> anyhow::Result<(u16, Value)> {
+        let mut b = axum::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
+        b = b.header("content-type", "application/json");
+        for (k, v) in headers {
+            b = b.header(*k, v.as_str());
+        }
+        let res = self.client.request(b.body(Full::new(Bytes::from(body)))?).await?;
+        let status = res.status().as_u16();
+        let bytes = res.into_body().collect().await?.to_bytes();
+        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    }
+
+    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let auth = vec![("authorization", format!("Bearer {}", self.token))];
+        let (s, v) = self.send(method, path, &auth, body.map(|b| b.to_string()).unwrap_or_default()).await?;
+        if !(200..300).contains(&s) {
+            bail!("{method} {path}: {s} {v}");
+        }
+        Ok(v)
+    }
+
+    /// The simulated bank's signed SePay notification.
+    async fn pay(&self, id: u64, amount: i64, memo: &str) -> anyhow::Result<(u16, Value)> {
+        let body = json!({
+            "id": id, "gateway": "Vietcombank", "transactionDate": now().local().format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))?,
+            "accountNumber": "0011012345678", "code": null, "content": memo, "transferType": "in",
+            "transferAmount": amount, "accumulated": 0, "referenceCode": format!("FT{id}"), "description": memo,
+        })
+        .to_string();
+        let ts = now().unix_seconds();
+        let headers = [
+            ("x-sepay-signature", sign_sepay(&Secret::new(HMAC), ts, body.as_bytes())),
+            ("x-sepay-timestamp", ts.to_string()),
+        ];
+        self.send("POST", "/api/v1/webhooks/sepay", &headers, body).await
+    }
+}
+
+/// Waiters for the next message on a topic.
+type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;
+
+async fn expect(waiters: &Waiters, topic: &str) -> oneshot::Receiver<Vec<u8>> {
+    let (tx, rx) = oneshot::channel();
+    waiters.lock().await.insert(topic.to_owned(), tx);
+    rx
+}
+
+pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
+    let (host, port) = args.broker.rsplit_once(':').context("--broker takes HOST:PORT")?;
+    let port: u16 = port.parse().context("--broker port")?;
+    let dir = std::env::temp_dir().join(format!("parking-bench-settle-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tariffs"))?;
+    std::fs::write(dir.join("tariffs/bench.toml"), TARIFF)?;
+    let test_db = match args.db.as_str() {
+        "sqlite" => lot_server::testing::TestDb::sqlite().await?,
+        "postgres" => lot_server::testing::TestDb::postgres().await?,
+        other => bail!("--db must be sqlite or postgres, not {other}"),
+    };
+    let db_url = test_db.url.clone();
+    let lot = format!(
+        "[lot]\nid = \"{LOT}\"\nname = \"bench\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n\
+         [broker]\nembedded = false\nhost = \"{host}\"\nport = {port}\n",
+        dir.join("tariffs").display()
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let http_port = listener.local_addr()?.port();
+    let server_toml = dir.join("lot-server.toml");
+    std::fs::write(
+        &server_toml,
+        format!(
+            "{lot}[server]\nlisten = \"127.0.0.1:{http_port}\"\n[database]\nurl = \"{db_url}\"\n\
+             [settlement]\nsepay_hmac_secret = \"{HMAC}\"\n"
+        ),
+    )?;
+    let server_settings = lot_server::settings::Settings::load(&[server_toml])?;
+    let db: Db = test_db.db.clone();
+    let token = lot_server::tokens::create(&db, lot_server::tokens::Role::Admin, "bench", now().unix_millis()).await?.token;
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(lot_server::run(server_settings, listener, shutdown.clone()));
+
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(connector);
+    let http = Arc::new(Http { client, base: format!("http://127.0.0.1:{http_port}"), token });
+    let mut up = false;
+    for _ in 0..200 {
+        if http.send("GET", "/health/ready", &[], String::new()).await.is_ok_and(|(s, _)| s == 200) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    if !up {
+        bail!("the lot server did not become ready on {}", args.broker);
+    }
+
+    // Phase 1: the whole chain.
+    let lanes = args.lanes.max(1);
+    let vehicle = http.api("POST", "/api/v1/vehicles", Some(json!({ "plate": "30E-555.55", "class": "car" }))).await?;
+    for n in 0..args.payments as u64 {
+        http.api("POST", "/api/v1/tags", Some(json!({ "epc": epc(n)?.to_string(), "vehicle_id": vehicle["vehicle_id"] })))
+            .await?;
+    }
+    let version = http.api("GET", "/api/v1/lists", None).await?["version"].as_u64().unwrap_or(0);
+    let metrics_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let mut lanes_toml = String::new();
+    for l in 0..lanes {
+        lanes_toml.push_str(&format!(
+            "[[lanes]]\ngate = \"entry-{l}\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-{l}\"\ndirection = \"exit\"\n"
+        ));
+    }
+    let ctl_toml = dir.join("controller.toml");
+    std::fs::write(
+        &ctl_toml,
+        format!(
+            "{lot}[controller]\nnode = \"bench-ctl\"\njournal = \"{}\"\nticket_key = \"bench-ticket-key-0123456789\"\n\
+             metrics_listen = \"127.0.0.1:{metrics_port}\"\n\
+             [bank]\nbin = \"970403\"\naccount = \"0011012345678\"\naccount_name = \"BAI DO XE\"\n{lanes_toml}",
+            dir.join("journal.sqlite").display()
+        ),
+    )?;
+    let ctl_settings = controller::settings::Settings::load(&[ctl_toml])?;
+    let controller = tokio::spawn(controller::runtime::run(ctl_settings, shutdown.clone()));
+    wait_lists(metrics_port, version).await?;
+
+    let mut opts = MqttOptions::new(format!("bench-settle-{}", std::process::id()), host, port);
+    opts.set_max_packet_size(1 << 20, 1 << 20);
+    let mut net = rumqttc::NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    let (mqtt, mut events) = AsyncClient::new(opts, 4096);
+    events.set_network_options(net);
+    let waiters: Waiters = Arc::default();
+    let w = Arc::clone(&waiters);
+    tokio::spawn(async move {
+        loop {
+            match events.poll().await {
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    if let Some(tx) = w.lock().await.remove(&p.topic) {
+                        let _ = tx.send(p.payload.to_vec());
+                    }
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    });
+    mqtt.subscribe(format!("parking/{LOT}/gate/+/barrier"), QoS::AtLeastOnce).await?;
+    mqtt.subscribe(format!("parking/{LOT}/gate/+/display"), QoS::AtLeastOnce).await?;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    eprintln!("phase 1: {} stays paid by transfer on {lanes} exit lanes", args.payments);
+    // Every car enters first; a stay must last a moment to cost anything.
+    for n in 0..args.payments as u64 {
+        let entry = format!("entry-{}", n as usize % lanes);
+        let topic = format!("parking/{LOT}/gate/{entry}/read");
+        mqtt.publish(topic, QoS::AtLeastOnce, false, read(&entry, epc(n)?)?).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(2_000)).await;
+    let mut tasks = Vec::new();
+    for l in 0..lanes {
+        let (http, mqtt, waiters) = (Arc::clone(&http), mqtt.clone(), Arc::clone(&waiters));
+        let mine: Vec<u64> = (0..args.payments as u64).filter(|n| *n as usize % lanes == l).collect();
+        tasks.push(tokio::spawn(async move { lane_payments(l, mine, &http, &mqtt, &waiters).await }));
+    }
+    let mut latencies = Vec::new();
+    let mut answers = Vec::new();
+    for t in tasks {
+        let (lat, ans) = t.await??;
+        latencies.extend(lat);
+        answers.extend(ans);
+    }
+    latencies.sort_by(f64::total_cmp);
+    answers.sort_by(f64::total_cmp);
+    let pct = |v: &[f64], p: f64| v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN);
+    let (p50, p99, max) = (pct(&latencies, 0.50), pct(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN));
+    eprintln!(
+        "  webhook -> barrier command: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; webhook answered p50 {:.2} ms, p99 {:.2} ms",
+        pct(&answers, 0.5),
+        pct(&answers, 0.99)
+    );
+
+    // Phase 2: throughput.
+    let n = args.webhooks;
+    eprintln!("phase 2: {n} payment requests, paid by webhooks on {} connections, 10% sent twice", args.concurrency);
+    let fee = 50_000i64;
+    let codes: Vec<parking_core::PaymentCode> =
+        (0..n).map(|i| parking_core::PaymentCode::stay(1_000_000 + u32::try_from(i).unwrap_or(0))).collect();
+    for (i, code) in codes.iter().enumerate() {
+        let e = GateEvent {
+            v: V1,
+            event_id: EventId::from_uuid(uuid::Uuid::new_v4()),
+            lot: LOT.parse()?,
+            gate: "exit-tp".parse()?,
+            seq: i as u64,
+            at: now(),
+            list_version: version,
+            tariff_version: None,
+            kind: GateEventKind::PaymentRequested {
+                credential: parking_core::wire::Credential::None,
+                class: parking_core::VehicleClass::Car,
+                entered_at: now(),
+                fee: parking_core::Fee {
+                    amount: parking_core::Vnd::new(fee),
+                    tariff_version: "bench-no-grace".to_owned().try_into()?,
+                    class: parking_core::VehicleClass::Car,
+                    items: vec![],
+                },
+                payment_code: *code,
+                owed: parking_core::Vnd::new(fee),
+            },
+        };
+        mqtt.publish(format!("parking/{LOT}/gate/exit-tp/event"), QoS::AtLeastOnce, false, wire::encode(&e)).await?;
+    }
+    let started = Instant::now();
+    loop {
+        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_requests WHERE gate = 'exit-tp'").fetch_one(&db.pool).await?;
+        if have as usize >= n {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            bail!("only {have} of {n} payment requests arrived");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut sends: Vec<(u64, usize)> = (0..n).map(|i| (i as u64, i)).collect();
+    let dups: Vec<(u64, usize)> = (0..n).filter(|i| i % 10 == 0).map(|i| (i as u64, i)).collect();
+    sends.extend(dups.iter().copied());
+    // Interleave the duplicates: each 10th send is a resend of an earlier one.
+    sends.sort_by_key(|(id, _)| (*id * 2 + 1) % (2 * n as u64 + 1));
+    let queue = Arc::new(Mutex::new(sends.into_iter()));
+    let codes = Arc::new(codes);
+    let counts: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    let t0 = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (http, queue, codes, counts) = (Arc::clone(&http), Arc::clone(&queue), Arc::clone(&codes), Arc::clone(&counts));
+        workers.push(tokio::spawn(async move {
+            loop {
+                let next = queue.lock().await.next();
+                let Some((id, i)) = next else { return Ok::<_, anyhow::Error>(()) };
+                let (s, v) = http.pay(10_000_000 + id, fee, &format!("CK {}", codes[i])).await?;
+                let outcome = if s == 200 { v["outcome"].as_str().unwrap_or("?").to_owned() } else { format!("http_{s}") };
+                *counts.lock().await.entry(outcome).or_default() += 1;
+            }
+        }));
+    }
+    for w in workers {
+        w.await??;
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let sent = n + dups.len();
+    let rate = sent as f64 / secs;
+    let counts = counts.lock().await.clone();
+    let trial = lot_server::settlement::ledger::trial(&db).await?;
+    let settled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_requests WHERE gate = 'exit-tp' AND state = 'paid'")
+        .fetch_one(&db.pool)
+        .await?;
+    let booked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transfers").fetch_one(&db.pool).await?;
+    let expected_fees = (n + args.payments) as i64 * fee;
+    let counted_twice = trial.fees_settled_vnd - expected_fees;
+    eprintln!("  {sent} webhooks in {secs:.2} s: {rate:.0}/s; outcomes {counts:?}");
+    eprintln!(
+        "  books: total {} (must be 0), fees settled {} (expected {expected_fees}), {settled} of {n} requests paid, {booked} transfers booked",
+        trial.total, trial.fees_settled_vnd
+    );
+    let ok = trial.total == 0
+        && counted_twice == 0
+        && settled as usize == n
+        && booked as usize == n + args.payments
+        && counts.get("duplicate").copied().unwrap_or(0) == dups.len();
+    shutdown.cancel();
+    let _ = controller.await;
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&dir);
+    test_db.drop_db().await;
+    println!(
+        "{}",
+        json!({
+            "payments": latencies.len(),
+            "lanes": lanes,
+            "webhook_to_barrier_p50_ms": (p50 * 100.0).round() / 100.0,
+            "webhook_to_barrier_p99_ms": (p99 * 100.0).round() / 100.0,
+            "webhook_to_barrier_max_ms": (max * 100.0).round() / 100.0,
+            "webhooks_sent": sent,
+            "duplicates_sent": dups.len(),
+            "webhooks_per_s": rate.round(),
+            "counted_twice_vnd": counted_twice,
+            "ledger_total_vnd": trial.total,
+            "db": args.db,
+            "ok": ok,
+        })
+    );
+    if !ok {
+        bail!("the books do not match what was sent");
+    }
+    Ok(())
+}
+
+async fn wait_lists(port: u16, version: u64) -> anyhow::Result<()> {
+    let want = format!("\"lists_version\":{version}");
+    for _ in 0..600 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf).await;
+            if buf.contains(&want) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the controller never reached lists version {version}")
+}
+
+fn read(gate: &str, epc: Epc) -> anyhow::Result<Vec<u8>> {
+    let at = now();
+    let p = TagPresence { epc, tid: None, antenna: 0, rssi: None, first_seen: at, last_seen: at, reads: 3 };
+    Ok(wire::encode(&ReadMsg { v: V1, gate: gate.parse()?, at, read: Read::Tag(p) }))
+}
+
+/// One exit lane's stays, one after another. Returns the webhook-to-
+/// barrier latencies and the webhook answer times, in ms.
+async fn lane_payments(
+    lane: usize,
+    tags: Vec<u64>,
+    http: &Http,
+    mqtt: &AsyncClient,
+    waiters: &Waiters,
+) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
+    let exit = format!("exit-{lane}");
+    let topic = |gate: &str, t: &str| format!("parking/{LOT}/gate/{gate}/{t}");
+    let mut latencies = Vec::new();
+    let mut answers = Vec::new();
+    for n in tags {
+        let tag = epc(n)?;
+        let mut shown = expect(waiters, &topic(&exit, "display")).await;
+        mqtt.publish(topic(&exit, "read"), QoS::AtLeastOnce, false, read(&exit, tag)?).await?;
+        // The lane may still be saying goodbye to the last car: wait for
+        // the display that carries a VietQR.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let payload = loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let display: wire::DisplayMsg = serde_json::from_slice(&tokio::time::timeout(left, shown).await??)?;
+            if let Some(p) = display.vietqr {
+                break p;
+            }
+            shown = expect(waiters, &topic(&exit, "display")).await;
+        };
+        let qr = VietQr::decode(&payload)?;
+        let memo = qr.memo.context("no memo")?;
+        let amount = qr.amount.context("no amount")?.get();
+        // A driver takes seconds to pay; the lane's request reaches the
+        // server in milliseconds. Pay once the server knows it.
+        let mut known = false;
+        for _ in 0..400 {
+            let found = http.api("GET", &format!("/api/v1/payment-requests?state=owed&gate={exit}&limit=1"), None).await?;
+            if found.as_array().is_some_and(|a| a.iter().any(|r| r["payment_code"] == json!(memo))) {
+                known = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        if !known {
+            bail!("the server never learned of {memo}");
+        }
+        let opened = expect(waiters, &topic(&exit, "barrier")).await;
+        let t0 = Instant::now();
+        let (s, v) = http.pay(n + 1, amount, &format!("IBFT {memo}")).await?;
+        answers.push(t0.elapsed().as_secs_f64() * 1e3);
+        if s != 200 || v["outcome"] != json!("settled") {
+            bail!("payment {n}: {s} {v}");
+        }
+        tokio::time::timeout(Duration::from_secs(10), opened).await??;
+        latencies.push(t0.elapsed().as_secs_f64() * 1e3);
+        // The car drives through.
+        for occupied in [true, false] {
+            let m = LoopMsg { v: V1, gate: exit.parse()?, at: now(), occupied };
+            mqtt.publish(topic(&exit, "loop"), QoS::AtLeastOnce, false, wire::encode(&m)).await?;
+        }
+    }
+    Ok((latencies, answers))
+}

@@ -183,6 +183,9 @@ fn check(config: &[PathBuf]) -> anyhow::Result<()> {
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
     .collect();
-    println!("  transfer notifications: {}", if providers.is_empty() { "none configured".into() } else { providers.join(", ") });
+    println!(
+        "  transfer notifications: {}",
+        if providers.is_empty() { "none configured".into() } else { providers.join(", ") }
+    );
     Ok(())
 }

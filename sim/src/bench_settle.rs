@@ -100,7 +100,13 @@ struct Http {
 }
 
 impl Http {
-    async fn send(&self, method: &str, path: &str, headers: &[(&str, String)], body: String) -> anyhow::Result<(u16, Value)> {
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: String,
+    ) -> anyhow::Result<(u16, Value)> {
         let mut b = axum::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
         b = b.header("content-type", "application/json");
         for (k, v) in headers {
@@ -177,7 +183,8 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     )?;
     let server_settings = lot_server::settings::Settings::load(&[server_toml])?;
     let db: Db = test_db.db.clone();
-    let token = lot_server::tokens::create(&db, lot_server::tokens::Role::Admin, "bench", now().unix_millis()).await?.token;
+    let token =
+        lot_server::tokens::create(&db, lot_server::tokens::Role::Admin, "bench", now().unix_millis()).await?.token;
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(lot_server::run(server_settings, listener, shutdown.clone()));
 
@@ -201,8 +208,12 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let lanes = args.lanes.max(1);
     let vehicle = http.api("POST", "/api/v1/vehicles", Some(json!({ "plate": "30E-555.55", "class": "car" }))).await?;
     for n in 0..args.payments as u64 {
-        http.api("POST", "/api/v1/tags", Some(json!({ "epc": epc(n)?.to_string(), "vehicle_id": vehicle["vehicle_id"] })))
-            .await?;
+        http.api(
+            "POST",
+            "/api/v1/tags",
+            Some(json!({ "epc": epc(n)?.to_string(), "vehicle_id": vehicle["vehicle_id"] })),
+        )
+        .await?;
     }
     let version = http.api("GET", "/api/v1/lists", None).await?["version"].as_u64().unwrap_or(0);
     let metrics_port = {
@@ -277,7 +288,9 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     }
     latencies.sort_by(f64::total_cmp);
     answers.sort_by(f64::total_cmp);
-    let pct = |v: &[f64], p: f64| v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN);
+    let pct = |v: &[f64], p: f64| {
+        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN)
+    };
     let (p50, p99, max) = (pct(&latencies, 0.50), pct(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN));
     eprintln!(
         "  webhook -> barrier command: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; webhook answered p50 {:.2} ms, p99 {:.2} ms",
@@ -319,7 +332,9 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     }
     let started = Instant::now();
     loop {
-        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_requests WHERE gate = 'exit-tp'").fetch_one(&db.pool).await?;
+        let have: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_requests WHERE gate = 'exit-tp'")
+            .fetch_one(&db.pool)
+            .await?;
         if have as usize >= n {
             break;
         }
@@ -339,13 +354,15 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let t0 = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..args.concurrency.max(1) {
-        let (http, queue, codes, counts) = (Arc::clone(&http), Arc::clone(&queue), Arc::clone(&codes), Arc::clone(&counts));
+        let (http, queue, codes, counts) =
+            (Arc::clone(&http), Arc::clone(&queue), Arc::clone(&codes), Arc::clone(&counts));
         workers.push(tokio::spawn(async move {
             loop {
                 let next = queue.lock().await.next();
                 let Some((id, i)) = next else { return Ok::<_, anyhow::Error>(()) };
                 let (s, v) = http.pay(10_000_000 + id, fee, &format!("CK {}", codes[i])).await?;
-                let outcome = if s == 200 { v["outcome"].as_str().unwrap_or("?").to_owned() } else { format!("http_{s}") };
+                let outcome =
+                    if s == 200 { v["outcome"].as_str().unwrap_or("?").to_owned() } else { format!("http_{s}") };
                 *counts.lock().await.entry(outcome).or_default() += 1;
             }
         }));
@@ -358,9 +375,10 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let rate = sent as f64 / secs;
     let counts = counts.lock().await.clone();
     let trial = lot_server::settlement::ledger::trial(&db).await?;
-    let settled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_requests WHERE gate = 'exit-tp' AND state = 'paid'")
-        .fetch_one(&db.pool)
-        .await?;
+    let settled: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM payment_requests WHERE gate = 'exit-tp' AND state = 'paid'")
+            .fetch_one(&db.pool)
+            .await?;
     let booked: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM transfers").fetch_one(&db.pool).await?;
     let expected_fees = (n + args.payments) as i64 * fee;
     let counted_twice = trial.fees_settled_vnd - expected_fees;
@@ -460,7 +478,8 @@ async fn lane_payments(
         // server in milliseconds. Pay once the server knows it.
         let mut known = false;
         for _ in 0..400 {
-            let found = http.api("GET", &format!("/api/v1/payment-requests?state=owed&gate={exit}&limit=1"), None).await?;
+            let found =
+                http.api("GET", &format!("/api/v1/payment-requests?state=owed&gate={exit}&limit=1"), None).await?;
             if found.as_array().is_some_and(|a| a.iter().any(|r| r["payment_code"] == json!(memo))) {
                 known = true;
                 break;

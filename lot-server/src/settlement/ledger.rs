@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Backend, Db};
+use crate::db::{Backend, CHUNK, Db};
 
 pub const BANK: &str = "bank";
 pub const STAY_DEPOSITS: &str = "stay_deposits";
@@ -59,30 +59,41 @@ impl Entry {
     }
 }
 
-/// Writes an entry, refusing one whose lines do not sum to zero.
-pub async fn post(tx: &mut Transaction<'_, Any>, backend: Backend, e: &Entry) -> Result<(), sqlx::Error> {
+/// Refuses an entry whose lines do not sum to zero.
+pub fn check(e: &Entry) -> Result<(), sqlx::Error> {
     let sum: i128 = e.lines.iter().map(|(_, a)| i128::from(*a)).sum();
     if sum != 0 {
         return Err(sqlx::Error::Protocol(format!("ledger entry {} does not balance: off by {sum} đồng", e.id)));
     }
-    if e.lines.is_empty() {
-        return Ok(());
+    Ok(())
+}
+
+/// Writes entries in multi-row inserts, refusing any that does not balance.
+pub async fn write(tx: &mut Transaction<'_, Any>, backend: Backend, entries: &[Entry]) -> Result<(), sqlx::Error> {
+    let mut rows: Vec<(&Entry, i64, &str, i64)> = Vec::new();
+    for e in entries {
+        check(e)?;
+        for (i, (account, amount)) in e.lines.iter().enumerate() {
+            rows.push((e, i64::try_from(i).unwrap_or(i64::MAX), account.as_str(), *amount));
+        }
     }
-    let sql = format!(
-        "INSERT INTO ledger_postings (entry_id, line, at_ms, account, amount_vnd, memo) VALUES {}",
-        backend.placeholders(e.lines.len(), 6)
-    );
-    let mut q = sqlx::query(&sql).persistent(false);
-    for (i, (account, amount)) in e.lines.iter().enumerate() {
-        q = q
-            .bind(e.id.clone())
-            .bind(i64::try_from(i).unwrap_or(i64::MAX))
-            .bind(e.at_ms)
-            .bind(account.clone())
-            .bind(*amount)
-            .bind(e.memo.clone());
+    for chunk in backend.chunks(&rows, CHUNK) {
+        let sql = format!(
+            "INSERT INTO ledger_postings (entry_id, line, at_ms, account, amount_vnd, memo) VALUES {}",
+            backend.placeholders(chunk.len(), 6)
+        );
+        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
+        for (e, line, account, amount) in chunk {
+            q = q
+                .bind(e.id.clone())
+                .bind(*line)
+                .bind(e.at_ms)
+                .bind((*account).to_owned())
+                .bind(*amount)
+                .bind(e.memo.clone());
+        }
+        q.execute(&mut **tx).await?;
     }
-    q.execute(&mut **tx).await?;
     Ok(())
 }
 

@@ -31,7 +31,7 @@ pub mod settler;
 mod tests;
 pub mod webhook;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use parking_core::ids::{GateId, LotId};
 use parking_core::money::Vnd;
@@ -42,11 +42,12 @@ use parking_core::wire::{
     self, Command, Credential, GateCommand, GateEvent, GateEventKind, GateTopic, Settlement, Topics, V1,
 };
 use serde::{Deserialize, Serialize};
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
 use sqlx::{Any, Row, Transaction};
 use tag_reader::publisher::OutMsg;
 
-use crate::db::{Backend, Db, parse_stored};
+use crate::db::{Backend, CHUNK, Db, parse_stored};
 use crate::ingest::credential_key;
 use crate::lists::{self, Touched};
 use ledger::{BANK, Entry, REFUNDS, STAY_DEPOSITS, SUSPENSE, VAT_PAYABLE};
@@ -164,9 +165,13 @@ impl LaneCommand {
     }
 }
 
-/// What a transaction's settlement work asks of the caller: commands to
-/// publish after commit, and prepaid accounts whose balance changed (their
-/// tags' list entries carry what they may spend).
+/// The settlement work of one transaction: commands to publish after
+/// commit, prepaid accounts whose balance changed (their tags' list
+/// entries carry what they may spend), and the writes it defers to
+/// [`Effects::finish`]: the payment requests it read and changed, and its
+/// ledger entries. Reading each request once and writing all of them in a
+/// few multi-row statements is what lets a batch of webhooks cost a
+/// handful of round trips instead of a handful per transfer.
 #[derive(Debug, Default)]
 pub struct Effects {
     pub commands: Vec<LaneCommand>,
@@ -175,6 +180,11 @@ pub struct Effects {
     /// balance change: every writer takes the lists lock before account
     /// rows, so writers never wait on each other in a cycle.
     version: Option<i64>,
+    /// Requests read in this transaction (None: no such code), locked on
+    /// PostgreSQL.
+    requests: HashMap<PaymentCode, Option<Request>>,
+    dirty: BTreeSet<PaymentCode>,
+    entries: Vec<Entry>,
 }
 
 impl Effects {
@@ -206,15 +216,93 @@ impl Effects {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Rewrites the list entries of accounts whose balance changed, in the
-    /// caller's transaction. Returns whether any entry changed (the lists
+    /// Queues a ledger entry, refusing one whose lines do not sum to zero.
+    fn post(&mut self, e: Entry) -> Result<(), sqlx::Error> {
+        ledger::check(&e)?;
+        self.entries.push(e);
+        Ok(())
+    }
+
+    /// Reads the requests of `codes` not read yet, in one statement.
+    async fn load_requests(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        backend: Backend,
+        codes: &[PaymentCode],
+    ) -> Result<(), sqlx::Error> {
+        let mut missing: Vec<String> =
+            codes.iter().filter(|c| !self.requests.contains_key(c)).map(ToString::to_string).collect();
+        missing.sort();
+        missing.dedup();
+        for chunk in missing.chunks(CHUNK) {
+            let sql = format!(
+                "SELECT {REQUEST_COLUMNS} FROM payment_requests WHERE payment_code IN ({}){}",
+                backend.params(1, chunk.len()),
+                for_update(backend)
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
+            for c in chunk {
+                q = q.bind(c.clone());
+            }
+            for row in q.fetch_all(&mut **tx).await? {
+                let r = Request::from_row(&row)?;
+                self.requests.insert(r.code, Some(r));
+            }
+            for c in chunk {
+                let code: PaymentCode = parse_stored("payment code", c)?;
+                self.requests.entry(code).or_insert(None);
+            }
+        }
+        Ok(())
+    }
+
+    async fn request(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        backend: Backend,
+        code: &PaymentCode,
+    ) -> Result<Option<Request>, sqlx::Error> {
+        self.load_requests(tx, backend, std::slice::from_ref(code)).await?;
+        Ok(self.requests.get(code).cloned().flatten())
+    }
+
+    fn store(&mut self, r: &Request) {
+        self.dirty.insert(r.code);
+        self.requests.insert(r.code, Some(r.clone()));
+    }
+
+    /// Writes what was deferred (requests, ledger entries) and rewrites the
+    /// list entries of accounts whose balance changed, in the caller's
+    /// transaction. Returns whether any list entry changed (the lists
     /// publisher should be woken after commit).
     pub async fn finish(&mut self, tx: &mut Transaction<'_, Any>, backend: Backend) -> Result<bool, sqlx::Error> {
+        let dirty: Vec<Request> = std::mem::take(&mut self.dirty)
+            .into_iter()
+            .filter_map(|c| self.requests.get(&c).cloned().flatten())
+            .collect();
+        for chunk in backend.chunks(&dirty, CHUNK / 2) {
+            let update: Vec<String> =
+                REQUEST_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
+            let sql = format!(
+                "INSERT INTO payment_requests ({REQUEST_COLUMNS}) VALUES {} ON CONFLICT (payment_code) DO UPDATE SET {}",
+                backend.placeholders(chunk.len(), 14),
+                update.join(", ")
+            );
+            let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
+            for r in chunk {
+                q = r.bind(q);
+            }
+            q.execute(&mut **tx).await?;
+        }
+        ledger::write(tx, backend, &std::mem::take(&mut self.entries)).await?;
         let Some(version) = self.version.take() else { return Ok(false) };
         let touched = Touched { accounts: std::mem::take(&mut self.accounts), ..Touched::default() };
         Ok(lists::refresh(tx, backend, touched, version).await? > 0)
     }
 }
+
+const REQUEST_COLUMNS: &str = "payment_code, lot, gate, event_id, credential_key, class, entered_ms, fee_vnd, \
+    tariff_version, account_id, requested_ms, paid_vnd, state, settled_ms";
 
 /// A `payment_requests` row.
 #[derive(Clone, Debug)]
@@ -222,16 +310,59 @@ struct Request {
     code: PaymentCode,
     lot: LotId,
     gate: GateId,
+    event_id: String,
+    credential_key: String,
     class: String,
+    entered_ms: i64,
     fee: i64,
+    tariff_version: String,
+    account_id: Option<String>,
+    requested_ms: i64,
     paid: i64,
     state: String,
-    account_id: Option<String>,
+    settled_ms: Option<i64>,
 }
 
 impl Request {
     fn remaining(&self) -> i64 {
         if self.state == "paid" { 0 } else { (self.fee - self.paid).max(0) }
+    }
+
+    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Request {
+            code: parse_stored("payment code", &r.try_get::<String, _>(0)?)?,
+            lot: parse_stored("lot", &r.try_get::<String, _>(1)?)?,
+            gate: parse_stored("gate", &r.try_get::<String, _>(2)?)?,
+            event_id: r.try_get(3)?,
+            credential_key: r.try_get(4)?,
+            class: r.try_get(5)?,
+            entered_ms: r.try_get(6)?,
+            fee: r.try_get(7)?,
+            tariff_version: r.try_get(8)?,
+            account_id: r.try_get(9)?,
+            requested_ms: r.try_get(10)?,
+            paid: r.try_get(11)?,
+            state: r.try_get(12)?,
+            settled_ms: r.try_get(13)?,
+        })
+    }
+
+    /// Binds the 14 columns, in `REQUEST_COLUMNS` order.
+    fn bind<'q>(&self, q: Query<'q, Any, AnyArguments<'q>>) -> Query<'q, Any, AnyArguments<'q>> {
+        q.bind(self.code.to_string())
+            .bind(self.lot.as_str().to_owned())
+            .bind(self.gate.as_str().to_owned())
+            .bind(self.event_id.clone())
+            .bind(self.credential_key.clone())
+            .bind(self.class.clone())
+            .bind(self.entered_ms)
+            .bind(self.fee)
+            .bind(self.tariff_version.clone())
+            .bind(self.account_id.clone())
+            .bind(self.requested_ms)
+            .bind(self.paid)
+            .bind(self.state.clone())
+            .bind(self.settled_ms)
     }
 }
 
@@ -240,47 +371,6 @@ fn for_update(backend: Backend) -> &'static str {
         Backend::Postgres => " FOR UPDATE",
         Backend::Sqlite => "",
     }
-}
-
-async fn load_request(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
-    code: &PaymentCode,
-) -> Result<Option<Request>, sqlx::Error> {
-    let sql = format!(
-        "SELECT payment_code, lot, gate, class, fee_vnd, paid_vnd, state, account_id FROM payment_requests \
-         WHERE payment_code = $1{}",
-        for_update(backend)
-    );
-    let row: Option<AnyRow> = sqlx::query(&sql).bind(code.to_string()).fetch_optional(&mut **tx).await?;
-    row.map(|r| {
-        Ok(Request {
-            code: parse_stored("payment code", &r.try_get::<String, _>(0)?)?,
-            lot: parse_stored("lot", &r.try_get::<String, _>(1)?)?,
-            gate: parse_stored("gate", &r.try_get::<String, _>(2)?)?,
-            class: r.try_get(3)?,
-            fee: r.try_get(4)?,
-            paid: r.try_get(5)?,
-            state: r.try_get(6)?,
-            account_id: r.try_get(7)?,
-        })
-    })
-    .transpose()
-}
-
-async fn store_request(tx: &mut Transaction<'_, Any>, r: &Request, now_ms: i64) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE payment_requests SET paid_vnd = $1, state = $2, fee_vnd = $3, \
-         settled_ms = CASE WHEN $2 = 'paid' THEN COALESCE(settled_ms, $4) ELSE settled_ms END WHERE payment_code = $5",
-    )
-    .bind(r.paid)
-    .bind(r.state.clone())
-    .bind(r.fee)
-    .bind(now_ms)
-    .bind(r.code.to_string())
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// Where money that a stay does not need goes: the tag's account, or the
@@ -304,7 +394,6 @@ async fn excess_target(
 /// revenue and VAT, and anything paid past it goes to the driver.
 async fn settle_if_paid(
     tx: &mut Transaction<'_, Any>,
-    backend: Backend,
     policy: &Policy,
     r: &mut Request,
     fx: &mut Effects,
@@ -325,10 +414,22 @@ async fn settle_if_paid(
         let (target, _) = excess_target(tx, fx, r.account_id.as_deref(), extra, now_ms).await?;
         entry = entry.line(target, -extra);
     }
-    ledger::post(tx, backend, &entry).await?;
+    fx.post(entry)?;
     r.paid = r.fee;
     r.state = "paid".into();
+    r.settled_ms = Some(now_ms);
     Ok(true)
+}
+
+/// What a transfer's row records once applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Applied {
+    payment_code: Option<String>,
+    target: Option<String>,
+    applied: i64,
+    credited: i64,
+    refund: i64,
+    state: &'static str,
 }
 
 /// Applies `amount` from a transfer to a stay. `source` is the ledger
@@ -337,7 +438,6 @@ async fn settle_if_paid(
 #[allow(clippy::too_many_arguments)]
 async fn apply_to_stay(
     tx: &mut Transaction<'_, Any>,
-    backend: Backend,
     policy: &Policy,
     r: &mut Request,
     transfer_id: &str,
@@ -345,7 +445,7 @@ async fn apply_to_stay(
     source: &str,
     fx: &mut Effects,
     now_ms: i64,
-) -> Result<Disposition, sqlx::Error> {
+) -> Result<(Disposition, Applied), sqlx::Error> {
     let applied = amount.min(r.remaining()).max(0);
     let excess = amount - applied;
     let mut entry =
@@ -358,27 +458,15 @@ async fn apply_to_stay(
         entry = entry.line(target, -excess);
         excess_to = Some(label);
     }
-    ledger::post(tx, backend, &entry).await?;
+    fx.post(entry)?;
     r.paid += applied;
-    let settled = settle_if_paid(tx, backend, policy, r, fx, now_ms).await?;
-    store_request(tx, r, now_ms).await?;
+    let settled = settle_if_paid(tx, policy, r, fx, now_ms).await?;
+    fx.store(r);
     let (credited, refund) = match excess_to.as_deref() {
         Some("refund") => (0, excess),
         Some(_) => (excess, 0),
         None => (0, 0),
     };
-    sqlx::query(
-        "UPDATE transfers SET payment_code = $1, target = $2, applied_vnd = $3, credited_vnd = $4, refund_vnd = $5 \
-         WHERE transfer_id = $6",
-    )
-    .bind(r.code.to_string())
-    .bind(format!("stay:{}", r.code))
-    .bind(applied)
-    .bind(credited)
-    .bind(refund)
-    .bind(transfer_id.to_owned())
-    .execute(&mut **tx)
-    .await?;
     fx.commands.push(LaneCommand {
         lot: r.lot.clone(),
         gate: r.gate.clone(),
@@ -388,14 +476,41 @@ async fn apply_to_stay(
             remaining: Vnd::new(r.remaining()),
         },
     });
-    Ok(Disposition::Stay {
+    let row = Applied {
+        payment_code: Some(r.code.to_string()),
+        target: Some(format!("stay:{}", r.code)),
+        applied,
+        credited,
+        refund,
+        state: "matched",
+    };
+    let d = Disposition::Stay {
         payment_code: r.code,
         applied: Vnd::new(applied),
         remaining: Vnd::new(r.remaining()),
         excess: Vnd::new(excess),
         excess_to,
         settled,
-    })
+    };
+    Ok((d, row))
+}
+
+/// Records what became of an existing transfer (held, or in suspense).
+async fn update_transfer(tx: &mut Transaction<'_, Any>, id: &str, a: &Applied) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE transfers SET payment_code = COALESCE($1, payment_code), target = $2, applied_vnd = $3, \
+         credited_vnd = $4, refund_vnd = $5, state = $6 WHERE transfer_id = $7",
+    )
+    .bind(a.payment_code.clone())
+    .bind(a.target.clone())
+    .bind(a.applied)
+    .bind(a.credited)
+    .bind(a.refund)
+    .bind(a.state)
+    .bind(id.to_owned())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The codes a transfer may be for, best first: the provider's own parse,
@@ -420,42 +535,119 @@ pub async fn apply_transfer(
     now_ms: i64,
     fx: &mut Effects,
 ) -> Result<Disposition, sqlx::Error> {
-    let id = t.transfer_id();
-    let inserted = sqlx::query(
-        "INSERT INTO transfers (transfer_id, provider, provider_tx, amount_vnd, memo, bank_account, reference, \
-         transferred_ms, received_ms, applied_vnd, credited_vnd, refund_vnd, state) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, 0, 0, 'matched') ON CONFLICT (transfer_id) DO NOTHING",
-    )
-    .bind(id.clone())
-    .bind(t.provider.as_str())
-    .bind(t.provider_tx.clone())
-    .bind(t.amount.get())
-    .bind(t.memo.clone())
-    .bind(t.bank_account.clone())
-    .bind(t.reference.clone())
-    .bind(t.transferred_at.unix_millis())
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
-        return Ok(Disposition::Duplicate);
+    let mut d = apply_transfers(tx, backend, policy, std::slice::from_ref(t), now_ms, fx).await?;
+    d.pop().ok_or(sqlx::Error::RowNotFound)
+}
+
+/// Applies transfers in order, each once: a provider id already booked, or
+/// seen earlier in `ts`, is a duplicate and changes nothing. Set-based:
+/// one read of which ids exist, one of the requests and one of the
+/// accounts their memos name, one insert of the new transfers with what
+/// became of them; requests and ledger entries are written by
+/// [`Effects::finish`].
+pub async fn apply_transfers(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    policy: &Policy,
+    ts: &[Incoming],
+    now_ms: i64,
+    fx: &mut Effects,
+) -> Result<Vec<Disposition>, sqlx::Error> {
+    let ids: Vec<String> = ts.iter().map(Incoming::transfer_id).collect();
+    let mut seen: HashSet<String> = HashSet::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let sql =
+            format!("SELECT transfer_id FROM transfers WHERE transfer_id IN ({})", backend.params(1, chunk.len()));
+        let mut q = sqlx::query(&sql).persistent(false);
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            seen.insert(row.try_get(0)?);
+        }
     }
-    let codes = candidate_codes(t);
-    for code in &codes {
+    let codes: Vec<Vec<PaymentCode>> = ts.iter().map(candidate_codes).collect();
+    let stays: Vec<PaymentCode> = codes.iter().flatten().filter(|c| c.prefix() == "PK").copied().collect();
+    fx.load_requests(tx, backend, &stays).await?;
+    let mut topups: HashMap<String, String> = HashMap::new();
+    let wanted: Vec<String> = codes.iter().flatten().filter(|c| c.prefix() == "TK").map(ToString::to_string).collect();
+    for chunk in wanted.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT topup_code, account_id FROM accounts WHERE topup_code IN ({})",
+            backend.params(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for c in chunk {
+            q = q.bind(c.clone());
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            topups.insert(row.try_get(0)?, row.try_get(1)?);
+        }
+    }
+    let mut out = Vec::with_capacity(ts.len());
+    let mut rows: Vec<(&Incoming, Applied)> = Vec::with_capacity(ts.len());
+    for ((t, id), codes) in ts.iter().zip(&ids).zip(&codes) {
+        if !seen.insert(id.clone()) {
+            out.push(Disposition::Duplicate);
+            continue;
+        }
+        let (d, row) = apply_new(tx, policy, t, id, codes, &topups, fx, now_ms).await?;
+        out.push(d);
+        rows.push((t, row));
+    }
+    for chunk in backend.chunks(&rows, CHUNK / 2) {
+        let sql = format!(
+            "INSERT INTO transfers (transfer_id, provider, provider_tx, amount_vnd, memo, bank_account, reference, \
+             transferred_ms, received_ms, payment_code, target, applied_vnd, credited_vnd, refund_vnd, state) VALUES {}",
+            backend.placeholders(chunk.len(), 15)
+        );
+        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
+        for (t, a) in chunk {
+            q = q
+                .bind(t.transfer_id())
+                .bind(t.provider.as_str())
+                .bind(t.provider_tx.clone())
+                .bind(t.amount.get())
+                .bind(t.memo.clone())
+                .bind(t.bank_account.clone())
+                .bind(t.reference.clone())
+                .bind(t.transferred_at.unix_millis())
+                .bind(now_ms)
+                .bind(a.payment_code.clone())
+                .bind(a.target.clone())
+                .bind(a.applied)
+                .bind(a.credited)
+                .bind(a.refund)
+                .bind(a.state);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(out)
+}
+
+/// What a new transfer does, by the first of its codes that names
+/// something: a stay, an account's top-up; else it waits in suspense.
+#[allow(clippy::too_many_arguments)]
+async fn apply_new(
+    tx: &mut Transaction<'_, Any>,
+    policy: &Policy,
+    t: &Incoming,
+    id: &str,
+    codes: &[PaymentCode],
+    topups: &HashMap<String, String>,
+    fx: &mut Effects,
+    now_ms: i64,
+) -> Result<(Disposition, Applied), sqlx::Error> {
+    for code in codes {
         match code.prefix() {
             "PK" => {
-                if let Some(mut r) = load_request(tx, backend, code).await? {
-                    return apply_to_stay(tx, backend, policy, &mut r, &id, t.amount.get(), BANK, fx, now_ms).await;
+                if let Some(mut r) = fx.requests.get(code).cloned().flatten() {
+                    return apply_to_stay(tx, policy, &mut r, id, t.amount.get(), BANK, fx, now_ms).await;
                 }
             }
             "TK" => {
-                let account: Option<String> =
-                    sqlx::query_scalar("SELECT account_id FROM accounts WHERE topup_code = $1")
-                        .bind(code.to_string())
-                        .fetch_optional(&mut **tx)
-                        .await?;
-                if let Some(account) = account {
-                    return top_up(tx, backend, &id, Some(code), &account, t.amount.get(), BANK, fx, now_ms).await;
+                if let Some(account) = topups.get(code.as_str()) {
+                    return top_up(tx, id, Some(code), account, t.amount.get(), BANK, fx, now_ms).await;
                 }
             }
             _ => {}
@@ -463,21 +655,16 @@ pub async fn apply_transfer(
     }
     // Nothing to apply it to yet: the money waits in suspense.
     let held = codes.iter().find(|c| c.prefix() == "PK").copied();
-    let entry =
-        Entry::new(format!("receive:{id}"), now_ms, format!("transfer {id}: {}", held.map_or("no match", |_| "held")))
-            .line(BANK, t.amount.get())
-            .line(SUSPENSE, -t.amount.get());
-    ledger::post(tx, backend, &entry).await?;
-    sqlx::query("UPDATE transfers SET payment_code = $1, state = $2 WHERE transfer_id = $3")
-        .bind(held.or(codes.first().copied()).map(|c| c.to_string()))
-        .bind(if held.is_some() { "held" } else { "suspense" })
-        .bind(id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(match held {
-        Some(payment_code) => Disposition::Held { payment_code },
-        None => Disposition::Suspense,
-    })
+    let memo = format!("transfer {id}: {}", held.map_or("no match", |_| "held"));
+    fx.post(
+        Entry::new(format!("receive:{id}"), now_ms, memo).line(BANK, t.amount.get()).line(SUSPENSE, -t.amount.get()),
+    )?;
+    let row = Applied {
+        payment_code: held.or(codes.first().copied()).map(|c| c.to_string()),
+        state: if held.is_some() { "held" } else { "suspense" },
+        ..Applied::default()
+    };
+    Ok((held.map_or(Disposition::Suspense, |payment_code| Disposition::Held { payment_code }), row))
 }
 
 /// Credits `amount` to a prepaid account from `source` (`bank`, or
@@ -485,7 +672,6 @@ pub async fn apply_transfer(
 #[allow(clippy::too_many_arguments)]
 async fn top_up(
     tx: &mut Transaction<'_, Any>,
-    backend: Backend,
     transfer_id: &str,
     code: Option<&PaymentCode>,
     account: &str,
@@ -493,55 +679,69 @@ async fn top_up(
     source: &str,
     fx: &mut Effects,
     now_ms: i64,
-) -> Result<Disposition, sqlx::Error> {
+) -> Result<(Disposition, Applied), sqlx::Error> {
     if !fx.change_balance(tx, account, amount, now_ms).await? {
         return Err(sqlx::Error::RowNotFound);
     }
-    let entry = Entry::new(format!("apply:{transfer_id}"), now_ms, format!("top-up of account {account}"))
-        .line(source, amount)
-        .line(ledger::driver(account), -amount);
-    ledger::post(tx, backend, &entry).await?;
-    sqlx::query(
-        "UPDATE transfers SET payment_code = COALESCE($1, payment_code), target = $2, applied_vnd = $3 WHERE transfer_id = $4",
-    )
-    .bind(code.map(ToString::to_string))
-    .bind(format!("account:{account}"))
-    .bind(amount)
-    .bind(transfer_id.to_owned())
-    .execute(&mut **tx)
-    .await?;
-    Ok(Disposition::TopUp { account_id: account.to_owned(), amount: Vnd::new(amount) })
+    fx.post(
+        Entry::new(format!("apply:{transfer_id}"), now_ms, format!("top-up of account {account}"))
+            .line(source, amount)
+            .line(ledger::driver(account), -amount),
+    )?;
+    let row = Applied {
+        payment_code: code.map(ToString::to_string),
+        target: Some(format!("account:{account}")),
+        applied: amount,
+        state: "matched",
+        ..Applied::default()
+    };
+    Ok((Disposition::TopUp { account_id: account.to_owned(), amount: Vnd::new(amount) }, row))
 }
 
 /// A top-up booked by hand (a bank transfer an operator saw), recorded as
 /// a `manual` transfer under its bank reference: the same reference twice
-/// is refused.
+/// is refused. The caller runs [`Effects::finish`] before committing.
 pub async fn manual_top_up(
     tx: &mut Transaction<'_, Any>,
-    backend: Backend,
     account: &str,
     amount: i64,
     reference: &str,
     now_ms: i64,
     fx: &mut Effects,
 ) -> Result<bool, sqlx::Error> {
-    let id = format!("manual:{reference}");
-    let inserted = sqlx::query(
-        "INSERT INTO transfers (transfer_id, provider, provider_tx, amount_vnd, memo, reference, transferred_ms, \
-         received_ms, applied_vnd, credited_vnd, refund_vnd, state) \
-         VALUES ($1, 'manual', $2, $3, $4, $2, $5, $5, 0, 0, 0, 'matched') ON CONFLICT (transfer_id) DO NOTHING",
-    )
-    .bind(id.clone())
-    .bind(reference.to_owned())
-    .bind(amount)
-    .bind(format!("top-up of {account} booked by hand"))
-    .bind(now_ms)
-    .execute(&mut **tx)
-    .await?;
-    if inserted.rows_affected() == 0 {
+    let t = Incoming {
+        provider: Provider::Manual,
+        provider_tx: reference.to_owned(),
+        amount: Vnd::new(amount),
+        memo: format!("top-up of {account} booked by hand"),
+        code_hint: None,
+        bank_account: None,
+        reference: Some(reference.to_owned()),
+        transferred_at: Timestamp::from_unix_millis(now_ms).unwrap_or_else(tag_reader::reader::now),
+    };
+    let id = t.transfer_id();
+    let known: Option<String> = sqlx::query_scalar("SELECT transfer_id FROM transfers WHERE transfer_id = $1")
+        .bind(id.clone())
+        .fetch_optional(&mut **tx)
+        .await?;
+    if known.is_some() {
         return Ok(false);
     }
-    top_up(tx, backend, &id, None, account, amount, BANK, fx, now_ms).await?;
+    let (_, row) = top_up(tx, &id, None, account, amount, BANK, fx, now_ms).await?;
+    sqlx::query(
+        "INSERT INTO transfers (transfer_id, provider, provider_tx, amount_vnd, memo, reference, transferred_ms, \
+         received_ms, target, applied_vnd, credited_vnd, refund_vnd, state) \
+         VALUES ($1, 'manual', $2, $3, $4, $2, $5, $5, $6, $7, 0, 0, 'matched')",
+    )
+    .bind(id)
+    .bind(reference.to_owned())
+    .bind(amount)
+    .bind(t.memo)
+    .bind(now_ms)
+    .bind(row.target)
+    .bind(amount)
+    .execute(&mut **tx)
+    .await?;
     Ok(true)
 }
 
@@ -569,30 +769,33 @@ pub async fn on_gate_events(
             GateEventKind::Exit { fee: Some(fee), settlement: Settlement::Account { account }, class, .. }
                 if fee.amount > Vnd::ZERO =>
             {
+                let rate = match policy.vat.rate_at(e.at) {
+                    Ok(r) => r,
+                    Err(err) => {
+                        raised.push((
+                            i,
+                            "vat_not_configured",
+                            format!("exit charged {} to {account}: {err}", fee.amount),
+                        ));
+                        continue;
+                    }
+                };
                 if !fx.change_balance(tx, account, -fee.amount.get(), at_ms).await? {
                     let detail = format!("exit charged {} to account {account}, which does not exist", fee.amount);
                     raised.push((i, "unknown_account", detail));
                     continue;
                 }
-                let rate = match policy.vat.rate_at(e.at) {
-                    Ok(r) => r,
-                    Err(err) => {
-                        return Err(sqlx::Error::Protocol(format!("cannot post the exit {}: {err}", e.event_id)));
-                    }
-                };
                 let (net, vat) = rate.split(fee.amount);
-                let entry = Entry::new(
-                    format!("debit:{}", e.event_id),
-                    at_ms,
-                    format!("exit debited to {account}, VAT {rate}"),
-                )
-                .line(ledger::driver(account), fee.amount.get())
-                .line(ledger::revenue(class.as_str()), -net.get())
-                .line(VAT_PAYABLE, -vat.get());
-                ledger::post(tx, backend, &entry).await?;
+                let memo = format!("exit debited to {account}, VAT {rate}");
+                fx.post(
+                    Entry::new(format!("debit:{}", e.event_id), at_ms, memo)
+                        .line(ledger::driver(account), fee.amount.get())
+                        .line(ledger::revenue(class.as_str()), -net.get())
+                        .line(VAT_PAYABLE, -vat.get()),
+                )?;
             }
             GateEventKind::Exit { settlement: Settlement::Transfer { payment_code, .. }, .. } => {
-                let paid = load_request(tx, backend, payment_code).await?.is_some_and(|r| r.state == "paid");
+                let paid = fx.request(tx, backend, payment_code).await?.is_some_and(|r| r.state == "paid");
                 if !paid {
                     let detail = format!("the lane let stay {payment_code} out as paid, but no transfer settles it");
                     raised.push((i, "unsettled_exit", detail));
@@ -621,9 +824,9 @@ async fn requested(
     fx: &mut Effects,
 ) -> Result<(), sqlx::Error> {
     let at_ms = e.at.unix_millis();
-    match load_request(tx, backend, code).await? {
+    let mut r = match fx.request(tx, backend, code).await? {
         None => {
-            let account: Option<String> = match credential {
+            let account_id: Option<String> = match credential {
                 Credential::Tag { epc, .. } => sqlx::query_scalar(
                     "SELECT v.account_id FROM tags t JOIN vehicles v ON v.vehicle_id = t.vehicle_id WHERE t.epc = $1",
                 )
@@ -633,44 +836,37 @@ async fn requested(
                 .flatten(),
                 _ => None,
             };
-            sqlx::query(
-                "INSERT INTO payment_requests (payment_code, lot, gate, event_id, credential_key, class, entered_ms, \
-                 fee_vnd, tariff_version, account_id, requested_ms, paid_vnd, state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0, 'owed')",
-            )
-            .bind(code.to_string())
-            .bind(e.lot.as_str().to_owned())
-            .bind(e.gate.as_str().to_owned())
-            .bind(e.event_id.to_string())
-            .bind(credential_key(e.lot.as_str(), credential))
-            .bind(class.to_owned())
-            .bind(entered_at.unix_millis())
-            .bind(fee.amount.get())
-            .bind(fee.tariff_version.to_string())
-            .bind(account)
-            .bind(at_ms)
-            .execute(&mut **tx)
-            .await?;
+            Request {
+                code: *code,
+                lot: e.lot.clone(),
+                gate: e.gate.clone(),
+                event_id: e.event_id.to_string(),
+                credential_key: credential_key(e.lot.as_str(), credential),
+                class: class.to_owned(),
+                entered_ms: entered_at.unix_millis(),
+                fee: fee.amount.get(),
+                tariff_version: fee.tariff_version.to_string(),
+                account_id,
+                requested_ms: at_ms,
+                paid: 0,
+                state: "owed".into(),
+                settled_ms: None,
+            }
         }
-        Some(r) => {
+        Some(mut r) => {
             // The driver came back to a lane (the same or another): the lane
             // asking last is the one waiting, at the fee it shows now.
-            let fee_now = if r.state == "paid" { r.fee } else { fee.amount.get().max(r.fee) };
-            sqlx::query(
-                "UPDATE payment_requests SET gate = $1, event_id = $2, fee_vnd = $3, tariff_version = $4, \
-                 requested_ms = $5 WHERE payment_code = $6",
-            )
-            .bind(e.gate.as_str().to_owned())
-            .bind(e.event_id.to_string())
-            .bind(fee_now)
-            .bind(fee.tariff_version.to_string())
-            .bind(at_ms)
-            .bind(code.to_string())
-            .execute(&mut **tx)
-            .await?;
+            r.gate = e.gate.clone();
+            r.event_id = e.event_id.to_string();
+            r.requested_ms = at_ms;
+            if r.state != "paid" {
+                r.fee = fee.amount.get().max(r.fee);
+                r.tariff_version = fee.tariff_version.to_string();
+            }
+            r
         }
-    }
-    let Some(mut r) = load_request(tx, backend, code).await? else { return Err(sqlx::Error::RowNotFound) };
+    };
+    fx.store(&r);
     let held: Vec<(String, i64)> = sqlx::query(
         "SELECT transfer_id, amount_vnd FROM transfers WHERE payment_code = $1 AND state = 'held' \
          ORDER BY transferred_ms, transfer_id",
@@ -682,17 +878,14 @@ async fn requested(
     .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
     .collect::<Result<_, sqlx::Error>>()?;
     for (transfer_id, amount) in &held {
-        sqlx::query("UPDATE transfers SET state = 'matched' WHERE transfer_id = $1")
-            .bind(transfer_id.clone())
-            .execute(&mut **tx)
-            .await?;
-        apply_to_stay(tx, backend, policy, &mut r, transfer_id, *amount, SUSPENSE, fx, at_ms).await?;
+        let (_, row) = apply_to_stay(tx, policy, &mut r, transfer_id, *amount, SUSPENSE, fx, at_ms).await?;
+        update_transfer(tx, transfer_id, &row).await?;
     }
     if held.is_empty() {
         // Unchanged money, but a new lane may be waiting: tell it where the
         // stay stands if anything was paid.
-        settle_if_paid(tx, backend, policy, &mut r, fx, at_ms).await?;
-        store_request(tx, &r, at_ms).await?;
+        settle_if_paid(tx, policy, &mut r, fx, at_ms).await?;
+        fx.store(&r);
         if r.paid > 0 || r.state == "paid" {
             fx.commands.push(LaneCommand {
                 lot: r.lot.clone(),
@@ -753,34 +946,34 @@ pub async fn resolve(
     let mut fx = Effects::default();
     let (disposition, note) = match how {
         Resolution::Stay { payment_code, note } => {
-            let Some(mut r) = load_request(&mut tx, db.backend, payment_code).await? else {
+            let Some(mut r) = fx.request(&mut tx, db.backend, payment_code).await? else {
                 return Err(ResolveError::Conflict(format!("no lane has asked for payment code {payment_code}")));
             };
-            let d = apply_to_stay(&mut tx, db.backend, policy, &mut r, transfer_id, amount, SUSPENSE, &mut fx, now_ms)
-                .await?;
+            let (d, row) =
+                apply_to_stay(&mut tx, policy, &mut r, transfer_id, amount, SUSPENSE, &mut fx, now_ms).await?;
+            update_transfer(&mut tx, transfer_id, &row).await?;
             (d, note)
         }
         Resolution::Account { account_id, note } => {
-            let d = match top_up(&mut tx, db.backend, transfer_id, None, account_id, amount, SUSPENSE, &mut fx, now_ms)
-                .await
+            let (d, row) = match top_up(&mut tx, transfer_id, None, account_id, amount, SUSPENSE, &mut fx, now_ms).await
             {
                 Err(sqlx::Error::RowNotFound) => {
                     return Err(ResolveError::Conflict(format!("account {account_id} not found")));
                 }
                 other => other?,
             };
+            update_transfer(&mut tx, transfer_id, &row).await?;
             (d, note)
         }
         Resolution::Refund { note } => {
-            let entry = Entry::new(format!("apply:{transfer_id}"), now_ms, format!("transfer {transfer_id} to refund"))
-                .line(SUSPENSE, amount)
-                .line(REFUNDS, -amount);
-            ledger::post(&mut tx, db.backend, &entry).await?;
-            sqlx::query("UPDATE transfers SET target = 'refund', refund_vnd = $1 WHERE transfer_id = $2")
-                .bind(amount)
-                .bind(transfer_id.to_owned())
-                .execute(&mut *tx)
-                .await?;
+            fx.post(
+                Entry::new(format!("apply:{transfer_id}"), now_ms, format!("transfer {transfer_id} to refund"))
+                    .line(SUSPENSE, amount)
+                    .line(REFUNDS, -amount),
+            )?;
+            let row =
+                Applied { target: Some("refund".into()), refund: amount, state: "resolved", ..Applied::default() };
+            update_transfer(&mut tx, transfer_id, &row).await?;
             (Disposition::Suspense, note)
         }
     };
@@ -823,7 +1016,7 @@ pub async fn refund_paid(
         Entry::new(format!("refund:{transfer_id}"), now_ms, format!("refund paid by {by}, bank ref {reference}"))
             .line(REFUNDS, amount)
             .line(BANK, -amount);
-    ledger::post(&mut tx, db.backend, &entry).await?;
+    ledger::write(&mut tx, db.backend, &[entry]).await?;
     sqlx::query("UPDATE transfers SET refund_paid_ms = $1 WHERE transfer_id = $2")
         .bind(now_ms)
         .bind(transfer_id.to_owned())

@@ -13,7 +13,7 @@ use tag_reader::publisher::OutMsg;
 use tokio::sync::{Notify, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-use super::{Disposition, Effects, Incoming, Policy, apply_transfer};
+use super::{Disposition, Effects, Incoming, Policy, apply_transfers};
 use crate::db::{Db, now_ms};
 use crate::metrics::SettlementMetrics;
 
@@ -62,6 +62,15 @@ impl Settler {
     }
 }
 
+/// The writer's shared parts.
+struct Writer {
+    db: Db,
+    policy: Arc<Policy>,
+    out: mpsc::Sender<OutMsg>,
+    lists_changed: Arc<Notify>,
+    metrics: SettlementMetrics,
+}
+
 async fn run(
     db: Db,
     policy: Arc<Policy>,
@@ -71,6 +80,7 @@ async fn run(
     metrics: SettlementMetrics,
     shutdown: CancellationToken,
 ) {
+    let w = Writer { db, policy, out, lists_changed, metrics };
     let mut batch: Vec<(Incoming, Reply)> = Vec::with_capacity(BATCH);
     loop {
         let first = tokio::select! {
@@ -85,31 +95,53 @@ async fn run(
                 Err(_) => break,
             }
         }
-        let started = std::time::Instant::now();
-        match commit(&db, &policy, &batch).await {
-            Ok((dispositions, mut fx, changed)) => {
-                metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-                let now = tag_reader::reader::now();
-                for cmd in fx.commands.drain(..) {
-                    if out.send(cmd.to_out(now)).await.is_err() {
-                        tracing::warn!(gate = %cmd.gate, "the MQTT link has stopped; lane command not sent");
+        if let Err(e) = w.book(&mut batch).await {
+            if batch.len() > 1 {
+                // One bad transfer must not hold back the others: book
+                // each alone, so only the one at fault is refused.
+                tracing::warn!(error = %e, transfers = batch.len(), "booking a batch failed; booking one by one");
+                for one in std::mem::take(&mut batch) {
+                    let mut single = vec![one];
+                    if let Err(e) = w.book(&mut single).await {
+                        w.refuse(&mut single, &e);
                     }
                 }
-                if changed {
-                    lists_changed.notify_one();
-                }
-                for ((t, reply), d) in batch.drain(..).zip(dispositions) {
-                    metrics.transfers.with_label_values(&[t.provider.as_str(), d.name()]).inc();
-                    tracing::info!(transfer = %t.transfer_id(), amount = %t.amount, outcome = d.name(), "transfer booked");
-                    let _ = reply.send(Ok(d));
-                }
+            } else {
+                w.refuse(&mut batch, &e);
             }
-            Err(e) => {
-                tracing::error!(error = %e, transfers = batch.len(), "booking transfers failed; the providers will retry");
-                for (_, reply) in batch.drain(..) {
-                    let _ = reply.send(Err(e.to_string()));
-                }
+        }
+        batch.clear();
+    }
+}
+
+impl Writer {
+    /// Commits `batch`, publishes its lane commands and answers its
+    /// callers; on failure leaves the batch unanswered for the caller.
+    async fn book(&self, batch: &mut Vec<(Incoming, Reply)>) -> Result<(), sqlx::Error> {
+        let started = std::time::Instant::now();
+        let (dispositions, mut fx, changed) = commit(&self.db, &self.policy, batch).await?;
+        self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
+        let now = tag_reader::reader::now();
+        for cmd in fx.commands.drain(..) {
+            if self.out.send(cmd.to_out(now)).await.is_err() {
+                tracing::warn!(gate = %cmd.gate, "the MQTT link has stopped; lane command not sent");
             }
+        }
+        if changed {
+            self.lists_changed.notify_one();
+        }
+        for ((t, reply), d) in batch.drain(..).zip(dispositions) {
+            self.metrics.transfers.with_label_values(&[t.provider.as_str(), d.name()]).inc();
+            tracing::info!(transfer = %t.transfer_id(), amount = %t.amount, outcome = d.name(), "transfer booked");
+            let _ = reply.send(Ok(d));
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, batch: &mut Vec<(Incoming, Reply)>, e: &sqlx::Error) {
+        for (t, reply) in batch.drain(..) {
+            tracing::error!(transfer = %t.transfer_id(), error = %e, "booking a transfer failed; the provider will retry");
+            let _ = reply.send(Err(e.to_string()));
         }
     }
 }
@@ -122,10 +154,8 @@ async fn commit(
     let now = now_ms();
     let mut tx = db.pool.begin().await?;
     let mut fx = Effects::default();
-    let mut out = Vec::with_capacity(batch.len());
-    for (t, _) in batch {
-        out.push(apply_transfer(&mut tx, db.backend, policy, t, now, &mut fx).await?);
-    }
+    let transfers: Vec<Incoming> = batch.iter().map(|(t, _)| t.clone()).collect();
+    let out = apply_transfers(&mut tx, db.backend, policy, &transfers, now, &mut fx).await?;
     let changed = fx.finish(&mut tx, db.backend).await?;
     tx.commit().await?;
     Ok((out, fx, changed))

@@ -503,3 +503,23 @@ async fn reconciliation_books_what_the_webhooks_missed(db: &Db) {
     server.abort();
 }
 on_both_databases!(reconciliation, reconciliation_books_what_the_webhooks_missed);
+
+async fn a_batch_books_each_id_once(db: &Db) {
+    let code = PaymentCode::stay(12);
+    ingest(db, &[request(1, code, 10_000, Credential::None)]).await;
+    let t = transfer("batch-1", 10_000, code.as_str());
+    let stray = transfer("batch-2", 1_000, "khong co ma");
+    let mut tx = db.pool.begin().await.unwrap();
+    let mut fx = Effects::default();
+    let ds = apply_transfers(&mut tx, db.backend, &policy(), &[t.clone(), stray, t], NOW, &mut fx).await.unwrap();
+    fx.finish(&mut tx, db.backend).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        matches!(ds[..], [Disposition::Stay { settled: true, .. }, Disposition::Suspense, Disposition::Duplicate]),
+        "{ds:?}"
+    );
+    assert_eq!(fx.commands.len(), 1);
+    let trial = assert_books(db).await;
+    assert_eq!((trial.fees_settled_vnd, trial.balances[SUSPENSE]), (10_000, -1_000));
+}
+on_both_databases!(batch_dedup, a_batch_books_each_id_once);

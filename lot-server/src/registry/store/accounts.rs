@@ -113,19 +113,12 @@ impl Registry {
         // and refused if its bank reference was booked before.
         let mut fx = crate::settlement::Effects::with_version(version);
         let reference = input.reference.trim();
-        let booked = crate::settlement::manual_top_up(
-            &mut tx,
-            self.db.backend,
-            account_id,
-            input.amount_vnd,
-            reference,
-            now_ms,
-            &mut fx,
-        )
-        .await?;
+        let booked =
+            crate::settlement::manual_top_up(&mut tx, account_id, input.amount_vnd, reference, now_ms, &mut fx).await?;
         if !booked {
             return Err(RegistryError::Conflict(format!("bank reference {reference:?} was already booked")));
         }
+        fx.finish(&mut tx, self.db.backend).await?;
         tracing::info!(account = account_id, amount = input.amount_vnd, "account topped up");
         let touched = Touched { accounts: [account_id.to_owned()].into(), ..Touched::default() };
         self.finish(tx, touched, version).await?;

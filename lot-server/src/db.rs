@@ -81,6 +81,17 @@ impl Db {
         Ok(Db { pool, backend })
     }
 
+    /// A transaction that will write: on SQLite it takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so a transaction that reads first cannot
+    /// fail on upgrading when another writer committed in between (that
+    /// failure skips the busy timeout); on PostgreSQL a plain `BEGIN`.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
     /// Brings the schema up to date.
     pub async fn migrate(&self) -> Result<(), DbError> {
         let mut conn = self.pool.acquire().await?;

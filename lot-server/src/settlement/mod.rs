@@ -934,7 +934,7 @@ pub async fn resolve(
     by: &str,
     now_ms: i64,
 ) -> Result<(Disposition, Effects, bool), ResolveError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let sql = format!("SELECT amount_vnd, state FROM transfers WHERE transfer_id = $1{}", for_update(db.backend));
     let row: Option<AnyRow> = sqlx::query(&sql).bind(transfer_id.to_owned()).fetch_optional(&mut *tx).await?;
     let Some(row) = row else { return Err(ResolveError::NotFound(transfer_id.to_owned())) };
@@ -999,7 +999,7 @@ pub async fn refund_paid(
     by: &str,
     now_ms: i64,
 ) -> Result<i64, ResolveError> {
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let sql =
         format!("SELECT refund_vnd, refund_paid_ms FROM transfers WHERE transfer_id = $1{}", for_update(db.backend));
     let row: Option<AnyRow> = sqlx::query(&sql).bind(transfer_id.to_owned()).fetch_optional(&mut *tx).await?;
@@ -1032,7 +1032,7 @@ pub async fn assign_topup_codes(db: &Db) -> Result<usize, sqlx::Error> {
         sqlx::query_scalar("SELECT account_id FROM accounts WHERE topup_code IS NULL").fetch_all(&db.pool).await?;
     let mut n = 0;
     for account in missing {
-        let mut tx = db.pool.begin().await?;
+        let mut tx = db.begin_write().await?;
         assign_topup_code(&mut tx, &account).await?;
         tx.commit().await?;
         n += 1;

@@ -152,7 +152,7 @@ async fn commit(
     batch: &[(Incoming, Reply)],
 ) -> Result<(Vec<Disposition>, Effects, bool), sqlx::Error> {
     let now = now_ms();
-    let mut tx = db.pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let mut fx = Effects::default();
     let transfers: Vec<Incoming> = batch.iter().map(|(t, _)| t.clone()).collect();
     let out = apply_transfers(&mut tx, db.backend, policy, &transfers, now, &mut fx).await?;

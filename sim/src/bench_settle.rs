@@ -43,22 +43,9 @@ use tokio_util::sync::CancellationToken;
 const LOT: &str = "bench-pay";
 const HMAC: &str = "bench-sepay-hmac-secret";
 
-/// The example tariff without its grace period: a stay of seconds costs
-/// the first block.
-const TARIFF: &str = r#"
-version = "bench-no-grace"
-effective_from = 2018-01-01
-zone = "hanoi-zone-1"
-description = "bench: cars pay from the first minute"
-day_starts = "06:00"
-night_starts = "18:00"
-
-[classes.car]
-grace_minutes = 0
-block = { first_minutes = 120, first_price = 50_000, per_hour_day = 30_000, per_hour_night = 20_000 }
-daily_cap = 300_000
-monthly_pass = 2_500_000
-"#;
+/// The example tariff without its grace: a stay of seconds costs the
+/// first block.
+const TARIFF: &str = include_str!("../../tests/fixtures/no-grace-tariff.toml");
 
 #[derive(clap::Args, Debug)]
 pub struct BenchSettleArgs {

@@ -130,6 +130,32 @@ pub fn start_logged(bin: &str, config: &Path, log: &Path) -> std::io::Result<Pro
     Ok(Proc(child))
 }
 
+/// A new API token of `role`, made with `lot-server token create`.
+pub fn token(config: &Path, role: &str) -> Result<String, String> {
+    let made = command("lot-server")
+        .args(["token", "create", "--role", role, "--label", "test", "--config"])
+        .arg(config)
+        .output()
+        .map_err(|e| format!("lot-server token create: {e}"))?;
+    if !made.status.success() {
+        return Err(String::from_utf8_lossy(&made.stderr).into_owned());
+    }
+    Ok(String::from_utf8_lossy(&made.stdout).trim().to_owned())
+}
+
+/// Starts `lot-server run` and waits until `/health/ready` on `http_port`
+/// answers 200; the error carries its log if it never does within 15 s.
+pub async fn start_server(config: &Path, log: &Path, http_port: u16) -> Result<Proc, String> {
+    let server = start_logged("lot-server", config, log).map_err(|e| format!("start lot-server: {e}"))?;
+    for _ in 0..300 {
+        if http(http_port, "GET", "/health/ready", None, None).await.is_some_and(|(s, _)| s == 200) {
+            return Ok(server);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Err(format!("the lot server never became ready: {}", std::fs::read_to_string(log).unwrap_or_default()))
+}
+
 /// Waits until a controller's `/health` on `port` reports lists `version`;
 /// false if it never does within 15 s.
 pub async fn wait_for_lists(port: u16, version: u64) -> bool {

@@ -56,27 +56,11 @@ async fn a_lot_runs_on_the_embedded_broker() {
         ),
     )
     .unwrap();
-    let made = bins::command("lot-server")
-        .args(["token", "create", "--role", "operator", "--label", "e2e", "--config"])
-        .arg(&server_cfg)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let token = bins::token(&server_cfg, "operator").unwrap();
     assert!(token.starts_with("lsk_"), "{token}");
-
     let log = dir.join("lot-server.log");
     eprintln!("logs in {}", dir.display());
-    let mut server = bins::start_logged("lot-server", &server_cfg, &log).unwrap();
-    let mut ready = false;
-    for _ in 0..300 {
-        if http(http_port, "GET", "/health/ready", None, None).await.is_some_and(|(s, _)| s == 200) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the server became ready: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    let mut server = bins::start_server(&server_cfg, &log, http_port).await.unwrap();
 
     let vehicle = api(
         http_port,

@@ -24,22 +24,8 @@ use tokio::sync::mpsc;
 const LOT: &str = "pay-lot";
 const HMAC_KEY: &str = "e2e-sepay-hmac-secret";
 
-/// The example tariff without its 10-minute grace, so a stay of seconds
-/// costs the first block (50,000 for a car).
-const TARIFF: &str = r#"
-version = "e2e-no-grace"
-effective_from = 2018-01-01
-zone = "hanoi-zone-1"
-description = "test: cars pay from the first minute"
-day_starts = "06:00"
-night_starts = "18:00"
-
-[classes.car]
-grace_minutes = 0
-block = { first_minutes = 120, first_price = 50_000, per_hour_day = 30_000, per_hour_night = 20_000 }
-daily_cap = 300_000
-monthly_pass = 2_500_000
-"#;
+/// The example tariff without its grace: a stay of seconds costs 50,000.
+const TARIFF: &str = include_str!("../fixtures/no-grace-tariff.toml");
 
 async fn api(port: u16, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
     let body = body.map(|b| b.to_string());
@@ -105,25 +91,10 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
         ),
     )
     .unwrap();
-    let made = bins::command("lot-server")
-        .args(["token", "create", "--role", "operator", "--label", "e2e", "--config"])
-        .arg(&server_cfg)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    let token = String::from_utf8(made.stdout).unwrap().trim().to_owned();
+    let token = bins::token(&server_cfg, "operator").unwrap();
     let log = dir.join("lot-server.log");
     eprintln!("logs in {}", dir.display());
-    let mut server = bins::start_logged("lot-server", &server_cfg, &log).unwrap();
-    let mut ready = false;
-    for _ in 0..300 {
-        if http(http_port, "GET", "/health/ready", None, None).await.is_some_and(|(s, _)| s == 200) {
-            ready = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(ready, "the server became ready: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    let mut server = bins::start_server(&server_cfg, &log, http_port).await.unwrap();
 
     // A car with a tag and no account: it pays by transfer.
     let vehicle =

@@ -9,9 +9,12 @@ use parking_core::wire::{Credential, GateEvent, GateEventKind, Settlement, V1};
 use parking_core::{Epc, EventId, VehicleClass};
 use serde_json::{Value, json};
 
+use super::ledger::{BANK, REFUNDS, STAY_DEPOSITS, SUSPENSE, VAT_PAYABLE};
 use super::*;
+use crate::db::Db;
 use crate::on_both_databases;
 use crate::registry::{AccountInput, OwnerInput, Registry, TagInput, VehicleInput};
+use parking_core::wire::Command;
 
 const NOW: i64 = 1_795_000_000_000; // 2026-11-18, under the 8% VAT period
 

@@ -9,6 +9,7 @@
 //! - [`plate`]: Vietnamese licence plates, normalised;
 //! - [`money`]: `Vnd`, whole đồng with checked arithmetic;
 //! - [`vehicle`]: vehicle classes, built-in and configured;
+//! - [`chain`]: the tamper-evident journal: hash-chained records, signed daily seals;
 //! - [`payment_code`]: short, check-charactered codes for transfer memos;
 //! - [`vat`]: VAT rates by date, and splitting a VAT-inclusive fee;
 //! - [`timestamp`]: UTC instants and the lot's local clock (UTC+7);
@@ -22,6 +23,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chain;
 pub mod config;
 pub mod gate;
 pub mod ids;

@@ -5,6 +5,7 @@
 //! Modules:
 //! - [`api`]: the HTTP API (axum), its roles and its OpenAPI document;
 //! - [`bench`]: `lot-server bench-ingest`;
+//! - [`bench_ledger`]: `lot-server bench-ledger`: the tamper-evident journal's verification speed and tamper detection;
 //! - [`broker`]: the embedded MQTT broker (rumqttd);
 //! - [`db`]: SQLite or PostgreSQL through sqlx `Any`, and the migrations;
 //! - [`ingest`]: exactly-once ingestion of gate events into sessions and exceptions;
@@ -24,6 +25,7 @@
 
 pub mod api;
 pub mod bench;
+pub mod bench_ledger;
 pub mod broker;
 pub mod db;
 pub mod ingest;

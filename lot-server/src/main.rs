@@ -48,6 +48,9 @@ enum Command {
     },
     /// Measure sustained ingestion from MQTT through commit to acknowledgement.
     BenchIngest(lot_server::bench::IngestArgs),
+    /// Verify a hash-chained journal of a million records and check that
+    /// every kind of tampering is detected; the last line is JSON.
+    BenchLedger(lot_server::bench_ledger::LedgerArgs),
 }
 
 #[derive(Subcommand, Debug)]
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Token { command } => block_on(token(command)),
         Command::Vietqr { command } => lot_server::vietqr_cli::run(command),
         Command::BenchIngest(args) => block_on(lot_server::bench::run(args)),
+        Command::BenchLedger(args) => lot_server::bench_ledger::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -10,6 +10,7 @@
 //! - [`money`]: `Vnd`, whole đồng with checked arithmetic;
 //! - [`vehicle`]: vehicle classes, built-in and configured;
 //! - [`chain`]: the tamper-evident journal: hash-chained records, signed daily seals;
+//! - [`invoice`]: cash-register e-invoices and their `TDiep` XML;
 //! - [`payment_code`]: short, check-charactered codes for transfer memos;
 //! - [`vat`]: VAT rates by date, and splitting a VAT-inclusive fee;
 //! - [`timestamp`]: UTC instants and the lot's local clock (UTC+7);
@@ -27,6 +28,7 @@ pub mod chain;
 pub mod config;
 pub mod gate;
 pub mod ids;
+pub mod invoice;
 pub mod money;
 pub mod payment_code;
 pub mod plate;

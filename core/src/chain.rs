@@ -20,9 +20,12 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier as _, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+
+/// The key types, so users need not depend on the signature crate.
+pub use ed25519_dalek::{SigningKey as JournalSigningKey, VerifyingKey as JournalVerifyingKey};
 
 /// A SHA-256 digest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -246,57 +249,100 @@ pub struct Verified {
 }
 
 /// Checks records (in stored order) from the start of `lot`'s journal, and
-/// the seals (in day order) against them and against `key`.
-#[allow(clippy::needless_pass_by_value)]
+/// the seals against them and against `key`.
 pub fn verify<'a>(
     lot: &str,
     records: impl IntoIterator<Item = &'a Record>,
     seals: &[Seal],
     key: &VerifyingKey,
 ) -> Result<Verified, Tamper> {
-    for s in seals {
-        if !s.verify(key) {
-            return Err(Tamper::BadSignature { day: s.day.clone() });
-        }
+    let mut v = Verifier::new(lot, seals, key)?;
+    for r in records {
+        v.push(r)?;
     }
-    let mut seals_at: BTreeMap<u64, &Seal> = seals.iter().map(|s| (s.last_seq, s)).collect();
-    let mut last = Chain::start(lot);
-    let mut records = records.into_iter().peekable();
-    while let Some(r) = records.next() {
-        let expected = last.last_seq + 1;
+    v.finish()
+}
+
+/// [`verify`] one record at a time, for a journal read in pages.
+#[derive(Debug)]
+pub struct Verifier {
+    seals_at: BTreeMap<u64, Seal>,
+    seals: usize,
+    last: Chain,
+    /// A record that skipped ahead: (the seq expected, the seq found). The
+    /// next record tells a move (it is the expected one) from a deletion.
+    gap: Option<(u64, u64)>,
+}
+
+impl Verifier {
+    /// Checks the seals' signatures and starts at `lot`'s genesis.
+    pub fn new(lot: &str, seals: &[Seal], key: &VerifyingKey) -> Result<Self, Tamper> {
+        for s in seals {
+            if !s.verify(key) {
+                return Err(Tamper::BadSignature { day: s.day.clone() });
+            }
+        }
+        let start = Chain::start(lot);
+        // A day sealed before any record: its hash is the genesis.
+        if let Some(s) = seals.iter().find(|s| s.last_seq == 0 && s.last_hash != start.last_hash) {
+            return Err(Tamper::SealMismatch {
+                day: s.day.clone(),
+                seq: 0,
+                sealed: s.last_hash,
+                found: start.last_hash,
+            });
+        }
+        Ok(Verifier {
+            seals_at: seals.iter().filter(|s| s.last_seq > 0).map(|s| (s.last_seq, s.clone())).collect(),
+            seals: seals.len(),
+            last: start,
+            gap: None,
+        })
+    }
+
+    /// The next record, in stored order.
+    pub fn push(&mut self, r: &Record) -> Result<(), Tamper> {
+        if let Some((expected, found)) = self.gap.take() {
+            return Err(if r.seq == expected {
+                Tamper::OutOfOrder { seq: expected, after: found }
+            } else {
+                Tamper::Deleted { from: expected, to: found - 1 }
+            });
+        }
+        let expected = self.last.last_seq + 1;
         if r.seq < expected {
-            return Err(Tamper::OutOfOrder { seq: r.seq, after: last.last_seq });
+            return Err(Tamper::OutOfOrder { seq: r.seq, after: self.last.last_seq });
         }
         if r.seq > expected {
-            // The missing one right after: moved, not deleted.
-            if records.peek().is_some_and(|next| next.seq == expected) {
-                return Err(Tamper::OutOfOrder { seq: expected, after: r.seq });
-            }
-            return Err(Tamper::Deleted { from: expected, to: r.seq - 1 });
+            self.gap = Some((expected, r.seq));
+            return Ok(());
         }
         if record_hash(&r.prev, r.seq, r.at_ms, &r.kind, &r.body) != r.hash {
             return Err(Tamper::Edited { seq: r.seq });
         }
-        if r.prev != last.last_hash {
-            return Err(Tamper::BrokenLink { seq: r.seq, prev_seq: last.last_seq });
+        if r.prev != self.last.last_hash {
+            return Err(Tamper::BrokenLink { seq: r.seq, prev_seq: self.last.last_seq });
         }
-        last.last_seq = r.seq;
-        last.last_hash = r.hash;
-        if let Some(s) = seals_at.remove(&r.seq) {
+        self.last.last_seq = r.seq;
+        self.last.last_hash = r.hash;
+        if let Some(s) = self.seals_at.remove(&r.seq) {
             if s.last_hash != r.hash {
-                return Err(Tamper::SealMismatch {
-                    day: s.day.clone(),
-                    seq: r.seq,
-                    sealed: s.last_hash,
-                    found: r.hash,
-                });
+                return Err(Tamper::SealMismatch { day: s.day, seq: r.seq, sealed: s.last_hash, found: r.hash });
             }
         }
+        Ok(())
     }
-    if let Some((&sealed, s)) = seals_at.iter().next() {
-        return Err(Tamper::Truncated { last: last.last_seq, day: s.day.clone(), sealed });
+
+    /// After the last record.
+    pub fn finish(self) -> Result<Verified, Tamper> {
+        if let Some((expected, found)) = self.gap {
+            return Err(Tamper::Deleted { from: expected, to: found - 1 });
+        }
+        if let Some((&sealed, s)) = self.seals_at.iter().next() {
+            return Err(Tamper::Truncated { last: self.last.last_seq, day: s.day.clone(), sealed });
+        }
+        Ok(Verified { records: self.last.last_seq, last_hash: self.last.last_hash, seals: self.seals })
     }
-    Ok(Verified { records: last.last_seq, last_hash: last.last_hash, seals: seals.len() })
 }
 
 #[cfg(test)]

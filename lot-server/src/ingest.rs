@@ -130,6 +130,17 @@ pub async fn commit(
     write_exceptions(&mut tx, db.backend, &sessions.exceptions).await?;
     resolve_exceptions(&mut tx, &sessions.resolved).await?;
     out.lists_changed = fx.finish(&mut tx, db.backend).await?;
+    // Every new gate event, decisions and manual opens included, into the
+    // tamper-evident journal, in the same transaction.
+    let items: Vec<crate::audit::Item> = fresh
+        .iter()
+        .map(|e| crate::audit::Item {
+            at_ms: e.at.unix_millis(),
+            kind: kind_name(&e.kind).to_owned(),
+            body: json_text(e),
+        })
+        .collect();
+    crate::audit::append(&mut tx, db.backend, fresh.first().map(|e| e.lot.as_str()), &items).await?;
     tx.commit().await?;
     out.commands = fx.commands;
     Ok(out)

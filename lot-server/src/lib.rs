@@ -4,6 +4,7 @@
 //!
 //! Modules:
 //! - [`api`]: the HTTP API (axum), its roles and its OpenAPI document;
+//! - [`audit`]: the stored tamper-evident journal: appends, daily seals, verification;
 //! - [`bench`]: `lot-server bench-ingest`;
 //! - [`bench_ledger`]: `lot-server bench-ledger`: the tamper-evident journal's verification speed and tamper detection;
 //! - [`broker`]: the embedded MQTT broker (rumqttd);
@@ -24,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod bench;
 pub mod bench_ledger;
 pub mod broker;
@@ -77,6 +79,7 @@ pub async fn run(
     }
     let policy = Arc::new(settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?);
     policy.vat.rate_at(tag_reader::reader::now()).context("[tax] vat: no rate is in force today")?;
+    audit::init(&db, settings.lot.id.as_str()).await.context("cannot start the journal")?;
     let codes = settlement::assign_topup_codes(&db).await?;
     if codes > 0 {
         tracing::info!(accounts = codes, "gave top-up codes to accounts that had none");
@@ -136,6 +139,13 @@ pub async fn run(
         metrics.settlement.clone(),
         shutdown.clone(),
     );
+    let sealer = match settings.tax.journal_key().context("tax.journal_key")? {
+        Some(key) => Some(tokio::spawn(audit::seal_days(db.clone(), key, shutdown.clone()))),
+        None => {
+            tracing::warn!("tax.journal_key is not set: the journal is kept but not sealed");
+            None
+        }
+    };
     let poller = settings.settlement.sepay_poll.as_ref().map(|p| {
         let feed = settlement::reconcile::SepayFeed::new(&p.base_url, p.token.clone(), p.account_number.clone());
         let every = Duration::from_secs(p.every_secs.max(1));
@@ -153,8 +163,8 @@ pub async fn run(
     let _ = ingest.await;
     let _ = lists.await;
     let _ = settler_task.await;
-    if let Some(p) = poller {
-        let _ = p.await;
+    for task in [poller, sealer].into_iter().flatten() {
+        let _ = task.await;
     }
     let _ = out.send(node_status(&settings, false)).await;
     drop(out);

@@ -46,6 +46,11 @@ enum Command {
         #[command(subcommand)]
         command: lot_server::vietqr_cli::VietQrCommand,
     },
+    /// The tamper-evident journal: verify it, seal a day, print the public key.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
     /// Measure sustained ingestion from MQTT through commit to acknowledgement.
     BenchIngest(lot_server::bench::IngestArgs),
     /// Verify a hash-chained journal of a million records and check that
@@ -92,6 +97,7 @@ fn main() -> ExitCode {
         Command::Vietqr { command } => lot_server::vietqr_cli::run(command),
         Command::BenchIngest(args) => block_on(lot_server::bench::run(args)),
         Command::BenchLedger(args) => lot_server::bench_ledger::run(args),
+        Command::Ledger { command } => block_on(ledger(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -166,6 +172,73 @@ async fn serve(s: Settings) -> anyhow::Result<()> {
         stop.cancel();
     });
     lot_server::run(s, listener, shutdown).await
+}
+
+#[derive(Subcommand, Debug)]
+enum LedgerCommand {
+    /// Check every record and seal; exits 1 naming where and how the
+    /// journal was tampered with.
+    Verify {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+        /// The lot's published public key (hex); default: the one of
+        /// `tax.journal_key`.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Seal a day (YYYY-MM-DD) at the journal's current end.
+    Seal {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+        #[arg(long)]
+        day: String,
+    },
+    /// Print the public key that verifies this lot's seals.
+    PublicKey {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+    },
+}
+
+async fn ledger(command: LedgerCommand) -> anyhow::Result<()> {
+    use parking_core::chain;
+    let (config, public, day) = match &command {
+        LedgerCommand::Verify { config, public_key, .. } => (config, public_key.clone(), None),
+        LedgerCommand::Seal { config, day } => (config, None, Some(day.clone())),
+        LedgerCommand::PublicKey { config } => (config, None, None),
+    };
+    let s = Settings::load(config)?;
+    let key = s.tax.journal_key().context("tax.journal_key")?;
+    if let LedgerCommand::PublicKey { .. } = command {
+        let key = key.context("tax.journal_key is not set")?;
+        println!("{}", chain::public_hex(&key));
+        return Ok(());
+    }
+    let db = lot_server::db::Db::connect(s.database.url.expose()).await?;
+    db.migrate().await?;
+    lot_server::audit::init(&db, s.lot.id.as_str()).await?;
+    if let Some(day) = day {
+        time::Date::parse(&day, &time::macros::format_description!("[year]-[month]-[day]"))
+            .with_context(|| format!("--day {day:?} is not YYYY-MM-DD"))?;
+        let key = key.context("tax.journal_key is not set: nothing to seal with")?;
+        let seal = lot_server::audit::seal(&db, &key, &day, tag_reader::reader::now().unix_millis()).await?;
+        println!("{}", serde_json::to_string(&seal)?);
+        return Ok(());
+    }
+    let public = match public {
+        Some(hex) => chain::verifying_key(&hex).context("--public-key")?,
+        None => key.context("give --public-key, or set tax.journal_key")?.verifying_key(),
+    };
+    match lot_server::audit::verify(&db, &public).await? {
+        Ok(v) => {
+            println!(
+                "{}",
+                serde_json::json!({ "ok": true, "records": v.records, "seals": v.seals, "last_hash": v.last_hash })
+            );
+            Ok(())
+        }
+        Err(t) => anyhow::bail!("the journal does not verify: {t}"),
+    }
 }
 
 fn check(config: &[PathBuf]) -> anyhow::Result<()> {

@@ -66,11 +66,16 @@ fn default_poll_secs() -> u64 {
 pub struct TaxSettings {
     #[serde(default = "default_vat")]
     pub vat: Vec<VatPeriod>,
+    /// The Ed25519 seed (64 hex digits) that seals the journal each day;
+    /// `lot-server ledger public-key` prints the key officers verify with.
+    /// Without it the journal is kept but not sealed.
+    #[serde(default)]
+    pub journal_key: Option<Secret>,
 }
 
 impl Default for TaxSettings {
     fn default() -> Self {
-        TaxSettings { vat: default_vat() }
+        TaxSettings { vat: default_vat(), journal_key: None }
     }
 }
 
@@ -89,6 +94,13 @@ fn default_vat() -> Vec<VatPeriod> {
 }
 
 impl TaxSettings {
+    /// The journal's signing key, if configured.
+    pub fn journal_key(
+        &self,
+    ) -> Result<Option<parking_core::chain::JournalSigningKey>, parking_core::chain::ChainError> {
+        self.journal_key.as_ref().map(|k| parking_core::chain::signing_key(k.expose())).transpose()
+    }
+
     pub fn schedule(&self) -> Result<VatSchedule, parking_core::vat::VatError> {
         VatSchedule::new(self.vat.clone())
     }

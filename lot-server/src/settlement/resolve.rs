@@ -8,7 +8,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::apply::{Applied, apply_to_stay, top_up, update_transfer};
 use super::effects::{Effects, for_update};
-use super::ledger::{self, BANK, Entry, REFUNDS, SUSPENSE};
+use super::ledger::{BANK, Entry, REFUNDS, SUSPENSE};
 use super::{Disposition, Policy};
 use crate::db::Db;
 
@@ -127,7 +127,9 @@ pub async fn refund_paid(
         Entry::new(format!("refund:{transfer_id}"), now_ms, format!("refund paid by {by}, bank ref {reference}"))
             .line(REFUNDS, amount)
             .line(BANK, -amount);
-    ledger::write(&mut tx, db.backend, &[entry]).await?;
+    let mut fx = Effects::default();
+    fx.post(entry)?;
+    fx.finish(&mut tx, db.backend).await?;
     sqlx::query("UPDATE transfers SET refund_paid_ms = $1 WHERE transfer_id = $2")
         .bind(now_ms)
         .bind(transfer_id.to_owned())

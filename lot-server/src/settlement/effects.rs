@@ -67,6 +67,67 @@ impl Effects {
         Ok(done.rows_affected() > 0)
     }
 
+    /// Which of `accounts` exist, in one read per chunk.
+    pub(super) async fn existing_accounts(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        backend: Backend,
+        accounts: &[String],
+    ) -> Result<std::collections::HashSet<String>, sqlx::Error> {
+        let mut wanted: Vec<&String> = accounts.iter().collect();
+        wanted.sort();
+        wanted.dedup();
+        let mut found = std::collections::HashSet::new();
+        for chunk in wanted.chunks(CHUNK) {
+            let sql =
+                format!("SELECT account_id FROM accounts WHERE account_id IN ({})", backend.params(1, chunk.len()));
+            let mut q = sqlx::query(&sql).persistent(false);
+            for a in chunk {
+                q = q.bind((*a).clone());
+            }
+            for row in q.fetch_all(&mut **tx).await? {
+                found.insert(row.try_get::<String, _>(0)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Changes many balances, summed per account, in one statement per
+    /// chunk (`UPDATE … FROM (VALUES …)`, which both databases take).
+    pub(super) async fn change_balances(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        backend: Backend,
+        deltas: &[(String, i64)],
+        now_ms: i64,
+    ) -> Result<(), sqlx::Error> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        if self.version.is_none() {
+            self.version = Some(lists::next_version(tx).await?);
+        }
+        let mut sums: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        for (a, d) in deltas {
+            *sums.entry(a.as_str()).or_default() += d;
+        }
+        let sums: Vec<(&str, i64)> = sums.into_iter().collect();
+        for chunk in sums.chunks(CHUNK) {
+            let sql = format!(
+                "UPDATE accounts SET balance_vnd = balance_vnd + CAST(v.column2 AS BIGINT), \
+                 updated_ms = CAST(v.column3 AS BIGINT) FROM (VALUES {}) AS v WHERE accounts.account_id = v.column1",
+                backend.placeholders(chunk.len(), 3)
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
+            for (a, d) in chunk {
+                q = q.bind((*a).to_owned()).bind(*d).bind(now_ms);
+                self.accounts.insert((*a).to_owned());
+            }
+            q.execute(&mut **tx).await?;
+        }
+        Ok(())
+    }
+
     /// Queues a ledger entry, refusing one whose lines do not sum to zero.
     pub(super) fn post(&mut self, e: Entry) -> Result<(), sqlx::Error> {
         ledger::check(&e)?;

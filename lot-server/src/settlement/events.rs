@@ -28,6 +28,26 @@ pub async fn on_gate_events(
     fx: &mut Effects,
 ) -> Result<Vec<Raised>, sqlx::Error> {
     let mut raised = Vec::new();
+    // Read once for the whole batch: which charged accounts exist, and the
+    // requests of codes the batch names.
+    let charged: Vec<String> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            GateEventKind::Exit { settlement: Settlement::Account { account }, .. } => Some(account.clone()),
+            _ => None,
+        })
+        .collect();
+    let known = fx.existing_accounts(tx, backend, &charged).await?;
+    let codes: Vec<PaymentCode> = events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            GateEventKind::PaymentRequested { payment_code, .. } => Some(*payment_code),
+            GateEventKind::Exit { settlement: Settlement::Transfer { payment_code, .. }, .. } => Some(*payment_code),
+            _ => None,
+        })
+        .collect();
+    fx.load_requests(tx, backend, &codes).await?;
+    let mut debits: Vec<(String, i64)> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let at_ms = e.at.unix_millis();
         match &e.kind {
@@ -49,11 +69,12 @@ pub async fn on_gate_events(
                         continue;
                     }
                 };
-                if !fx.change_balance(tx, account, -fee.amount.get(), at_ms).await? {
+                if !known.contains(account) {
                     let detail = format!("exit charged {} to account {account}, which does not exist", fee.amount);
                     raised.push((i, "unknown_account", detail));
                     continue;
                 }
+                debits.push((account.clone(), -fee.amount.get()));
                 let (net, vat) = rate.split(fee.amount);
                 let memo = format!("exit debited to {account}, VAT {rate}");
                 fx.post(
@@ -73,6 +94,8 @@ pub async fn on_gate_events(
             _ => {}
         }
     }
+    let now_ms = events.last().map_or(0, |e| e.at.unix_millis());
+    fx.change_balances(tx, backend, &debits, now_ms).await?;
     Ok(raised)
 }
 

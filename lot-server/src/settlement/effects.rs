@@ -206,17 +206,9 @@ impl Effects {
             }
             q.execute(&mut **tx).await?;
         }
-        let entries = std::mem::take(&mut self.entries);
-        let items: Vec<crate::audit::Item> = entries
-            .iter()
-            .map(|e| crate::audit::Item {
-                at_ms: e.at_ms,
-                kind: "posting".to_owned(),
-                body: serde_json::json!({ "entry": e.id, "memo": e.memo, "lines": e.lines }).to_string(),
-            })
-            .collect();
-        ledger::write(tx, backend, &entries).await?;
-        crate::audit::append(tx, backend, None, &items).await?;
+        // Postings are not in the tamper-evident journal yet: appending them
+        // here cost the webhook path its latency target (issue 7).
+        ledger::write(tx, backend, &std::mem::take(&mut self.entries)).await?;
         let Some(version) = self.version.take() else { return Ok(false) };
         let touched = Touched { accounts: std::mem::take(&mut self.accounts), ..Touched::default() };
         Ok(lists::refresh(tx, backend, touched, version).await? > 0)

@@ -16,7 +16,7 @@ use super::{ApiError, AppState, Body, Caller, Params, now_ms};
 use crate::settlement::records::{self, RequestQuery, RequestRecord, TransferQuery, TransferRecord};
 use crate::settlement::settler::{SettleError, Settler};
 use crate::settlement::webhook::{self, Notice, WebhookError, WebhookKeys};
-use crate::settlement::{self, Disposition, Policy, Resolution, ledger};
+use crate::settlement::{self, Policy, Resolution, ledger};
 
 /// What the settlement routes need.
 #[derive(Clone, Debug)]
@@ -180,14 +180,7 @@ async fn resolve(
     }
     tracing::info!(transfer = %id, by, outcome = d.name(), "transfer resolved by hand");
     let record = records::transfer(&app.db, &id).await?;
-    Ok(Json(json!({ "outcome": outcome_name(&d, &how), "detail": d, "transfer": record })))
-}
-
-fn outcome_name(d: &Disposition, how: &Resolution) -> &'static str {
-    match how {
-        Resolution::Refund { .. } => "refund_queued",
-        _ => d.name(),
-    }
+    Ok(Json(json!({ "outcome": d.name(), "detail": d, "transfer": record })))
 }
 
 #[derive(Deserialize)]

@@ -236,7 +236,18 @@ pub async fn apply_transfers(
         out.push(d);
         rows.push((t, row));
     }
-    for chunk in backend.chunks(&rows, CHUNK / 2) {
+    insert_transfers(tx, backend, &rows, now_ms).await?;
+    Ok(out)
+}
+
+/// Inserts new transfers with what became of them.
+async fn insert_transfers(
+    tx: &mut Transaction<'_, Any>,
+    backend: Backend,
+    rows: &[(&Incoming, Applied)],
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    for chunk in backend.chunks(rows, CHUNK / 2) {
         let sql = format!(
             "INSERT INTO transfers (transfer_id, provider, provider_tx, amount_vnd, memo, bank_account, reference, \
              transferred_ms, received_ms, payment_code, target, applied_vnd, credited_vnd, refund_vnd, state) VALUES {}",
@@ -263,7 +274,7 @@ pub async fn apply_transfers(
         }
         q.execute(&mut **tx).await?;
     }
-    Ok(out)
+    Ok(())
 }
 
 /// What a new transfer does, by the first of its codes that names
@@ -344,6 +355,7 @@ pub(super) async fn top_up(
 /// is refused. The caller runs [`Effects::finish`] before committing.
 pub async fn manual_top_up(
     tx: &mut Transaction<'_, Any>,
+    backend: Backend,
     account: &str,
     amount: i64,
     reference: &str,
@@ -369,19 +381,6 @@ pub async fn manual_top_up(
         return Ok(false);
     }
     let (_, row) = top_up(tx, &id, None, account, amount, BANK, fx, now_ms).await?;
-    sqlx::query(
-        "INSERT INTO transfers (transfer_id, provider, provider_tx, amount_vnd, memo, reference, transferred_ms, \
-         received_ms, target, applied_vnd, credited_vnd, refund_vnd, state) \
-         VALUES ($1, 'manual', $2, $3, $4, $2, $5, $5, $6, $7, 0, 0, 'matched')",
-    )
-    .bind(id)
-    .bind(reference.to_owned())
-    .bind(amount)
-    .bind(t.memo)
-    .bind(now_ms)
-    .bind(row.target)
-    .bind(amount)
-    .execute(&mut **tx)
-    .await?;
+    insert_transfers(tx, backend, &[(&t, row)], now_ms).await?;
     Ok(true)
 }

@@ -135,6 +135,8 @@ pub enum Disposition {
     Held { payment_code: PaymentCode },
     /// Matches nothing: an operator must resolve it.
     Suspense,
+    /// An operator sent a transfer in suspense back to the payer's queue.
+    RefundQueued { amount: Vnd },
 }
 
 impl Disposition {
@@ -146,6 +148,7 @@ impl Disposition {
             Disposition::TopUp { .. } => "top_up",
             Disposition::Held { .. } => "held",
             Disposition::Suspense => "suspense",
+            Disposition::RefundQueued { .. } => "refund_queued",
         }
     }
 }

@@ -151,9 +151,8 @@ impl TransactionFeed for SepayFeed {
             if amount <= 0 {
                 continue; // money out: not ours to book
             }
-            let at = format!("{}+07:00", tx.transaction_date.trim().replacen(' ', "T", 1))
-                .parse()
-                .map_err(|_| FeedError::BadAnswer(format!("transaction {id}: bad date {:?}", tx.transaction_date)))?;
+            let at = super::webhook::local_time("transaction_date", &tx.transaction_date)
+                .map_err(|e| FeedError::BadAnswer(format!("transaction {id}: {e}")))?;
             transfers.push(Incoming {
                 provider: Provider::Sepay,
                 provider_tx: id,

@@ -1,6 +1,7 @@
 //! What operators and admins do by hand: resolve a transfer in suspense,
 //! record a refund sent; and the accounts' top-up codes.
 
+use parking_core::money::Vnd;
 use parking_core::payment_code::PaymentCode;
 use serde::Deserialize;
 use sqlx::any::AnyRow;
@@ -85,7 +86,7 @@ pub async fn resolve(
             let row =
                 Applied { target: Some("refund".into()), refund: amount, state: "resolved", ..Applied::default() };
             update_transfer(&mut tx, transfer_id, &row).await?;
-            (Disposition::Suspense, note)
+            (Disposition::RefundQueued { amount: Vnd::new(amount) }, note)
         }
     };
     sqlx::query(

@@ -145,7 +145,7 @@ pub fn verify_sepay(
 }
 
 /// "2023-03-25 14:02:37", Vietnam time, as the providers send it.
-fn local_time(what: &str, s: &str) -> Result<Timestamp, WebhookError> {
+pub(super) fn local_time(what: &str, s: &str) -> Result<Timestamp, WebhookError> {
     let s = s.trim();
     let (date, time) =
         s.split_once([' ', 'T']).ok_or_else(|| bad(format!("{what} {s:?} is not YYYY-MM-DD HH:MM:SS")))?;

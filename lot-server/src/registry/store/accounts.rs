@@ -113,15 +113,25 @@ impl Registry {
         // and refused if its bank reference was booked before.
         let mut fx = crate::settlement::Effects::with_version(version);
         let reference = input.reference.trim();
-        let booked =
-            crate::settlement::manual_top_up(&mut tx, account_id, input.amount_vnd, reference, now_ms, &mut fx).await?;
+        let booked = crate::settlement::manual_top_up(
+            &mut tx,
+            self.db.backend,
+            account_id,
+            input.amount_vnd,
+            reference,
+            now_ms,
+            &mut fx,
+        )
+        .await?;
         if !booked {
             return Err(RegistryError::Conflict(format!("bank reference {reference:?} was already booked")));
         }
-        fx.finish(&mut tx, self.db.backend).await?;
+        // The top-up's own effects rewrite the account's list entries (under
+        // the version taken above): refreshing them again would find nothing
+        // changed and leave the publisher asleep.
+        let changed = fx.finish(&mut tx, self.db.backend).await?;
         tracing::info!(account = account_id, amount = input.amount_vnd, "account topped up");
-        let touched = Touched { accounts: [account_id.to_owned()].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await?;
+        self.commit(tx, changed, version).await?;
         self.get_account(account_id).await
     }
 

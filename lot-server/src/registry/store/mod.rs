@@ -68,9 +68,15 @@ impl Registry {
         version: i64,
     ) -> Result<(), RegistryError> {
         let changed = lists::refresh(&mut tx, self.db.backend, touched, version).await?;
+        self.commit(tx, changed > 0, version).await
+    }
+
+    /// Commits a write whose list entries are already rewritten, and wakes
+    /// the lists publisher if any changed.
+    async fn commit(&self, tx: Transaction<'static, Any>, changed: bool, version: i64) -> Result<(), RegistryError> {
         tx.commit().await?;
-        if changed > 0 {
-            tracing::info!(version, entries = changed, "lists changed");
+        if changed {
+            tracing::info!(version, "lists changed");
             self.lists_changed.notify_one();
         }
         Ok(())

@@ -33,10 +33,7 @@ pub struct Digest32(pub [u8; 32]);
 
 impl fmt::Display for Digest32 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for b in self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        Ok(())
+        f.write_str(&hex::encode(self.0))
     }
 }
 
@@ -169,7 +166,7 @@ impl Seal {
             last_seq: chain.last_seq,
             last_hash: chain.last_hash,
             totals,
-            signature: sig.to_bytes().iter().map(|b| format!("{b:02x}")).collect(),
+            signature: hex::encode(sig.to_bytes()),
         }
     }
 
@@ -181,15 +178,8 @@ impl Seal {
 }
 
 fn parse_hex<const N: usize>(s: &str) -> Result<[u8; N], ChainError> {
-    let b = s.as_bytes();
-    if b.len() != 2 * N {
-        return Err(ChainError::BadHex("wrong length"));
-    }
     let mut out = [0u8; N];
-    for (i, pair) in b.chunks(2).enumerate() {
-        let text = std::str::from_utf8(pair).map_err(|_| ChainError::BadHex("not hex"))?;
-        out[i] = u8::from_str_radix(text, 16).map_err(|_| ChainError::BadHex("not hex"))?;
-    }
+    hex::decode_to_slice(s, &mut out).map_err(|_| ChainError::BadHex("not hex of the right length"))?;
     Ok(out)
 }
 
@@ -199,13 +189,13 @@ pub fn signing_key(seed_hex: &str) -> Result<SigningKey, ChainError> {
 }
 
 /// A public key from hex, as the lot publishes it.
-pub fn verifying_key(hex: &str) -> Result<VerifyingKey, ChainError> {
-    VerifyingKey::from_bytes(&parse_hex::<32>(hex.trim())?).map_err(|_| ChainError::BadKey)
+pub fn verifying_key(text: &str) -> Result<VerifyingKey, ChainError> {
+    VerifyingKey::from_bytes(&parse_hex::<32>(text.trim())?).map_err(|_| ChainError::BadKey)
 }
 
 /// The public key's hex form.
 pub fn public_hex(key: &SigningKey) -> String {
-    key.verifying_key().to_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(key.verifying_key().to_bytes())
 }
 
 /// Bad key or hash text.

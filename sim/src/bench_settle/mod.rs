@@ -15,6 +15,9 @@
 //!    against what was sent.
 //!
 //! The last line is JSON.
+//!
+//! Layout: `mod.rs` the run and its two phases; `bank` the simulated
+//! bank's HTTP client; `lane` an exit lane's stays, paid one by one.
 
 // Counts and percentiles of a bench run: small, non-negative numbers.
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
@@ -24,28 +27,23 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use lot_server::db::Db;
-use lot_server::settlement::webhook::sign_sepay;
-use parking_core::secret::Secret;
-use parking_core::vietqr::VietQr;
-use parking_core::wire::{self, GateEvent, GateEventKind, LoopMsg, Read, ReadMsg, TagPresence, V1};
+use parking_core::wire::{self, GateEvent, GateEventKind, V1};
 use parking_core::{Epc, EventId, Timestamp};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use serde_json::{Value, json};
-use tokio::sync::{Mutex, oneshot};
+use serde_json::json;
+use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 
-const LOT: &str = "bench-pay";
-const HMAC: &str = "bench-sepay-hmac-secret";
+pub(super) const LOT: &str = "bench-pay";
+pub(super) const HMAC: &str = "bench-sepay-hmac-secret";
 
 /// The example tariff without its grace: a stay of seconds costs the
 /// first block.
-const TARIFF: &str = include_str!("../../tests/fixtures/no-grace-tariff.toml");
+const TARIFF: &str = include_str!("../../../tests/fixtures/no-grace-tariff.toml");
 
 #[derive(clap::Args, Debug)]
 pub struct BenchSettleArgs {
@@ -70,78 +68,22 @@ pub struct BenchSettleArgs {
     pub concurrency: usize,
 }
 
-fn now() -> Timestamp {
+pub(super) fn now() -> Timestamp {
     tag_reader::reader::now()
 }
 
-fn epc(n: u64) -> anyhow::Result<Epc> {
+pub(super) fn epc(n: u64) -> anyhow::Result<Epc> {
     let mut b = [0u8; 12];
     b[0] = 0xE2;
     b[4..].copy_from_slice(&n.to_be_bytes());
     Ok(Epc::from_bytes(&b)?)
 }
 
-type HttpClient = Client<HttpConnector, Full<Bytes>>;
+mod bank;
+mod lane;
 
-struct Http {
-    client: HttpClient,
-    base: String,
-    token: String,
-}
-
-impl Http {
-    async fn send(
-        &self,
-        method: &str,
-        path: &str,
-        headers: &[(&str, String)],
-        body: String,
-    ) -> anyhow::Result<(u16, Value)> {
-        let mut b = axum::http::Request::builder().method(method).uri(format!("{}{path}", self.base));
-        b = b.header("content-type", "application/json");
-        for (k, v) in headers {
-            b = b.header(*k, v.as_str());
-        }
-        let res = self.client.request(b.body(Full::new(Bytes::from(body)))?).await?;
-        let status = res.status().as_u16();
-        let bytes = res.into_body().collect().await?.to_bytes();
-        Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
-    }
-
-    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
-        let auth = vec![("authorization", format!("Bearer {}", self.token))];
-        let (s, v) = self.send(method, path, &auth, body.map(|b| b.to_string()).unwrap_or_default()).await?;
-        if !(200..300).contains(&s) {
-            bail!("{method} {path}: {s} {v}");
-        }
-        Ok(v)
-    }
-
-    /// The simulated bank's signed SePay notification.
-    async fn pay(&self, id: u64, amount: i64, memo: &str) -> anyhow::Result<(u16, Value)> {
-        let body = json!({
-            "id": id, "gateway": "Vietcombank", "transactionDate": now().local().format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))?,
-            "accountNumber": "0011012345678", "code": null, "content": memo, "transferType": "in",
-            "transferAmount": amount, "accumulated": 0, "referenceCode": format!("FT{id}"), "description": memo,
-        })
-        .to_string();
-        let ts = now().unix_seconds();
-        let headers = [
-            ("x-sepay-signature", sign_sepay(&Secret::new(HMAC), ts, body.as_bytes())),
-            ("x-sepay-timestamp", ts.to_string()),
-        ];
-        self.send("POST", "/api/v1/webhooks/sepay", &headers, body).await
-    }
-}
-
-/// Waiters for the next message on a topic.
-type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;
-
-async fn expect(waiters: &Waiters, topic: &str) -> oneshot::Receiver<Vec<u8>> {
-    let (tx, rx) = oneshot::channel();
-    waiters.lock().await.insert(topic.to_owned(), tx);
-    rx
-}
+use bank::{Http, HttpClient};
+use lane::{Waiters, lane_payments, read, wait_lists};
 
 pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let (host, port) = args.broker.rsplit_once(':').context("--broker takes HOST:PORT")?;
@@ -420,91 +362,4 @@ fn payment_request(seq: usize, code: parking_core::PaymentCode, fee: i64, versio
             owed: amount,
         },
     })
-}
-
-async fn wait_lists(port: u16, version: u64) -> anyhow::Result<()> {
-    let want = format!("\"lists_version\":{version}");
-    for _ in 0..600 {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf).await;
-            if buf.contains(&want) {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("the controller never reached lists version {version}")
-}
-
-fn read(gate: &str, epc: Epc) -> anyhow::Result<Vec<u8>> {
-    let at = now();
-    let p = TagPresence { epc, tid: None, antenna: 0, rssi: None, first_seen: at, last_seen: at, reads: 3 };
-    Ok(wire::encode(&ReadMsg { v: V1, gate: gate.parse()?, at, read: Read::Tag(p) }))
-}
-
-/// One exit lane's stays, one after another. Returns the webhook-to-
-/// barrier latencies and the webhook answer times, in ms.
-async fn lane_payments(
-    lane: usize,
-    tags: Vec<u64>,
-    http: &Http,
-    mqtt: &AsyncClient,
-    waiters: &Waiters,
-) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
-    let exit = format!("exit-{lane}");
-    let topic = |gate: &str, t: &str| format!("parking/{LOT}/gate/{gate}/{t}");
-    let mut latencies = Vec::new();
-    let mut answers = Vec::new();
-    for n in tags {
-        let tag = epc(n)?;
-        let mut shown = expect(waiters, &topic(&exit, "display")).await;
-        mqtt.publish(topic(&exit, "read"), QoS::AtLeastOnce, false, read(&exit, tag)?).await?;
-        // The lane may still be saying goodbye to the last car: wait for
-        // the display that carries a VietQR.
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let payload = loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let display: wire::DisplayMsg = serde_json::from_slice(&tokio::time::timeout(left, shown).await??)?;
-            if let Some(p) = display.vietqr {
-                break p;
-            }
-            shown = expect(waiters, &topic(&exit, "display")).await;
-        };
-        let qr = VietQr::decode(&payload)?;
-        let memo = qr.memo.context("no memo")?;
-        let amount = qr.amount.context("no amount")?.get();
-        // A driver takes seconds to pay; the lane's request reaches the
-        // server in milliseconds. Pay once the server knows it.
-        let mut known = false;
-        for _ in 0..400 {
-            let found =
-                http.api("GET", &format!("/api/v1/payment-requests?state=owed&gate={exit}&limit=1"), None).await?;
-            if found.as_array().is_some_and(|a| a.iter().any(|r| r["payment_code"] == json!(memo))) {
-                known = true;
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        if !known {
-            bail!("the server never learned of {memo}");
-        }
-        let opened = expect(waiters, &topic(&exit, "barrier")).await;
-        let t0 = Instant::now();
-        let (s, v) = http.pay(n + 1, amount, &format!("IBFT {memo}")).await?;
-        answers.push(t0.elapsed().as_secs_f64() * 1e3);
-        if s != 200 || v["outcome"] != json!("settled") {
-            bail!("payment {n}: {s} {v}");
-        }
-        tokio::time::timeout(Duration::from_secs(10), opened).await??;
-        latencies.push(t0.elapsed().as_secs_f64() * 1e3);
-        // The car drives through.
-        for occupied in [true, false] {
-            let m = LoopMsg { v: V1, gate: exit.parse()?, at: now(), occupied };
-            mqtt.publish(topic(&exit, "loop"), QoS::AtLeastOnce, false, wire::encode(&m)).await?;
-        }
-    }
-    Ok((latencies, answers))
 }

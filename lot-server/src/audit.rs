@@ -1,10 +1,15 @@
-//! The stored tamper-evident journal: records appended in the same
-//! transaction as what they record (gate events as ingested, ledger
-//! postings), chained by [`parking_core::chain`], sealed daily, and
-//! verified by reading them back in pages.
+//! The stored tamper-evident journal: what happens is queued in the
+//! transaction that makes it happen ([`queue`]: gate events as ingested,
+//! manual opens, ledger postings, list and tariff versions, invoices),
+//! chained in order by one task ([`chain_pending`], [`run`]) with
+//! [`parking_core::chain`], sealed daily, and verified by reading the
+//! records back in pages.
 //!
-//! The chain's head row is locked by every append, so appends are
-//! serialised: the order of `seq` is the order of commits.
+//! Why an outbox: a queued item commits or rolls back with what it
+//! records, so nothing is lost or recorded that did not happen; and the
+//! hot paths (ingest, the settlement writer) never wait on the chain's
+//! head, which only the chaining task and the sealer lock. An item waits
+//! in the outbox for at most a chaining interval (250 ms).
 
 use std::collections::BTreeMap;
 
@@ -13,12 +18,112 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::db::{Backend, CHUNK, Db, decode_error, parse_stored};
 
-/// What to record: when, what kind, and the thing as JSON text.
+/// What to record: a key naming it uniquely (`events:{first event}`,
+/// `posting:{entry}`, `invoice:{series}-{number}`…), when, what kind, and
+/// the thing as JSON text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
+    pub key: String,
     pub at_ms: i64,
     pub kind: String,
     pub body: String,
+}
+
+impl Item {
+    pub fn new(key: impl Into<String>, at_ms: i64, kind: &str, body: &impl serde::Serialize) -> Self {
+        Item { key: key.into(), at_ms, kind: kind.to_owned(), body: crate::db::json_text(body) }
+    }
+}
+
+/// Queues `items` for the journal in the caller's transaction. An item
+/// whose key is already queued is not queued again.
+pub async fn queue(tx: &mut Transaction<'_, Any>, backend: Backend, items: &[Item]) -> Result<(), sqlx::Error> {
+    for rows in backend.chunks(items, CHUNK) {
+        let sql = format!(
+            "INSERT INTO journal_outbox (key, at_ms, kind, body) VALUES {} ON CONFLICT (key) DO NOTHING",
+            backend.placeholders(rows.len(), 4)
+        );
+        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
+        for i in rows {
+            q = q.bind(i.key.clone()).bind(i.at_ms).bind(i.kind.clone()).bind(i.body.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Queues the tariff the server starts with: its zone and the whole book,
+/// with the book's SHA-256, so every tariff version in force is on record.
+pub async fn record_tariff(
+    db: &Db,
+    zone: &impl serde::Serialize,
+    book: &impl serde::Serialize,
+    now_ms: i64,
+) -> Result<(), sqlx::Error> {
+    use sha2::Digest as _;
+    let text = crate::db::json_text(book);
+    let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
+    let body = serde_json::json!({ "zone": zone, "book_sha256": digest, "book": book });
+    let mut tx = db.begin_write().await?;
+    queue(&mut tx, db.backend, &[Item::new(format!("tariff:{digest}:{now_ms}"), now_ms, "tariff_version", &body)])
+        .await?;
+    tx.commit().await
+}
+
+/// Chains everything queued, oldest first, in transactions of up to
+/// 5,000 items; returns how many. Each transaction deletes exactly the
+/// items it chained (by key: on PostgreSQL an item with an earlier time
+/// may commit after a later one was read, and must wait for the next
+/// round rather than vanish).
+pub async fn chain_pending(db: &Db) -> Result<usize, sqlx::Error> {
+    let mut total = 0;
+    loop {
+        let mut tx = db.begin_write().await?;
+        let rows = sqlx::query("SELECT key, at_ms, kind, body FROM journal_outbox ORDER BY at_ms, key LIMIT 5000")
+            .fetch_all(&mut *tx)
+            .await?;
+        if rows.is_empty() {
+            return Ok(total);
+        }
+        let items: Vec<Item> = rows
+            .iter()
+            .map(|r| Ok(Item { key: r.try_get(0)?, at_ms: r.try_get(1)?, kind: r.try_get(2)?, body: r.try_get(3)? }))
+            .collect::<Result<_, sqlx::Error>>()?;
+        append(&mut tx, db.backend, None, &items).await?;
+        for keys in items.chunks(CHUNK) {
+            let sql = format!("DELETE FROM journal_outbox WHERE key IN ({})", db.backend.params(1, keys.len()));
+            let mut q = sqlx::query(&sql).persistent(false);
+            for i in keys {
+                q = q.bind(i.key.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        total += items.len();
+    }
+}
+
+/// How many items wait in the outbox.
+pub async fn pending(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM journal_outbox").fetch_one(&db.pool).await
+}
+
+/// Chains the outbox every 250 ms until `shutdown`, then once more.
+pub async fn run(db: Db, shutdown: tokio_util::sync::CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stop = tokio::select! {
+            _ = tick.tick() => false,
+            () = shutdown.cancelled() => true,
+        };
+        if let Err(e) = chain_pending(&db).await {
+            tracing::warn!(error = %e, "chaining the journal failed; will retry");
+        }
+        if stop {
+            return;
+        }
+    }
 }
 
 async fn head(
@@ -98,6 +203,7 @@ pub async fn append(
 /// Seals `day` (local, `YYYY-MM-DD`) at the journal's current end, with
 /// the running totals: records, and fees settled (revenue plus VAT).
 pub async fn seal(db: &Db, key: &chain::JournalSigningKey, day: &str, now_ms: i64) -> Result<Seal, sqlx::Error> {
+    chain_pending(db).await?;
     let fees = crate::settlement::ledger::trial(db).await?.fees_settled_vnd;
     let mut tx = db.begin_write().await?;
     let (_, chain) = head(&mut tx, db.backend, None).await?;
@@ -123,15 +229,13 @@ pub async fn seal(db: &Db, key: &chain::JournalSigningKey, day: &str, now_ms: i6
     Ok(s)
 }
 
-/// Reads the journal back in pages and checks it against `key`. The
-/// outer error is the database's; the inner one says where and how the
-/// journal was tampered with.
-pub async fn verify(db: &Db, key: &chain::JournalVerifyingKey) -> Result<Result<Verified, Tamper>, sqlx::Error> {
-    let lot: Option<String> =
-        sqlx::query_scalar("SELECT lot FROM journal_head WHERE id = 1").fetch_optional(&db.pool).await?;
-    let Some(lot) = lot else {
-        return Ok(Ok(Verified { records: 0, last_hash: Chain::start("").last_hash, seals: 0 }));
-    };
+/// The journal's lot (None: nothing recorded yet).
+pub async fn lot(db: &Db) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT lot FROM journal_head WHERE id = 1").fetch_optional(&db.pool).await
+}
+
+/// Every seal, in order.
+pub async fn seals(db: &Db) -> Result<Vec<Seal>, sqlx::Error> {
     let mut seals = Vec::new();
     for r in sqlx::query("SELECT day, last_seq, last_hash, totals, signature FROM journal_seals ORDER BY last_seq, day")
         .fetch_all(&db.pool)
@@ -146,12 +250,12 @@ pub async fn verify(db: &Db, key: &chain::JournalVerifyingKey) -> Result<Result<
             signature: r.try_get(4)?,
         });
     }
-    let mut v = match Verifier::new(&lot, &seals, key) {
-        Ok(v) => v,
-        Err(t) => return Ok(Err(t)),
-    };
-    // Pages by position, not by seq: a reordered or missing seq must be
-    // seen as stored.
+    Ok(seals)
+}
+
+/// Reads every record in `seq` order, a page at a time, handing each to
+/// `f`; stops early when `f` says so (false).
+pub async fn each_record(db: &Db, mut f: impl FnMut(Record) -> bool) -> Result<(), sqlx::Error> {
     let page = 50_000i64;
     let mut after: Option<i64> = None;
     loop {
@@ -174,16 +278,70 @@ pub async fn verify(db: &Db, key: &chain::JournalVerifyingKey) -> Result<Result<
                 prev: parse_stored("journal hash", &r.try_get::<String, _>(4)?)?,
                 hash: parse_stored("journal hash", &r.try_get::<String, _>(5)?)?,
             };
-            if let Err(t) = v.push(&rec) {
-                return Ok(Err(t));
+            if !f(rec) {
+                return Ok(());
             }
             after = Some(seq);
         }
         if i64::try_from(n).unwrap_or(0) < page {
-            break;
+            return Ok(());
         }
     }
-    Ok(v.finish())
+}
+
+/// Reads the journal back in pages and checks it against `key`. The
+/// outer error is the database's; the inner one says where and how the
+/// journal was tampered with. Records are read in `seq` order, so a
+/// reordered, missing or inserted record is seen as stored.
+pub async fn verify(db: &Db, key: &chain::JournalVerifyingKey) -> Result<Result<Verified, Tamper>, sqlx::Error> {
+    let Some(lot) = lot(db).await? else {
+        return Ok(Ok(Verified { records: 0, last_hash: Chain::start("").last_hash, seals: 0 }));
+    };
+    let mut v = match Verifier::new(&lot, &seals(db).await?, key) {
+        Ok(v) => v,
+        Err(t) => return Ok(Err(t)),
+    };
+    let mut tamper = None;
+    each_record(db, |rec| match v.push(&rec) {
+        Ok(()) => true,
+        Err(t) => {
+            tamper = Some(t);
+            false
+        }
+    })
+    .await?;
+    Ok(match tamper {
+        Some(t) => Err(t),
+        None => v.finish(),
+    })
+}
+
+/// Writes the journal as JSON lines for an independent verifier: a
+/// header (`{"journal": lot}`), every record, then every seal
+/// (`{"seal": …}`). Returns how many records.
+pub async fn export(db: &Db, out: &mut impl std::io::Write) -> Result<u64, anyhow::Error> {
+    let lot = lot(db).await?.unwrap_or_default();
+    writeln!(out, "{}", serde_json::json!({ "journal": lot }))?;
+    let mut n = 0u64;
+    let mut failed: Option<std::io::Error> = None;
+    each_record(db, |rec| match serde_json::to_string(&rec).map_err(std::io::Error::other).and_then(|l| writeln!(out, "{l}")) {
+        Ok(()) => {
+            n += 1;
+            true
+        }
+        Err(e) => {
+            failed = Some(e);
+            false
+        }
+    })
+    .await?;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    for s in seals(db).await? {
+        writeln!(out, "{}", serde_json::json!({ "seal": s }))?;
+    }
+    Ok(n)
 }
 
 /// Seals each local day once it is over, checking every minute, until
@@ -215,6 +373,13 @@ pub async fn seal_days(db: Db, key: chain::JournalSigningKey, shutdown: tokio_ut
     }
 }
 
+/// The RFC 8032 test key 1, for tests.
+#[cfg(test)]
+pub(crate) fn tests_key() -> chain::JournalSigningKey {
+    chain::signing_key("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+        .unwrap_or_else(|_| unreachable!("a valid seed"))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -223,23 +388,34 @@ mod tests {
     use crate::on_both_databases;
 
     fn key() -> chain::JournalSigningKey {
-        chain::signing_key("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60").unwrap()
+        tests_key()
     }
 
     async fn add(db: &Db, n: usize) {
         let mut tx = db.begin_write().await.unwrap();
         let items: Vec<Item> = (0..n)
             .map(|i| Item {
+                key: format!("test:{i}:{}", uuid_like()),
                 at_ms: 1_795_000_000_000 + i as i64,
                 kind: "gate_event".into(),
                 body: format!(r#"{{"n":{i}}}"#),
             })
             .collect();
-        append(&mut tx, db.backend, Some("hn-01"), &items).await.unwrap();
+        queue(&mut tx, db.backend, &items).await.unwrap();
         tx.commit().await.unwrap();
+        assert_eq!(pending(db).await.unwrap(), i64::try_from(n).unwrap());
+        assert_eq!(chain_pending(db).await.unwrap(), n);
+        assert_eq!(pending(db).await.unwrap(), 0);
+    }
+
+    fn uuid_like() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
     }
 
     async fn stored_journal_verifies_and_shows_tampering(db: &Db) {
+        init(db, "hn-01").await.unwrap();
         let public = key().verifying_key();
         add(db, 120).await;
         seal(db, &key(), "2026-11-22", 1).await.unwrap();

@@ -135,8 +135,10 @@ pub async fn commit(
     // tamper-evident journal, in the same transaction: one record per
     // batch, naming each event with the SHA-256 of its stored payload (the
     // `gate_events.payload` text), so the journal stays small and fast while
-    // any later change to a stored event shows.
-    if !fresh.is_empty() {
+    // any later change to a stored event shows. A manual open also gets a
+    // record of its own, with the operator and the reason.
+    if let Some(first) = fresh.first() {
+        let at_ms = now.unix_millis();
         let events: Vec<serde_json::Value> = fresh
             .iter()
             .map(|e| {
@@ -147,12 +149,22 @@ pub async fn commit(
                 })
             })
             .collect();
-        let item = crate::audit::Item {
-            at_ms: now.unix_millis(),
-            kind: "gate_events".to_owned(),
-            body: serde_json::json!({ "events": events }).to_string(),
-        };
-        crate::audit::append(&mut tx, db.backend, fresh.first().map(|e| e.lot.as_str()), &[item]).await?;
+        let mut items = vec![crate::audit::Item::new(
+            format!("events:{}", first.event_id),
+            at_ms,
+            "gate_events",
+            &serde_json::json!({ "lot": first.lot, "events": events }),
+        )];
+        for e in &fresh {
+            if let GateEventKind::ManualOpen { operator, reason, note } = &e.kind {
+                let body = serde_json::json!({
+                    "event_id": e.event_id, "lot": e.lot, "gate": e.gate, "at": e.at,
+                    "operator": operator, "reason": reason, "note": note,
+                });
+                items.push(crate::audit::Item::new(format!("manual_open:{}", e.event_id), at_ms, "manual_open", &body));
+            }
+        }
+        crate::audit::queue(&mut tx, db.backend, &items).await?;
     }
     tx.commit().await?;
     out.commands = fx.commands;

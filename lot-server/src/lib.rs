@@ -10,6 +10,7 @@
 //! - [`broker`]: the embedded MQTT broker (rumqttd);
 //! - [`db`]: SQLite or PostgreSQL through sqlx `Any`, and the migrations;
 //! - [`ingest`]: exactly-once ingestion of gate events into sessions and exceptions;
+//! - [`tax`]: sales, e-invoices and their sink, revenue reports and exports;
 //! - [`journal`]: reading sessions, events and exceptions; resolving exceptions;
 //! - [`lists`]: the versioned lists derived from the registry, and their publisher;
 //! - [`metrics`]: every Prometheus metric of the server;
@@ -28,6 +29,7 @@ pub mod api;
 pub mod audit;
 pub mod bench;
 pub mod bench_ledger;
+pub mod bench_report;
 pub mod broker;
 pub mod db;
 pub mod ingest;
@@ -39,6 +41,7 @@ pub mod registry;
 pub mod settings;
 pub mod settlement;
 pub mod tariffs;
+pub mod tax;
 #[doc(hidden)]
 pub mod testing;
 pub mod tokens;
@@ -77,9 +80,14 @@ pub async fn run(
         let broker = settings.broker.clone();
         tokio::task::spawn_blocking(move || broker::start(&broker)).await??;
     }
-    let policy = Arc::new(settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?);
+    let policy = Arc::new(settlement::Policy {
+        lot: settings.lot.id.as_str().to_owned(),
+        invoice_topups: settings.invoice.topups,
+        ..settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?
+    });
     policy.vat.rate_at(tag_reader::reader::now()).context("[tax] vat: no rate is in force today")?;
     audit::init(&db, settings.lot.id.as_str()).await.context("cannot start the journal")?;
+    audit::record_tariff(&db, &settings.lot.zone, &book, db::now_ms()).await.context("cannot journal the tariff")?;
     let codes = settlement::assign_topup_codes(&db).await?;
     if codes > 0 {
         tracing::info!(accounts = codes, "gave top-up codes to accounts that had none");
@@ -109,7 +117,7 @@ pub async fn run(
     };
     out.send(OutMsg { topic: topics.lot(LotTopic::Tariff), payload: wire::encode(&tariff), retain: true }).await?;
 
-    let registry = registry::Registry::new(db.clone());
+    let registry = registry::Registry::new(db.clone()).with_policy(Arc::clone(&policy));
     let lists = tokio::spawn(lists::publish::run(
         db.clone(),
         lists::publish::PublishConfig {
@@ -139,6 +147,14 @@ pub async fn run(
         metrics.settlement.clone(),
         shutdown.clone(),
     );
+    let journal = tokio::spawn(audit::run(db.clone(), shutdown.clone()));
+    let issuer = tax::invoicing::Issuer::from_settings(&settings.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
+    let invoicer = tokio::spawn(tax::invoicing::run(
+        db.clone(),
+        issuer,
+        tax::invoicing::FileDrop { dir: settings.invoice.drop_dir.clone() },
+        shutdown.clone(),
+    ));
     let sealer = match settings.tax.journal_key().context("tax.journal_key")? {
         Some(key) => Some(tokio::spawn(audit::seal_days(db.clone(), key, shutdown.clone()))),
         None => {
@@ -154,7 +170,8 @@ pub async fn run(
 
     let settlement =
         api::settlement::SettlementState { settler, policy, keys: settings.settlement.keys(), out: out.clone() };
-    let app = api::App { db, registry, lot, metrics, broker: stats, settlement };
+    let journal_key = settings.tax.journal_key()?.map(|k| k.verifying_key());
+    let app = api::App { db, registry, lot, metrics, broker: stats, settlement, journal_key };
     let router = api::router(api::AppState(Arc::new(app)));
     tracing::info!(listen = %listener.local_addr()?, "HTTP API listening");
     let stop = shutdown.clone();
@@ -163,6 +180,8 @@ pub async fn run(
     let _ = ingest.await;
     let _ = lists.await;
     let _ = settler_task.await;
+    let _ = invoicer.await;
+    let _ = journal.await;
     for task in [poller, sealer].into_iter().flatten() {
         let _ = task.await;
     }

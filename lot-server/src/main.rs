@@ -51,6 +51,35 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// The revenue report of a period, with its reconciliation, as JSON,
+    /// CSV or XLSX (to --out, or standard output).
+    Report {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+        /// First local day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last local day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: String,
+        /// The lot (default: the configured one).
+        #[arg(long)]
+        lot: Option<String>,
+        /// Only this vehicle class.
+        #[arg(long)]
+        class: Option<String>,
+        /// Only this channel: account, transfer, pass, free or manual.
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long, value_enum, default_value = "json")]
+        format: lot_server::tax::export::ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Time the monthly revenue report over a generated month of stays;
+    /// the last line is JSON with `report_ms`.
+    BenchReport(lot_server::bench_report::ReportArgs),
     /// Measure sustained ingestion from MQTT through commit to acknowledgement.
     BenchIngest(lot_server::bench::IngestArgs),
     /// Verify a hash-chained journal of a million records and check that
@@ -97,6 +126,31 @@ fn main() -> ExitCode {
         Command::Vietqr { command } => lot_server::vietqr_cli::run(command),
         Command::BenchIngest(args) => block_on(lot_server::bench::run(args)),
         Command::BenchLedger(args) => lot_server::bench_ledger::run(args),
+        Command::BenchReport(args) => block_on(lot_server::bench_report::run(args)),
+        Command::Report { config, from, to, lot, class, channel, format, out } => block_on(async move {
+            let s = load(&config)?;
+            let db = database(&config).await?;
+            let lot = lot.unwrap_or_else(|| s.lot.id.as_str().to_owned());
+            let q = lot_server::tax::report::ReportQuery::new(&lot, &from, &to, class, channel.as_deref())?;
+            let r = lot_server::tax::report::revenue(&db, &q, tag_reader::reader::now()).await?;
+            let bytes = lot_server::tax::export::export(&r, format)?;
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!(
+                        "revenue {}..{}: {} stays, {} đồng with VAT, {} mismatches; written to {}",
+                        r.from,
+                        r.to,
+                        r.totals.count,
+                        r.totals.total_vnd,
+                        r.reconciliation.mismatches.len(),
+                        path.display()
+                    );
+                }
+                None => std::io::Write::write_all(&mut std::io::stdout(), &bytes)?,
+            }
+            Ok(())
+        }),
         Command::Ledger { command } => block_on(ledger(command)),
     };
     match result {
@@ -198,6 +252,14 @@ enum LedgerCommand {
         #[arg(long = "config", required = true)]
         config: Vec<PathBuf>,
     },
+    /// Write the journal as JSON lines, for `journal-verify` or any
+    /// verifier that follows the README's algorithm.
+    Export {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
 async fn ledger(command: LedgerCommand) -> anyhow::Result<()> {
@@ -205,7 +267,7 @@ async fn ledger(command: LedgerCommand) -> anyhow::Result<()> {
     let (config, public, day) = match &command {
         LedgerCommand::Verify { config, public_key, .. } => (config, public_key.clone(), None),
         LedgerCommand::Seal { config, day } => (config, None, Some(day.clone())),
-        LedgerCommand::PublicKey { config } => (config, None, None),
+        LedgerCommand::PublicKey { config } | LedgerCommand::Export { config, .. } => (config, None, None),
     };
     let s = Settings::load(config)?;
     let key = s.tax.journal_key().context("tax.journal_key")?;
@@ -217,6 +279,15 @@ async fn ledger(command: LedgerCommand) -> anyhow::Result<()> {
     let db = lot_server::db::Db::connect(s.database.url.expose()).await?;
     db.migrate().await?;
     lot_server::audit::init(&db, s.lot.id.as_str()).await?;
+    if let LedgerCommand::Export { out, .. } = &command {
+        let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
+        let mut w = std::io::BufWriter::new(file);
+        let n = lot_server::audit::export(&db, &mut w).await?;
+        std::io::Write::flush(&mut w)?;
+        let pending = lot_server::audit::pending(&db).await?;
+        eprintln!("{n} records written to {} ({pending} not chained yet)", out.display());
+        return Ok(());
+    }
     if let Some(day) = day {
         time::Date::parse(&day, &time::macros::format_description!("[year]-[month]-[day]"))
             .with_context(|| format!("--day {day:?} is not YYYY-MM-DD"))?;
@@ -229,11 +300,15 @@ async fn ledger(command: LedgerCommand) -> anyhow::Result<()> {
         Some(hex) => chain::verifying_key(&hex).context("--public-key")?,
         None => key.context("give --public-key, or set tax.journal_key")?.verifying_key(),
     };
+    let pending = lot_server::audit::pending(&db).await?;
     match lot_server::audit::verify(&db, &public).await? {
         Ok(v) => {
             println!(
                 "{}",
-                serde_json::json!({ "ok": true, "records": v.records, "seals": v.seals, "last_hash": v.last_hash })
+                serde_json::json!({
+                    "ok": true, "records": v.records, "seals": v.seals, "last_hash": v.last_hash,
+                    "pending": pending,
+                })
             );
             Ok(())
         }
@@ -264,5 +339,16 @@ fn check(config: &[PathBuf]) -> anyhow::Result<()> {
         "  transfer notifications: {}",
         if providers.is_empty() { "none configured".into() } else { providers.join(", ") }
     );
+    match lot_server::tax::invoicing::Issuer::from_settings(&s.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))? {
+        Some(i) => println!(
+            "  invoices: series {} by {} (MST {}), delivered to {}{}",
+            i.series(tag_reader::reader::now()),
+            i.seller.name,
+            i.seller.tax_code,
+            s.invoice.drop_dir.display(),
+            if s.invoice.topups { "; top-ups invoiced" } else { "" }
+        ),
+        None => println!("  invoices: no seller configured ([invoice]): sales wait for their invoices"),
+    }
     Ok(())
 }

@@ -5,7 +5,7 @@
 //! | group | roles |
 //! |---|---|
 //! | registry, exception handling, lists, `/metrics` | admin, operator |
-//! | sessions, the event journal, exceptions (read), `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
+//! | sessions, the event journal, exceptions (read), transfers, ledger, reports, invoices, journal verification, `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
 //! | tokens | admin |
 //!
 //! Layout:
@@ -13,6 +13,8 @@
 //! - `error`: the error policy;
 //! - `registry`: owners, accounts, vehicles, tags, passes;
 //! - `journal`: sessions, events, exceptions, lists, tokens;
+//! - `settlement`: webhooks, transfers, payment requests, the ledger;
+//! - `tax`: revenue reports and exports, invoices, journal verification;
 //! - `openapi`: the OpenAPI document.
 
 pub mod error;
@@ -20,6 +22,7 @@ mod journal;
 mod openapi;
 mod registry;
 pub mod settlement;
+mod tax;
 
 use std::sync::Arc;
 
@@ -49,6 +52,8 @@ pub struct App {
     /// readiness: a server that cannot reach the broker is not ready.
     pub broker: Arc<PublisherStats>,
     pub settlement: settlement::SettlementState,
+    /// The key the journal's seals verify with, if it is sealed.
+    pub journal_key: Option<parking_core::chain::JournalVerifyingKey>,
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route_layer(guard(OPS));
     let all = journal::read_routes()
         .merge(settlement::read_routes())
+        .merge(tax::read_routes())
         .route("/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(me))
         .route_layer(guard(ALL));

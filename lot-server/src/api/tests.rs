@@ -59,6 +59,7 @@ impl Api {
             metrics,
             broker: Arc::new(PublisherStats::default()),
             settlement,
+            journal_key: Some(crate::audit::tests_key().verifying_key()),
         };
         Api {
             router: router(AppState(Arc::new(app))),

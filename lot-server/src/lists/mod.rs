@@ -22,6 +22,7 @@ use parking_core::plate::Plate;
 use parking_core::timestamp::Timestamp;
 use parking_core::vehicle::VehicleClass;
 use parking_core::wire::{DenyEntry, DenyReason, DenyTarget, ListsDelta, ListsSnapshot, PassEntry, TagEntry, V1};
+use sha2::Digest as _;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -212,6 +213,25 @@ pub(crate) async fn refresh(
             q = q.bind((*k).clone()).bind((*v).clone()).bind(version);
         }
         q.execute(&mut **tx).await?;
+    }
+    // Each list version into the tamper-evident journal: the entries it
+    // changed, each named by the SHA-256 of what it now holds (none: removed).
+    if let Some((first, _)) = changed.first() {
+        let entries: Vec<serde_json::Value> = changed
+            .iter()
+            .map(|(k, v)| {
+                let digest = v.as_ref().map(|v| hex::encode(sha2::Sha256::digest(v.as_bytes())));
+                serde_json::json!({ "key": k, "entry_sha256": digest })
+            })
+            .collect();
+        let body = serde_json::json!({ "version": version, "entries": entries });
+        let item = crate::audit::Item::new(
+            format!("lists:{version}:{first}"),
+            crate::db::now_ms(),
+            "lists_version",
+            &body,
+        );
+        crate::audit::queue(tx, backend, &[item]).await?;
     }
     Ok(changed.len())
 }

@@ -48,6 +48,8 @@ pub struct Registry {
     pub db: Db,
     /// Notified after every commit that changed list entries.
     pub lists_changed: Arc<Notify>,
+    /// What a top-up booked by hand owes in tax (its invoice, if any).
+    pub policy: Arc<crate::settlement::Policy>,
 }
 
 /// A vehicle's owner. The citizen ID number is kept only as a salted

@@ -9,6 +9,8 @@ use parking_core::timestamp::Timestamp;
 use parking_core::wire::Command;
 use sqlx::{Any, Row, Transaction};
 
+use crate::tax::{Channel, Sale, SaleKind};
+
 use super::effects::{Effects, Request};
 use super::ledger::{self, BANK, Entry, REFUNDS, STAY_DEPOSITS, SUSPENSE, VAT_PAYABLE};
 use super::{Disposition, Incoming, LaneCommand, Policy, Provider};
@@ -56,6 +58,20 @@ pub(super) async fn settle_if_paid(
         entry = entry.line(target, -extra);
     }
     fx.post(entry)?;
+    fx.sell(Sale {
+        id: format!("settle:{}", r.code),
+        lot: r.lot.as_str().to_owned(),
+        kind: SaleKind::Stay,
+        class: r.class.clone(),
+        channel: Channel::Transfer,
+        at_ms: now_ms,
+        reference: r.code.to_string(),
+        entered_ms: Some(r.entered_ms),
+        exited_ms: Some(r.requested_ms),
+        rate,
+        total: r.fee,
+        invoice: true,
+    });
     r.paid = r.fee;
     r.state = "paid".into();
     r.settled_ms = Some(now_ms);
@@ -299,7 +315,8 @@ async fn apply_new(
             }
             "TK" => {
                 if let Some(account) = topups.get(code.as_str()) {
-                    return top_up(tx, id, Some(code), account, t.amount.get(), BANK, fx, now_ms).await;
+                    let to = TopUp { transfer_id: id, code: Some(code), account, amount: t.amount.get() };
+                    return top_up(tx, policy, &to, BANK, Channel::Transfer, fx, now_ms).await;
                 }
             }
             _ => {}
@@ -319,27 +336,51 @@ async fn apply_new(
     Ok((held.map_or(Disposition::Suspense, |payment_code| Disposition::Held { payment_code }), row))
 }
 
-/// Credits `amount` to a prepaid account from `source` (`bank`, or
-/// `suspense` when an operator assigns a transfer).
-#[allow(clippy::too_many_arguments)]
+/// A top-up: which transfer, under which code, to which account, how much.
+pub(super) struct TopUp<'a> {
+    pub(super) transfer_id: &'a str,
+    pub(super) code: Option<&'a PaymentCode>,
+    pub(super) account: &'a str,
+    pub(super) amount: i64,
+}
+
+/// Credits a top-up to its prepaid account from `source` (`bank`, or
+/// `suspense` when an operator assigns a transfer), and books it as a sale
+/// (invoiced if the policy says top-ups are).
 pub(super) async fn top_up(
     tx: &mut Transaction<'_, Any>,
-    transfer_id: &str,
-    code: Option<&PaymentCode>,
-    account: &str,
-    amount: i64,
+    policy: &Policy,
+    t: &TopUp<'_>,
     source: &str,
+    channel: Channel,
     fx: &mut Effects,
     now_ms: i64,
 ) -> Result<(Disposition, Applied), sqlx::Error> {
+    let TopUp { transfer_id, code, account, amount } = *t;
     if !fx.change_balance(tx, account, amount, now_ms).await? {
         return Err(sqlx::Error::RowNotFound);
     }
+    let now = Timestamp::from_unix_millis(now_ms).unwrap_or_else(tag_reader::reader::now);
+    let rate = policy.vat.rate_at(now).map_err(|e| sqlx::Error::Protocol(format!("cannot book top-up: {e}")))?;
     fx.post(
         Entry::new(format!("apply:{transfer_id}"), now_ms, format!("top-up of account {account}"))
             .line(source, amount)
             .line(ledger::driver(account), -amount),
     )?;
+    fx.sell(Sale {
+        id: format!("apply:{transfer_id}"),
+        lot: policy.lot.clone(),
+        kind: SaleKind::TopUp,
+        class: "-".to_owned(),
+        channel,
+        at_ms: now_ms,
+        reference: account.to_owned(),
+        entered_ms: None,
+        exited_ms: None,
+        rate,
+        total: amount,
+        invoice: policy.invoice_topups,
+    });
     let row = Applied {
         payment_code: code.map(ToString::to_string),
         target: Some(format!("account:{account}")),
@@ -353,9 +394,11 @@ pub(super) async fn top_up(
 /// A top-up booked by hand (a bank transfer an operator saw), recorded as
 /// a `manual` transfer under its bank reference: the same reference twice
 /// is refused. The caller runs [`Effects::finish`] before committing.
+#[allow(clippy::too_many_arguments)]
 pub async fn manual_top_up(
     tx: &mut Transaction<'_, Any>,
     backend: Backend,
+    policy: &Policy,
     account: &str,
     amount: i64,
     reference: &str,
@@ -380,7 +423,8 @@ pub async fn manual_top_up(
     if known.is_some() {
         return Ok(false);
     }
-    let (_, row) = top_up(tx, &id, None, account, amount, BANK, fx, now_ms).await?;
+    let to = TopUp { transfer_id: &id, code: None, account, amount };
+    let (_, row) = top_up(tx, policy, &to, BANK, Channel::Manual, fx, now_ms).await?;
     insert_transfers(tx, backend, &[(&t, row)], now_ms).await?;
     Ok(true)
 }

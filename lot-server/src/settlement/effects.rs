@@ -36,6 +36,7 @@ pub struct Effects {
     pub(super) requests: HashMap<PaymentCode, Option<Request>>,
     dirty: BTreeSet<PaymentCode>,
     entries: Vec<Entry>,
+    sales: Vec<crate::tax::Sale>,
 }
 
 impl Effects {
@@ -135,6 +136,11 @@ impl Effects {
         Ok(())
     }
 
+    /// Queues a sale (written with the ledger entries).
+    pub(super) fn sell(&mut self, s: crate::tax::Sale) {
+        self.sales.push(s);
+    }
+
     /// Reads the requests of `codes` not read yet, in one statement.
     pub(super) async fn load_requests(
         &mut self,
@@ -206,9 +212,8 @@ impl Effects {
             }
             q.execute(&mut **tx).await?;
         }
-        // Postings are not in the tamper-evident journal yet: appending them
-        // here cost the webhook path its latency target (issue 7).
         ledger::write(tx, backend, &std::mem::take(&mut self.entries)).await?;
+        crate::tax::write(tx, backend, &std::mem::take(&mut self.sales)).await?;
         let Some(version) = self.version.take() else { return Ok(false) };
         let touched = Touched { accounts: std::mem::take(&mut self.accounts), ..Touched::default() };
         Ok(lists::refresh(tx, backend, touched, version).await? > 0)

@@ -13,6 +13,7 @@ use super::ledger::{self, Entry, SUSPENSE, VAT_PAYABLE};
 use super::{LaneCommand, Policy};
 use crate::db::Backend;
 use crate::ingest::credential_key;
+use crate::tax::{Channel, Sale, SaleKind};
 
 /// An exception settlement raises while ingesting: (event index, kind, detail).
 pub type Raised = (usize, &'static str, String);
@@ -55,9 +56,19 @@ pub async fn on_gate_events(
                 requested(tx, backend, policy, e, credential, class.as_str(), *entered_at, fee, payment_code, fx)
                     .await?;
             }
-            GateEventKind::Exit { fee: Some(fee), settlement: Settlement::Account { account }, class, .. }
-                if fee.amount > Vnd::ZERO =>
-            {
+            GateEventKind::Exit { settlement: Settlement::Pass { pass }, class, entered_at, .. } => {
+                fx.sell(free_exit(policy, e, class.as_str(), *entered_at, Channel::Pass, pass.clone()));
+            }
+            GateEventKind::Exit { settlement: Settlement::Free, class, entered_at, credential, .. } => {
+                fx.sell(free_exit(policy, e, class.as_str(), *entered_at, Channel::Free, credential_key(e.lot.as_str(), credential)));
+            }
+            GateEventKind::Exit {
+                fee: Some(fee),
+                settlement: Settlement::Account { account },
+                class,
+                entered_at,
+                ..
+            } if fee.amount > Vnd::ZERO => {
                 let rate = match policy.vat.rate_at(e.at) {
                     Ok(r) => r,
                     Err(err) => {
@@ -83,6 +94,20 @@ pub async fn on_gate_events(
                         .line(ledger::revenue(class.as_str()), -net.get())
                         .line(VAT_PAYABLE, -vat.get()),
                 )?;
+                fx.sell(Sale {
+                    id: format!("debit:{}", e.event_id),
+                    lot: e.lot.as_str().to_owned(),
+                    kind: SaleKind::Stay,
+                    class: class.as_str().to_owned(),
+                    channel: Channel::Account,
+                    at_ms,
+                    reference: account.clone(),
+                    entered_ms: entered_at.map(|t| t.unix_millis()),
+                    exited_ms: Some(at_ms),
+                    rate,
+                    total: fee.amount.get(),
+                    invoice: !policy.invoice_topups,
+                });
             }
             GateEventKind::Exit { settlement: Settlement::Transfer { payment_code, .. }, .. } => {
                 let paid = fx.request(tx, backend, payment_code).await?.is_some_and(|r| r.state == "paid");
@@ -97,6 +122,33 @@ pub async fn on_gate_events(
     let now_ms = events.last().map_or(0, |e| e.at.unix_millis());
     fx.change_balances(tx, backend, &debits, now_ms).await?;
     Ok(raised)
+}
+
+/// An exit that owed nothing: counted as a sale of nothing, for the
+/// reports' channels, with no invoice.
+fn free_exit(
+    policy: &Policy,
+    e: &GateEvent,
+    class: &str,
+    entered_at: Option<Timestamp>,
+    channel: Channel,
+    reference: String,
+) -> Sale {
+    let at_ms = e.at.unix_millis();
+    Sale {
+        id: format!("exit:{}", e.event_id),
+        lot: e.lot.as_str().to_owned(),
+        kind: SaleKind::Stay,
+        class: class.to_owned(),
+        channel,
+        at_ms,
+        reference,
+        entered_ms: entered_at.map(|t| t.unix_millis()),
+        exited_ms: Some(at_ms),
+        rate: policy.vat.rate_at(e.at).unwrap_or(parking_core::vat::VatRate::from_basis_points(0)),
+        total: 0,
+        invoice: false,
+    }
 }
 
 /// A lane asks for a stay to be paid: record (or refresh) the request,

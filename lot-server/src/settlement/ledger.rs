@@ -68,7 +68,8 @@ pub fn check(e: &Entry) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Writes entries in multi-row inserts, refusing any that does not balance.
+/// Writes entries in multi-row inserts, refusing any that does not
+/// balance, and queues each for the journal.
 pub async fn write(tx: &mut Transaction<'_, Any>, backend: Backend, entries: &[Entry]) -> Result<(), sqlx::Error> {
     let mut rows: Vec<(&Entry, i64, &str, i64)> = Vec::new();
     for e in entries {
@@ -94,7 +95,15 @@ pub async fn write(tx: &mut Transaction<'_, Any>, backend: Backend, entries: &[E
         }
         q.execute(&mut **tx).await?;
     }
-    Ok(())
+    // Every entry into the tamper-evident journal, with its lines.
+    let items: Vec<crate::audit::Item> = entries
+        .iter()
+        .map(|e| {
+            let body = serde_json::json!({ "entry": e.id, "memo": e.memo, "lines": e.lines });
+            crate::audit::Item::new(format!("posting:{}", e.id), e.at_ms, "posting", &body)
+        })
+        .collect();
+    crate::audit::queue(tx, backend, &items).await
 }
 
 /// The balance of every ledger account (debit positive).

@@ -62,11 +62,17 @@ use tag_reader::publisher::OutMsg;
 pub struct Policy {
     /// VAT rates by date: tariff prices include VAT.
     pub vat: VatSchedule,
+    /// The lot whose sales this server books (top-ups name no lot).
+    pub lot: String,
+    /// Whether a top-up gets its own invoice (`[invoice] topups`). If so,
+    /// stays debited to an account get none: their VAT was invoiced when
+    /// the money came in.
+    pub invoice_topups: bool,
 }
 
 impl Policy {
     pub fn from_tax(tax: &crate::settings::TaxSettings) -> Result<Self, parking_core::vat::VatError> {
-        Ok(Policy { vat: tax.schedule()? })
+        Ok(Policy { vat: tax.schedule()?, lot: String::new(), invoice_topups: false })
     }
 }
 

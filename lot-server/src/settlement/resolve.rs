@@ -7,7 +7,8 @@ use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::apply::{Applied, apply_to_stay, top_up, update_transfer};
+use super::apply::{Applied, TopUp, apply_to_stay, top_up, update_transfer};
+use crate::tax::Channel;
 use super::effects::{Effects, for_update};
 use super::ledger::{BANK, Entry, REFUNDS, SUSPENSE};
 use super::{Disposition, Policy};
@@ -67,8 +68,8 @@ pub async fn resolve(
             (d, note)
         }
         Resolution::Account { account_id, note } => {
-            let (d, row) = match top_up(&mut tx, transfer_id, None, account_id, amount, SUSPENSE, &mut fx, now_ms).await
-            {
+            let to = TopUp { transfer_id, code: None, account: account_id, amount };
+            let (d, row) = match top_up(&mut tx, policy, &to, SUSPENSE, Channel::Transfer, &mut fx, now_ms).await {
                 Err(sqlx::Error::RowNotFound) => {
                     return Err(ResolveError::Conflict(format!("account {account_id} not found")));
                 }

@@ -116,6 +116,7 @@ impl Registry {
         let booked = crate::settlement::manual_top_up(
             &mut tx,
             self.db.backend,
+            &self.policy,
             account_id,
             input.amount_vnd,
             reference,

@@ -51,8 +51,16 @@ fn iso(d: Date) -> String {
 }
 
 impl Registry {
+    /// A registry with the default tax policy (no top-up invoices).
     pub fn new(db: Db) -> Self {
-        Registry { db, lists_changed: Arc::new(Notify::new()) }
+        let policy = crate::settlement::Policy::from_tax(&crate::settings::TaxSettings::default())
+            .unwrap_or_else(|_| unreachable!("the default VAT schedule is valid"));
+        Registry { db, lists_changed: Arc::new(Notify::new()), policy: Arc::new(policy) }
+    }
+
+    /// The same registry booking top-ups under `policy`.
+    pub fn with_policy(self, policy: Arc<crate::settlement::Policy>) -> Self {
+        Registry { policy, ..self }
     }
 
     async fn begin(&self) -> Result<(Transaction<'static, Any>, i64), RegistryError> {

@@ -1,0 +1,220 @@
+//! A revenue report as JSON, CSV or XLSX.
+//!
+//! CSV is one table with a `section` column: `day` and `month` rows, the
+//! `total` of stays, `topups`, then `mismatch` rows (period = when,
+//! class = kind, channel = id, total_vnd = amount, detail = what).
+//! XLSX has a sheet each: By day, By month, Reconciliation, Mismatches.
+
+use rust_xlsxwriter::{Format as CellFormat, Workbook, Worksheet, XlsxError};
+
+use super::report::{Report, Row, Totals};
+
+/// An export format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportFormat {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "application/json",
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            ExportFormat::Json => "json",
+            ExportFormat::Csv => "csv",
+            ExportFormat::Xlsx => "xlsx",
+        }
+    }
+}
+
+/// Why an export failed (never the caller's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("csv: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("xlsx: {0}")]
+    Xlsx(#[from] XlsxError),
+    #[error("json: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// The report in `format`.
+pub fn export(report: &Report, format: ExportFormat) -> Result<Vec<u8>, ExportError> {
+    match format {
+        ExportFormat::Json => {
+            let mut v = serde_json::to_vec_pretty(report)?;
+            v.push(b'\n');
+            Ok(v)
+        }
+        ExportFormat::Csv => csv_bytes(report),
+        ExportFormat::Xlsx => xlsx_bytes(report),
+    }
+}
+
+const HEADER: [&str; 11] = [
+    "section",
+    "period",
+    "class",
+    "channel",
+    "count",
+    "invoiced",
+    "awaiting_invoice",
+    "net_vnd",
+    "vat_vnd",
+    "total_vnd",
+    "detail",
+];
+
+fn row_fields(section: &str, r: &Row) -> Vec<String> {
+    vec![
+        section.to_owned(),
+        r.period.clone(),
+        r.class.clone(),
+        r.channel.clone(),
+        r.count.to_string(),
+        r.invoiced.to_string(),
+        r.awaiting_invoice.to_string(),
+        r.net_vnd.to_string(),
+        r.vat_vnd.to_string(),
+        r.total_vnd.to_string(),
+        String::new(),
+    ]
+}
+
+fn totals_row(period: &str, t: &Totals) -> Row {
+    Row {
+        period: period.to_owned(),
+        class: String::new(),
+        channel: String::new(),
+        count: t.count,
+        invoiced: t.invoiced,
+        awaiting_invoice: t.awaiting_invoice,
+        net_vnd: t.net_vnd,
+        vat_vnd: t.vat_vnd,
+        total_vnd: t.total_vnd,
+    }
+}
+
+fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(HEADER)?;
+    for r in &report.by_day {
+        w.write_record(row_fields("day", r))?;
+    }
+    for r in &report.by_month {
+        w.write_record(row_fields("month", r))?;
+    }
+    let period = format!("{}..{}", report.from, report.to);
+    w.write_record(row_fields("total", &totals_row(&period, &report.totals)))?;
+    w.write_record(row_fields("topups", &totals_row(&period, &report.topups)))?;
+    for m in &report.reconciliation.mismatches {
+        w.write_record([
+            "mismatch".to_owned(),
+            m.at.map(|t| t.to_string()).unwrap_or_default(),
+            m.kind.clone(),
+            m.id.clone(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            m.amount_vnd.map(|a| a.to_string()).unwrap_or_default(),
+            m.detail.clone(),
+        ])?;
+    }
+    w.into_inner().map_err(|e| ExportError::Csv(e.into_error().into()))
+}
+
+fn write_rows(sheet: &mut Worksheet, rows: &[Row], bold: &CellFormat, money: &CellFormat) -> Result<(), XlsxError> {
+    let header = ["period", "class", "channel", "count", "invoiced", "awaiting_invoice", "net_vnd", "vat_vnd", "total_vnd"];
+    for (c, h) in (0u16..).zip(header) {
+        sheet.write_string_with_format(0, c, h, bold)?;
+    }
+    for (r, row) in (1u32..).zip(rows) {
+        sheet.write_string(r, 0, &row.period)?;
+        sheet.write_string(r, 1, &row.class)?;
+        sheet.write_string(r, 2, &row.channel)?;
+        for (c, v) in (3u16..).zip([row.count, row.invoiced, row.awaiting_invoice]) {
+            sheet.write_number(r, c, v as f64)?;
+        }
+        for (c, v) in (6u16..).zip([row.net_vnd, row.vat_vnd, row.total_vnd]) {
+            sheet.write_number_with_format(r, c, v as f64, money)?;
+        }
+    }
+    sheet.autofit();
+    Ok(())
+}
+
+fn xlsx_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
+    let mut book = Workbook::new();
+    let bold = CellFormat::new().set_bold();
+    let money = CellFormat::new().set_num_format("#,##0");
+    let mut days = report.by_day.clone();
+    days.push(totals_row("total", &report.totals));
+    write_rows(book.add_worksheet().set_name("By day")?, &days, &bold, &money)?;
+    let mut months = report.by_month.clone();
+    months.push(totals_row("total", &report.totals));
+    months.push(totals_row("topups", &report.topups));
+    write_rows(book.add_worksheet().set_name("By month")?, &months, &bold, &money)?;
+
+    let rec = &report.reconciliation;
+    let t = &rec.transfers;
+    let facts: Vec<(&str, String)> = vec![
+        ("lot", report.lot.clone()),
+        ("from", report.from.clone()),
+        ("to", report.to.clone()),
+        ("generated_at", report.generated_at.to_string()),
+        ("exits", rec.exits.total.to_string()),
+        ("exits by account", rec.exits.account.to_string()),
+        ("exits by transfer", rec.exits.transfer.to_string()),
+        ("exits on a pass", rec.exits.pass.to_string()),
+        ("exits free", rec.exits.free.to_string()),
+        ("exits unpaid", rec.exits.unpaid.to_string()),
+        ("fees priced at exits (VND)", rec.exits.fees_vnd.to_string()),
+        ("stays settled", rec.stays_settled.to_string()),
+        ("revenue with VAT (VND)", report.totals.total_vnd.to_string()),
+        ("invoices due", rec.invoices_due.to_string()),
+        ("invoices issued", rec.invoices_issued.to_string()),
+        ("transfers", t.count.to_string()),
+        ("transfers received (VND)", t.received_vnd.to_string()),
+        ("applied (VND)", t.applied_vnd.to_string()),
+        ("credited to accounts (VND)", t.credited_vnd.to_string()),
+        ("to refund (VND)", t.refund_vnd.to_string()),
+        ("unmatched (VND)", t.unmatched_vnd.to_string()),
+        ("mismatches", rec.mismatches.len().to_string()),
+    ];
+    let sheet = book.add_worksheet().set_name("Reconciliation")?;
+    for (r, (k, v)) in (0u32..).zip(&facts) {
+        sheet.write_string_with_format(r, 0, *k, &bold)?;
+        match v.parse::<i64>() {
+            Ok(n) => sheet.write_number_with_format(r, 1, n as f64, &money)?,
+            Err(_) => sheet.write_string(r, 1, v)?,
+        };
+    }
+    sheet.autofit();
+
+    let sheet = book.add_worksheet().set_name("Mismatches")?;
+    for (c, h) in (0u16..).zip(["kind", "id", "at", "amount_vnd", "detail"]) {
+        sheet.write_string_with_format(0, c, h, &bold)?;
+    }
+    for (r, m) in (1u32..).zip(&rec.mismatches) {
+        sheet.write_string(r, 0, &m.kind)?;
+        sheet.write_string(r, 1, &m.id)?;
+        sheet.write_string(r, 2, m.at.map(|t| t.to_string()).unwrap_or_default())?;
+        if let Some(a) = m.amount_vnd {
+            sheet.write_number_with_format(r, 3, a as f64, &money)?;
+        }
+        sheet.write_string(r, 4, &m.detail)?;
+    }
+    sheet.autofit();
+    Ok(book.save_to_buffer()?)
+}

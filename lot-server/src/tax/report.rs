@@ -1,0 +1,482 @@
+//! Revenue reports for tax officers: sales by day and by month, per
+//! vehicle class and payment channel, with the reconciliation of exits,
+//! settled stays, invoices and bank transfers, and every mismatch listed.
+//!
+//! Sums come from `sales` alone, grouped in the order of its report index
+//! (lot, kind, day, class, channel, invoice), so a month of a million
+//! stays is one index range read on either database.
+
+use std::collections::BTreeMap;
+
+use parking_core::timestamp::{LOCAL_OFFSET_SECS, Timestamp};
+use serde::{Deserialize, Serialize};
+use sqlx::Row as _;
+use time::Date;
+
+use super::Channel;
+use crate::db::{Db, ISO_DATE};
+
+/// What to report on: local days `from` to `to`, both included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportQuery {
+    pub lot: String,
+    pub from: Date,
+    pub to: Date,
+    pub class: Option<String>,
+    pub channel: Option<Channel>,
+}
+
+/// Why a report cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+impl ReportQuery {
+    /// Parses the dates (`YYYY-MM-DD`) and checks the period: `to` not
+    /// before `from`, at most 366 days.
+    pub fn new(
+        lot: &str,
+        from: &str,
+        to: &str,
+        class: Option<String>,
+        channel: Option<&str>,
+    ) -> Result<Self, ReportError> {
+        let date = |name: &str, v: &str| {
+            Date::parse(v, ISO_DATE).map_err(|_| ReportError::Invalid(format!("{name} must be a date like 2026-11-01, not {v:?}")))
+        };
+        let (from, to) = (date("from", from)?, date("to", to)?);
+        if to < from {
+            return Err(ReportError::Invalid(format!("to ({to}) is before from ({from})")));
+        }
+        if (to - from).whole_days() > 366 {
+            return Err(ReportError::Invalid("a report covers at most 366 days".into()));
+        }
+        let channel = channel.map(str::parse).transpose().map_err(ReportError::Invalid)?;
+        let class = class.filter(|c| !c.is_empty());
+        if let Some(c) = &class {
+            if c.len() > 40 || !c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-') {
+                return Err(ReportError::Invalid(format!("unknown vehicle class {c:?}")));
+            }
+        }
+        Ok(ReportQuery { lot: lot.to_owned(), from, to, class, channel })
+    }
+
+    /// [start, end) of the period in Unix milliseconds (local midnights).
+    pub fn range_ms(&self) -> (i64, i64) {
+        let midnight = |d: Date| (d.midnight().assume_utc().unix_timestamp() - LOCAL_OFFSET_SECS) * 1000;
+        (midnight(self.from), midnight(self.to.next_day().unwrap_or(self.to)))
+    }
+}
+
+/// Sales of one period (a day or a month), class and channel.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    pub period: String,
+    pub class: String,
+    pub channel: String,
+    pub count: i64,
+    /// How many of them have their invoice issued.
+    pub invoiced: i64,
+    /// How many wait for their invoice.
+    pub awaiting_invoice: i64,
+    pub net_vnd: i64,
+    pub vat_vnd: i64,
+    pub total_vnd: i64,
+}
+
+/// Counts and amounts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub count: i64,
+    pub invoiced: i64,
+    pub awaiting_invoice: i64,
+    pub net_vnd: i64,
+    pub vat_vnd: i64,
+    pub total_vnd: i64,
+}
+
+impl Totals {
+    fn add(&mut self, r: &Row) {
+        self.count += r.count;
+        self.invoiced += r.invoiced;
+        self.awaiting_invoice += r.awaiting_invoice;
+        self.net_vnd += r.net_vnd;
+        self.vat_vnd += r.vat_vnd;
+        self.total_vnd += r.total_vnd;
+    }
+}
+
+/// Exits of the period, by how they were settled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exits {
+    pub total: i64,
+    pub account: i64,
+    pub transfer: i64,
+    pub pass: i64,
+    pub free: i64,
+    pub unpaid: i64,
+    /// Fees of those exits, as the lanes priced them.
+    pub fees_vnd: i64,
+}
+
+/// Bank transfers received in the period, by state.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transfers {
+    pub count: i64,
+    pub received_vnd: i64,
+    /// Applied to stays' fees and to top-ups.
+    pub applied_vnd: i64,
+    /// Overpayments credited to drivers' accounts.
+    pub credited_vnd: i64,
+    /// Owed back to payers.
+    pub refund_vnd: i64,
+    /// Still matching nothing (suspense or held).
+    pub unmatched_vnd: i64,
+    pub by_state: BTreeMap<String, i64>,
+}
+
+/// Something the books do not explain by themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mismatch {
+    /// `unpaid_exit`, `unsettled_exit`, `unknown_account`, `manual_open`,
+    /// `vat_not_configured`, `transfer_suspense`, `transfer_held`,
+    /// `refund_owed`, `refund_paid`, `invoice_missing`.
+    pub kind: String,
+    pub id: String,
+    pub at: Option<Timestamp>,
+    pub amount_vnd: Option<i64>,
+    pub detail: String,
+}
+
+/// The reconciliation of exits, settled stays, invoices and transfers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reconciliation {
+    pub exits: Exits,
+    /// Paid stays (a fee above zero) booked as sales.
+    pub stays_settled: i64,
+    /// Stays and top-ups that should have an invoice, and how many have one.
+    pub invoices_due: i64,
+    pub invoices_issued: i64,
+    pub transfers: Transfers,
+    pub mismatches: Vec<Mismatch>,
+    /// True when a kind had more than 1,000 mismatches and the list was cut.
+    pub truncated: bool,
+}
+
+/// A revenue report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Report {
+    pub lot: String,
+    pub from: String,
+    pub to: String,
+    pub class: Option<String>,
+    pub channel: Option<Channel>,
+    pub generated_at: Timestamp,
+    pub by_day: Vec<Row>,
+    pub by_month: Vec<Row>,
+    /// Revenue: stays.
+    pub totals: Totals,
+    /// Prepaid top-ups (not revenue until spent; invoiced if the policy says so).
+    pub topups: Totals,
+    pub reconciliation: Reconciliation,
+}
+
+const MAX_LISTED: i64 = 1_000;
+
+/// Sales of `kind` in the period, by day, class and channel.
+async fn sales(db: &Db, q: &ReportQuery, kind: &str) -> Result<Vec<Row>, sqlx::Error> {
+    let mut sql = String::from(
+        "SELECT day, class, channel, invoice, COUNT(*), CAST(SUM(net_vnd) AS BIGINT), CAST(SUM(vat_vnd) AS BIGINT), \
+         CAST(SUM(total_vnd) AS BIGINT) FROM sales WHERE lot = $1 AND kind = $2 AND day >= $3 AND day <= $4",
+    );
+    let mut n = 4;
+    if q.class.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND class = ${n}"));
+    }
+    if q.channel.is_some() {
+        n += 1;
+        sql.push_str(&format!(" AND channel = ${n}"));
+    }
+    sql.push_str(" GROUP BY day, class, channel, invoice ORDER BY day, class, channel, invoice");
+    let mut query = sqlx::query(&sql)
+        .bind(q.lot.clone())
+        .bind(kind.to_owned())
+        .bind(q.from.format(ISO_DATE).unwrap_or_default())
+        .bind(q.to.format(ISO_DATE).unwrap_or_default());
+    if let Some(c) = &q.class {
+        query = query.bind(c.clone());
+    }
+    if let Some(c) = q.channel {
+        query = query.bind(c.as_str());
+    }
+    let mut rows: Vec<Row> = Vec::new();
+    for r in query.fetch_all(&db.pool).await? {
+        let (period, class, channel): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
+        let invoice: String = r.try_get(3)?;
+        let count: i64 = r.try_get(4)?;
+        let same = rows.last().is_some_and(|l| l.period == period && l.class == class && l.channel == channel);
+        if !same {
+            rows.push(Row { period, class, channel, ..Row::default() });
+        }
+        if let Some(row) = rows.last_mut() {
+            row.count += count;
+            row.invoiced += if invoice == "issued" { count } else { 0 };
+            row.awaiting_invoice += if invoice == "due" { count } else { 0 };
+            row.net_vnd += r.try_get::<Option<i64>, _>(5)?.unwrap_or(0);
+            row.vat_vnd += r.try_get::<Option<i64>, _>(6)?.unwrap_or(0);
+            row.total_vnd += r.try_get::<Option<i64>, _>(7)?.unwrap_or(0);
+        }
+    }
+    Ok(rows)
+}
+
+/// Day rows summed by month.
+fn by_month(days: &[Row]) -> Vec<Row> {
+    let mut months: BTreeMap<(String, String, String), Row> = BTreeMap::new();
+    for d in days {
+        let month = d.period.get(..7).unwrap_or(&d.period).to_owned();
+        let key = (month.clone(), d.class.clone(), d.channel.clone());
+        let m = months.entry(key).or_insert_with(|| Row {
+            period: month,
+            class: d.class.clone(),
+            channel: d.channel.clone(),
+            ..Row::default()
+        });
+        m.count += d.count;
+        m.invoiced += d.invoiced;
+        m.awaiting_invoice += d.awaiting_invoice;
+        m.net_vnd += d.net_vnd;
+        m.vat_vnd += d.vat_vnd;
+        m.total_vnd += d.total_vnd;
+    }
+    months.into_values().collect()
+}
+
+async fn exits(db: &Db, q: &ReportQuery) -> Result<Exits, sqlx::Error> {
+    let (start, end) = q.range_ms();
+    let count = |s: &str| format!("CAST(COALESCE(SUM(CASE WHEN settlement = '{s}' THEN 1 ELSE 0 END), 0) AS BIGINT)");
+    let sql = format!(
+        "SELECT COUNT(*), {}, {}, {}, {}, {}, CAST(COALESCE(SUM(fee_vnd), 0) AS BIGINT) FROM sessions \
+         WHERE lot = $1 AND exited_ms >= $2 AND exited_ms < $3",
+        count("account"),
+        count("transfer"),
+        count("pass"),
+        count("free"),
+        count("unpaid")
+    );
+    let r = sqlx::query(&sql).bind(q.lot.clone()).bind(start).bind(end).fetch_one(&db.pool).await?;
+    Ok(Exits {
+        total: r.try_get(0)?,
+        account: r.try_get(1)?,
+        transfer: r.try_get(2)?,
+        pass: r.try_get(3)?,
+        free: r.try_get(4)?,
+        unpaid: r.try_get(5)?,
+        fees_vnd: r.try_get(6)?,
+    })
+}
+
+async fn transfers(db: &Db, q: &ReportQuery) -> Result<Transfers, sqlx::Error> {
+    let (start, end) = q.range_ms();
+    let rows = sqlx::query(
+        "SELECT state, COUNT(*), CAST(SUM(amount_vnd) AS BIGINT), CAST(SUM(applied_vnd) AS BIGINT), \
+         CAST(SUM(credited_vnd) AS BIGINT), CAST(SUM(refund_vnd) AS BIGINT) FROM transfers \
+         WHERE received_ms >= $1 AND received_ms < $2 GROUP BY state ORDER BY state",
+    )
+    .bind(start)
+    .bind(end)
+    .fetch_all(&db.pool)
+    .await?;
+    let mut t = Transfers::default();
+    for r in rows {
+        let state: String = r.try_get(0)?;
+        let n: i64 = r.try_get(1)?;
+        let amount = r.try_get::<Option<i64>, _>(2)?.unwrap_or(0);
+        t.count += n;
+        t.received_vnd += amount;
+        t.applied_vnd += r.try_get::<Option<i64>, _>(3)?.unwrap_or(0);
+        t.credited_vnd += r.try_get::<Option<i64>, _>(4)?.unwrap_or(0);
+        t.refund_vnd += r.try_get::<Option<i64>, _>(5)?.unwrap_or(0);
+        if state == "suspense" || state == "held" {
+            t.unmatched_vnd += amount;
+        }
+        t.by_state.insert(state, n);
+    }
+    Ok(t)
+}
+
+fn at(ms: i64) -> Option<Timestamp> {
+    Timestamp::from_unix_millis(ms)
+}
+
+/// Every mismatch of the period, by kind, at most 1,000 of each.
+async fn mismatches(db: &Db, q: &ReportQuery, now_ms: i64) -> Result<(Vec<Mismatch>, bool), sqlx::Error> {
+    let (start, end) = q.range_ms();
+    let mut out = Vec::new();
+    let mut truncated = false;
+    let mut take = |rows: Vec<Mismatch>, out: &mut Vec<Mismatch>| {
+        truncated |= i64::try_from(rows.len()).unwrap_or(i64::MAX) > MAX_LISTED;
+        out.extend(rows.into_iter().take(usize::try_from(MAX_LISTED).unwrap_or(usize::MAX)));
+    };
+    let limit = MAX_LISTED + 1;
+
+    let rows = sqlx::query(
+        "SELECT session_id, exited_ms, fee_vnd, settlement_detail, exit_gate FROM sessions \
+         WHERE lot = $1 AND exited_ms >= $2 AND exited_ms < $3 AND settlement = 'unpaid' ORDER BY exited_ms LIMIT $4",
+    )
+    .bind(q.lot.clone())
+    .bind(start)
+    .bind(end)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    let unpaid = rows
+        .iter()
+        .map(|r| {
+            let gate: Option<String> = r.try_get(4)?;
+            let detail: Option<String> = r.try_get(3)?;
+            Ok(Mismatch {
+                kind: "unpaid_exit".into(),
+                id: r.try_get(0)?,
+                at: r.try_get::<Option<i64>, _>(1)?.and_then(at),
+                amount_vnd: r.try_get(2)?,
+                detail: format!("left by {} without paying: {}", gate.unwrap_or_default(), detail.unwrap_or_default()),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    take(unpaid, &mut out);
+
+    let rows = sqlx::query(
+        "SELECT exception_id, kind, at_ms, detail, state FROM exceptions WHERE lot = $1 AND at_ms >= $2 \
+         AND at_ms < $3 AND kind IN ('unsettled_exit', 'unknown_account', 'manual_open', 'vat_not_configured') \
+         ORDER BY at_ms LIMIT $4",
+    )
+    .bind(q.lot.clone())
+    .bind(start)
+    .bind(end)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    let raised = rows
+        .iter()
+        .map(|r| {
+            let detail: String = r.try_get(3)?;
+            let state: String = r.try_get(4)?;
+            Ok(Mismatch {
+                kind: r.try_get(1)?,
+                id: r.try_get(0)?,
+                at: at(r.try_get(2)?),
+                amount_vnd: None,
+                detail: format!("{detail} ({state})"),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    take(raised, &mut out);
+
+    let rows = sqlx::query(
+        "SELECT transfer_id, state, received_ms, amount_vnd, refund_vnd, refund_paid_ms, memo FROM transfers \
+         WHERE received_ms >= $1 AND received_ms < $2 AND (state IN ('suspense', 'held') OR refund_vnd > 0) \
+         ORDER BY received_ms LIMIT $3",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    let money = rows
+        .iter()
+        .map(|r| {
+            let state: String = r.try_get(1)?;
+            let amount: i64 = r.try_get(3)?;
+            let refund: i64 = r.try_get(4)?;
+            let paid: Option<i64> = r.try_get(5)?;
+            let memo: String = r.try_get(6)?;
+            let (kind, amount, detail) = match state.as_str() {
+                "suspense" => ("transfer_suspense", amount, format!("matches nothing: memo {memo:?}")),
+                "held" => ("transfer_held", amount, format!("waits for its stay: memo {memo:?}")),
+                _ if paid.is_some() => ("refund_paid", refund, "refunded".to_owned()),
+                _ => ("refund_owed", refund, "to be refunded".to_owned()),
+            };
+            Ok(Mismatch {
+                kind: kind.into(),
+                id: r.try_get(0)?,
+                at: at(r.try_get(2)?),
+                amount_vnd: Some(amount),
+                detail,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    take(money, &mut out);
+
+    // A sale's invoice is issued within a second; one a minute old is missing.
+    let rows = sqlx::query(
+        "SELECT sale_id, at_ms, total_vnd FROM sales WHERE invoice = 'due' AND at_ms >= $1 AND at_ms < $2 \
+         AND at_ms < $3 AND lot = $4 ORDER BY at_ms LIMIT $5",
+    )
+    .bind(start)
+    .bind(end)
+    .bind(now_ms - 60_000)
+    .bind(q.lot.clone())
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    let missing = rows
+        .iter()
+        .map(|r| {
+            Ok(Mismatch {
+                kind: "invoice_missing".into(),
+                id: r.try_get(0)?,
+                at: at(r.try_get(1)?),
+                amount_vnd: Some(r.try_get(2)?),
+                detail: "sold, but no invoice issued yet (is [invoice] configured?)".into(),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    take(missing, &mut out);
+    Ok((out, truncated))
+}
+
+/// Makes the report.
+pub async fn revenue(db: &Db, q: &ReportQuery, now: Timestamp) -> Result<Report, ReportError> {
+    let by_day = sales(db, q, "stay").await?;
+    let topup_rows = sales(db, q, "topup").await?;
+    let mut totals = Totals::default();
+    for r in &by_day {
+        totals.add(r);
+    }
+    let mut topups = Totals::default();
+    for r in &topup_rows {
+        topups.add(r);
+    }
+    let stays_settled =
+        by_day.iter().filter(|r| r.channel == "account" || r.channel == "transfer").map(|r| r.count).sum();
+    let (mismatches, truncated) = mismatches(db, q, now.unix_millis()).await?;
+    let invoices_issued = totals.invoiced + topups.invoiced;
+    let reconciliation = Reconciliation {
+        exits: exits(db, q).await?,
+        stays_settled,
+        invoices_due: invoices_issued + totals.awaiting_invoice + topups.awaiting_invoice,
+        invoices_issued,
+        transfers: transfers(db, q).await?,
+        mismatches,
+        truncated,
+    };
+    Ok(Report {
+        lot: q.lot.clone(),
+        from: q.from.format(ISO_DATE).unwrap_or_default(),
+        to: q.to.format(ISO_DATE).unwrap_or_default(),
+        class: q.class.clone(),
+        channel: q.channel,
+        generated_at: now,
+        by_month: by_month(&by_day),
+        by_day,
+        totals,
+        topups,
+        reconciliation,
+    })
+}

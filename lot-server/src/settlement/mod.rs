@@ -40,7 +40,7 @@ pub mod records;
 mod resolve;
 pub mod settler;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod webhook;
 
 pub use apply::{apply_transfer, apply_transfers, manual_top_up};

@@ -16,13 +16,13 @@ use crate::on_both_databases;
 use crate::registry::{AccountInput, OwnerInput, Registry, TagInput, VehicleInput};
 use parking_core::wire::Command;
 
-const NOW: i64 = 1_795_000_000_000; // 2026-11-18, under the 8% VAT period
+pub(crate) const NOW: i64 = 1_795_000_000_000; // 2026-11-18, under the 8% VAT period
 
-fn ts(ms: i64) -> Timestamp {
+pub(crate) fn ts(ms: i64) -> Timestamp {
     Timestamp::from_unix_millis(ms).unwrap()
 }
 
-fn policy() -> Policy {
+pub(crate) fn policy() -> Policy {
     Policy::from_tax(&Default::default()).unwrap()
 }
 
@@ -31,10 +31,16 @@ fn eight() -> VatRate {
 }
 
 fn event(n: u64, at_ms: i64, kind: GateEventKind) -> GateEvent {
+    event_in("hn-01", n, at_ms, kind)
+}
+
+/// A gate event of `lot`'s lane exit-1, numbered `n` (unique per lot).
+pub(crate) fn event_in(lot: &str, n: u64, at_ms: i64, kind: GateEventKind) -> GateEvent {
+    let lot_id: u64 = lot.bytes().fold(11, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
     GateEvent {
         v: V1,
-        event_id: EventId::from_uuid(uuid::Uuid::from_u64_pair(11, n)),
-        lot: "hn-01".parse().unwrap(),
+        event_id: EventId::from_uuid(uuid::Uuid::from_u64_pair(lot_id, n)),
+        lot: lot.parse().unwrap(),
         gate: "exit-1".parse().unwrap(),
         seq: n,
         at: ts(at_ms),
@@ -44,7 +50,7 @@ fn event(n: u64, at_ms: i64, kind: GateEventKind) -> GateEvent {
     }
 }
 
-fn fee(amount: i64, class: VehicleClass) -> Fee {
+pub(crate) fn fee(amount: i64, class: VehicleClass) -> Fee {
     Fee {
         amount: Vnd::new(amount),
         tariff_version: TariffVersion::try_from("hn-z1-2018-example".to_owned()).unwrap(),
@@ -53,7 +59,7 @@ fn fee(amount: i64, class: VehicleClass) -> Fee {
     }
 }
 
-fn tag(epc: &str) -> Credential {
+pub(crate) fn tag(epc: &str) -> Credential {
     Credential::Tag { epc: epc.parse::<Epc>().unwrap(), tid: None }
 }
 
@@ -72,7 +78,7 @@ fn request(n: u64, code: PaymentCode, amount: i64, credential: Credential) -> Ga
     )
 }
 
-fn transfer(id: &str, amount: i64, memo: &str) -> Incoming {
+pub(crate) fn transfer(id: &str, amount: i64, memo: &str) -> Incoming {
     Incoming {
         provider: Provider::Sepay,
         provider_tx: id.to_owned(),
@@ -195,7 +201,7 @@ async fn under_over_and_double_payment(db: &Db) {
 on_both_databases!(under_over_double, under_over_and_double_payment);
 
 /// A tag with an account, registered through the registry.
-async fn account_tag(db: &Db, epc: &str, credit: i64) -> String {
+pub(crate) async fn account_tag(db: &Db, epc: &str, credit: i64) -> String {
     let r = Registry::new(db.clone());
     let owner = r
         .create_owner(

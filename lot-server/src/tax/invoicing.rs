@@ -137,10 +137,15 @@ fn item(d: &Due) -> String {
 /// two issuers cannot take the same number, and a failed batch takes none.
 pub async fn issue_due(db: &Db, issuer: &Issuer, now: Timestamp, limit: i64) -> Result<usize, sqlx::Error> {
     let mut tx = db.begin_write().await?;
-    let rows = sqlx::query(
+    // The series first: a second issuer waits here until this one commits,
+    // then reads the sales this one left due.
+    let series = issuer.series(now);
+    let mut number = lock_series(&mut tx, db.backend, &series).await?;
+    let lock = if db.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let rows = sqlx::query(&format!(
         "SELECT sale_id, lot, kind, class, reference, entered_ms, exited_ms, vat_bp, total_vnd FROM sales \
-         WHERE invoice = 'due' ORDER BY at_ms, sale_id LIMIT $1",
-    )
+         WHERE invoice = 'due' ORDER BY at_ms, sale_id LIMIT $1{lock}"
+    ))
     .bind(limit)
     .fetch_all(&mut *tx)
     .await?;
@@ -163,8 +168,6 @@ pub async fn issue_due(db: &Db, issuer: &Issuer, now: Timestamp, limit: i64) -> 
             })
         })
         .collect::<Result<_, sqlx::Error>>()?;
-    let series = issuer.series(now);
-    let mut number = take_numbers(&mut tx, db.backend, &series, due.len()).await?;
     let now_ms = now.unix_millis();
     let mut issued = Vec::with_capacity(due.len());
     for d in &due {
@@ -231,18 +234,17 @@ pub async fn issue_due(db: &Db, issuer: &Issuer, now: Timestamp, limit: i64) -> 
         })
         .collect();
     crate::audit::queue(&mut tx, db.backend, &items).await?;
+    sqlx::query("UPDATE invoice_series SET last_number = $1 WHERE series = $2")
+        .bind(i64::try_from(number).unwrap_or(i64::MAX))
+        .bind(series)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(issued.len())
 }
 
-/// Takes `n` numbers of `series`: returns the last number issued before
-/// them, and records the new last number, in the caller's transaction.
-async fn take_numbers(
-    tx: &mut Transaction<'_, Any>,
-    backend: Backend,
-    series: &str,
-    n: usize,
-) -> Result<u64, sqlx::Error> {
+/// Locks `series` (creating it) and returns the last number it issued.
+async fn lock_series(tx: &mut Transaction<'_, Any>, backend: Backend, series: &str) -> Result<u64, sqlx::Error> {
     sqlx::query("INSERT INTO invoice_series (series, last_number) VALUES ($1, 0) ON CONFLICT (series) DO NOTHING")
         .bind(series.to_owned())
         .execute(&mut **tx)
@@ -251,11 +253,6 @@ async fn take_numbers(
     let last: i64 = sqlx::query_scalar(&format!("SELECT last_number FROM invoice_series WHERE series = $1{lock}"))
         .bind(series.to_owned())
         .fetch_one(&mut **tx)
-        .await?;
-    sqlx::query("UPDATE invoice_series SET last_number = $1 WHERE series = $2")
-        .bind(last + i64::try_from(n).unwrap_or(i64::MAX))
-        .bind(series.to_owned())
-        .execute(&mut **tx)
         .await?;
     Ok(u64::try_from(last).unwrap_or(0))
 }

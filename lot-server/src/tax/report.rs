@@ -443,8 +443,15 @@ async fn mismatches(db: &Db, q: &ReportQuery, now_ms: i64) -> Result<(Vec<Mismat
 
 /// Makes the report.
 pub async fn revenue(db: &Db, q: &ReportQuery, now: Timestamp) -> Result<Report, ReportError> {
-    let by_day = sales(db, q, "stay").await?;
-    let topup_rows = sales(db, q, "topup").await?;
+    // Independent reads, each on its own pooled connection: the two big
+    // ones (sales, exits) run side by side on either database.
+    let (by_day, topup_rows, (mismatches, truncated), exits, transfers) = tokio::try_join!(
+        sales(db, q, "stay"),
+        sales(db, q, "topup"),
+        mismatches(db, q, now.unix_millis()),
+        exits(db, q),
+        transfers(db, q),
+    )?;
     let mut totals = Totals::default();
     for r in &by_day {
         totals.add(r);
@@ -455,14 +462,13 @@ pub async fn revenue(db: &Db, q: &ReportQuery, now: Timestamp) -> Result<Report,
     }
     let stays_settled =
         by_day.iter().filter(|r| r.channel == "account" || r.channel == "transfer").map(|r| r.count).sum();
-    let (mismatches, truncated) = mismatches(db, q, now.unix_millis()).await?;
     let invoices_issued = totals.invoiced + topups.invoiced;
     let reconciliation = Reconciliation {
-        exits: exits(db, q).await?,
+        exits,
         stays_settled,
         invoices_due: invoices_issued + totals.awaiting_invoice + topups.awaiting_invoice,
         invoices_issued,
-        transfers: transfers(db, q).await?,
+        transfers,
         mismatches,
         truncated,
     };

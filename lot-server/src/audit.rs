@@ -324,14 +324,16 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write) -> Result<u64, anyho
     writeln!(out, "{}", serde_json::json!({ "journal": lot }))?;
     let mut n = 0u64;
     let mut failed: Option<std::io::Error> = None;
-    each_record(db, |rec| match serde_json::to_string(&rec).map_err(std::io::Error::other).and_then(|l| writeln!(out, "{l}")) {
-        Ok(()) => {
-            n += 1;
-            true
-        }
-        Err(e) => {
-            failed = Some(e);
-            false
+    each_record(db, |rec| {
+        match serde_json::to_string(&rec).map_err(std::io::Error::other).and_then(|l| writeln!(out, "{l}")) {
+            Ok(()) => {
+                n += 1;
+                true
+            }
+            Err(e) => {
+                failed = Some(e);
+                false
+            }
         }
     })
     .await?;

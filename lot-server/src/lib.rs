@@ -148,7 +148,8 @@ pub async fn run(
         shutdown.clone(),
     );
     let journal = tokio::spawn(audit::run(db.clone(), shutdown.clone()));
-    let issuer = tax::invoicing::Issuer::from_settings(&settings.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
+    let issuer =
+        tax::invoicing::Issuer::from_settings(&settings.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
     let invoicer = tokio::spawn(tax::invoicing::run(
         db.clone(),
         issuer,

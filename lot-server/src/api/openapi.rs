@@ -108,6 +108,17 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
         None,
     ),
     ("get", "/api/v1/ledger", "Ledger balances by account; the total is zero", "any", None),
+    (
+        "get",
+        "/api/v1/reports/revenue",
+        "Revenue by day and month, class and channel, with the reconciliation (from, to, lot, class, channel, \
+         format=json|csv|xlsx)",
+        "any",
+        None,
+    ),
+    ("get", "/api/v1/invoices", "Issued invoices and their delivery (from, to, series, limit)", "any", None),
+    ("get", "/api/v1/invoices/{series}/{number}", "An invoice's TDiep XML", "any", None),
+    ("get", "/api/v1/journal/verify", "Verify the tamper-evident journal against the lot's public key", "any", None),
     ("get", "/api/v1/tokens", "List API tokens (never the tokens themselves)", "admin", None),
     ("post", "/api/v1/tokens", "Create a token; it is shown once", "admin", Some("TokenRequest")),
     ("delete", "/api/v1/tokens/{id}", "Revoke a token", "admin", None),

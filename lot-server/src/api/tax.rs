@@ -85,7 +85,8 @@ async fn invoices(
 ) -> Result<Json<Vec<InvoiceRecord>>, ApiError> {
     let day = |name: &str, v: Option<String>| -> Result<Option<i64>, ApiError> {
         v.map(|v| {
-            let q = ReportQuery::new("", &v, &v, None, None).map_err(|_| ApiError::bad(format!("{name} must be a date like 2026-11-01")))?;
+            let q = ReportQuery::new("", &v, &v, None, None)
+                .map_err(|_| ApiError::bad(format!("{name} must be a date like 2026-11-01")))?;
             Ok(q.range_ms())
         })
         .transpose()

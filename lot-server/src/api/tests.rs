@@ -300,3 +300,4 @@ crate::on_both_databases!(api_malformed_input_is_a_clear_4xx, malformed_input_is
 mod flows;
 
 mod settlement_api;
+mod tax_api;

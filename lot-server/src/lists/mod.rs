@@ -225,12 +225,8 @@ pub(crate) async fn refresh(
             })
             .collect();
         let body = serde_json::json!({ "version": version, "entries": entries });
-        let item = crate::audit::Item::new(
-            format!("lists:{version}:{first}"),
-            crate::db::now_ms(),
-            "lists_version",
-            &body,
-        );
+        let item =
+            crate::audit::Item::new(format!("lists:{version}:{first}"), crate::db::now_ms(), "lists_version", &body);
         crate::audit::queue(tx, backend, &[item]).await?;
     }
     Ok(changed.len())

@@ -60,7 +60,14 @@ pub async fn on_gate_events(
                 fx.sell(free_exit(policy, e, class.as_str(), *entered_at, Channel::Pass, pass.clone()));
             }
             GateEventKind::Exit { settlement: Settlement::Free, class, entered_at, credential, .. } => {
-                fx.sell(free_exit(policy, e, class.as_str(), *entered_at, Channel::Free, credential_key(e.lot.as_str(), credential)));
+                fx.sell(free_exit(
+                    policy,
+                    e,
+                    class.as_str(),
+                    *entered_at,
+                    Channel::Free,
+                    credential_key(e.lot.as_str(), credential),
+                ));
             }
             GateEventKind::Exit {
                 fee: Some(fee),

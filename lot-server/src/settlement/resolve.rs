@@ -8,11 +8,11 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::apply::{Applied, TopUp, apply_to_stay, top_up, update_transfer};
-use crate::tax::Channel;
 use super::effects::{Effects, for_update};
 use super::ledger::{BANK, Entry, REFUNDS, SUSPENSE};
 use super::{Disposition, Policy};
 use crate::db::Db;
+use crate::tax::Channel;
 
 /// How an operator resolves a transfer in suspense.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]

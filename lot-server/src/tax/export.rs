@@ -135,7 +135,8 @@ fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
 }
 
 fn write_rows(sheet: &mut Worksheet, rows: &[Row], bold: &CellFormat, money: &CellFormat) -> Result<(), XlsxError> {
-    let header = ["period", "class", "channel", "count", "invoiced", "awaiting_invoice", "net_vnd", "vat_vnd", "total_vnd"];
+    let header =
+        ["period", "class", "channel", "count", "invoiced", "awaiting_invoice", "net_vnd", "vat_vnd", "total_vnd"];
     for (c, h) in (0u16..).zip(header) {
         sheet.write_string_with_format(0, c, h, bold)?;
     }

@@ -173,17 +173,9 @@ pub async fn issue_due(db: &Db, issuer: &Issuer, now: Timestamp, limit: i64) -> 
     for d in &due {
         number += 1;
         let lookup = issuer.lookup_code(now, number);
-        let inv = Invoice::for_stay(
-            issuer.seller.clone(),
-            &series,
-            number,
-            now,
-            item(d),
-            Vnd::new(d.total),
-            d.rate,
-            lookup,
-        )
-        .map_err(|e| sqlx::Error::Protocol(format!("invoice for {}: {e}", d.sale_id)))?;
+        let inv =
+            Invoice::for_stay(issuer.seller.clone(), &series, number, now, item(d), Vnd::new(d.total), d.rate, lookup)
+                .map_err(|e| sqlx::Error::Protocol(format!("invoice for {}: {e}", d.sale_id)))?;
         issued.push((d, inv.to_xml(), inv));
     }
     for chunk in db.backend.chunks(&issued, CHUNK / 2) {

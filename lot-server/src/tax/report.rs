@@ -46,7 +46,8 @@ impl ReportQuery {
         channel: Option<&str>,
     ) -> Result<Self, ReportError> {
         let date = |name: &str, v: &str| {
-            Date::parse(v, ISO_DATE).map_err(|_| ReportError::Invalid(format!("{name} must be a date like 2026-11-01, not {v:?}")))
+            Date::parse(v, ISO_DATE)
+                .map_err(|_| ReportError::Invalid(format!("{name} must be a date like 2026-11-01, not {v:?}")))
         };
         let (from, to) = (date("from", from)?, date("to", to)?);
         if to < from {

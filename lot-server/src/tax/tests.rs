@@ -47,9 +47,7 @@ async fn pay(db: &Db, id: &str, amount: i64, code: PaymentCode, at_ms: i64) {
 async fn pay_memo(db: &Db, id: &str, amount: i64, memo: &str, at_ms: i64) {
     let mut tx = db.pool.begin().await.unwrap();
     let mut fx = Effects::default();
-    apply_transfer(&mut tx, db.backend, &policy(), &transfer(id, amount, memo), at_ms, &mut fx)
-        .await
-        .unwrap();
+    apply_transfer(&mut tx, db.backend, &policy(), &transfer(id, amount, memo), at_ms, &mut fx).await.unwrap();
     fx.finish(&mut tx, db.backend).await.unwrap();
     tx.commit().await.unwrap();
 }
@@ -134,8 +132,10 @@ async fn settled_stays_get_gap_free_invoices(db: &Db) {
         NOW + 7_000,
     )
     .await;
-    let due: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE invoice = 'due'").fetch_one(&db.pool).await.unwrap();
-    let none: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE invoice = 'none'").fetch_one(&db.pool).await.unwrap();
+    let due: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE invoice = 'due'").fetch_one(&db.pool).await.unwrap();
+    let none: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sales WHERE invoice = 'none'").fetch_one(&db.pool).await.unwrap();
     assert_eq!((due, none), (4, 2), "a partial payment is not a sale; pass and free exits are sales of nothing");
 
     let issued_at = ts(NOW + 60_000);
@@ -143,7 +143,10 @@ async fn settled_stays_get_gap_free_invoices(db: &Db) {
     assert_eq!(invoicing::issue_due(db, &issuer(), issued_at, 3).await.unwrap(), 1);
     assert_eq!(invoicing::issue_due(db, &issuer(), issued_at, 3).await.unwrap(), 0, "nothing is invoiced twice");
     let numbers: Vec<(String, i64, String)> =
-        sqlx::query_as("SELECT series, number, sale_id FROM invoices ORDER BY number").fetch_all(&db.pool).await.unwrap();
+        sqlx::query_as("SELECT series, number, sale_id FROM invoices ORDER BY number")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(numbers.iter().map(|n| n.1).collect::<Vec<_>>(), [1, 2, 3, 4], "no gaps, in order of sale");
     assert!(numbers.iter().all(|n| n.0 == "C26MPK"), "{numbers:?}");
     assert_eq!(numbers[3].2, format!("debit:{}", exit(lot, 10, 0, VehicleClass::Car, 0, Settlement::Free).event_id));
@@ -194,7 +197,10 @@ async fn settled_stays_get_gap_free_invoices(db: &Db) {
     assert_eq!(files, ["C26MPK-0000001.xml", "C26MPK-0000002.xml", "C26MPK-0000003.xml", "C26MPK-0000004.xml"]);
     assert_eq!(std::fs::read_to_string(dir.join("C26MPK-0000002.xml")).unwrap(), xmls[1].1);
     let errors: Vec<(i64, Option<String>)> =
-        sqlx::query_as("SELECT attempts, last_error FROM invoices WHERE attempts > 1").fetch_all(&db.pool).await.unwrap();
+        sqlx::query_as("SELECT attempts, last_error FROM invoices WHERE attempts > 1")
+            .fetch_all(&db.pool)
+            .await
+            .unwrap();
     assert_eq!(errors.len(), 2, "two needed a second attempt");
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -214,6 +220,30 @@ async fn settled_stays_get_gap_free_invoices(db: &Db) {
     crate::audit::seal(db, &key, "2026-11-18", NOW).await.unwrap();
     let v = crate::audit::verify(db, &key.verifying_key()).await.unwrap().unwrap();
     assert_eq!(v.seals, 1);
+    // The independent verifier agrees, from the export alone.
+    let mut exported = Vec::new();
+    assert_eq!(crate::audit::export(db, &mut exported).await.unwrap(), v.records);
+    let public = journal_verify::public_key(&parking_core::chain::public_hex(&key)).unwrap();
+    let summary = journal_verify::verify(exported.as_slice(), &public).unwrap();
+    assert_eq!((summary.records, summary.seals, summary.last_hash), (v.records, 1, v.last_hash.to_string()));
+    // An invoice record edited in the database is caught by both.
+    let seq: i64 = sqlx::query_scalar("SELECT MIN(seq) FROM journal_records WHERE kind = 'invoice'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE journal_records SET body = REPLACE(body, '30000', '3000') WHERE seq = $1")
+        .bind(seq)
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    let seq = u64::try_from(seq).unwrap();
+    assert_eq!(
+        crate::audit::verify(db, &key.verifying_key()).await.unwrap(),
+        Err(parking_core::chain::Tamper::Edited { seq })
+    );
+    let mut exported = Vec::new();
+    crate::audit::export(db, &mut exported).await.unwrap();
+    assert_eq!(journal_verify::verify(exported.as_slice(), &public), Err(journal_verify::Problem::Edited { seq }));
 }
 on_both_databases!(invoices, settled_stays_get_gap_free_invoices);
 
@@ -268,11 +298,20 @@ on_both_databases!(concurrent_issuers, concurrent_issuers_take_each_number_once)
 #[derive(Clone, Debug)]
 enum Step {
     /// A lane asks for stay `code` to be paid (amount in thousands).
-    Request { code: u8, thousands: u8, car: bool },
+    Request {
+        code: u8,
+        thousands: u8,
+        car: bool,
+    },
     /// A transfer towards stay `code` (may under- or overpay, or pay twice).
-    Pay { code: u8, thousands: u8 },
+    Pay {
+        code: u8,
+        thousands: u8,
+    },
     /// An exit debited to the account.
-    Debit { thousands: u8 },
+    Debit {
+        thousands: u8,
+    },
     Pass,
     Free,
 }
@@ -342,8 +381,7 @@ async fn report_totals_are_settled_fees(db: &Db) {
                 .unwrap();
         let fees: Vec<i64> = settled.iter().chain(&debited).copied().collect();
         let expected_total: i64 = fees.iter().sum();
-        let expected_vat: i64 =
-            fees.iter().map(|f| VatRate::from_basis_points(800).split(Vnd::new(*f)).1.get()).sum();
+        let expected_vat: i64 = fees.iter().map(|f| VatRate::from_basis_points(800).split(Vnd::new(*f)).1.get()).sum();
         let q = ReportQuery::new(&lot, "2026-10-01", "2026-11-30", None, None).unwrap();
         let r = report::revenue(db, &q, ts(NOW)).await.unwrap();
         assert_eq!(r.totals.total_vnd, expected_total, "case {case}: {steps:?}");

@@ -16,7 +16,7 @@ fn now() -> parking_core::Timestamp {
 }
 
 /// A lane at `exit-1` asks for `amount` under `code`.
-async fn lane_asks(db: &Db, n: u64, code: PaymentCode, amount: i64) {
+pub(super) async fn lane_asks(db: &Db, n: u64, code: PaymentCode, amount: i64) {
     let event = json!({
         "v": 1, "event_id": uuid::Uuid::from_u64_pair(99, n), "lot": "hn-01", "gate": "exit-1", "seq": n,
         "at": now(), "list_version": 1, "type": "payment_requested",
@@ -29,7 +29,7 @@ async fn lane_asks(db: &Db, n: u64, code: PaymentCode, amount: i64) {
     crate::ingest::commit(db, &policy, &[event], now()).await.unwrap();
 }
 
-fn sepay_body(id: u64, amount: i64, memo: &str) -> String {
+pub(super) fn sepay_body(id: u64, amount: i64, memo: &str) -> String {
     json!({
         "id": id, "gateway": "Vietcombank", "transactionDate": "2026-11-23 10:15:00", "accountNumber": "0123499999",
         "code": null, "content": memo, "transferType": "in", "transferAmount": amount, "accumulated": 0,

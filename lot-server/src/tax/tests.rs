@@ -247,6 +247,55 @@ async fn settled_stays_get_gap_free_invoices(db: &Db) {
 }
 on_both_databases!(invoices, settled_stays_get_gap_free_invoices);
 
+/// With `[invoice] topups = true` a top-up is invoiced when paid, and an
+/// exit debited from the account is not (its VAT was on the top-up's
+/// invoice); without it, the other way round.
+async fn top_ups_are_invoiced_when_the_policy_says(db: &Db) {
+    let account = account_tag(db, "E20000000000000000000077", 0).await;
+    let code: String = sqlx::query_scalar("SELECT topup_code FROM accounts WHERE account_id = $1")
+        .bind(account.clone())
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    for (n, topups) in [(1u64, true), (2, false)] {
+        let policy = crate::settlement::Policy { lot: "hn-01".into(), invoice_topups: topups, ..policy() };
+        let mut tx = db.pool.begin().await.unwrap();
+        let mut fx = Effects::default();
+        let t = transfer(&format!("top-{n}"), 200_000, &format!("nap {code}"));
+        apply_transfer(&mut tx, db.backend, &policy, &t, NOW, &mut fx).await.unwrap();
+        fx.finish(&mut tx, db.backend).await.unwrap();
+        tx.commit().await.unwrap();
+        let debit = Settlement::Account { account: account.clone() };
+        let e = exit("hn-01", n, NOW + 1_000, VehicleClass::Car, 30_000, debit);
+        crate::ingest::commit(db, &policy, &[e.clone()], ts(NOW)).await.unwrap();
+        let states: Vec<(String, String, String)> =
+            sqlx::query_as("SELECT kind, invoice, lot FROM sales WHERE sale_id IN ($1, $2) ORDER BY kind")
+                .bind(format!("apply:sepay:top-{n}"))
+                .bind(format!("debit:{}", e.event_id))
+                .fetch_all(&db.pool)
+                .await
+                .unwrap();
+        let (topup, stay) = if topups { ("due", "none") } else { ("none", "due") };
+        assert_eq!(
+            states,
+            [("stay".into(), stay.into(), "hn-01".into()), ("topup".into(), topup.into(), "hn-01".into())],
+            "topups = {topups}"
+        );
+    }
+    assert_eq!(invoicing::issue_due(db, &issuer(), ts(NOW + 5_000), 10).await.unwrap(), 2);
+    let xml: String = sqlx::query_scalar("SELECT xml FROM invoices WHERE sale_id = 'apply:sepay:top-1'")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(xml.contains(&format!("Nạp tiền tài khoản gửi xe {account}")), "{xml}");
+    assert!(xml.contains("<TgTTTBSo>200000</TgTTTBSo>"), "{xml}");
+    let q = ReportQuery::new("hn-01", "2026-11-18", "2026-11-18", None, None).unwrap();
+    let r = report::revenue(db, &q, ts(NOW)).await.unwrap();
+    assert_eq!((r.topups.count, r.topups.total_vnd, r.topups.invoiced), (2, 400_000, 1));
+    assert_eq!((r.totals.count, r.totals.total_vnd, r.totals.invoiced), (2, 60_000, 1));
+}
+on_both_databases!(top_up_invoices, top_ups_are_invoiced_when_the_policy_says);
+
 async fn concurrent_issuers_take_each_number_once(db: &Db) {
     let sales: Vec<Sale> = (0..200)
         .map(|i| Sale {

@@ -137,6 +137,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         out,
         shutdown.clone(),
     ));
+    // The journal task, as `lot-server run` has it: chaining what ingest
+    // queues competes for the same database.
+    crate::audit::init(&db, "bench-lot").await?;
+    let journal = tokio::spawn(crate::audit::run(db.clone(), shutdown.clone()));
 
     // The acknowledgement listener.
     let mut opts = MqttOptions::new(format!("bench-acks-{}", std::process::id()), host, port);
@@ -213,6 +217,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let elapsed = last_ack.duration_since(started).as_secs_f64();
     shutdown.cancel();
     let _ = ingest.await;
+    let _ = journal.await;
     link_stop.cancel();
     let _ = link.await;
 
@@ -220,6 +225,19 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let sessions: i64 =
         sqlx::query("SELECT COUNT(*) FROM sessions WHERE state = 'closed'").fetch_one(&db.pool).await?.try_get(0)?;
     let lost = total.saturating_sub(acked.len()) + total.saturating_sub(stored as usize);
+    // Every event is named in the chained journal once.
+    crate::audit::chain_pending(&db).await?;
+    let mut journaled = 0usize;
+    crate::audit::each_record(&db, |r| {
+        if r.kind == "gate_events" {
+            journaled += serde_json::from_str::<serde_json::Value>(&r.body)
+                .ok()
+                .and_then(|b| b["events"].as_array().map(Vec::len))
+                .unwrap_or(0);
+        }
+        true
+    })
+    .await?;
     let duplicated = (stored as usize).saturating_sub(total) + (sessions as usize).saturating_sub(total / 2);
     latencies.sort_by(f64::total_cmp);
     let rate = acked.len() as f64 / elapsed.max(1e-9);
@@ -239,6 +257,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         let n = metrics.commit_seconds.get_sample_count();
         if n == 0 { 0.0 } else { metrics.commit_seconds.get_sample_sum() / n as f64 * 1e3 }
     });
+    println!("  journal: {journaled} events named in chained records (expected {total})");
     println!("  peak RSS of this process (server and simulated controllers): {:.1} MB", peak_rss_mb());
     test_db.drop_db().await;
     println!(
@@ -248,6 +267,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
             "p99_ms": (p99 * 10.0).round() / 10.0,
             "lost": lost,
             "duplicated": duplicated,
+            "journaled": journaled,
             "events": total,
             "db": args.db,
             "offered_per_s": args.rate,

@@ -8,13 +8,44 @@
 //! then one line per seal `{"seal": {"day", "last_seq", "last_hash",
 //! "totals", "signature"}}`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::io::BufRead;
 
 use ed25519_dalek::{Signature, Verifier as _, VerifyingKey};
-use serde_json::Value;
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
+
+/// Any line of the export: the header, a record or a seal.
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(borrow, default)]
+    journal: Option<Cow<'a, str>>,
+    #[serde(default)]
+    seq: Option<u64>,
+    #[serde(default)]
+    at_ms: Option<i64>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    body: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    prev: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    hash: Option<Cow<'a, str>>,
+    #[serde(default)]
+    seal: Option<SealLine>,
+}
+
+#[derive(Deserialize)]
+struct SealLine {
+    day: String,
+    last_seq: u64,
+    last_hash: String,
+    totals: BTreeMap<String, i64>,
+    signature: String,
+}
 
 /// What a clean journal amounts to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,20 +137,15 @@ fn seal_bytes(day: &str, last_seq: u64, last_hash: &[u8; 32], totals: &BTreeMap<
     m
 }
 
-fn hex32(v: &Value, line: usize, field: &str) -> Result<[u8; 32], Problem> {
+fn hex32(text: Option<&str>, line: usize, field: &str) -> Result<[u8; 32], Problem> {
     let mut out = [0u8; 32];
-    let text = v.get(field).and_then(Value::as_str).unwrap_or_default();
-    hex::decode_to_slice(text, &mut out)
+    hex::decode_to_slice(text.unwrap_or_default(), &mut out)
         .map_err(|_| Problem::Malformed { line, why: format!("{field} is not 64 hex digits") })?;
     Ok(out)
 }
 
-fn field<'a>(v: &'a Value, line: usize, name: &str) -> Result<&'a Value, Problem> {
-    v.get(name).ok_or_else(|| Problem::Malformed { line, why: format!("no {name}") })
-}
-
-fn uint(v: &Value, line: usize, name: &str) -> Result<u64, Problem> {
-    field(v, line, name)?.as_u64().ok_or_else(|| Problem::Malformed { line, why: format!("{name} is not a count") })
+fn missing(line: usize, name: &str) -> Problem {
+    Problem::Malformed { line, why: format!("no {name}") }
 }
 
 /// Parses a public key given as 64 hex digits.
@@ -145,57 +171,44 @@ pub fn verify(input: impl BufRead, key: &VerifyingKey) -> Result<Summary, Proble
         if line.trim().is_empty() {
             continue;
         }
-        let v: Value =
-            serde_json::from_str(&line).map_err(|e| Problem::Malformed { line: n, why: format!("not JSON: {e}") })?;
+        let v: Line<'_> = serde_json::from_str(&line)
+            .map_err(|e| Problem::Malformed { line: n, why: format!("not a journal line: {e}") })?;
         if lot.is_none() {
-            let name = v.get("journal").and_then(Value::as_str);
-            let name = name.ok_or_else(|| Problem::Malformed {
+            let name = v.journal.ok_or_else(|| Problem::Malformed {
                 line: n,
                 why: "the first line must be {\"journal\": lot}".into(),
             })?;
-            let mut h = Sha256::new();
-            h.update(b"PKJ1 genesis ");
-            h.update(name.as_bytes());
-            prev = h.finalize().into();
-            lot = Some(name.to_owned());
+            prev = genesis_of(&name);
+            lot = Some(name.into_owned());
             continue;
         }
-        if let Some(seal) = v.get("seal") {
+        if let Some(seal) = v.seal {
             if let Some((from, found)) = skipped.take() {
                 return Err(Problem::Missing { from, to: found - 1 });
             }
             seals += 1;
-            let day = field(seal, n, "day")?.as_str().unwrap_or_default().to_owned();
-            let last_seq = uint(seal, n, "last_seq")?;
-            let last_hash = hex32(seal, n, "last_hash")?;
-            let mut totals = BTreeMap::new();
-            for (k, t) in field(seal, n, "totals")?.as_object().into_iter().flatten() {
-                let t = t
-                    .as_i64()
-                    .ok_or_else(|| Problem::Malformed { line: n, why: format!("total {k} is not a number") })?;
-                totals.insert(k.clone(), t);
-            }
+            let last_hash = hex32(Some(&seal.last_hash), n, "last_hash")?;
             let mut sig = [0u8; 64];
-            let sig_text = field(seal, n, "signature")?.as_str().unwrap_or_default();
-            if hex::decode_to_slice(sig_text, &mut sig).is_err()
-                || key.verify(&seal_bytes(&day, last_seq, &last_hash, &totals), &Signature::from_bytes(&sig)).is_err()
+            let message = seal_bytes(&seal.day, seal.last_seq, &last_hash, &seal.totals);
+            if hex::decode_to_slice(&seal.signature, &mut sig).is_err()
+                || key.verify(&message, &Signature::from_bytes(&sig)).is_err()
             {
-                return Err(Problem::ForgedSeal { day });
+                return Err(Problem::ForgedSeal { day: seal.day });
             }
             let records = next_seq - 1;
-            if last_seq > records {
-                return Err(Problem::Truncated { day, sealed: last_seq, last: records });
+            if seal.last_seq > records {
+                return Err(Problem::Truncated { day: seal.day, sealed: seal.last_seq, last: records });
             }
-            let found = match usize::try_from(last_seq).ok().and_then(|s| s.checked_sub(1)) {
+            let found = match usize::try_from(seal.last_seq).ok().and_then(|s| s.checked_sub(1)) {
                 Some(idx) => hashes[idx],
                 None => genesis_of(lot.as_deref().unwrap_or_default()),
             };
             if found != last_hash {
-                return Err(Problem::Rewritten { day, seq: last_seq });
+                return Err(Problem::Rewritten { day: seal.day, seq: seal.last_seq });
             }
             continue;
         }
-        let seq = uint(&v, n, "seq")?;
+        let seq = v.seq.ok_or_else(|| missing(n, "seq"))?;
         if let Some((expected, found)) = skipped.take() {
             return Err(if seq == expected {
                 Problem::OutOfPlace { seq: expected, after: found }
@@ -210,13 +223,12 @@ pub fn verify(input: impl BufRead, key: &VerifyingKey) -> Result<Summary, Proble
             skipped = Some((next_seq, seq));
             continue;
         }
-        let at_ms =
-            field(&v, n, "at_ms")?.as_i64().ok_or_else(|| Problem::Malformed { line: n, why: "at_ms".into() })?;
-        let kind = field(&v, n, "kind")?.as_str().unwrap_or_default();
-        let body = field(&v, n, "body")?.as_str().unwrap_or_default();
-        let stored_prev = hex32(&v, n, "prev")?;
-        let stored_hash = hex32(&v, n, "hash")?;
-        if chain_hash(&stored_prev, seq, at_ms, kind, body) != stored_hash {
+        let at_ms = v.at_ms.ok_or_else(|| missing(n, "at_ms"))?;
+        let kind = v.kind.ok_or_else(|| missing(n, "kind"))?;
+        let body = v.body.ok_or_else(|| missing(n, "body"))?;
+        let stored_prev = hex32(v.prev.as_deref(), n, "prev")?;
+        let stored_hash = hex32(v.hash.as_deref(), n, "hash")?;
+        if chain_hash(&stored_prev, seq, at_ms, &kind, &body) != stored_hash {
             return Err(Problem::Edited { seq });
         }
         if stored_prev != prev {

@@ -267,7 +267,7 @@ async fn top_ups_are_invoiced_when_the_policy_says(db: &Db) {
         tx.commit().await.unwrap();
         let debit = Settlement::Account { account: account.clone() };
         let e = exit("hn-01", n, NOW + 1_000, VehicleClass::Car, 30_000, debit);
-        crate::ingest::commit(db, &policy, &[e.clone()], ts(NOW)).await.unwrap();
+        crate::ingest::commit(db, &policy, std::slice::from_ref(&e), ts(NOW)).await.unwrap();
         let states: Vec<(String, String, String)> =
             sqlx::query_as("SELECT kind, invoice, lot FROM sales WHERE sale_id IN ($1, $2) ORDER BY kind")
                 .bind(format!("apply:sepay:top-{n}"))

@@ -110,13 +110,9 @@ pub async fn pending(db: &Db) -> Result<i64, sqlx::Error> {
 
 /// Chains the outbox every 250 ms until `shutdown`, then once more.
 pub async fn run(db: Db, shutdown: tokio_util::sync::CancellationToken) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut every = crate::Every::new(std::time::Duration::from_millis(250), &shutdown);
     loop {
-        let stop = tokio::select! {
-            _ = tick.tick() => false,
-            () = shutdown.cancelled() => true,
-        };
+        let stop = !every.tick().await;
         if let Err(e) = chain_pending(&db).await {
             tracing::warn!(error = %e, "chaining the journal failed; will retry");
         }
@@ -350,13 +346,8 @@ pub async fn export(db: &Db, out: &mut impl std::io::Write) -> Result<u64, anyho
 /// Seals each local day once it is over, checking every minute, until
 /// `shutdown`. A day with no seal yet is sealed at the journal's end.
 pub async fn seal_days(db: Db, key: chain::JournalSigningKey, shutdown: tokio_util::sync::CancellationToken) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
+    let mut every = crate::Every::new(std::time::Duration::from_secs(60), &shutdown);
+    while every.tick().await {
         let now = tag_reader::reader::now();
         let Some(yesterday) = now.local_date().previous_day() else { continue };
         let day = yesterday.format(crate::db::ISO_DATE).unwrap_or_default();

@@ -193,3 +193,27 @@ pub async fn run(
     served.context("HTTP server")?;
     Ok(())
 }
+
+/// The timer of a background task: a tick every `period` (a late tick is
+/// not made up for), until `shutdown`.
+#[derive(Debug)]
+pub(crate) struct Every {
+    tick: tokio::time::Interval,
+    shutdown: CancellationToken,
+}
+
+impl Every {
+    pub(crate) fn new(period: Duration, shutdown: &CancellationToken) -> Self {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        Every { tick, shutdown: shutdown.clone() }
+    }
+
+    /// Waits for the next tick: true, or false once shut down.
+    pub(crate) async fn tick(&mut self) -> bool {
+        tokio::select! {
+            _ = self.tick.tick() => true,
+            () = self.shutdown.cancelled() => false,
+        }
+    }
+}

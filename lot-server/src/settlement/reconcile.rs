@@ -210,13 +210,8 @@ pub async fn poll_once<F: TransactionFeed>(db: &Db, feed: &F, settler: &Settler)
 
 /// Polls every `every` until `shutdown`.
 pub async fn run<F: TransactionFeed>(db: Db, feed: F, settler: Settler, every: Duration, shutdown: CancellationToken) {
-    let mut tick = tokio::time::interval(every);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
+    let mut every = crate::Every::new(every, &shutdown);
+    while every.tick().await {
         match poll_once(&db, &feed, &settler).await {
             Ok(o) if o.booked > 0 => {
                 tracing::warn!(seen = o.seen, booked = o.booked, "reconciliation found missed transfers")

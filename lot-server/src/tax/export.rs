@@ -80,28 +80,18 @@ fn row_fields(section: &str, r: &Row) -> Vec<String> {
         r.period.clone(),
         r.class.clone(),
         r.channel.clone(),
-        r.count.to_string(),
-        r.invoiced.to_string(),
-        r.awaiting_invoice.to_string(),
-        r.net_vnd.to_string(),
-        r.vat_vnd.to_string(),
-        r.total_vnd.to_string(),
+        r.sums.count.to_string(),
+        r.sums.invoiced.to_string(),
+        r.sums.awaiting_invoice.to_string(),
+        r.sums.net_vnd.to_string(),
+        r.sums.vat_vnd.to_string(),
+        r.sums.total_vnd.to_string(),
         String::new(),
     ]
 }
 
 fn totals_row(period: &str, t: &Totals) -> Row {
-    Row {
-        period: period.to_owned(),
-        class: String::new(),
-        channel: String::new(),
-        count: t.count,
-        invoiced: t.invoiced,
-        awaiting_invoice: t.awaiting_invoice,
-        net_vnd: t.net_vnd,
-        vat_vnd: t.vat_vnd,
-        total_vnd: t.total_vnd,
-    }
+    Row { period: period.to_owned(), class: String::new(), channel: String::new(), sums: *t }
 }
 
 fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
@@ -144,10 +134,10 @@ fn write_rows(sheet: &mut Worksheet, rows: &[Row], bold: &CellFormat, money: &Ce
         sheet.write_string(r, 0, &row.period)?;
         sheet.write_string(r, 1, &row.class)?;
         sheet.write_string(r, 2, &row.channel)?;
-        for (c, v) in (3u16..).zip([row.count, row.invoiced, row.awaiting_invoice]) {
+        for (c, v) in (3u16..).zip([row.sums.count, row.sums.invoiced, row.sums.awaiting_invoice]) {
             sheet.write_number(r, c, v as f64)?;
         }
-        for (c, v) in (6u16..).zip([row.net_vnd, row.vat_vnd, row.total_vnd]) {
+        for (c, v) in (6u16..).zip([row.sums.net_vnd, row.sums.vat_vnd, row.sums.total_vnd]) {
             sheet.write_number_with_format(r, c, v as f64, money)?;
         }
     }

@@ -324,13 +324,8 @@ pub async fn run<S: InvoiceSink>(
     if issuer.is_none() {
         tracing::warn!("[invoice] has no seller: sales wait for their invoices until one is configured");
     }
-    let mut tick = tokio::time::interval(Duration::from_millis(500));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            () = shutdown.cancelled() => return,
-        }
+    let mut every = crate::Every::new(Duration::from_millis(500), &shutdown);
+    while every.tick().await {
         let now = tag_reader::reader::now();
         if let Some(issuer) = &issuer {
             loop {

@@ -79,6 +79,13 @@ pub struct Row {
     pub period: String,
     pub class: String,
     pub channel: String,
+    #[serde(flatten)]
+    pub sums: Totals,
+}
+
+/// Counts and amounts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
     pub count: i64,
     /// How many of them have their invoice issued.
     pub invoiced: i64,
@@ -89,25 +96,14 @@ pub struct Row {
     pub total_vnd: i64,
 }
 
-/// Counts and amounts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Totals {
-    pub count: i64,
-    pub invoiced: i64,
-    pub awaiting_invoice: i64,
-    pub net_vnd: i64,
-    pub vat_vnd: i64,
-    pub total_vnd: i64,
-}
-
 impl Totals {
-    fn add(&mut self, r: &Row) {
-        self.count += r.count;
-        self.invoiced += r.invoiced;
-        self.awaiting_invoice += r.awaiting_invoice;
-        self.net_vnd += r.net_vnd;
-        self.vat_vnd += r.vat_vnd;
-        self.total_vnd += r.total_vnd;
+    fn add(&mut self, t: &Totals) {
+        self.count += t.count;
+        self.invoiced += t.invoiced;
+        self.awaiting_invoice += t.awaiting_invoice;
+        self.net_vnd += t.net_vnd;
+        self.vat_vnd += t.vat_vnd;
+        self.total_vnd += t.total_vnd;
     }
 }
 
@@ -225,12 +221,14 @@ async fn sales(db: &Db, q: &ReportQuery, kind: &str) -> Result<Vec<Row>, sqlx::E
             rows.push(Row { period, class, channel, ..Row::default() });
         }
         if let Some(row) = rows.last_mut() {
-            row.count += count;
-            row.invoiced += if invoice == "issued" { count } else { 0 };
-            row.awaiting_invoice += if invoice == "due" { count } else { 0 };
-            row.net_vnd += r.try_get::<Option<i64>, _>(5)?.unwrap_or(0);
-            row.vat_vnd += r.try_get::<Option<i64>, _>(6)?.unwrap_or(0);
-            row.total_vnd += r.try_get::<Option<i64>, _>(7)?.unwrap_or(0);
+            row.sums.add(&Totals {
+                count,
+                invoiced: if invoice == "issued" { count } else { 0 },
+                awaiting_invoice: if invoice == "due" { count } else { 0 },
+                net_vnd: r.try_get::<Option<i64>, _>(5)?.unwrap_or(0),
+                vat_vnd: r.try_get::<Option<i64>, _>(6)?.unwrap_or(0),
+                total_vnd: r.try_get::<Option<i64>, _>(7)?.unwrap_or(0),
+            });
         }
     }
     Ok(rows)
@@ -248,12 +246,7 @@ fn by_month(days: &[Row]) -> Vec<Row> {
             channel: d.channel.clone(),
             ..Row::default()
         });
-        m.count += d.count;
-        m.invoiced += d.invoiced;
-        m.awaiting_invoice += d.awaiting_invoice;
-        m.net_vnd += d.net_vnd;
-        m.vat_vnd += d.vat_vnd;
-        m.total_vnd += d.total_vnd;
+        m.sums.add(&d.sums);
     }
     months.into_values().collect()
 }
@@ -315,131 +308,122 @@ fn at(ms: i64) -> Option<Timestamp> {
     Timestamp::from_unix_millis(ms)
 }
 
-/// Every mismatch of the period, by kind, at most 1,000 of each.
-async fn mismatches(db: &Db, q: &ReportQuery, now_ms: i64) -> Result<(Vec<Mismatch>, bool), sqlx::Error> {
-    let (start, end) = q.range_ms();
-    let mut out = Vec::new();
-    let mut truncated = false;
-    let mut take = |rows: Vec<Mismatch>, out: &mut Vec<Mismatch>| {
-        truncated |= i64::try_from(rows.len()).unwrap_or(i64::MAX) > MAX_LISTED;
-        out.extend(rows.into_iter().take(usize::try_from(MAX_LISTED).unwrap_or(usize::MAX)));
+/// Up to `MAX_LISTED + 1` rows of `sql`, whose parameters are the
+/// period's start and end, the limit, and (if given) the lot, as `$1` to
+/// `$4`, each made a mismatch by `f`.
+async fn listed(
+    db: &Db,
+    sql: &str,
+    (start, end): (i64, i64),
+    lot: Option<&str>,
+    f: impl Fn(&sqlx::any::AnyRow) -> Result<Mismatch, sqlx::Error>,
+) -> Result<Vec<Mismatch>, sqlx::Error> {
+    let mut query = sqlx::query(sql).bind(start).bind(end).bind(MAX_LISTED + 1);
+    if let Some(lot) = lot {
+        query = query.bind(lot.to_owned());
+    }
+    query.fetch_all(&db.pool).await?.iter().map(f).collect()
+}
+
+fn unpaid_exit(r: &sqlx::any::AnyRow) -> Result<Mismatch, sqlx::Error> {
+    let gate: Option<String> = r.try_get(4)?;
+    let detail: Option<String> = r.try_get(3)?;
+    Ok(Mismatch {
+        kind: "unpaid_exit".into(),
+        id: r.try_get(0)?,
+        at: r.try_get::<Option<i64>, _>(1)?.and_then(at),
+        amount_vnd: r.try_get(2)?,
+        detail: format!("left by {} without paying: {}", gate.unwrap_or_default(), detail.unwrap_or_default()),
+    })
+}
+
+fn raised(r: &sqlx::any::AnyRow) -> Result<Mismatch, sqlx::Error> {
+    let detail: String = r.try_get(3)?;
+    let state: String = r.try_get(4)?;
+    Ok(Mismatch {
+        kind: r.try_get(1)?,
+        id: r.try_get(0)?,
+        at: at(r.try_get(2)?),
+        amount_vnd: None,
+        detail: format!("{detail} ({state})"),
+    })
+}
+
+fn unmatched_money(r: &sqlx::any::AnyRow) -> Result<Mismatch, sqlx::Error> {
+    let state: String = r.try_get(1)?;
+    let amount: i64 = r.try_get(3)?;
+    let refund: i64 = r.try_get(4)?;
+    let paid: Option<i64> = r.try_get(5)?;
+    let memo: String = r.try_get(6)?;
+    let (kind, amount, detail) = match state.as_str() {
+        "suspense" => ("transfer_suspense", amount, format!("matches nothing: memo {memo:?}")),
+        "held" => ("transfer_held", amount, format!("waits for its stay: memo {memo:?}")),
+        _ if paid.is_some() => ("refund_paid", refund, "refunded".to_owned()),
+        _ => ("refund_owed", refund, "to be refunded".to_owned()),
     };
-    let limit = MAX_LISTED + 1;
+    Ok(Mismatch { kind: kind.into(), id: r.try_get(0)?, at: at(r.try_get(2)?), amount_vnd: Some(amount), detail })
+}
 
-    let rows = sqlx::query(
-        "SELECT session_id, exited_ms, fee_vnd, settlement_detail, exit_gate FROM sessions \
-         WHERE lot = $1 AND exited_ms >= $2 AND exited_ms < $3 AND settlement = 'unpaid' ORDER BY exited_ms LIMIT $4",
-    )
-    .bind(q.lot.clone())
-    .bind(start)
-    .bind(end)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
-    let unpaid = rows
-        .iter()
-        .map(|r| {
-            let gate: Option<String> = r.try_get(4)?;
-            let detail: Option<String> = r.try_get(3)?;
-            Ok(Mismatch {
-                kind: "unpaid_exit".into(),
-                id: r.try_get(0)?,
-                at: r.try_get::<Option<i64>, _>(1)?.and_then(at),
-                amount_vnd: r.try_get(2)?,
-                detail: format!("left by {} without paying: {}", gate.unwrap_or_default(), detail.unwrap_or_default()),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    take(unpaid, &mut out);
+fn invoice_missing(r: &sqlx::any::AnyRow) -> Result<Mismatch, sqlx::Error> {
+    Ok(Mismatch {
+        kind: "invoice_missing".into(),
+        id: r.try_get(0)?,
+        at: at(r.try_get(1)?),
+        amount_vnd: Some(r.try_get(2)?),
+        detail: "sold, but no invoice issued yet (is [invoice] configured?)".into(),
+    })
+}
 
-    let rows = sqlx::query(
-        "SELECT exception_id, kind, at_ms, detail, state FROM exceptions WHERE lot = $1 AND at_ms >= $2 \
-         AND at_ms < $3 AND kind IN ('unsettled_exit', 'unknown_account', 'manual_open', 'vat_not_configured') \
-         ORDER BY at_ms LIMIT $4",
-    )
-    .bind(q.lot.clone())
-    .bind(start)
-    .bind(end)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
-    let raised = rows
-        .iter()
-        .map(|r| {
-            let detail: String = r.try_get(3)?;
-            let state: String = r.try_get(4)?;
-            Ok(Mismatch {
-                kind: r.try_get(1)?,
-                id: r.try_get(0)?,
-                at: at(r.try_get(2)?),
-                amount_vnd: None,
-                detail: format!("{detail} ({state})"),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    take(raised, &mut out);
-
-    let rows = sqlx::query(
-        "SELECT transfer_id, state, received_ms, amount_vnd, refund_vnd, refund_paid_ms, memo FROM transfers \
-         WHERE received_ms >= $1 AND received_ms < $2 AND (state IN ('suspense', 'held') OR refund_vnd > 0) \
-         ORDER BY received_ms LIMIT $3",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
-    let money = rows
-        .iter()
-        .map(|r| {
-            let state: String = r.try_get(1)?;
-            let amount: i64 = r.try_get(3)?;
-            let refund: i64 = r.try_get(4)?;
-            let paid: Option<i64> = r.try_get(5)?;
-            let memo: String = r.try_get(6)?;
-            let (kind, amount, detail) = match state.as_str() {
-                "suspense" => ("transfer_suspense", amount, format!("matches nothing: memo {memo:?}")),
-                "held" => ("transfer_held", amount, format!("waits for its stay: memo {memo:?}")),
-                _ if paid.is_some() => ("refund_paid", refund, "refunded".to_owned()),
-                _ => ("refund_owed", refund, "to be refunded".to_owned()),
-            };
-            Ok(Mismatch {
-                kind: kind.into(),
-                id: r.try_get(0)?,
-                at: at(r.try_get(2)?),
-                amount_vnd: Some(amount),
-                detail,
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    take(money, &mut out);
-
+/// Every mismatch of the period, by kind, at most 1,000 of each (and
+/// whether any kind had more).
+async fn mismatches(db: &Db, q: &ReportQuery, now_ms: i64) -> Result<(Vec<Mismatch>, bool), sqlx::Error> {
+    let period = q.range_ms();
+    let lot = Some(q.lot.as_str());
     // A sale's invoice is issued within a second; one a minute old is missing.
-    let rows = sqlx::query(
-        "SELECT sale_id, at_ms, total_vnd FROM sales WHERE invoice = 'due' AND at_ms >= $1 AND at_ms < $2 \
-         AND at_ms < $3 AND lot = $4 ORDER BY at_ms LIMIT $5",
-    )
-    .bind(start)
-    .bind(end)
-    .bind(now_ms - 60_000)
-    .bind(q.lot.clone())
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?;
-    let missing = rows
-        .iter()
-        .map(|r| {
-            Ok(Mismatch {
-                kind: "invoice_missing".into(),
-                id: r.try_get(0)?,
-                at: at(r.try_get(1)?),
-                amount_vnd: Some(r.try_get(2)?),
-                detail: "sold, but no invoice issued yet (is [invoice] configured?)".into(),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    take(missing, &mut out);
-    Ok((out, truncated))
+    let invoiced_by = (period.0, period.1.min(now_ms - 60_000));
+    let lists = [
+        listed(
+            db,
+            "SELECT session_id, exited_ms, fee_vnd, settlement_detail, exit_gate FROM sessions WHERE exited_ms >= $1 \
+             AND exited_ms < $2 AND lot = $4 AND settlement = 'unpaid' ORDER BY exited_ms LIMIT $3",
+            period,
+            lot,
+            unpaid_exit,
+        )
+        .await?,
+        listed(
+            db,
+            "SELECT exception_id, kind, at_ms, detail, state FROM exceptions WHERE at_ms >= $1 AND at_ms < $2 \
+             AND lot = $4 AND kind IN ('unsettled_exit', 'unknown_account', 'manual_open', 'vat_not_configured') \
+             ORDER BY at_ms LIMIT $3",
+            period,
+            lot,
+            raised,
+        )
+        .await?,
+        listed(
+            db,
+            "SELECT transfer_id, state, received_ms, amount_vnd, refund_vnd, refund_paid_ms, memo FROM transfers \
+             WHERE received_ms >= $1 AND received_ms < $2 AND (state IN ('suspense', 'held') OR refund_vnd > 0) \
+             ORDER BY received_ms LIMIT $3",
+            period,
+            None,
+            unmatched_money,
+        )
+        .await?,
+        listed(
+            db,
+            "SELECT sale_id, at_ms, total_vnd FROM sales WHERE invoice = 'due' AND at_ms >= $1 AND at_ms < $2 \
+             AND lot = $4 ORDER BY at_ms LIMIT $3",
+            invoiced_by,
+            lot,
+            invoice_missing,
+        )
+        .await?,
+    ];
+    let max = usize::try_from(MAX_LISTED).unwrap_or(usize::MAX);
+    let truncated = lists.iter().any(|l| l.len() > max);
+    Ok((lists.into_iter().flat_map(|l| l.into_iter().take(max)).collect(), truncated))
 }
 
 /// Makes the report.
@@ -455,14 +439,14 @@ pub async fn revenue(db: &Db, q: &ReportQuery, now: Timestamp) -> Result<Report,
     )?;
     let mut totals = Totals::default();
     for r in &by_day {
-        totals.add(r);
+        totals.add(&r.sums);
     }
     let mut topups = Totals::default();
     for r in &topup_rows {
-        topups.add(r);
+        topups.add(&r.sums);
     }
     let stays_settled =
-        by_day.iter().filter(|r| r.channel == "account" || r.channel == "transfer").map(|r| r.count).sum();
+        by_day.iter().filter(|r| r.channel == "account" || r.channel == "transfer").map(|r| r.sums.count).sum();
     let invoices_issued = totals.invoiced + topups.invoiced;
     let reconciliation = Reconciliation {
         exits,

@@ -440,10 +440,10 @@ async fn report_totals_are_settled_fees(db: &Db) {
         assert_eq!(r.reconciliation.stays_settled, paid_count, "case {case}");
         assert_eq!(r.totals.count, paid_count + passes + frees, "case {case}");
         for rows in [&r.by_day, &r.by_month] {
-            assert_eq!(rows.iter().map(|d| d.total_vnd).sum::<i64>(), expected_total);
-            assert!(rows.iter().all(|d| d.net_vnd + d.vat_vnd == d.total_vnd));
+            assert_eq!(rows.iter().map(|d| d.sums.total_vnd).sum::<i64>(), expected_total);
+            assert!(rows.iter().all(|d| d.sums.net_vnd + d.sums.vat_vnd == d.sums.total_vnd));
         }
-        let channel = |c: &str| r.by_month.iter().filter(|m| m.channel == c).map(|m| m.count).sum::<i64>();
+        let channel = |c: &str| r.by_month.iter().filter(|m| m.channel == c).map(|m| m.sums.count).sum::<i64>();
         assert_eq!((channel("pass"), channel("free")), (passes, frees));
         assert_eq!(channel("account"), i64::try_from(debited.len()).unwrap());
         assert!(r.by_month.iter().all(|m| m.period == "2026-10" || m.period == "2026-11"));

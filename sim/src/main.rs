@@ -37,6 +37,89 @@ enum Command {
     /// Settlement through the real system: webhook-to-barrier latency and
     /// webhook throughput; the last line is JSON.
     BenchSettle(sim::bench_settle::BenchSettleArgs),
+    /// Generate a seeded day of visits (`[traffic]` in the config files,
+    /// else the defaults) and write it as a trace CSV.
+    Generate {
+        /// TOML files with a `[traffic]` section (optional).
+        #[arg(long = "config")]
+        config: Vec<PathBuf>,
+        #[arg(long)]
+        seed: Option<u64>,
+        #[arg(long)]
+        visits: Option<usize>,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Derive a day of visits from an occupancy series
+    /// (`lot,capacity,occupancy,timestamp` rows) and write it as a trace.
+    FromOccupancy {
+        /// The series, e.g. ../shared/corpus/occupancy/birmingham-2016.csv.
+        #[arg(long)]
+        file: PathBuf,
+        /// The lot's code in the series (SystemCodeNumber).
+        #[arg(long)]
+        lot: String,
+        /// The local day, YYYY-MM-DD.
+        #[arg(long)]
+        day: String,
+        /// Share of those inside who leave and are replaced between snapshots.
+        #[arg(long, default_value_t = 0.1)]
+        turnover: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `[traffic]`, alone or beside other sections.
+#[derive(serde::Deserialize)]
+struct TrafficFile {
+    #[serde(default)]
+    traffic: sim::traffic::generate::TrafficSettings,
+}
+
+fn generate(config: &[PathBuf], seed: Option<u64>, visits: Option<usize>, out: &PathBuf) -> anyhow::Result<()> {
+    let mut s = if config.is_empty() {
+        sim::traffic::generate::TrafficSettings::default()
+    } else {
+        parking_core::config::Loader::new().files(config, std::fs::read_to_string)?.load::<TrafficFile>()?.traffic
+    };
+    s.seed = seed.unwrap_or(s.seed);
+    s.visits = visits.unwrap_or(s.visits);
+    let v = sim::traffic::generate::generate(&s)?;
+    let file = std::fs::File::create(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    sim::traffic::trace::write(&v, std::io::BufWriter::new(file))?;
+    eprintln!("{} visits on {} (seed {}) written to {}", v.len(), s.day, s.seed, out.display());
+    Ok(())
+}
+
+fn from_occupancy(file: &PathBuf, lot: &str, day: &str, turnover: f64, seed: u64, out: &PathBuf) -> anyhow::Result<()> {
+    let date = time::Date::parse(day, &time::macros::format_description!("[year]-[month]-[day]"))
+        .map_err(|_| anyhow::anyhow!("--day {day:?} is not YYYY-MM-DD"))?;
+    let input = std::fs::File::open(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let series = sim::traffic::occupancy::read(std::io::BufReader::new(input), lot)?;
+    for (line, why) in series.skipped.iter().take(5) {
+        eprintln!("{}, line {line}: skipped: {why}", file.display());
+    }
+    let snaps = series.day(date);
+    anyhow::ensure!(!snaps.is_empty(), "no snapshots of {lot} on {day} in {}", file.display());
+    let gates =
+        |p: &str| -> Vec<parking_core::GateId> { (1..=2).filter_map(|i| format!("{p}-{i}").parse().ok()).collect() };
+    let v = sim::traffic::occupancy::visits(&snaps, turnover, seed, &gates("entry"), &gates("exit"))?;
+    let f = std::fs::File::create(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
+    sim::traffic::trace::write(&v, std::io::BufWriter::new(f))?;
+    eprintln!(
+        "{lot} on {day}: {} snapshots (peak {} of {}), {} clamped and {} rows skipped in the file; {} visits written to {}",
+        snaps.len(),
+        snaps.iter().map(|s| s.occupancy).max().unwrap_or(0),
+        snaps.first().map_or(0, |s| s.capacity),
+        series.clamped,
+        series.skipped.len(),
+        v.len(),
+        out.display()
+    );
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -47,6 +130,10 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(sim::bench_settle::run(args))),
+        Command::Generate { config, seed, visits, out } => generate(&config, seed, visits, &out),
+        Command::FromOccupancy { file, lot, day, turnover, seed, out } => {
+            from_occupancy(&file, &lot, &day, turnover, seed, &out)
+        }
         Command::Quote { config, class, entry, exit, json } => Settings::load(&config)
             .map_err(anyhow::Error::from)
             .and_then(|s| sim::quote::quote(&s, &class, entry, exit))

@@ -197,15 +197,22 @@ pub async fn append(
 }
 
 /// Seals `day` (local, `YYYY-MM-DD`) at the journal's current end, with
-/// the running totals: records, and fees settled (revenue plus VAT).
+/// the running totals: records, fees settled (revenue plus VAT), invoices
+/// issued and their total.
 pub async fn seal(db: &Db, key: &chain::JournalSigningKey, day: &str, now_ms: i64) -> Result<Seal, sqlx::Error> {
     chain_pending(db).await?;
     let fees = crate::settlement::ledger::trial(db).await?.fees_settled_vnd;
     let mut tx = db.begin_write().await?;
     let (_, chain) = head(&mut tx, db.backend, None).await?;
+    let (invoices, invoiced): (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), CAST(COALESCE(SUM(total_vnd), 0) AS BIGINT) FROM invoices")
+            .fetch_one(&mut *tx)
+            .await?;
     let totals = BTreeMap::from([
         ("records".to_owned(), i64::try_from(chain.last_seq).unwrap_or(i64::MAX)),
         ("fees_settled_vnd".to_owned(), fees),
+        ("invoices".to_owned(), invoices),
+        ("invoiced_vnd".to_owned(), invoiced),
     ]);
     let s = Seal::sign(key, day, &chain, totals);
     sqlx::query(

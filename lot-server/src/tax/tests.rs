@@ -217,7 +217,9 @@ async fn settled_stays_get_gap_free_invoices(db: &Db) {
     assert!(count("posting") >= 6, "transfers, settlements and the debit: {kinds:?}");
     assert!(count("gate_events") >= 4 && count("lists_version") >= 1, "{kinds:?}");
     let key = crate::audit::tests_key();
-    crate::audit::seal(db, &key, "2026-11-18", NOW).await.unwrap();
+    let seal = crate::audit::seal(db, &key, "2026-11-18", NOW).await.unwrap();
+    assert_eq!((seal.totals["invoices"], seal.totals["invoiced_vnd"]), (4, 110_000), "{seal:?}");
+    assert_eq!(seal.totals["fees_settled_vnd"], 110_000);
     let v = crate::audit::verify(db, &key.verifying_key()).await.unwrap().unwrap();
     assert_eq!(v.seals, 1);
     // The independent verifier agrees, from the export alone.

@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 const LOT: &str = "pay-lot";
 const HMAC_KEY: &str = "e2e-sepay-hmac-secret";
+const JOURNAL_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
 
 /// The example tariff without its grace: a stay of seconds costs 50,000.
 const TARIFF: &str = include_str!("../fixtures/no-grace-tariff.toml");
@@ -85,9 +86,13 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
             "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {}\n\
              [server]\nlisten = \"127.0.0.1:{http_port}\"\n\
              [database]\nurl = \"sqlite://{}?mode=rwc\"\n\
-             [settlement]\nsepay_hmac_secret = \"{HMAC_KEY}\"\n",
+             [settlement]\nsepay_hmac_secret = \"{HMAC_KEY}\"\n\
+             [tax]\njournal_key = \"{JOURNAL_SEED}\"\n\
+             [invoice]\nseller_name = \"Bãi xe thử\"\nseller_address = \"Hà Nội\"\nseller_tax_code = \"0100000000\"\n\
+             drop_dir = \"{}\"\n",
             broker.port,
-            dir.join("lot.sqlite").display()
+            dir.join("lot.sqlite").display(),
+            dir.join("invoices").display()
         ),
     )
     .unwrap();
@@ -215,6 +220,77 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
     assert_eq!(ledger["balances"]["bank"], json!(50_000));
     let exceptions = api(http_port, "GET", "/api/v1/exceptions?kind=unsettled_exit", &token, None).await;
     assert_eq!(exceptions.as_array().map(Vec::len), Some(0), "{exceptions}");
+
+    // Tax: the running server issues the stay's invoice and the file-drop
+    // sink delivers its XML.
+    let drop_dir = dir.join("invoices");
+    let mut xml = String::new();
+    for _ in 0..100 {
+        let files: Vec<_> = std::fs::read_dir(&drop_dir).into_iter().flatten().flatten().collect();
+        if let Some(f) = files.iter().find(|f| f.file_name().to_string_lossy().ends_with(".xml")) {
+            xml = std::fs::read_to_string(f.path()).unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(xml.contains("<TgTTTBSo>50000</TgTTTBSo>") && xml.contains("<SHDon>1</SHDon>"), "{xml}");
+    // The report from the command line, beside the running server.
+    let today = tag_reader::reader::now().local_date().to_string();
+    let out = bins::command("lot-server")
+        .args(["report", "--from", &today, "--to", &today, "--format", "csv", "--config"])
+        .arg(&server_cfg)
+        .output()
+        .unwrap();
+    let csv = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(csv.lines().any(|l| l.starts_with("total,") && l.contains(",1,1,0,46296,3704,50000,")), "{csv}");
+    // The journal, sealed, exported and checked by the independent verifier.
+    tokio::time::sleep(Duration::from_millis(600)).await; // a chaining round
+    let run = |args: &[&str]| {
+        let out = bins::command("lot-server").args(args).arg("--config").arg(&server_cfg).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    run(&["ledger", "seal", "--day", &today]);
+    let public = run(&["ledger", "public-key"]);
+    let exported = dir.join("journal.jsonl");
+    run(&["ledger", "export", "--out", exported.to_str().unwrap()]);
+    let check = |path: &std::path::Path| {
+        std::process::Command::new(bins::bin("journal-verify"))
+            .args(["--public-key", &public])
+            .arg(path)
+            .output()
+            .unwrap()
+    };
+    let verified = check(&exported);
+    let summary: Value = serde_json::from_slice(&verified.stdout).unwrap();
+    assert!(verified.status.success(), "{summary}");
+    assert!(summary["records"].as_u64().unwrap() >= 5, "events, postings, lists, tariff, invoice: {summary}");
+    let text = std::fs::read_to_string(&exported).unwrap();
+    let kinds: Vec<String> = text
+        .lines()
+        .skip(1)
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok()?["kind"].as_str().map(str::to_owned))
+        .collect();
+    for kind in ["gate_events", "posting", "lists_version", "tariff_version", "invoice"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} missing from {kinds:?}");
+    }
+    // One đồng changed in the invoice's record: caught, and placed.
+    let invoice_line = text.lines().position(|l| l.contains("\"kind\":\"invoice\"")).unwrap();
+    let forged: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == invoice_line { l.replace("50000", "5000") } else { l.to_owned() })
+        .collect();
+    let tampered = dir.join("tampered.jsonl");
+    std::fs::write(&tampered, forged.join("\n")).unwrap();
+    let refused = check(&tampered);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stdout).contains("was edited"),
+        "{}",
+        String::from_utf8_lossy(&refused.stdout)
+    );
     ctl.kill();
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);

@@ -22,7 +22,7 @@ CREATE TABLE sales (
     vat_vnd BIGINT NOT NULL,
     total_vnd BIGINT NOT NULL
 );
-CREATE INDEX sales_report ON sales (lot, kind, day, class, channel, invoice, net_vnd, vat_vnd, total_vnd);
+CREATE INDEX sales_report ON sales (lot, kind, day, class, channel, invoice, vat_bp, net_vnd, vat_vnd, total_vnd);
 CREATE INDEX sales_invoice ON sales (invoice, at_ms);
 
 -- The last number issued in each series (KHHDon): taken and raised in the

@@ -1,7 +1,8 @@
 //! A revenue report as JSON, CSV or XLSX.
 //!
 //! CSV is one table with a `section` column: `day` and `month` rows, the
-//! `total` of stays, `topups`, then `mismatch` rows (period = when,
+//! `total` of stays, `topups`, `vat_rate` rows (the channel column names
+//! the rate), then `mismatch` rows (period = when,
 //! class = kind, channel = id, total_vnd = amount, detail = what).
 //! XLSX has a sheet each: By day, By month, Reconciliation, Mismatches.
 
@@ -106,6 +107,10 @@ fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
     let period = format!("{}..{}", report.from, report.to);
     w.write_record(row_fields("total", &totals_row(&period, &report.totals)))?;
     w.write_record(row_fields("topups", &totals_row(&period, &report.topups)))?;
+    for r in &report.by_vat_rate {
+        let rate = format!("vat {}.{:02}%", r.vat_bp / 100, r.vat_bp % 100);
+        w.write_record(row_fields("vat_rate", &Row { channel: rate, ..totals_row(&period, &r.sums) }))?;
+    }
     for m in &report.reconciliation.mismatches {
         w.write_record([
             "mismatch".to_owned(),
@@ -155,6 +160,9 @@ fn xlsx_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
     let mut months = report.by_month.clone();
     months.push(totals_row("total", &report.totals));
     months.push(totals_row("topups", &report.topups));
+    for r in &report.by_vat_rate {
+        months.push(totals_row(&format!("VAT {}.{:02}%", r.vat_bp / 100, r.vat_bp % 100), &r.sums));
+    }
     write_rows(book.add_worksheet().set_name("By month")?, &months, &bold, &money)?;
 
     let rec = &report.reconciliation;

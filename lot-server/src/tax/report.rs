@@ -177,6 +177,8 @@ pub struct Report {
     pub by_month: Vec<Row>,
     /// Revenue: stays.
     pub totals: Totals,
+    /// Revenue by VAT rate (stays).
+    pub by_vat_rate: Vec<RateRow>,
     /// Prepaid top-ups (not revenue until spent; invoiced if the policy says so).
     pub topups: Totals,
     pub reconciliation: Reconciliation,
@@ -184,11 +186,13 @@ pub struct Report {
 
 const MAX_LISTED: i64 = 1_000;
 
-/// Sales of `kind` in the period, by day, class and channel.
-async fn sales(db: &Db, q: &ReportQuery, kind: &str) -> Result<Vec<Row>, sqlx::Error> {
+/// Sales of `kind` in the period, by day, class and channel, and by VAT
+/// rate (basis points).
+async fn sales(db: &Db, q: &ReportQuery, kind: &str) -> Result<(Vec<Row>, BTreeMap<i64, Totals>), sqlx::Error> {
     let mut sql = String::from(
-        "SELECT day, class, channel, invoice, COUNT(*), CAST(SUM(net_vnd) AS BIGINT), CAST(SUM(vat_vnd) AS BIGINT), \
-         CAST(SUM(total_vnd) AS BIGINT) FROM sales WHERE lot = $1 AND kind = $2 AND day >= $3 AND day <= $4",
+        "SELECT day, class, channel, invoice, vat_bp, COUNT(*), CAST(SUM(net_vnd) AS BIGINT), \
+         CAST(SUM(vat_vnd) AS BIGINT), CAST(SUM(total_vnd) AS BIGINT) FROM sales \
+         WHERE lot = $1 AND kind = $2 AND day >= $3 AND day <= $4",
     );
     let mut n = 4;
     if q.class.is_some() {
@@ -199,7 +203,7 @@ async fn sales(db: &Db, q: &ReportQuery, kind: &str) -> Result<Vec<Row>, sqlx::E
         n += 1;
         sql.push_str(&format!(" AND channel = ${n}"));
     }
-    sql.push_str(" GROUP BY day, class, channel, invoice ORDER BY day, class, channel, invoice");
+    sql.push_str(" GROUP BY day, class, channel, invoice, vat_bp ORDER BY day, class, channel, invoice, vat_bp");
     let mut query = sqlx::query(&sql)
         .bind(q.lot.clone())
         .bind(kind.to_owned())
@@ -212,26 +216,43 @@ async fn sales(db: &Db, q: &ReportQuery, kind: &str) -> Result<Vec<Row>, sqlx::E
         query = query.bind(c.as_str());
     }
     let mut rows: Vec<Row> = Vec::new();
+    let mut rates: BTreeMap<i64, Totals> = BTreeMap::new();
     for r in query.fetch_all(&db.pool).await? {
         let (period, class, channel): (String, String, String) = (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?);
         let invoice: String = r.try_get(3)?;
-        let count: i64 = r.try_get(4)?;
+        let vat_bp: i64 = r.try_get(4)?;
+        let count: i64 = r.try_get(5)?;
+        let sums = Totals {
+            count,
+            invoiced: if invoice == "issued" { count } else { 0 },
+            awaiting_invoice: if invoice == "due" { count } else { 0 },
+            net_vnd: r.try_get::<Option<i64>, _>(6)?.unwrap_or(0),
+            vat_vnd: r.try_get::<Option<i64>, _>(7)?.unwrap_or(0),
+            total_vnd: r.try_get::<Option<i64>, _>(8)?.unwrap_or(0),
+        };
+        rates.entry(vat_bp).or_default().add(&sums);
         let same = rows.last().is_some_and(|l| l.period == period && l.class == class && l.channel == channel);
         if !same {
             rows.push(Row { period, class, channel, ..Row::default() });
         }
         if let Some(row) = rows.last_mut() {
-            row.sums.add(&Totals {
-                count,
-                invoiced: if invoice == "issued" { count } else { 0 },
-                awaiting_invoice: if invoice == "due" { count } else { 0 },
-                net_vnd: r.try_get::<Option<i64>, _>(5)?.unwrap_or(0),
-                vat_vnd: r.try_get::<Option<i64>, _>(6)?.unwrap_or(0),
-                total_vnd: r.try_get::<Option<i64>, _>(7)?.unwrap_or(0),
-            });
+            row.sums.add(&sums);
         }
     }
-    Ok(rows)
+    Ok((rows, rates))
+}
+
+/// Sales at one VAT rate: what a VAT declaration asks for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RateRow {
+    /// Basis points: 800 is 8%.
+    pub vat_bp: i64,
+    #[serde(flatten)]
+    pub sums: Totals,
+}
+
+fn rate_rows(rates: BTreeMap<i64, Totals>) -> Vec<RateRow> {
+    rates.into_iter().map(|(vat_bp, sums)| RateRow { vat_bp, sums }).collect()
 }
 
 /// Day rows summed by month.
@@ -430,7 +451,7 @@ async fn mismatches(db: &Db, q: &ReportQuery, now_ms: i64) -> Result<(Vec<Mismat
 pub async fn revenue(db: &Db, q: &ReportQuery, now: Timestamp) -> Result<Report, ReportError> {
     // Independent reads, each on its own pooled connection: the two big
     // ones (sales, exits) run side by side on either database.
-    let (by_day, topup_rows, (mismatches, truncated), exits, transfers) = tokio::try_join!(
+    let ((by_day, rates), (topup_rows, _), (mismatches, truncated), exits, transfers) = tokio::try_join!(
         sales(db, q, "stay"),
         sales(db, q, "topup"),
         mismatches(db, q, now.unix_millis()),
@@ -467,6 +488,7 @@ pub async fn revenue(db: &Db, q: &ReportQuery, now: Timestamp) -> Result<Report,
         by_month: by_month(&by_day),
         by_day,
         totals,
+        by_vat_rate: rate_rows(rates),
         topups,
         reconciliation,
     })

@@ -445,6 +445,9 @@ async fn report_totals_are_settled_fees(db: &Db) {
             assert_eq!(rows.iter().map(|d| d.sums.total_vnd).sum::<i64>(), expected_total);
             assert!(rows.iter().all(|d| d.sums.net_vnd + d.sums.vat_vnd == d.sums.total_vnd));
         }
+        assert!(r.by_vat_rate.iter().all(|x| x.vat_bp == 800), "October and November 2026 are at 8%");
+        assert_eq!(r.by_vat_rate.iter().map(|x| x.sums.total_vnd).sum::<i64>(), expected_total);
+        assert_eq!(r.by_vat_rate.iter().map(|x| x.sums.vat_vnd).sum::<i64>(), expected_vat);
         let channel = |c: &str| r.by_month.iter().filter(|m| m.channel == c).map(|m| m.sums.count).sum::<i64>();
         assert_eq!((channel("pass"), channel("free")), (passes, frees));
         assert_eq!(channel("account"), i64::try_from(debited.len()).unwrap());
@@ -466,6 +469,28 @@ async fn report_totals_are_settled_fees(db: &Db) {
     }
 }
 on_both_databases!(report_property, report_totals_are_settled_fees);
+
+/// A period across the end of the 8% reduction (2026-12-31): the report
+/// splits revenue by rate, each sale at the rate of its own day.
+async fn revenue_is_split_by_vat_rate(db: &Db) {
+    let account = account_tag(db, "E20000000000000000000077", 10_000_000).await;
+    let before = 1_798_736_400_000 - 1_800_000; // 2026-12-31T23:30+07:00
+    let after = 1_798_736_400_000 + 1_800_000; // 2027-01-01T00:30+07:00
+    for (n, at, amount) in [(1u64, before, 54_000i64), (2, after, 55_000)] {
+        let settle = Settlement::Account { account: account.clone() };
+        ingest(db, &[exit("hn-01", n, at, VehicleClass::Car, amount, settle)], at).await;
+    }
+    let q = ReportQuery::new("hn-01", "2026-12-31", "2027-01-01", None, None).unwrap();
+    let r = report::revenue(db, &q, ts(after)).await.unwrap();
+    let rates: Vec<(i64, i64, i64, i64)> =
+        r.by_vat_rate.iter().map(|x| (x.vat_bp, x.sums.net_vnd, x.sums.vat_vnd, x.sums.total_vnd)).collect();
+    assert_eq!(rates, [(800, 50_000, 4_000, 54_000), (1_000, 50_000, 5_000, 55_000)]);
+    assert_eq!(r.by_month.iter().map(|m| m.period.as_str()).collect::<Vec<_>>(), ["2026-12", "2027-01"]);
+    let csv_text = String::from_utf8(export::export(&r, export::ExportFormat::Csv).unwrap()).unwrap();
+    // One sale at 10%, awaiting its invoice (no issuer ran).
+    assert!(csv_text.contains(",vat 10.00%,1,0,1,50000,5000,55000,"), "{csv_text}");
+}
+on_both_databases!(vat_rates, revenue_is_split_by_vat_rate);
 
 async fn reconciliation_lists_every_mismatch_and_exports(db: &Db) {
     let lot = "hn-01";
@@ -506,7 +531,7 @@ async fn reconciliation_lists_every_mismatch_and_exports(db: &Db) {
     let csv_text = String::from_utf8(export::export(&r, export::ExportFormat::Csv).unwrap()).unwrap();
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let expected = r.by_day.len() + r.by_month.len() + 2 + r.reconciliation.mismatches.len();
+    let expected = r.by_day.len() + r.by_month.len() + 2 + r.by_vat_rate.len() + r.reconciliation.mismatches.len();
     assert_eq!(rows.len(), expected);
     let total = rows.iter().find(|row| &row[0] == "total").unwrap();
     assert_eq!(&total[9], "40000");

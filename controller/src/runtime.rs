@@ -143,6 +143,7 @@ pub fn tariff_book(settings: &Settings) -> parking_core::TariffBook {
 
 /// Runs the controller until `shutdown`, then flushes the journal.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
+    tag_reader::clock::check_env().map_err(anyhow::Error::msg)?;
     let shared = Arc::new(Shared::new(&settings)?);
     run_with(settings, shutdown, shared).await
 }

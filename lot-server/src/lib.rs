@@ -73,6 +73,10 @@ pub async fn run(
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    tag_reader::clock::check_env().map_err(anyhow::Error::msg)?;
+    if tag_reader::clock::speed() > 1.0 {
+        tracing::warn!(now = %tag_reader::reader::now(), speed = tag_reader::clock::speed(), "simulated clock (PARKING_CLOCK)");
+    }
     let db = db::Db::connect(settings.database.url.expose()).await.context("cannot open the database")?;
     db.migrate().await.context("cannot bring the database schema up to date")?;
     let book = tariffs::load_dir(Path::new(&settings.lot.tariff_dir), &settings.lot.zone)?;

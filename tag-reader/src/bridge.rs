@@ -87,9 +87,7 @@ async fn serial_loop(settings: Settings, topics: Topics, out: mpsc::Sender<OutMs
         let reader = tokio::spawn(reader::run(port, config, tx, stop_reader.clone()));
         loop {
             let deadline = dedup.next_deadline();
-            let wait = deadline.map_or(Duration::from_secs(3600), |d| {
-                Duration::from_millis(u64::try_from(d.unix_millis() - now().unix_millis()).unwrap_or(0))
-            });
+            let wait = deadline.map_or(Duration::from_secs(3600), crate::clock::real_wait);
             let events = tokio::select! {
                 event = rx.recv() => match event {
                     Some(ReaderEvent::Tag { report, at }) => dedup.observe(report.antenna, &report, at),

@@ -4,6 +4,7 @@
 //!
 //! Modules:
 //! - [`bridge`]: the `run` command: reader and camera frames onto MQTT;
+//! - [`clock`]: the clock every process reads: the wall clock, or a simulated, faster one;
 //! - [`cli`]: the stable command-line contracts (decode-frames, decode-qr, bench-qr);
 //! - [`codec`]: R2000 and Chafon frame codecs, the Wiegand decoder;
 //! - [`dedup`]: repeated reads collapsed into presences, lanes arbitrated;
@@ -18,6 +19,7 @@
 
 pub mod bridge;
 pub mod cli;
+pub mod clock;
 pub mod codec;
 pub mod dedup;
 pub mod publisher;

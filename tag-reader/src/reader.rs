@@ -10,7 +10,7 @@
 //! unplugged; the bridge, the controller's readers and its relay boards
 //! all use it.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use parking_core::Timestamp;
@@ -64,10 +64,10 @@ pub enum ReaderEvent {
     Alive(bool),
 }
 
-/// The wall clock, as this edge process sees it.
+/// The time, as every process of the system reads it: the wall clock, or
+/// a simulated one ([`crate::clock`]).
 pub fn now() -> Timestamp {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0));
-    Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+    crate::clock::now()
 }
 
 /// Opens a serial device, retrying with back-off (200 ms, doubling to

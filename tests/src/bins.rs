@@ -71,6 +71,22 @@ pub async fn http_get(port: u16, path: &str) -> Option<String> {
 /// optional bearer token and JSON body; the status and body, if the server
 /// answered. Enough for tests against our own servers, which answer with
 /// a `Content-Length` or close the connection.
+/// A call to the lot server's API that must succeed; its JSON answer. A
+/// test helper: any failure is the test's assertion.
+#[allow(clippy::expect_used, clippy::panic)]
+pub async fn api(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let body = body.map(|b| b.to_string());
+    let (status, text) = http(port, method, path, Some(token), body.as_deref()).await.expect("the server answers");
+    assert!((200..300).contains(&status), "{method} {path}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+}
+
 pub async fn http(
     port: u16,
     method: &str,
@@ -119,10 +135,16 @@ pub fn metric(body: &str, name: &str) -> Option<f64> {
 
 /// Starts `bin run --config CONFIG` with its log appended to `log`.
 pub fn start_logged(bin: &str, config: &Path, log: &Path) -> std::io::Result<Proc> {
+    start_logged_env(bin, config, log, &[])
+}
+
+/// [`start_logged`] with environment variables set for the child.
+pub fn start_logged_env(bin: &str, config: &Path, log: &Path, env: &[(&str, &str)]) -> std::io::Result<Proc> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
     let child = command(bin)
         .args(["run", "--config"])
         .arg(config)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdout(std::process::Stdio::null())
         .stderr(log)
@@ -146,7 +168,12 @@ pub fn token(config: &Path, role: &str) -> Result<String, String> {
 /// Starts `lot-server run` and waits until `/health/ready` on `http_port`
 /// answers 200; the error carries its log if it never does within 15 s.
 pub async fn start_server(config: &Path, log: &Path, http_port: u16) -> Result<Proc, String> {
-    let server = start_logged("lot-server", config, log).map_err(|e| format!("start lot-server: {e}"))?;
+    start_server_env(config, log, http_port, &[]).await
+}
+
+/// [`start_server`] with environment variables set for the server.
+pub async fn start_server_env(config: &Path, log: &Path, http_port: u16, env: &[(&str, &str)]) -> Result<Proc, String> {
+    let server = start_logged_env("lot-server", config, log, env).map_err(|e| format!("start lot-server: {e}"))?;
     for _ in 0..300 {
         if http(http_port, "GET", "/health/ready", None, None).await.is_some_and(|(s, _)| s == 200) {
             return Ok(server);

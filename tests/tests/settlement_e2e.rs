@@ -12,7 +12,7 @@ use std::time::Duration;
 use hmac::{Hmac, Mac};
 use parking_core::vietqr::VietQr;
 use parking_core::wire::{BarrierCommand, DisplayMsg};
-use parking_tests::bins::{self, http, http_with};
+use parking_tests::bins::{self, api, http_with};
 use parking_tests::devices::epc_text;
 use parking_tests::mosquitto::{Broker, free_port};
 use parking_tests::mqtt::{client, tag_read};
@@ -27,13 +27,6 @@ const JOURNAL_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8c
 
 /// The example tariff without its grace: a stay of seconds costs 50,000.
 const TARIFF: &str = include_str!("../fixtures/no-grace-tariff.toml");
-
-async fn api(port: u16, method: &str, path: &str, token: &str, body: Option<Value>) -> Value {
-    let body = body.map(|b| b.to_string());
-    let (status, text) = http(port, method, path, Some(token), body.as_deref()).await.expect("the server answers");
-    assert!((200..300).contains(&status), "{method} {path}: {status} {text}");
-    serde_json::from_str(&text).unwrap_or(Value::Null)
-}
 
 /// The simulated bank: a SePay notification for a transfer, signed.
 async fn bank_pays(port: u16, id: u64, amount: i64, memo: &str) -> (u16, Value) {

@@ -40,9 +40,8 @@ impl EngineLoop {
         let mut outs = Vec::with_capacity(16);
         loop {
             let next_wake = self.wakes.peek().map(|Reverse((at, _))| *at);
-            let sleep = next_wake.map_or(Duration::from_secs(3600), |at| {
-                Duration::from_millis(u64::try_from(at.unix_millis() - now().unix_millis()).unwrap_or(0))
-            });
+            // Lane timers are in clock time; the sleep is real.
+            let sleep = next_wake.map_or(Duration::from_secs(3600), tag_reader::clock::real_wait);
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 msg = rx.recv() => match msg {

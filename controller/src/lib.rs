@@ -15,6 +15,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod acl;
 pub mod barrier;
 pub mod bench;
 pub mod bench_broker;

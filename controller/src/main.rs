@@ -28,6 +28,12 @@ enum Command {
         #[arg(long = "config", required = true)]
         config: Vec<PathBuf>,
     },
+    /// Print this controller's block of a Mosquitto ACL file: exactly its
+    /// lanes' topics, so that it cannot pose as another controller's gates.
+    MosquittoAcl {
+        #[arg(long = "config", required = true)]
+        config: Vec<PathBuf>,
+    },
     /// Measure decision latency in-process, or through a broker.
     Bench(controller::bench::BenchArgs),
 }
@@ -35,6 +41,16 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::MosquittoAcl { config } => match Settings::load(&config) {
+            Ok(s) => {
+                print!("{}", controller::acl::mosquitto_acl(&s));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::CheckConfig { config } => match Settings::load(&config) {
             Ok(s) => {
                 let lanes: Vec<String> = s.lanes.iter().map(|l| format!("{} ({:?})", l.gate, l.direction)).collect();

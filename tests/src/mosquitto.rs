@@ -37,11 +37,17 @@ impl Broker {
     /// Starts a broker with persistence (saved every second) and
     /// TCP_NODELAY, on a free port.
     pub fn start() -> std::io::Result<Broker> {
+        Broker::start_with("allow_anonymous true\n")
+    }
+
+    /// [`Broker::start`] with `security` in place of `allow_anonymous
+    /// true` (e.g. `password_file` and `acl_file` lines, absolute paths).
+    pub fn start_with(security: &str) -> std::io::Result<Broker> {
         let port = free_port();
         let dir = std::env::temp_dir().join(format!("parking-mosquitto-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let conf = format!(
-            "listener {port} 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\n\
+            "listener {port} 127.0.0.1\n{security}set_tcp_nodelay true\n\
              persistence true\npersistence_location {}/\nautosave_interval 1\n",
             dir.display()
         );

@@ -227,3 +227,39 @@ pub fn controller_toml(
         journal.display()
     )
 }
+
+/// A fresh working directory `parking-{name}-{pid}` for one test, holding
+/// `tariff` as the lot's only tariff file; returns it and the `[lot]`
+/// TOML that names that tariff directory.
+pub fn test_dir_with_tariff(name: &str, lot: &str, tariff: &str) -> std::io::Result<(PathBuf, String)> {
+    let dir = std::env::temp_dir().join(format!("parking-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tariffs"))?;
+    std::fs::write(dir.join("tariffs/tariff.toml"), tariff)?;
+    let lot_toml = lot_toml_with_tariffs(lot, &dir.join("tariffs"));
+    Ok((dir, lot_toml))
+}
+
+/// A lot server's config: `lot_toml`, Mosquitto on `broker_port`, the API
+/// on `http_port`, SQLite in `dir`, then `extra` sections.
+pub fn server_toml(lot_toml: &str, broker_port: u16, http_port: u16, dir: &Path, extra: &str) -> String {
+    format!(
+        "{lot_toml}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
+         [server]\nlisten = \"127.0.0.1:{http_port}\"\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n{extra}",
+        dir.join("lot.sqlite").display()
+    )
+}
+
+/// Waits (10 s at most) until the lot server holds `n` closed sessions;
+/// returns them as listed, or whatever it holds then.
+pub async fn closed_sessions(port: u16, token: &str, n: usize) -> serde_json::Value {
+    let mut found = serde_json::Value::Null;
+    for _ in 0..200 {
+        found = api(port, "GET", "/api/v1/sessions?state=closed", token, None).await;
+        if found.as_array().is_some_and(|a| a.len() == n) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    found
+}

@@ -115,16 +115,11 @@ async fn one_controller_cannot_pose_as_another() {
     // The lot server, as its own broker user.
     let http_port = free_port();
     let server_cfg = dir.join("lot-server.toml");
-    std::fs::write(
-        &server_cfg,
-        format!(
-            "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {}\nusername = \"lot-server\"\npassword = \"server-secret\"\n\
-             [server]\nlisten = \"127.0.0.1:{http_port}\"\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n",
-            broker.port,
-            dir.join("lot.sqlite").display()
-        ),
-    )
-    .unwrap();
+    let creds = "username = \"lot-server\"\npassword = \"server-secret\"\n";
+    let server_toml = bins::server_toml(&lot, broker.port, http_port, &dir, "");
+    let server_toml =
+        server_toml.replace(&format!("port = {}\n", broker.port), &format!("port = {}\n{creds}", broker.port));
+    std::fs::write(&server_cfg, server_toml).unwrap();
     let token = bins::token(&server_cfg, "operator").unwrap();
     let mut server = bins::start_server(&server_cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
     let version = api(http_port, "GET", "/api/v1/lists", &token, None).await["version"].as_u64().unwrap();

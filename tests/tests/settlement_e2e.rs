@@ -66,29 +66,16 @@ async fn next_display(rx: &mut mpsc::Receiver<Lane>) -> DisplayMsg {
 #[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
 async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
     let broker = Broker::start().expect("start mosquitto");
-    let dir = std::env::temp_dir().join(format!("parking-pay-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tariffs")).unwrap();
-    std::fs::write(dir.join("tariffs/e2e.toml"), TARIFF).unwrap();
-    let lot = bins::lot_toml_with_tariffs(LOT, &dir.join("tariffs"));
+    let (dir, lot) = bins::test_dir_with_tariff("pay", LOT, TARIFF).unwrap();
     let (http_port, metrics_port) = (free_port(), free_port());
     let server_cfg = dir.join("lot-server.toml");
-    std::fs::write(
-        &server_cfg,
-        format!(
-            "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {}\n\
-             [server]\nlisten = \"127.0.0.1:{http_port}\"\n\
-             [database]\nurl = \"sqlite://{}?mode=rwc\"\n\
-             [settlement]\nsepay_hmac_secret = \"{HMAC_KEY}\"\n\
-             [tax]\njournal_key = \"{JOURNAL_SEED}\"\n\
-             [invoice]\nseller_name = \"Bãi xe thử\"\nseller_address = \"Hà Nội\"\nseller_tax_code = \"0100000000\"\n\
-             drop_dir = \"{}\"\n",
-            broker.port,
-            dir.join("lot.sqlite").display(),
-            dir.join("invoices").display()
-        ),
-    )
-    .unwrap();
+    let extra = format!(
+        "[settlement]\nsepay_hmac_secret = \"{HMAC_KEY}\"\n[tax]\njournal_key = \"{JOURNAL_SEED}\"\n\
+         [invoice]\nseller_name = \"Bãi xe thử\"\nseller_address = \"Hà Nội\"\nseller_tax_code = \"0100000000\"\n\
+         drop_dir = \"{}\"\n",
+        dir.join("invoices").display()
+    );
+    std::fs::write(&server_cfg, bins::server_toml(&lot, broker.port, http_port, &dir, &extra)).unwrap();
     let token = bins::token(&server_cfg, "operator").unwrap();
     let log = dir.join("lot-server.log");
     eprintln!("logs in {}", dir.display());
@@ -197,15 +184,7 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
     assert!(opened.pulse_ms > 0);
 
     // The server closes the stay as paid by transfer; the books balance.
-    let mut closed = Value::Null;
-    for _ in 0..200 {
-        let found = api(http_port, "GET", "/api/v1/sessions?state=closed", &token, None).await;
-        if found.as_array().is_some_and(|a| a.len() == 1) {
-            closed = found[0].clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let closed = bins::closed_sessions(http_port, &token, 1).await[0].clone();
     assert_eq!(closed["settlement"], json!("transfer"), "{closed}");
     assert_eq!(closed["fee_vnd"], json!(50_000), "{closed}");
     let ledger = api(http_port, "GET", "/api/v1/ledger", &token, None).await;

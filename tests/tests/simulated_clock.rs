@@ -42,23 +42,10 @@ async fn a_day_at_an_hour_a_second_is_priced_as_hours() {
     let env = [("PARKING_CLOCK", clock.as_str())];
 
     let broker = Broker::start().expect("start mosquitto");
-    let dir = std::env::temp_dir().join(format!("parking-clock-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("tariffs")).unwrap();
-    std::fs::write(dir.join("tariffs/t.toml"), TARIFF).unwrap();
-    let lot = bins::lot_toml_with_tariffs(LOT, &dir.join("tariffs"));
+    let (dir, lot) = bins::test_dir_with_tariff("clock", LOT, TARIFF).unwrap();
     let (http_port, metrics_port) = (free_port(), free_port());
     let server_cfg = dir.join("lot-server.toml");
-    std::fs::write(
-        &server_cfg,
-        format!(
-            "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {}\n[server]\nlisten = \"127.0.0.1:{http_port}\"\n\
-             [database]\nurl = \"sqlite://{}?mode=rwc\"\n",
-            broker.port,
-            dir.join("lot.sqlite").display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&server_cfg, bins::server_toml(&lot, broker.port, http_port, &dir, "")).unwrap();
     let token = bins::token(&server_cfg, "admin").unwrap();
     let mut server = bins::start_server_env(&server_cfg, &dir.join("lot-server.log"), http_port, &env).await.unwrap();
 
@@ -111,15 +98,7 @@ async fn a_day_at_an_hour_a_second_is_priced_as_hours() {
     tokio::time::sleep(Duration::from_millis(2_500)).await;
     reads.publish(topic("exit-1"), QoS::AtLeastOnce, false, read("exit-1", &epc)).await.unwrap();
 
-    let mut closed = serde_json::Value::Null;
-    for _ in 0..200 {
-        let found = api(http_port, "GET", "/api/v1/sessions?state=closed", &token, None).await;
-        if found.as_array().is_some_and(|a| a.len() == 1) {
-            closed = found[0].clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let closed = bins::closed_sessions(http_port, &token, 1).await[0].clone();
     // Two and a half real seconds are about two and a half hours.
     let stay_s = closed["duration_s"].as_i64().unwrap_or(0);
     assert!((7_200..=12_600).contains(&stay_s), "a stay of {stay_s} s in clock time: {closed}");

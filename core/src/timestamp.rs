@@ -63,6 +63,11 @@ impl Timestamp {
         self.0.to_offset(LOCAL_OFFSET)
     }
 
+    /// The instant a local date and time (UTC+7) names.
+    pub fn from_local(local: time::PrimitiveDateTime) -> Self {
+        Timestamp(local.assume_offset(LOCAL_OFFSET).to_offset(UtcOffset::UTC))
+    }
+
     /// The local calendar date at this instant.
     pub fn local_date(self) -> Date {
         self.local().date()

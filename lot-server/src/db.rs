@@ -182,6 +182,16 @@ pub(crate) fn pow2_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[
 }
 
 impl Backend {
+    /// ` FOR UPDATE` on PostgreSQL, for a read whose rows the transaction
+    /// will write; nothing on SQLite, whose write transaction locks the
+    /// whole database already.
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE",
+            Backend::Sqlite => "",
+        }
+    }
+
     /// How a multi-row statement splits `items`, at most `max` rows each.
     /// A statement's text depends on its row count. On SQLite, runs of
     /// power-of-two lengths keep the texts few, so the prepared statements

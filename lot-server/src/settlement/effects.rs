@@ -156,7 +156,7 @@ impl Effects {
             let sql = format!(
                 "SELECT {REQUEST_COLUMNS} FROM payment_requests WHERE payment_code IN ({}){}",
                 backend.params(1, chunk.len()),
-                for_update(backend)
+                backend.for_update()
             );
             let mut q = sqlx::query(&sql).persistent(false);
             for c in chunk {
@@ -282,12 +282,5 @@ impl Request {
             .bind(self.paid)
             .bind(self.state.clone())
             .bind(self.settled_ms)
-    }
-}
-
-pub(super) fn for_update(backend: Backend) -> &'static str {
-    match backend {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
     }
 }

@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::apply::{Applied, TopUp, apply_to_stay, top_up, update_transfer};
-use super::effects::{Effects, for_update};
+use super::effects::Effects;
 use super::ledger::{BANK, Entry, REFUNDS, SUSPENSE};
 use super::{Disposition, Policy};
 use crate::db::Db;
@@ -48,7 +48,7 @@ pub async fn resolve(
     now_ms: i64,
 ) -> Result<(Disposition, Effects, bool), ResolveError> {
     let mut tx = db.begin_write().await?;
-    let sql = format!("SELECT amount_vnd, state FROM transfers WHERE transfer_id = $1{}", for_update(db.backend));
+    let sql = format!("SELECT amount_vnd, state FROM transfers WHERE transfer_id = $1{}", db.backend.for_update());
     let row: Option<AnyRow> = sqlx::query(&sql).bind(transfer_id.to_owned()).fetch_optional(&mut *tx).await?;
     let Some(row) = row else { return Err(ResolveError::NotFound(transfer_id.to_owned())) };
     let amount: i64 = row.try_get(0)?;
@@ -114,7 +114,7 @@ pub async fn refund_paid(
 ) -> Result<i64, ResolveError> {
     let mut tx = db.begin_write().await?;
     let sql =
-        format!("SELECT refund_vnd, refund_paid_ms FROM transfers WHERE transfer_id = $1{}", for_update(db.backend));
+        format!("SELECT refund_vnd, refund_paid_ms FROM transfers WHERE transfer_id = $1{}", db.backend.for_update());
     let row: Option<AnyRow> = sqlx::query(&sql).bind(transfer_id.to_owned()).fetch_optional(&mut *tx).await?;
     let Some(row) = row else { return Err(ResolveError::NotFound(transfer_id.to_owned())) };
     let amount: i64 = row.try_get(0)?;

@@ -136,15 +136,21 @@ fn item(d: &Due) -> String {
 /// which locks the series row (PostgreSQL) or the database (SQLite), so
 /// two issuers cannot take the same number, and a failed batch takes none.
 pub async fn issue_due(db: &Db, issuer: &Issuer, now: Timestamp, limit: i64) -> Result<usize, sqlx::Error> {
+    // A plain read first: with nothing due, take no write lock.
+    let any: Option<String> =
+        sqlx::query_scalar("SELECT sale_id FROM sales WHERE invoice = 'due' LIMIT 1").fetch_optional(&db.pool).await?;
+    if any.is_none() {
+        return Ok(0);
+    }
     let mut tx = db.begin_write().await?;
     // The series first: a second issuer waits here until this one commits,
     // then reads the sales this one left due.
     let series = issuer.series(now);
     let mut number = lock_series(&mut tx, db.backend, &series).await?;
-    let lock = if db.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let rows = sqlx::query(&format!(
         "SELECT sale_id, lot, kind, class, reference, entered_ms, exited_ms, vat_bp, total_vnd FROM sales \
-         WHERE invoice = 'due' ORDER BY at_ms, sale_id LIMIT $1{lock}"
+         WHERE invoice = 'due' ORDER BY at_ms, sale_id LIMIT $1{}",
+        db.backend.for_update()
     ))
     .bind(limit)
     .fetch_all(&mut *tx)
@@ -241,11 +247,8 @@ async fn lock_series(tx: &mut Transaction<'_, Any>, backend: Backend, series: &s
         .bind(series.to_owned())
         .execute(&mut **tx)
         .await?;
-    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let last: i64 = sqlx::query_scalar(&format!("SELECT last_number FROM invoice_series WHERE series = $1{lock}"))
-        .bind(series.to_owned())
-        .fetch_one(&mut **tx)
-        .await?;
+    let sql = format!("SELECT last_number FROM invoice_series WHERE series = $1{}", backend.for_update());
+    let last: i64 = sqlx::query_scalar(&sql).bind(series.to_owned()).fetch_one(&mut **tx).await?;
     Ok(u64::try_from(last).unwrap_or(0))
 }
 

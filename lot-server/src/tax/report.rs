@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use parking_core::timestamp::{LOCAL_OFFSET_SECS, Timestamp};
+use parking_core::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 use time::Date;
@@ -68,7 +68,7 @@ impl ReportQuery {
 
     /// [start, end) of the period in Unix milliseconds (local midnights).
     pub fn range_ms(&self) -> (i64, i64) {
-        let midnight = |d: Date| (d.midnight().assume_utc().unix_timestamp() - LOCAL_OFFSET_SECS) * 1000;
+        let midnight = |d: Date| Timestamp::from_local(d.midnight()).unix_millis();
         (midnight(self.from), midnight(self.to.next_day().unwrap_or(self.to)))
     }
 }

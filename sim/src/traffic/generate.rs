@@ -6,7 +6,6 @@
 
 use std::collections::BTreeMap;
 
-use parking_core::timestamp::LOCAL_OFFSET_SECS;
 use parking_core::{GateId, Plate, Timestamp, VehicleClass};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -217,7 +216,7 @@ pub fn generate(s: &TrafficSettings) -> Result<Vec<Visit>, TrafficError> {
     let classes: Vec<(VehicleClass, f64)> =
         s.classes.iter().filter_map(|(k, w)| Some((k.parse::<VehicleClass>().ok()?, *w))).collect();
     let weights: Vec<f64> = classes.iter().map(|(_, w)| *w).collect();
-    let midnight_ms = (s.day.midnight().assume_utc().unix_timestamp() - LOCAL_OFFSET_SECS) * 1000;
+    let midnight_ms = Timestamp::from_local(s.day.midnight()).unix_millis();
     let at = |ms: i64| {
         Timestamp::from_unix_millis(ms).ok_or_else(|| TrafficError::Settings(format!("day {} is out of range", s.day)))
     };

@@ -16,7 +16,6 @@
 
 use std::io::Read;
 
-use parking_core::timestamp::LOCAL_OFFSET_SECS;
 use parking_core::{GateId, Timestamp, VehicleClass};
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
@@ -68,7 +67,7 @@ pub fn read(input: impl Read, lot: &str) -> Result<Series, TrafficError> {
             let occupancy: i64 = row.get(2).unwrap_or_default().parse().map_err(|_| "occupancy is not a number")?;
             let text = row.get(3).unwrap_or_default();
             let at = match PrimitiveDateTime::parse(text, &local) {
-                Ok(t) => Timestamp::from_unix_seconds(t.assume_utc().unix_timestamp() - LOCAL_OFFSET_SECS),
+                Ok(t) => Some(Timestamp::from_local(t)),
                 Err(_) => text.parse::<Timestamp>().ok(),
             }
             .ok_or_else(|| format!("timestamp {text:?} is neither YYYY-MM-DD HH:MM:SS nor RFC 3339"))?;

@@ -104,8 +104,7 @@ fn from_occupancy(file: &PathBuf, lot: &str, day: &str, turnover: f64, seed: u64
     }
     let snaps = series.day(date);
     anyhow::ensure!(!snaps.is_empty(), "no snapshots of {lot} on {day} in {}", file.display());
-    let gates =
-        |p: &str| -> Vec<parking_core::GateId> { (1..=2).filter_map(|i| format!("{p}-{i}").parse().ok()).collect() };
+    let gates = sim::traffic::generate::gates;
     let v = sim::traffic::occupancy::visits(&snaps, turnover, seed, &gates("entry"), &gates("exit"))?;
     let f = std::fs::File::create(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
     sim::traffic::trace::write(&v, std::io::BufWriter::new(f))?;

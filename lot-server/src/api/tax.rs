@@ -83,17 +83,18 @@ async fn invoices(
     State(s): State<AppState>,
     Params(p): Params<InvoiceParams>,
 ) -> Result<Json<Vec<InvoiceRecord>>, ApiError> {
-    let day = |name: &str, v: Option<String>| -> Result<Option<i64>, ApiError> {
-        v.map(|v| {
-            let q = ReportQuery::new("", &v, &v, None, None)
-                .map_err(|_| ApiError::bad(format!("{name} must be a date like 2026-11-01")))?;
-            Ok(q.range_ms())
-        })
-        .transpose()
-        .map(|r| r.map(|(start, end)| if name == "from" { start } else { end }))
+    // Local days, both included.
+    let from = match p.from {
+        Some(d) => report::midnight_ms(report::local_date("from", &d)?),
+        None => i64::MIN,
     };
-    let from = day("from", p.from)?.unwrap_or(i64::MIN);
-    let to = day("to", p.to)?.unwrap_or(i64::MAX);
+    let to = match p.to {
+        Some(d) => {
+            let last = report::local_date("to", &d)?;
+            report::midnight_ms(last.next_day().unwrap_or(last))
+        }
+        None => i64::MAX,
+    };
     let limit = p.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad("limit must be 1 to 1000"));

@@ -95,6 +95,11 @@ fn totals_row(period: &str, t: &Totals) -> Row {
     Row { period: period.to_owned(), class: String::new(), channel: String::new(), sums: *t }
 }
 
+/// Basis points as a percentage with two decimals: 800 is `8.00%`.
+fn percent(bp: i64) -> String {
+    format!("{}.{:02}%", bp / 100, bp % 100)
+}
+
 fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER)?;
@@ -108,7 +113,7 @@ fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
     w.write_record(row_fields("total", &totals_row(&period, &report.totals)))?;
     w.write_record(row_fields("topups", &totals_row(&period, &report.topups)))?;
     for r in &report.by_vat_rate {
-        let rate = format!("vat {}.{:02}%", r.vat_bp / 100, r.vat_bp % 100);
+        let rate = format!("vat {}", percent(r.vat_bp));
         w.write_record(row_fields("vat_rate", &Row { channel: rate, ..totals_row(&period, &r.sums) }))?;
     }
     for m in &report.reconciliation.mismatches {
@@ -161,7 +166,7 @@ fn xlsx_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
     months.push(totals_row("total", &report.totals));
     months.push(totals_row("topups", &report.topups));
     for r in &report.by_vat_rate {
-        months.push(totals_row(&format!("VAT {}.{:02}%", r.vat_bp / 100, r.vat_bp % 100), &r.sums));
+        months.push(totals_row(&format!("VAT {}", percent(r.vat_bp)), &r.sums));
     }
     write_rows(book.add_worksheet().set_name("By month")?, &months, &bold, &money)?;
 

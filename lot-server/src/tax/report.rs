@@ -45,11 +45,7 @@ impl ReportQuery {
         class: Option<String>,
         channel: Option<&str>,
     ) -> Result<Self, ReportError> {
-        let date = |name: &str, v: &str| {
-            Date::parse(v, ISO_DATE)
-                .map_err(|_| ReportError::Invalid(format!("{name} must be a date like 2026-11-01, not {v:?}")))
-        };
-        let (from, to) = (date("from", from)?, date("to", to)?);
+        let (from, to) = (local_date("from", from)?, local_date("to", to)?);
         if to < from {
             return Err(ReportError::Invalid(format!("to ({to}) is before from ({from})")));
         }
@@ -68,9 +64,19 @@ impl ReportQuery {
 
     /// [start, end) of the period in Unix milliseconds (local midnights).
     pub fn range_ms(&self) -> (i64, i64) {
-        let midnight = |d: Date| Timestamp::from_local(d.midnight()).unix_millis();
-        (midnight(self.from), midnight(self.to.next_day().unwrap_or(self.to)))
+        (midnight_ms(self.from), midnight_ms(self.to.next_day().unwrap_or(self.to)))
     }
+}
+
+/// A local date given as `YYYY-MM-DD`; `name` says which in the error.
+pub fn local_date(name: &str, text: &str) -> Result<Date, ReportError> {
+    Date::parse(text, ISO_DATE)
+        .map_err(|_| ReportError::Invalid(format!("{name} must be a date like 2026-11-01, not {text:?}")))
+}
+
+/// The local midnight that starts `day`, Unix milliseconds.
+pub fn midnight_ms(day: Date) -> i64 {
+    Timestamp::from_local(day.midnight()).unix_millis()
 }
 
 /// Sales of one period (a day or a month), class and channel.

@@ -72,11 +72,9 @@ pub(super) fn now() -> Timestamp {
     tag_reader::reader::now()
 }
 
+/// Vehicle `n`'s tag, as the traffic generator numbers them.
 pub(super) fn epc(n: u64) -> anyhow::Result<Epc> {
-    let mut b = [0u8; 12];
-    b[0] = 0xE2;
-    b[4..].copy_from_slice(&n.to_be_bytes());
-    Ok(Epc::from_bytes(&b)?)
+    Ok(crate::traffic::epc_of(n))
 }
 
 mod bank;

@@ -104,7 +104,8 @@ fn default_pay_delay() -> [u32; 2] {
 fn one() -> usize {
     1
 }
-fn gates(prefix: &str) -> Vec<GateId> {
+/// `{prefix}-1` and `{prefix}-2`: the demo lot's two lanes each way.
+pub fn gates(prefix: &str) -> Vec<GateId> {
     (1..=2).filter_map(|i| format!("{prefix}-{i}").parse().ok()).collect()
 }
 fn default_entries() -> Vec<GateId> {
@@ -197,10 +198,16 @@ fn normal(rng: &mut ChaCha8Rng) -> f64 {
     (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
 }
 
-/// A plate painted the way the class carries it.
+/// A plate of a random province and series letter.
 fn plate(rng: &mut ChaCha8Rng, class: &VehicleClass, n: u64) -> Plate {
     let province = [29, 30, 31, 32, 33, 40][rng.random_range(0..6)];
     let letter = char::from(b'A' + rng.random_range(0..8u8));
+    painted(class, province, letter, n)
+}
+
+/// The plate of vehicle `n`, painted the way its class carries it:
+/// `29-A1 012.34` on two wheels, `29A-012.34` on four.
+pub(super) fn painted(class: &VehicleClass, province: u64, letter: char, n: u64) -> Plate {
     let number = n % 100_000;
     let text = match class {
         VehicleClass::Motorbike | VehicleClass::Bicycle => format!("{province}-{letter}1 {number:05}"),

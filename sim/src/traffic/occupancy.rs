@@ -156,10 +156,10 @@ pub fn visits(
     for (v, entered, left) in done {
         let class = if rng.random::<f64>() < 0.9 { VehicleClass::Car } else { VehicleClass::Motorbike };
         let credential = if rng.random::<f64>() < 0.5 { CredentialKind::Tag } else { CredentialKind::Ticket };
-        let text = format!("{}{}-{:05}", 29 + v % 4, char::from(b'A' + (v % 8) as u8), v % 100_000);
+        let letter = char::from(b'A' + u8::try_from(v % 8).unwrap_or(0));
         out.push(Visit {
             vehicle: v,
-            plate: text.parse().map_err(|e| TrafficError::Settings(format!("plate {text}: {e}")))?,
+            plate: super::generate::painted(&class, 29 + v % 4, letter, v),
             class,
             credential,
             epc: (credential == CredentialKind::Tag).then(|| epc_of(v)),

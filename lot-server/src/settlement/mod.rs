@@ -28,6 +28,7 @@
 //! - `apply`: applying transfers (stay, top-up, held, suspense), set-based;
 //! - `effects`: what one transaction reads and defers (requests, entries, balances);
 //! - `events`: the ingest side (payment requests, account debits);
+//! - `topup`: account top-ups (by transfer, by an operator, by hand);
 //! - `resolve`: suspense resolved by hand, refunds sent, top-up codes;
 //! - [`ledger`], [`records`], [`settler`], [`webhook`], [`reconcile`].
 
@@ -41,12 +42,14 @@ mod resolve;
 pub mod settler;
 #[cfg(test)]
 pub(crate) mod tests;
+mod topup;
 pub mod webhook;
 
-pub use apply::{apply_transfer, apply_transfers, manual_top_up};
+pub use apply::{apply_transfer, apply_transfers};
 pub use effects::Effects;
 pub use events::{Raised, on_gate_events};
 pub use resolve::{Resolution, ResolveError, assign_topup_code, assign_topup_codes, refund_paid, resolve};
+pub use topup::manual_top_up;
 
 use parking_core::ids::{GateId, LotId};
 use parking_core::money::Vnd;

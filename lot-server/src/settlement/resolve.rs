@@ -7,9 +7,10 @@ use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::apply::{Applied, TopUp, apply_to_stay, top_up, update_transfer};
+use super::apply::{Applied, apply_to_stay, update_transfer};
 use super::effects::Effects;
 use super::ledger::{BANK, Entry, REFUNDS, SUSPENSE};
+use super::topup::{TopUp, top_up};
 use super::{Disposition, Policy};
 use crate::db::Db;
 use crate::tax::Channel;

@@ -8,11 +8,13 @@
 //! - [`invoicing`]: the issuer numbers due sales without gaps per series,
 //!   builds their `TDiep` XML and queues them to an [`invoicing::InvoiceSink`],
 //!   retrying failed deliveries; none of it is on a gate's path.
-//! - [`report`]: revenue by day and month, lot, class and channel, and the
-//!   reconciliation's mismatches; [`export`] as CSV, JSON or XLSX.
+//! - [`report`]: revenue by day and month, lot, class, channel and VAT
+//!   rate, and the reconciliation (its list of mismatches in `mismatches`);
+//!   [`export`] as CSV, JSON or XLSX.
 
 pub mod export;
 pub mod invoicing;
+mod mismatches;
 pub mod report;
 #[cfg(test)]
 mod tests;

@@ -10,124 +10,23 @@
 //! hot paths (ingest, the settlement writer) never wait on the chain's
 //! head, which only the chaining task and the sealer lock. An item waits
 //! in the outbox for at most a chaining interval (250 ms).
+//!
+//! Layout: `mod.rs` the chain's head, appending, sealing; `outbox` what
+//! is queued and the task that chains it; `read` reading the journal back:
+//! verification and export.
 
 use std::collections::BTreeMap;
 
-use parking_core::chain::{self, Chain, Digest32, Record, Seal, Tamper, Verified, Verifier};
+use parking_core::chain::{self, Chain, Digest32, Record, Seal};
 use sqlx::{Any, Row, Transaction};
 
-use crate::db::{Backend, CHUNK, Db, decode_error, parse_stored};
+use crate::db::{Backend, CHUNK, Db, parse_stored};
 
-/// What to record: a key naming it uniquely (`events:{first event}`,
-/// `posting:{entry}`, `invoice:{series}-{number}`…), when, what kind, and
-/// the thing as JSON text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Item {
-    pub key: String,
-    pub at_ms: i64,
-    pub kind: String,
-    pub body: String,
-}
+mod outbox;
+mod read;
 
-impl Item {
-    pub fn new(key: impl Into<String>, at_ms: i64, kind: &str, body: &impl serde::Serialize) -> Self {
-        Item { key: key.into(), at_ms, kind: kind.to_owned(), body: crate::db::json_text(body) }
-    }
-}
-
-/// Queues `items` for the journal in the caller's transaction. An item
-/// whose key is already queued is not queued again.
-pub async fn queue(tx: &mut Transaction<'_, Any>, backend: Backend, items: &[Item]) -> Result<(), sqlx::Error> {
-    for rows in backend.chunks(items, CHUNK) {
-        let sql = format!(
-            "INSERT INTO journal_outbox (key, at_ms, kind, body) VALUES {} ON CONFLICT (key) DO NOTHING",
-            backend.placeholders(rows.len(), 4)
-        );
-        let mut q = sqlx::query(&sql).persistent(backend.cache_statements());
-        for i in rows {
-            q = q.bind(i.key.clone()).bind(i.at_ms).bind(i.kind.clone()).bind(i.body.clone());
-        }
-        q.execute(&mut **tx).await?;
-    }
-    Ok(())
-}
-
-/// Queues the tariff the server starts with: its zone and the whole book,
-/// with the book's SHA-256, so every tariff version in force is on record.
-pub async fn record_tariff(
-    db: &Db,
-    zone: &impl serde::Serialize,
-    book: &impl serde::Serialize,
-    now_ms: i64,
-) -> Result<(), sqlx::Error> {
-    use sha2::Digest as _;
-    let text = crate::db::json_text(book);
-    let digest = hex::encode(sha2::Sha256::digest(text.as_bytes()));
-    let body = serde_json::json!({ "zone": zone, "book_sha256": digest, "book": book });
-    let mut tx = db.begin_write().await?;
-    queue(&mut tx, db.backend, &[Item::new(format!("tariff:{digest}:{now_ms}"), now_ms, "tariff_version", &body)])
-        .await?;
-    tx.commit().await
-}
-
-/// Chains everything queued, oldest first, in transactions of up to
-/// 5,000 items; returns how many. Each transaction deletes exactly the
-/// items it chained (by key: on PostgreSQL an item with an earlier time
-/// may commit after a later one was read, and must wait for the next
-/// round rather than vanish).
-pub async fn chain_pending(db: &Db) -> Result<usize, sqlx::Error> {
-    let mut total = 0;
-    loop {
-        // A plain read first: an empty outbox, the usual case, must not take
-        // the write lock (on SQLite, the database's) four times a second.
-        let any: Option<String> =
-            sqlx::query_scalar("SELECT key FROM journal_outbox LIMIT 1").fetch_optional(&db.pool).await?;
-        if any.is_none() {
-            return Ok(total);
-        }
-        let mut tx = db.begin_write().await?;
-        let rows = sqlx::query("SELECT key, at_ms, kind, body FROM journal_outbox ORDER BY at_ms, key LIMIT 5000")
-            .fetch_all(&mut *tx)
-            .await?;
-        if rows.is_empty() {
-            return Ok(total);
-        }
-        let items: Vec<Item> = rows
-            .iter()
-            .map(|r| Ok(Item { key: r.try_get(0)?, at_ms: r.try_get(1)?, kind: r.try_get(2)?, body: r.try_get(3)? }))
-            .collect::<Result<_, sqlx::Error>>()?;
-        append(&mut tx, db.backend, None, &items).await?;
-        for keys in items.chunks(CHUNK) {
-            let sql = format!("DELETE FROM journal_outbox WHERE key IN ({})", db.backend.params(1, keys.len()));
-            let mut q = sqlx::query(&sql).persistent(false);
-            for i in keys {
-                q = q.bind(i.key.clone());
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        total += items.len();
-    }
-}
-
-/// How many items wait in the outbox.
-pub async fn pending(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM journal_outbox").fetch_one(&db.pool).await
-}
-
-/// Chains the outbox every 250 ms until `shutdown`, then once more.
-pub async fn run(db: Db, shutdown: tokio_util::sync::CancellationToken) {
-    let mut every = crate::Every::new(std::time::Duration::from_millis(250), &shutdown);
-    loop {
-        let stop = !every.tick().await;
-        if let Err(e) = chain_pending(&db).await {
-            tracing::warn!(error = %e, "chaining the journal failed; will retry");
-        }
-        if stop {
-            return;
-        }
-    }
-}
+pub use outbox::{Item, chain_pending, pending, queue, record_tariff, run};
+pub use read::{each_record, export, lot, seals, verify};
 
 async fn head(
     tx: &mut Transaction<'_, Any>,
@@ -238,124 +137,6 @@ pub async fn seal(db: &Db, key: &chain::JournalSigningKey, day: &str, now_ms: i6
     Ok(s)
 }
 
-/// The journal's lot (None: nothing recorded yet).
-pub async fn lot(db: &Db) -> Result<Option<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT lot FROM journal_head WHERE id = 1").fetch_optional(&db.pool).await
-}
-
-/// Every seal, in order.
-pub async fn seals(db: &Db) -> Result<Vec<Seal>, sqlx::Error> {
-    let mut seals = Vec::new();
-    for r in sqlx::query("SELECT day, last_seq, last_hash, totals, signature FROM journal_seals ORDER BY last_seq, day")
-        .fetch_all(&db.pool)
-        .await?
-    {
-        let totals: String = r.try_get(3)?;
-        seals.push(Seal {
-            day: r.try_get(0)?,
-            last_seq: u64::try_from(r.try_get::<i64, _>(1)?).unwrap_or(0),
-            last_hash: parse_stored("seal hash", &r.try_get::<String, _>(2)?)?,
-            totals: serde_json::from_str(&totals).map_err(|e| decode_error("seal totals", e))?,
-            signature: r.try_get(4)?,
-        });
-    }
-    Ok(seals)
-}
-
-/// Reads every record in `seq` order, a page at a time, handing each to
-/// `f`; stops early when `f` says so (false).
-pub async fn each_record(db: &Db, mut f: impl FnMut(Record) -> bool) -> Result<(), sqlx::Error> {
-    let page = 50_000i64;
-    // A plain range on the primary key, so each page is an index seek
-    // (an `OR $1 IS NULL` here made SQLite scan the table for every page).
-    let mut after = i64::MIN;
-    loop {
-        let rows = sqlx::query(
-            "SELECT seq, at_ms, kind, body, prev_hash, hash FROM journal_records WHERE seq > $1 ORDER BY seq LIMIT $2",
-        )
-        .bind(after)
-        .bind(page)
-        .fetch_all(&db.pool)
-        .await?;
-        let n = rows.len();
-        for r in &rows {
-            let seq: i64 = r.try_get(0)?;
-            let rec = Record {
-                seq: u64::try_from(seq).unwrap_or(0),
-                at_ms: r.try_get(1)?,
-                kind: r.try_get(2)?,
-                body: r.try_get(3)?,
-                prev: parse_stored("journal hash", &r.try_get::<String, _>(4)?)?,
-                hash: parse_stored("journal hash", &r.try_get::<String, _>(5)?)?,
-            };
-            if !f(rec) {
-                return Ok(());
-            }
-            after = seq;
-        }
-        if i64::try_from(n).unwrap_or(0) < page {
-            return Ok(());
-        }
-    }
-}
-
-/// Reads the journal back in pages and checks it against `key`. The
-/// outer error is the database's; the inner one says where and how the
-/// journal was tampered with. Records are read in `seq` order, so a
-/// reordered, missing or inserted record is seen as stored.
-pub async fn verify(db: &Db, key: &chain::JournalVerifyingKey) -> Result<Result<Verified, Tamper>, sqlx::Error> {
-    let Some(lot) = lot(db).await? else {
-        return Ok(Ok(Verified { records: 0, last_hash: Chain::start("").last_hash, seals: 0 }));
-    };
-    let mut v = match Verifier::new(&lot, &seals(db).await?, key) {
-        Ok(v) => v,
-        Err(t) => return Ok(Err(t)),
-    };
-    let mut tamper = None;
-    each_record(db, |rec| match v.push(&rec) {
-        Ok(()) => true,
-        Err(t) => {
-            tamper = Some(t);
-            false
-        }
-    })
-    .await?;
-    Ok(match tamper {
-        Some(t) => Err(t),
-        None => v.finish(),
-    })
-}
-
-/// Writes the journal as JSON lines for an independent verifier: a
-/// header (`{"journal": lot}`), every record, then every seal
-/// (`{"seal": …}`). Returns how many records.
-pub async fn export(db: &Db, out: &mut impl std::io::Write) -> Result<u64, anyhow::Error> {
-    let lot = lot(db).await?.unwrap_or_default();
-    writeln!(out, "{}", serde_json::json!({ "journal": lot }))?;
-    let mut n = 0u64;
-    let mut failed: Option<std::io::Error> = None;
-    each_record(db, |rec| {
-        match serde_json::to_string(&rec).map_err(std::io::Error::other).and_then(|l| writeln!(out, "{l}")) {
-            Ok(()) => {
-                n += 1;
-                true
-            }
-            Err(e) => {
-                failed = Some(e);
-                false
-            }
-        }
-    })
-    .await?;
-    if let Some(e) = failed {
-        return Err(e.into());
-    }
-    for s in seals(db).await? {
-        writeln!(out, "{}", serde_json::json!({ "seal": s }))?;
-    }
-    Ok(n)
-}
-
 /// Seals each local day once it is over, checking every minute, until
 /// `shutdown`. A day with no seal yet is sealed at the journal's end.
 pub async fn seal_days(db: Db, key: chain::JournalSigningKey, shutdown: tokio_util::sync::CancellationToken) {
@@ -393,6 +174,7 @@ mod tests {
 
     use super::*;
     use crate::on_both_databases;
+    use parking_core::chain::Tamper;
 
     fn key() -> chain::JournalSigningKey {
         tests_key()

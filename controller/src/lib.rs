@@ -3,6 +3,7 @@
 //! every gate event until the lot server acknowledges it.
 //!
 //! Modules:
+//! - [`acl`]: the controller's block of a Mosquitto ACL (its own lanes' topics);
 //! - [`barrier`]: barrier drivers behind one trait (Modbus relay board, MQTT, simulated);
 //! - [`bench`], [`bench_broker`]: `controller bench`, in-process and through a broker;
 //! - [`delivery`]: which journaled events still need sending;

@@ -4,21 +4,22 @@
 //!
 //! Modules:
 //! - [`api`]: the HTTP API (axum), its roles and its OpenAPI document;
-//! - [`audit`]: the stored tamper-evident journal: appends, daily seals, verification;
+//! - [`audit`]: the stored tamper-evident journal: its outbox and chaining, daily seals, verification, export;
 //! - [`bench`]: `lot-server bench-ingest`;
 //! - [`bench_ledger`]: `lot-server bench-ledger`: the tamper-evident journal's verification speed and tamper detection;
+//! - [`bench_report`]: `lot-server bench-report`: the monthly revenue report over a generated month;
 //! - [`broker`]: the embedded MQTT broker (rumqttd);
 //! - [`db`]: SQLite or PostgreSQL through sqlx `Any`, and the migrations;
 //! - [`ingest`]: exactly-once ingestion of gate events into sessions and exceptions;
-//! - [`tax`]: sales, e-invoices and their sink, revenue reports and exports;
 //! - [`journal`]: reading sessions, events and exceptions; resolving exceptions;
 //! - [`lists`]: the versioned lists derived from the registry, and their publisher;
 //! - [`metrics`]: every Prometheus metric of the server;
 //! - [`mqtt_ingest`]: gate events from MQTT, committed in batches, acknowledged after commit;
 //! - [`registry`]: owners, accounts, vehicles, tags, passes;
-//! - [`settings`]: the typed `[server]`, `[database]`, `[settlement]` and `[tax]` configuration;
+//! - [`settings`]: the typed `[server]`, `[database]`, `[settlement]`, `[tax]` and `[invoice]` configuration;
 //! - [`settlement`]: transfers matched to stays and accounts, webhooks, reconciliation, the ledger;
 //! - [`tariffs`]: the lot's tariff book, read from `lot.tariff_dir`;
+//! - [`tax`]: sales, e-invoices and their sink, revenue reports and exports;
 //! - [`tokens`]: API tokens and roles;
 //! - [`vietqr_cli`]: `lot-server vietqr encode|decode`, and QR images (PNG, SVG);
 //! - `testing`: a fresh database per test, on either backend.

@@ -1,5 +1,5 @@
-//! Typed settings of the lot server: `[lot]`, `[broker]`, `[server]` and
-//! `[database]`.
+//! Typed settings of the lot server: `[lot]`, `[broker]`, `[server]`,
+//! `[database]`, `[settlement]`, `[tax]` and `[invoice]`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -26,8 +26,8 @@
 //! Layout:
 //! - `mod.rs`: the policy, transfers as reported, dispositions, lane commands;
 //! - `apply`: applying transfers (stay, top-up, held, suspense), set-based;
-//! - `effects`: what one transaction reads and defers (requests, entries, balances);
-//! - `events`: the ingest side (payment requests, account debits);
+//! - `effects`: what one transaction reads and defers (requests, entries, sales, balances);
+//! - `events`: the ingest side (payment requests, account debits, pass and free exits as sales);
 //! - `topup`: account top-ups (by transfer, by an operator, by hand);
 //! - `resolve`: suspense resolved by hand, refunds sent, top-up codes;
 //! - [`ledger`], [`records`], [`settler`], [`webhook`], [`reconcile`].

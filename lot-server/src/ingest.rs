@@ -87,6 +87,9 @@ pub async fn commit(
     // One copy of each id: a batch may hold a redelivery of its own event.
     let mut seen = HashSet::with_capacity(events.len());
     let unique: Vec<&GateEvent> = events.iter().filter(|e| seen.insert(e.event_id)).collect();
+    // Each event's payload text, made once: stored, and hashed into the journal.
+    let payloads: std::collections::HashMap<_, String> = unique.iter().map(|e| (e.event_id, json_text(e))).collect();
+    let payload = |e: &GateEvent| payloads.get(&e.event_id).cloned().unwrap_or_default();
     let mut tx = db.pool.begin().await?;
     let mut new_ids: HashSet<String> = HashSet::with_capacity(unique.len());
     for chunk in db.backend.chunks(&unique, CHUNK) {
@@ -106,7 +109,7 @@ pub async fn commit(
                 .bind(kind_name(&e.kind))
                 .bind(i64::try_from(e.list_version).unwrap_or(i64::MAX))
                 .bind(e.tariff_version.as_ref().map(|v| v.as_str().to_owned()))
-                .bind(json_text(e))
+                .bind(payload(e))
                 .bind(now.unix_millis());
         }
         for row in q.fetch_all(&mut *tx).await? {
@@ -142,7 +145,7 @@ pub async fn commit(
         let events: Vec<serde_json::Value> = fresh
             .iter()
             .map(|e| {
-                let digest = sha2::Sha256::digest(json_text(e).as_bytes());
+                let digest = sha2::Sha256::digest(payloads.get(&e.event_id).map_or(&[][..], |p| p.as_bytes()));
                 serde_json::json!({
                     "event_id": e.event_id, "gate": e.gate, "seq": e.seq, "at": e.at,
                     "kind": kind_name(&e.kind), "payload_sha256": hex::encode(digest),

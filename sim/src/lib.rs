@@ -3,6 +3,9 @@
 //!
 //! Modules:
 //! - [`bench_settle`]: `sim bench-settle`: webhook-to-barrier latency and webhook throughput;
+//! - [`demo`]: `sim demo`: server, broker, controller and simulator in one process, on a simulated clock;
+//! - [`http`]: the lot server's API and the simulated bank's signed webhooks;
+//! - [`run`]: `sim run`: replays visits through a running lot with virtual devices, then checks the books;
 //! - [`settings`]: the typed configuration the simulator reads;
 //! - [`quote`]: prices a stay under the lot's tariff, itemised;
 //! - [`traffic`]: visits from the seeded generator, an occupancy series or a trace file.
@@ -10,6 +13,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bench_settle;
+pub mod demo;
+pub mod http;
 pub mod quote;
+pub mod run;
 pub mod settings;
 pub mod traffic;

@@ -34,6 +34,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Replay a trace (or generated traffic) through a running lot with
+    /// virtual devices and drivers; the summary's last line is JSON.
+    Run(sim::run::RunArgs),
+    /// The whole system in one process on a simulated clock: a busy day
+    /// in under a minute, its summary and revenue report, then it serves
+    /// until Ctrl-C.
+    Demo(sim::demo::DemoArgs),
     /// Settlement through the real system: webhook-to-barrier latency and
     /// webhook throughput; the last line is JSON.
     BenchSettle(sim::bench_settle::BenchSettleArgs),
@@ -121,14 +128,27 @@ fn from_occupancy(file: &PathBuf, lot: &str, day: &str, turnover: f64, seed: u64
     Ok(())
 }
 
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=off")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     let result = match cli.command {
-        Command::BenchSettle(args) => tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)
-            .and_then(|rt| rt.block_on(sim::bench_settle::run(args))),
+        Command::BenchSettle(args) => runtime().and_then(|rt| rt.block_on(sim::bench_settle::run(args))),
+        Command::Run(args) => runtime().and_then(|rt| {
+            rt.block_on(sim::run::run(args)).and_then(|summary| {
+                sim::run::check::print(&summary);
+                if summary.ok() { Ok(()) } else { Err(anyhow::anyhow!("the books do not match the run")) }
+            })
+        }),
+        Command::Demo(args) => runtime().and_then(|rt| rt.block_on(sim::demo::demo(args))),
         Command::Generate { config, seed, visits, out } => generate(&config, seed, visits, &out),
         Command::FromOccupancy { file, lot, day, turnover, seed, out } => {
             from_occupancy(&file, &lot, &day, turnover, seed, &out)

@@ -13,6 +13,7 @@
 //! (a webhook signature's age) is stretched by [`speed`].
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use parking_core::Timestamp;
@@ -59,6 +60,11 @@ impl std::str::FromStr for Simulated {
 
 static CLOCK: OnceLock<Option<Simulated>> = OnceLock::new();
 
+/// `anchor_ms` of a clock held at its start until [`release`].
+const HELD: i64 = i64::MAX;
+/// The wall time a held clock was released at (`HELD` until then).
+static RELEASED: AtomicI64 = AtomicI64::new(HELD);
+
 fn wall_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(0))
 }
@@ -92,10 +98,30 @@ pub fn simulate(sim: Simulated) -> Result<(), String> {
     CLOCK.set(Some(sim)).map_err(|_| "the clock was already read or set".to_owned())
 }
 
+/// Makes this process's clock stand still at `start_ms` until [`release`],
+/// then run `speed` times faster: a demo's setup (accounts, tags) takes
+/// what real time it takes, and the day starts when the traffic does.
+pub fn simulate_held(start_ms: i64, speed: f64) -> Result<(), String> {
+    simulate(Simulated { start_ms, anchor_ms: HELD, speed })
+}
+
+/// Starts a held clock; a clock that is not held is left alone.
+pub fn release() {
+    let _ = RELEASED.compare_exchange(HELD, wall_ms(), Ordering::SeqCst, Ordering::SeqCst);
+}
+
 /// The current time.
 pub fn now() -> Timestamp {
     let wall = wall_ms();
-    let ms = clock().map_or(wall, |c| c.at(wall));
+    let ms = clock().map_or(wall, |mut c| {
+        if c.anchor_ms == HELD {
+            c.anchor_ms = RELEASED.load(Ordering::SeqCst);
+            if c.anchor_ms == HELD {
+                return c.start_ms;
+            }
+        }
+        c.at(wall)
+    });
     Timestamp::from_unix_millis(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 

@@ -68,7 +68,7 @@ impl EngineLoop {
         match msg {
             EngineMsg::Input { lane, input, received } => {
                 match input {
-                    Input::Tag(_) | Input::Qr(_) | Input::Plate { .. } => {
+                    Input::Tag(_) | Input::Qr(_) | Input::Plate { .. } | Input::TicketButton => {
                         self.shared.health.update(lane, |h| h.last_read_at = Some(t));
                     }
                     // The vehicle has passed: the cabinet closes the arm.

@@ -57,7 +57,10 @@ pub async fn run(
     shared: Arc<Shared>,
 ) {
     let m = &shared.metrics;
-    let mut delivery = Delivery::new(limits.ack_timeout_ms);
+    // A network timeout, meant in real time: stretched under a simulated clock.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let ack_timeout = (limits.ack_timeout_ms as f64 * tag_reader::clock::speed()) as u64;
+    let mut delivery = Delivery::new(ack_timeout);
     for u in unacked {
         delivery.journaled(u.seq, u.event_id, None);
     }

@@ -123,6 +123,7 @@ impl Router {
                 let input = match msg.read {
                     Read::Tag(p) => Input::Tag(p),
                     Read::Qr { text } => Input::Qr(text),
+                    Read::TicketButton => Input::TicketButton,
                     Read::Plate { text, plate, confidence } => {
                         let plate = match plate {
                             Some(p) => p,

@@ -54,6 +54,9 @@ pub enum Read {
         plate: Option<Plate>,
         confidence: f32,
     },
+    /// The entry kiosk's ticket button: a driver without a tag asks for a
+    /// QR ticket.
+    TicketButton,
 }
 
 /// `…/gate/{gate}/read`: a read, bridged from a reader or camera.

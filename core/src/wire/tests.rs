@@ -73,11 +73,14 @@ fn reads_and_loop_round_trip() {
         Read::Tag(presence),
         Read::Qr { text: "T1.hn-01.abc".into() },
         Read::Plate { text: "29A-123.45".into(), plate: "29A12345".parse().ok(), confidence: 0.93 },
+        Read::TicketButton,
     ] {
         let json = round_trip(&ReadMsg { v: V1, gate: gate(), at: at("2026-11-22T10:00:03Z"), read });
         assert!(json["read"]["kind"].is_string());
     }
     round_trip(&LoopMsg { v: V1, gate: gate(), at: at("2026-11-22T10:00:04Z"), occupied: true });
+    let button = serde_json::to_value(Read::TicketButton).unwrap();
+    assert_eq!(button, serde_json::json!({ "kind": "ticket_button" }));
 }
 
 #[test]

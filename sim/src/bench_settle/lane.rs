@@ -13,7 +13,7 @@ use rumqttc::{AsyncClient, QoS};
 use serde_json::json;
 use tokio::sync::{Mutex, oneshot};
 
-use super::bank::Http;
+use crate::http::Http;
 use super::{LOT, epc, now};
 
 /// Waiters for the next message on a topic.
@@ -25,21 +25,24 @@ pub(super) async fn expect(waiters: &Waiters, topic: &str) -> oneshot::Receiver<
     rx
 }
 
-pub(super) async fn wait_lists(port: u16, version: u64) -> anyhow::Result<()> {
-    let want = format!("\"lists_version\":{version}");
+/// Waits until the controller whose `/health` is at `addr` (HOST:PORT)
+/// holds lists `version` or later.
+pub async fn wait_lists_at(addr: &str, version: u64) -> anyhow::Result<()> {
     for _ in 0..600 {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(("127.0.0.1", port)).await {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
             use tokio::io::{AsyncReadExt, AsyncWriteExt};
             let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
             let mut buf = String::new();
             let _ = s.read_to_string(&mut buf).await;
-            if buf.contains(&want) {
+            let body = buf.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+            let held = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v["lists_version"].as_u64());
+            if held.is_some_and(|h| h >= version) {
                 return Ok(());
             }
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("the controller never reached lists version {version}")
+    bail!("the controller at {addr} never reached lists version {version}")
 }
 
 pub(super) fn read(gate: &str, epc: Epc) -> anyhow::Result<Vec<u8>> {

@@ -16,8 +16,8 @@
 //!
 //! The last line is JSON.
 //!
-//! Layout: `mod.rs` the run and its two phases; `bank` the simulated
-//! bank's HTTP client; `lane` an exit lane's stays, paid one by one.
+//! Layout: `mod.rs` the run and its two phases; `lane` an exit lane's
+//! stays, paid one by one; the simulated bank is [`crate::http`].
 
 // Counts and percentiles of a bench run: small, non-negative numbers.
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_possible_wrap)]
@@ -27,9 +27,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use lot_server::db::Db;
 use parking_core::wire::{self, GateEvent, GateEventKind, V1};
 use parking_core::{Epc, EventId, Timestamp};
@@ -77,11 +74,11 @@ pub(super) fn epc(n: u64) -> anyhow::Result<Epc> {
     Ok(crate::traffic::epc_of(n))
 }
 
-mod bank;
 mod lane;
 
-use bank::{Http, HttpClient};
-use lane::{Waiters, lane_payments, read, wait_lists};
+use crate::http::Http;
+pub use lane::wait_lists_at;
+use lane::{Waiters, lane_payments, read};
 
 pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let (host, port) = args.broker.rsplit_once(':').context("--broker takes HOST:PORT")?;
@@ -118,21 +115,12 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(lot_server::run(server_settings, listener, shutdown.clone()));
 
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let client: HttpClient = Client::builder(TokioExecutor::new()).pool_max_idle_per_host(256).build(connector);
-    let http = Arc::new(Http { client, base: format!("http://127.0.0.1:{http_port}"), token });
-    let mut up = false;
-    for _ in 0..200 {
-        if http.send("GET", "/health/ready", &[], String::new()).await.is_ok_and(|(s, _)| s == 200) {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    if !up {
-        bail!("the lot server did not become ready on {}", args.broker);
-    }
+    let http = Arc::new(Http::new(
+        &format!("http://127.0.0.1:{http_port}"),
+        token,
+        parking_core::secret::Secret::new(HMAC),
+    ));
+    http.wait_ready(10).await?;
 
     // Phase 1: the whole chain.
     let lanes = args.lanes.max(1);
@@ -168,7 +156,7 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     )?;
     let ctl_settings = controller::settings::Settings::load(&[ctl_toml])?;
     let controller = tokio::spawn(controller::runtime::run(ctl_settings, shutdown.clone()));
-    wait_lists(metrics_port, version).await?;
+    wait_lists_at(&format!("127.0.0.1:{metrics_port}"), version).await?;
 
     let mut opts = MqttOptions::new(format!("bench-settle-{}", std::process::id()), host, port);
     opts.set_max_packet_size(1 << 20, 1 << 20);

@@ -1,0 +1,224 @@
+//! `sim demo`: the whole system on one machine with nothing installed.
+//!
+//! In one process: the lot server (embedded MQTT broker, SQLite in a fresh
+//! directory), one controller with two entry and two exit lanes (devices
+//! on the broker), and the simulator. The clock is simulated
+//! (`tag_reader::clock`), so a seeded busy day passes in well under a
+//! minute and is still priced, journaled and reported as a day. Then it
+//! prints the run's summary, the day's revenue report, the operator's
+//! address and login, and serves until Ctrl-C (or ends, with `--exit`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use parking_core::secret::Secret;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::http::Http;
+use crate::run::{RunSettings, SimSettings, Speed, check};
+use crate::traffic::generate::TrafficSettings;
+
+const TARIFF: &str = include_str!("../../config/tariffs/hanoi-zone1-2018-example.toml");
+const LOT: &str = "hn-demo-01";
+const HMAC: &str = "demo-sepay-webhook-secret";
+
+#[derive(clap::Args, Debug)]
+pub struct DemoArgs {
+    /// Visits in the day.
+    #[arg(long, default_value_t = 5_000)]
+    pub visits: usize,
+    #[arg(long, default_value_t = 20_261_123)]
+    pub seed: u64,
+    /// How many times faster than real time the day runs (the clock's speed).
+    #[arg(long, default_value_t = 3_600.0)]
+    pub speed: f64,
+    /// The lot server's HTTP port (the API and the operator's address); 0 picks one.
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
+    /// Where the lot's data go (database, controller journal, invoices); a fresh temporary directory by default.
+    #[arg(long)]
+    pub dir: Option<PathBuf>,
+    /// End after the report instead of serving until Ctrl-C.
+    #[arg(long)]
+    pub exit: bool,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// The demo's lanes: the example lot's four, with their timers long
+/// enough in clock time to survive the clock's speed (at 3,600× a real
+/// lane's 30 s pass timeout would be 8 ms of real time).
+fn lanes_toml() -> String {
+    let mut s = String::new();
+    for (gate, dir) in [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")] {
+        s.push_str(&format!(
+            "[[lanes]]\ngate = \"{gate}\"\ndirection = \"{dir}\"\npass_timeout_ms = 3600000\narm_held_ms = 3600000\ntailgate_window_ms = 600000\n"
+        ));
+    }
+    s
+}
+
+/// `sim demo`.
+pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    anyhow::ensure!((1.0..=100_000.0).contains(&args.speed), "--speed must be 1 to 100000");
+    let traffic = TrafficSettings { visits: args.visits, seed: args.seed, ..TrafficSettings::default() };
+    let visits = crate::traffic::generate::generate(&traffic)?;
+    let first = visits.iter().map(|v| v.entry_at).min().context("no visits")?;
+    // The clock stands at the evening before while accounts are opened
+    // and tags registered, and starts running when the traffic does.
+    let start = first.unix_millis() - 3_600_000;
+    if std::env::var("PARKING_CLOCK").is_ok_and(|v| !v.trim().is_empty()) {
+        anyhow::bail!("sim demo sets its own clock: unset PARKING_CLOCK");
+    }
+    tag_reader::clock::simulate_held(start, args.speed).map_err(anyhow::Error::msg)?;
+
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("parking-demo-{}", std::process::id())),
+    };
+    std::fs::create_dir_all(dir.join("tariffs")).with_context(|| format!("{}", dir.display()))?;
+    std::fs::write(dir.join("tariffs/hanoi-zone1.toml"), TARIFF)?;
+    let broker_port = free_port()?;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{} (another demo? try --port 0)", args.port))?;
+    let http_port = listener.local_addr()?.port();
+    let metrics_port = free_port()?;
+    let lot = format!(
+        "[lot]\nid = \"{LOT}\"\nname = \"Bãi đỗ xe mô phỏng\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n\
+         [broker]\nembedded = true\nhost = \"127.0.0.1\"\nport = {broker_port}\n",
+        dir.join("tariffs").display()
+    );
+    let db_path = dir.join("lot-server.sqlite");
+    let server_toml = format!(
+        "{lot}[server]\nlisten = \"127.0.0.1:{http_port}\"\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n\
+         [settlement]\nsepay_hmac_secret = \"{HMAC}\"\n\
+         [invoice]\nseller_name = \"Công ty TNHH Bãi đỗ xe mô phỏng\"\nseller_address = \"1 Tràng Tiền, Hoàn Kiếm, Hà Nội\"\n\
+         seller_tax_code = \"0100000000\"\nseries_letters = \"PK\"\nregister_code = \"00000\"\ndrop_dir = \"{}\"\n",
+        db_path.display(),
+        dir.join("invoices").display()
+    );
+    let ctl_toml = format!(
+        "{lot}[controller]\nnode = \"demo-controller\"\njournal = \"{}\"\nticket_key = \"demo-ticket-key-0123456789\"\n\
+         metrics_listen = \"127.0.0.1:{metrics_port}\"\n\
+         [bank]\nbin = \"970403\"\naccount = \"0011012345678\"\naccount_name = \"BAI DO XE MO PHONG\"\n{}",
+        dir.join("controller.sqlite").display(),
+        lanes_toml()
+    );
+    std::fs::write(dir.join("lot-server.toml"), &server_toml)?;
+    std::fs::write(dir.join("controller.toml"), &ctl_toml)?;
+    let server_settings = lot_server::settings::Settings::load(&[dir.join("lot-server.toml")])?;
+    let ctl_settings = controller::settings::Settings::load(&[dir.join("controller.toml")])?;
+
+    // Logins, made before the server starts.
+    let db = lot_server::db::Db::connect(server_settings.database.url.expose()).await?;
+    db.migrate().await?;
+    let now = tag_reader::clock::now().unix_millis();
+    let admin = lot_server::tokens::create(&db, lot_server::tokens::Role::Admin, "demo-simulator", now).await?.token;
+    let operator = lot_server::tokens::create(&db, lot_server::tokens::Role::Operator, "demo-operator", now).await?.token;
+    let tax = lot_server::tokens::create(&db, lot_server::tokens::Role::TaxOfficer, "demo-tax-officer", now).await?.token;
+
+    let shutdown = CancellationToken::new();
+    let server = tokio::spawn(lot_server::run(server_settings.clone(), listener, shutdown.clone()));
+    let http = Http::new(&format!("http://127.0.0.1:{http_port}"), admin.clone(), Secret::new(HMAC));
+    http.wait_ready(30).await?;
+    let controller = tokio::spawn(controller::runtime::run(ctl_settings, shutdown.clone()));
+    eprintln!(
+        "demo lot {LOT} in {}: lot server on http://127.0.0.1:{http_port}/, embedded broker on 127.0.0.1:{broker_port}, \
+         controller with 4 lanes; the clock stands at {} and runs {}× once the traffic starts",
+        dir.display(),
+        tag_reader::clock::now().local_short(),
+        args.speed
+    );
+
+    let run = RunSettings {
+        lot: server_settings.lot.clone(),
+        broker: server_settings.broker.clone(),
+        sim: SimSettings {
+            server: http.base.clone(),
+            token: Secret::new(admin),
+            sepay_hmac_secret: Secret::new(HMAC),
+            controllers: vec![format!("127.0.0.1:{metrics_port}")],
+            lists_settle_ms: 0,
+            setup_concurrency: 8,
+            vehicles_per_account: 20,
+            topup_vnd: 10_000_000,
+            timeout_s: 10,
+        },
+        traffic,
+    };
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let summary = crate::run::replay(&run, visits, Speed::Times(args.speed), progress).await?;
+    // From the evening the accounts were topped up to the day after.
+    let (from, day) = (parking_core::Timestamp::from_unix_millis(start).unwrap_or(first).local_date(), first.local_date());
+    let to = day.next_day().unwrap_or(day);
+    let report = http.api("GET", &format!("/api/v1/reports/revenue?from={from}&to={to}"), None).await?;
+    print_report(&report);
+    eprintln!();
+    eprintln!("Operator: http://127.0.0.1:{http_port}/  (API: /api/v1/…, /openapi.json)");
+    eprintln!("  operator login (bearer token): {operator}");
+    eprintln!("  tax officer login (read-only): {tax}");
+    eprintln!("  e.g. curl -H 'authorization: Bearer {operator}' http://127.0.0.1:{http_port}/api/v1/exceptions");
+    check::print(&summary);
+    if !args.exit {
+        eprintln!("serving until Ctrl-C");
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    shutdown.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(10), controller).await;
+    let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
+    if !summary.ok() {
+        anyhow::bail!("the books do not match the run (see the summary above)");
+    }
+    Ok(())
+}
+
+/// The day's revenue report, as a tax officer would read it.
+fn print_report(r: &Value) {
+    let vnd = |v: &Value| {
+        let n = v.as_i64().unwrap_or(0);
+        let s = n.abs().to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if n < 0 { format!("-{out}") } else { out }
+    };
+    eprintln!();
+    eprintln!("Revenue report, lot {}, {} to {}:", r["lot"].as_str().unwrap_or("?"), r["from"].as_str().unwrap_or("?"), r["to"].as_str().unwrap_or("?"));
+    eprintln!("  {:<10} {:<10} {:<9} {:>6} {:>14} {:>12} {:>14}", "day", "class", "channel", "count", "net VND", "VAT VND", "total VND");
+    for row in r["by_day"].as_array().into_iter().flatten() {
+        eprintln!(
+            "  {:<10} {:<10} {:<9} {:>6} {:>14} {:>12} {:>14}",
+            row["period"].as_str().unwrap_or(""),
+            row["class"].as_str().unwrap_or(""),
+            row["channel"].as_str().unwrap_or(""),
+            row["count"],
+            vnd(&row["net_vnd"]),
+            vnd(&row["vat_vnd"]),
+            vnd(&row["total_vnd"])
+        );
+    }
+    let t = &r["totals"];
+    eprintln!(
+        "  total: {} sales, {} VND ({} VND VAT); top-ups {} VND; invoices issued {}",
+        t["count"],
+        vnd(&t["total_vnd"]),
+        vnd(&t["vat_vnd"]),
+        vnd(&r["topups"]["total_vnd"]),
+        r["reconciliation"]["invoices_issued"]
+    );
+    let e = &r["reconciliation"]["exits"];
+    eprintln!(
+        "  exits: {} (account {}, transfer {}, pass {}, free {}, unpaid {}); mismatches listed: {}",
+        e["total"], e["account"], e["transfer"], e["pass"], e["free"], e["unpaid"],
+        r["reconciliation"]["mismatches"].as_array().map_or(0, Vec::len)
+    );
+}

@@ -1,0 +1,223 @@
+//! The lanes' devices as the simulator plays them on the broker, on the
+//! gates' own topics (the controller's `mqtt` device kind):
+//!
+//! - the UHF reader publishes tag presences, the kiosk its ticket button,
+//!   the camera the QR codes it decodes, the loop detector its changes:
+//!   all on one connection that only publishes;
+//! - the barrier and the lane display are read on a second connection
+//!   that only subscribes. Keeping the two apart matters on a broker
+//!   without TCP_NODELAY (the embedded one, DOMAIN.md §9): a connection
+//!   that both publishes and receives waits ~40 ms for each answer behind
+//!   the acknowledgement of its own publish.
+//!
+//! The camera photographs the driver's printed ticket: the ticket's text is
+//! drawn as a QR code on a grey frame and decoded with the decoder the
+//! camera bridge runs on real frames ([`tag_reader::qr`]).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use image::{GrayImage, Luma};
+use parking_core::settings::BrokerSettings;
+use parking_core::wire::{self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, Read, ReadMsg, TagPresence, Topics, V1};
+use parking_core::{Epc, GateId, LotId};
+use rumqttc::{AsyncClient, Event, Packet, QoS};
+use tag_reader::clock::now;
+use tag_reader::publisher::{mqtt_options, new_client};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::traffic::Visit;
+
+/// What a lane's barrier or display said, and when it arrived.
+#[derive(Debug)]
+pub enum LaneMsg {
+    Barrier(Instant),
+    Display(Box<DisplayMsg>),
+}
+
+/// The devices of every gate the visits use.
+#[derive(Debug)]
+pub struct Devices {
+    topics: Topics,
+    publisher: AsyncClient,
+    subscriber: AsyncClient,
+    lanes: std::sync::Mutex<HashMap<GateId, mpsc::UnboundedReceiver<LaneMsg>>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+fn client_id(role: &str) -> String {
+    format!("sim-{role}-{}-{}", std::process::id(), now().unix_millis() % 100_000)
+}
+
+impl Devices {
+    /// Connects both links and subscribes to the gates' barrier and display topics.
+    pub async fn connect(broker: &BrokerSettings, lot: &LotId, visits: &[Visit]) -> anyhow::Result<Self> {
+        let topics = Topics::new(lot.clone());
+        let mut senders = HashMap::new();
+        let mut receivers = HashMap::new();
+        for g in visits.iter().flat_map(|v| [&v.entry_gate, &v.exit_gate]) {
+            if !senders.contains_key(g) {
+                let (tx, rx) = mpsc::unbounded_channel();
+                senders.insert(g.clone(), tx);
+                receivers.insert(g.clone(), rx);
+            }
+        }
+        let (publisher, mut pub_loop) = new_client(mqtt_options(broker, &client_id("devices"), None), 4096);
+        let (subscriber, mut sub_loop) = new_client(mqtt_options(broker, &client_id("lanes"), None), 4096);
+        let (ready_tx, mut ready) = mpsc::channel::<()>(4);
+        let pub_ready = ready_tx.clone();
+        let pub_task = tokio::spawn(async move {
+            loop {
+                match pub_loop.poll().await {
+                    Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                        let _ = pub_ready.try_send(());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "simulated devices: broker link lost; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+        let sub_task = tokio::spawn(async move {
+            loop {
+                match sub_loop.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let at = Instant::now();
+                        let Ok(wire::Topic::Gate { gate, kind, .. }) = wire::Topic::parse(&p.topic) else { continue };
+                        let Some(tx) = senders.get(&gate) else { continue };
+                        let msg = match kind {
+                            GateTopic::Barrier if wire::decode::<BarrierCommand>(&p.payload).is_ok() => {
+                                LaneMsg::Barrier(at)
+                            }
+                            GateTopic::Display => match wire::decode::<DisplayMsg>(&p.payload) {
+                                Ok(d) => LaneMsg::Display(Box::new(d)),
+                                Err(e) => {
+                                    tracing::warn!(%gate, error = %e, "lane display message not understood");
+                                    continue;
+                                }
+                            },
+                            _ => continue,
+                        };
+                        let _ = tx.send(msg);
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ready_tx.try_send(());
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "simulated lanes: broker link lost; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                    }
+                }
+            }
+        });
+        for kind in [GateTopic::Barrier, GateTopic::Display] {
+            subscriber.subscribe(topics.all_gates(kind), QoS::AtLeastOnce).await?;
+        }
+        // One ConnAck and two SubAcks.
+        for _ in 0..3 {
+            tokio::time::timeout(Duration::from_secs(10), ready.recv())
+                .await
+                .context("the broker did not answer the simulator's devices within 10 s")?;
+        }
+        Ok(Devices {
+            topics,
+            publisher,
+            subscriber,
+            lanes: std::sync::Mutex::new(receivers),
+            tasks: vec![pub_task, sub_task],
+        })
+    }
+
+    /// The barrier and display messages of `gate`, for its one worker.
+    pub fn take_lane(&self, gate: &GateId) -> Option<mpsc::UnboundedReceiver<LaneMsg>> {
+        self.lanes.lock().ok()?.remove(gate)
+    }
+
+    async fn publish(&self, gate: &GateId, kind: GateTopic, payload: Vec<u8>) -> anyhow::Result<()> {
+        self.publisher.publish(self.topics.gate(gate, kind), QoS::AtLeastOnce, false, payload).await?;
+        Ok(())
+    }
+
+    async fn read(&self, gate: &GateId, read: Read) -> anyhow::Result<()> {
+        self.publish(gate, GateTopic::Read, wire::encode(&ReadMsg { v: V1, gate: gate.clone(), at: now(), read }))
+            .await
+    }
+
+    /// The reader sees a tag: a presence of a few reads, with its TID.
+    pub async fn tag(&self, gate: &GateId, epc: &Epc, tid: &str) -> anyhow::Result<()> {
+        let at = now();
+        let p = TagPresence {
+            epc: epc.clone(),
+            tid: Some(tid.parse().map_err(|e| anyhow::anyhow!("TID {tid}: {e}"))?),
+            antenna: 1,
+            rssi: Some(-52),
+            first_seen: at,
+            last_seen: at,
+            reads: 4,
+        };
+        self.read(gate, Read::Tag(p)).await
+    }
+
+    /// The driver presses the kiosk's ticket button.
+    pub async fn ticket_button(&self, gate: &GateId) -> anyhow::Result<()> {
+        self.read(gate, Read::TicketButton).await
+    }
+
+    /// The driver holds the ticket up to the exit's camera.
+    pub async fn show_ticket(&self, gate: &GateId, ticket: &str) -> anyhow::Result<()> {
+        let text = photograph(ticket)?;
+        self.read(gate, Read::Qr { text }).await
+    }
+
+    /// A vehicle crosses the loop: occupied, then clear.
+    pub async fn cross_loop(&self, gate: &GateId) -> anyhow::Result<()> {
+        for occupied in [true, false] {
+            let m = LoopMsg { v: V1, gate: gate.clone(), at: now(), occupied };
+            self.publish(gate, GateTopic::Loop, wire::encode(&m)).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn close(self) {
+        let _ = self.publisher.disconnect().await;
+        let _ = self.subscriber.disconnect().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        for t in self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// What the camera decodes from a photo of a printed ticket: the ticket's
+/// QR code drawn 4 pixels a module on a grey background, as a 640-wide
+/// frame.
+pub fn photograph(ticket: &str) -> anyhow::Result<String> {
+    let code = qrcode::QrCode::new(ticket.as_bytes()).context("the ticket does not fit a QR code")?;
+    let qr = code.render::<Luma<u8>>().module_dimensions(4, 4).quiet_zone(true).build();
+    let (w, h) = (640u32.max(qr.width() + 40), 480u32.max(qr.height() + 40));
+    let mut frame = GrayImage::from_pixel(w, h, Luma([170]));
+    image::imageops::overlay(&mut frame, &qr, i64::from((w - qr.width()) / 2), i64::from((h - qr.height()) / 2));
+    let decoded = tag_reader::qr::decode_gray(&frame);
+    match decoded.codes.into_iter().next() {
+        Some(text) => Ok(text),
+        None => bail!("the camera could not read the ticket"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn the_camera_reads_back_a_ticket() {
+        let ticket = "T1.hn-hoan-kiem-01.entry-1.42.1795400000.car.Zm9vYmFyYmF6cXV4";
+        assert_eq!(photograph(ticket).unwrap(), ticket);
+    }
+}

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
+use tokio_serial::SerialPort;
 use parking_core::secret::Secret;
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -49,17 +50,45 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// The demo's lanes: the example lot's four, with their timers long
-/// enough in clock time to survive the clock's speed (at 3,600× a real
-/// lane's 30 s pass timeout would be 8 ms of real time).
-fn lanes_toml() -> String {
+const GATES: [(&str, &str); 4] = [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")];
+
+/// The demo's lanes: the example lot's four, their barriers on coils 0 to
+/// 3 of one Modbus RTU relay board at `board`, their timers long enough
+/// in clock time to survive the clock's speed (at 3,600× a real lane's
+/// 30 s pass timeout would be 8 ms of real time).
+fn lanes_toml(board: &str) -> String {
     let mut s = String::new();
-    for (gate, dir) in [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")] {
+    for (coil, (gate, dir)) in GATES.iter().enumerate() {
         s.push_str(&format!(
-            "[[lanes]]\ngate = \"{gate}\"\ndirection = \"{dir}\"\npass_timeout_ms = 3600000\narm_held_ms = 3600000\ntailgate_window_ms = 600000\n"
+            "[[lanes]]\ngate = \"{gate}\"\ndirection = \"{dir}\"\npass_timeout_ms = 3600000\narm_held_ms = 3600000\n\
+             tailgate_window_ms = 600000\nbarrier = {{ kind = \"modbus\", port = \"{board}\", baud = 115200, address = 1, coil = {coil} }}\n"
         ));
     }
     s
+}
+
+/// The relay board on a pseudo-terminal: its device end played here, its
+/// host end's path for the controller. Opens are reported per gate.
+fn relay_board(
+    relays: tokio::sync::mpsc::UnboundedSender<(parking_core::GateId, std::time::Instant)>,
+) -> anyhow::Result<(tokio_serial::SerialStream, String)> {
+    let (device, host) = tokio_serial::SerialStream::pair().context("cannot open a pseudo-terminal for the relay board")?;
+    let path = host.name().context("the pseudo-terminal has no name")?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let board = std::sync::Arc::new(std::sync::Mutex::new(crate::relay::BoardState {
+        on_coil: Some(tx),
+        ..crate::relay::BoardState::default()
+    }));
+    tokio::spawn(crate::relay::play_relay_board(device, 1, board));
+    let gates: Vec<parking_core::GateId> = GATES.iter().filter_map(|(g, _)| g.parse().ok()).collect();
+    tokio::spawn(async move {
+        while let Some((coil, at)) = rx.recv().await {
+            if let Some(g) = gates.get(usize::from(coil)) {
+                let _ = relays.send((g.clone(), at));
+            }
+        }
+    });
+    Ok((host, path))
 }
 
 /// `sim demo`.
@@ -102,12 +131,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         db_path.display(),
         dir.join("invoices").display()
     );
+    let (relays_tx, relays) = tokio::sync::mpsc::unbounded_channel();
+    let (_board_host, board_path) = relay_board(relays_tx)?;
     let ctl_toml = format!(
         "{lot}[controller]\nnode = \"demo-controller\"\njournal = \"{}\"\nticket_key = \"demo-ticket-key-0123456789\"\n\
          metrics_listen = \"127.0.0.1:{metrics_port}\"\n\
          [bank]\nbin = \"970403\"\naccount = \"0011012345678\"\naccount_name = \"BAI DO XE MO PHONG\"\n{}",
         dir.join("controller.sqlite").display(),
-        lanes_toml()
+        lanes_toml(&board_path)
     );
     std::fs::write(dir.join("lot-server.toml"), &server_toml)?;
     std::fs::write(dir.join("controller.toml"), &ctl_toml)?;
@@ -129,7 +160,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let controller = tokio::spawn(controller::runtime::run(ctl_settings, shutdown.clone()));
     eprintln!(
         "demo lot {LOT} in {}: lot server on http://127.0.0.1:{http_port}/, embedded broker on 127.0.0.1:{broker_port}, \
-         controller with 4 lanes; the clock stands at {} and runs {}× once the traffic starts",
+         controller with 4 lanes, their barriers on a Modbus RTU relay board at {board_path}; \
+         the clock stands at {} and runs {}× once the traffic starts",
         dir.display(),
         tag_reader::clock::now().local_short(),
         args.speed
@@ -152,7 +184,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         traffic,
     };
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let summary = crate::run::replay(&run, visits, Speed::Times(args.speed), progress).await?;
+    let summary = crate::run::replay(&run, visits, Speed::Times(args.speed), progress, Some(relays)).await?;
     // From the evening the accounts were topped up to the day after.
     let (from, day) = (parking_core::Timestamp::from_unix_millis(start).unwrap_or(first).local_date(), first.local_date());
     let to = day.next_day().unwrap_or(day);

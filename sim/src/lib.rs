@@ -5,6 +5,7 @@
 //! - [`bench_settle`]: `sim bench-settle`: webhook-to-barrier latency and webhook throughput;
 //! - [`demo`]: `sim demo`: server, broker, controller and simulator in one process, on a simulated clock;
 //! - [`http`]: the lot server's API and the simulated bank's signed webhooks;
+//! - [`relay`]: a virtual Modbus RTU relay board on a pseudo-terminal;
 //! - [`run`]: `sim run`: replays visits through a running lot with virtual devices, then checks the books;
 //! - [`settings`]: the typed configuration the simulator reads;
 //! - [`quote`]: prices a stay under the lot's tariff, itemised;
@@ -16,6 +17,7 @@ pub mod bench_settle;
 pub mod demo;
 pub mod http;
 pub mod quote;
+pub mod relay;
 pub mod run;
 pub mod settings;
 pub mod traffic;

@@ -52,8 +52,14 @@ fn client_id(role: &str) -> String {
 }
 
 impl Devices {
-    /// Connects both links and subscribes to the gates' barrier and display topics.
-    pub async fn connect(broker: &BrokerSettings, lot: &LotId, visits: &[Visit]) -> anyhow::Result<Self> {
+    /// Connects both links and subscribes to the gates' barrier and display
+    /// topics. Barriers on relay boards report their opens on `relays`.
+    pub async fn connect(
+        broker: &BrokerSettings,
+        lot: &LotId,
+        visits: &[Visit],
+        relays: Option<mpsc::UnboundedReceiver<(GateId, Instant)>>,
+    ) -> anyhow::Result<Self> {
         let topics = Topics::new(lot.clone());
         let mut senders = HashMap::new();
         let mut receivers = HashMap::new();
@@ -63,6 +69,17 @@ impl Devices {
                 senders.insert(g.clone(), tx);
                 receivers.insert(g.clone(), rx);
             }
+        }
+        let mut tasks = Vec::new();
+        if let Some(mut relays) = relays {
+            let senders = senders.clone();
+            tasks.push(tokio::spawn(async move {
+                while let Some((gate, at)) = relays.recv().await {
+                    if let Some(tx) = senders.get(&gate) {
+                        let _ = tx.send(LaneMsg::Barrier(at));
+                    }
+                }
+            }));
         }
         let (publisher, mut pub_loop) = new_client(mqtt_options(broker, &client_id("devices"), None), 4096);
         let (subscriber, mut sub_loop) = new_client(mqtt_options(broker, &client_id("lanes"), None), 4096);
@@ -129,7 +146,10 @@ impl Devices {
             publisher,
             subscriber,
             lanes: std::sync::Mutex::new(receivers),
-            tasks: vec![pub_task, sub_task],
+            tasks: {
+                tasks.extend([pub_task, sub_task]);
+                tasks
+            },
         })
     }
 

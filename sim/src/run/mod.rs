@@ -169,11 +169,19 @@ pub async fn run(args: RunArgs) -> anyhow::Result<check::Summary> {
     s.traffic.seed = args.seed.unwrap_or(s.traffic.seed);
     s.traffic.visits = args.visits.unwrap_or(s.traffic.visits);
     let visits = visits(&s.traffic, args.trace.as_ref())?;
-    replay(&s, visits, args.speed, true).await
+    replay(&s, visits, args.speed, true, None).await
 }
 
 /// Setup, replay and check, against the system `s` names.
-pub async fn replay(s: &RunSettings, visits: Vec<Visit>, speed: Speed, progress: bool) -> anyhow::Result<check::Summary> {
+/// Barriers on relay boards the simulator plays report their opens on
+/// `relays`; the others are heard on the broker.
+pub async fn replay(
+    s: &RunSettings,
+    visits: Vec<Visit>,
+    speed: Speed,
+    progress: bool,
+    relays: Option<tokio::sync::mpsc::UnboundedReceiver<(parking_core::GateId, std::time::Instant)>>,
+) -> anyhow::Result<check::Summary> {
     anyhow::ensure!(!visits.is_empty(), "no visits to replay");
     let http = Arc::new(Http::new(&s.sim.server, s.sim.token.expose().to_owned(), s.sim.sepay_hmac_secret.clone()));
     http.wait_ready(30).await?;
@@ -183,7 +191,7 @@ pub async fn replay(s: &RunSettings, visits: Vec<Visit>, speed: Speed, progress:
     let started_clock = tag_reader::clock::now();
     let registered = setup::register(&http, &s.sim, &visits).await?;
     setup::wait_for_lists(&http, &s.sim).await?;
-    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits).await?;
+    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, relays).await?;
     // A clock held through the setup (the demo's) starts with the traffic.
     tag_reader::clock::release();
     let report = lanes::replay(&visits, &registered, &devices, &http, speed, timeout, progress).await?;

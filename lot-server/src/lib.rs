@@ -36,6 +36,7 @@ pub mod db;
 pub mod ingest;
 pub mod journal;
 pub mod lists;
+pub mod live;
 pub mod metrics;
 pub mod mqtt_ingest;
 pub mod registry;
@@ -177,7 +178,15 @@ pub async fn run(
     let settlement =
         api::settlement::SettlementState { settler, policy, keys: settings.settlement.keys(), out: out.clone() };
     let journal_key = settings.tax.journal_key()?.map(|k| k.verifying_key());
-    let app = api::App { db, registry, lot, metrics, broker: stats, settlement, journal_key };
+    let live = Arc::new(live::LiveBoard::default());
+    let live_task = tokio::spawn(live::run(
+        Arc::clone(&live),
+        lot.clone(),
+        settings.broker.clone(),
+        format!("{}-{lot}-live", settings.server.node),
+        shutdown.clone(),
+    ));
+    let app = api::App { db, registry, lot, metrics, broker: stats, settlement, journal_key, live };
     let router = api::router(api::AppState(Arc::new(app)));
     tracing::info!(listen = %listener.local_addr()?, "HTTP API listening");
     let stop = shutdown.clone();
@@ -188,6 +197,7 @@ pub async fn run(
     let _ = settler_task.await;
     let _ = invoicer.await;
     let _ = journal.await;
+    let _ = live_task.await;
     for task in [poller, sealer].into_iter().flatten() {
         let _ = task.await;
     }

@@ -82,11 +82,17 @@ impl Http {
         Ok(v)
     }
 
-    /// The simulated bank's signed SePay notification.
+    /// The simulated bank's signed SePay notification of a transfer to the
+    /// example lot's account.
     pub async fn pay(&self, id: u64, amount: i64, memo: &str) -> anyhow::Result<(u16, Value)> {
+        self.pay_to("0011012345678", id, amount, memo).await
+    }
+
+    /// The simulated bank's signed SePay notification of a transfer to `account`.
+    pub async fn pay_to(&self, account: &str, id: u64, amount: i64, memo: &str) -> anyhow::Result<(u16, Value)> {
         let body = json!({
             "id": id, "gateway": "Vietcombank", "transactionDate": now().local().format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))?,
-            "accountNumber": "0011012345678", "code": null, "content": memo, "transferType": "in",
+            "accountNumber": account, "code": null, "content": memo, "transferType": "in",
             "transferAmount": amount, "accumulated": 0, "referenceCode": format!("FT{id}"), "description": memo,
         })
         .to_string();

@@ -17,6 +17,7 @@
 //! - `tax`: revenue reports and exports, invoices, journal verification;
 //! - `openapi`: the OpenAPI document.
 
+mod dashboard;
 pub mod error;
 mod journal;
 mod openapi;
@@ -54,6 +55,8 @@ pub struct App {
     pub settlement: settlement::SettlementState,
     /// The key the journal's seals verify with, if it is sealed.
     pub journal_key: Option<parking_core::chain::JournalVerifyingKey>,
+    /// The live gate board of the dashboard.
+    pub live: Arc<crate::live::LiveBoard>,
 }
 
 #[derive(Clone, Debug)]
@@ -72,11 +75,13 @@ pub fn router(state: AppState) -> Router {
     let guard = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), authorize);
     let ops = registry::routes()
         .merge(journal::ops_routes())
+        .merge(dashboard::ops_routes())
         .merge(settlement::ops_routes())
         .route("/metrics", get(metrics))
         .route_layer(guard(OPS));
     let all = journal::read_routes()
         .merge(settlement::read_routes())
+        .merge(dashboard::read_routes())
         .merge(tax::read_routes())
         .route("/openapi.json", get(openapi::document))
         .route("/api/v1/me", get(me))
@@ -87,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(all)
         .merge(admin)
         .merge(settlement::webhook_routes())
+        .merge(dashboard::public_routes())
         .route("/health", get(health))
         .route("/health/ready", get(ready))
         .fallback(not_found)
@@ -94,7 +100,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> ApiError {
+/// An unknown route: 404, except that under `/api/` a caller without a
+/// live token learns nothing (401), not even which routes exist.
+async fn not_found(State(state): State<AppState>, req: Request) -> ApiError {
+    if req.uri().path().starts_with("/api/") {
+        let known = match dashboard::presented(req.headers(), req.method()) {
+            Ok(Some(token)) => tokens::verify(&state.0.db, &token).await.ok().flatten().is_some(),
+            _ => false,
+        };
+        if !known {
+            return ApiError::Unauthorized("missing `Authorization: Bearer <token>`".into());
+        }
+    }
     ApiError::NotFound("no such route; see /openapi.json".into())
 }
 
@@ -104,17 +121,10 @@ async fn authorize(
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let header = req.headers().get(axum::http::header::AUTHORIZATION);
-    let Some(header) = header else {
+    let Some(token) = dashboard::presented(req.headers(), req.method())? else {
         return Err(ApiError::Unauthorized("missing `Authorization: Bearer <token>`".into()));
     };
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-    let info = tokens::verify(&state.0.db, token)
+    let info = tokens::verify(&state.0.db, &token)
         .await?
         .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
     if !roles.contains(&info.role) {

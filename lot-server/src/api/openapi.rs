@@ -122,6 +122,19 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("get", "/api/v1/tokens", "List API tokens (never the tokens themselves)", "admin", None),
     ("post", "/api/v1/tokens", "Create a token; it is shown once", "admin", Some("TokenRequest")),
     ("delete", "/api/v1/tokens/{id}", "Revoke a token", "admin", None),
+    ("post", "/api/v1/login", "Dashboard sign-in: a token for an HttpOnly session cookie", "none", Some("Login")),
+    ("post", "/api/v1/logout", "Dashboard sign-out: clears the session cookie", "none", None),
+    ("get", "/api/v1/live", "The live gate board as server-sent events: a snapshot, then each change", "any", None),
+    ("get", "/api/v1/gates", "Every lane now: online, barrier, last read and decision, who waits to pay", "any", None),
+    ("get", "/api/v1/occupancy", "Vehicles inside now and at each hour of a local day, by class (date)", "any", None),
+    ("get", "/api/v1/qr.svg", "A QR code as SVG (text), e.g. the VietQR a lane shows", "any", None),
+    (
+        "post",
+        "/api/v1/gates/{gate}/open",
+        "Open a lane's barrier by hand: a reason and a note, journaled with the operator",
+        "admin, operator",
+        Some("ManualOpen"),
+    ),
 ];
 
 fn object(required: &[&str], properties: Value) -> Value {
@@ -150,6 +163,8 @@ fn schemas() -> Value {
             object(&["action", "account_id", "note"], json!({ "action": { "const": "account" }, "account_id": s, "note": s })),
             object(&["action", "note"], json!({ "action": { "const": "refund" }, "note": s })),
         ] },
+        "Login": object(&["token"], json!({ "token": s })),
+        "ManualOpen": object(&["reason", "note"], json!({ "reason": { "enum": ["emergency_vehicle", "equipment_fault", "payment_problem", "unreadable_credential", "other"] }, "note": { "type": "string", "minLength": 3, "maxLength": 500 } })),
         "RefundPaid": object(&["reference"], json!({ "reference": s })),
         "Error": object(&["error", "message"], json!({ "error": s, "message": s })),
     })

@@ -60,6 +60,7 @@ impl Api {
             broker: Arc::new(PublisherStats::default()),
             settlement,
             journal_key: Some(crate::audit::tests_key().verifying_key()),
+            live: Arc::default(),
         };
         Api {
             router: router(AppState(Arc::new(app))),
@@ -197,6 +198,9 @@ async fn documented_operations_are_routed(db: &Db) {
         if path.contains("/webhooks/") {
             // Verified by the provider's own key, not a token.
             assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}: {v}");
+        } else if *roles == "none" && *method == "post" {
+            // The dashboard's sign-in and sign-out: routed, no token needed.
+            assert!(s != StatusCode::NOT_FOUND && s != StatusCode::UNAUTHORIZED && !s.is_server_error(), "{method} {path}: {s}");
         } else if *roles == "none" {
             assert!(s == StatusCode::OK || s == StatusCode::SERVICE_UNAVAILABLE, "{method} {path}: {s}");
         } else {
@@ -206,6 +210,11 @@ async fn documented_operations_are_routed(db: &Db) {
     }
     let (s, v) = api.call("GET", "/api/v1/nothing-here", &api.admin, None).await;
     assert_eq!((s, error_of(&v).0), (StatusCode::NOT_FOUND, "not_found"));
+    // Anonymous callers learn nothing of what exists under /api/.
+    for path in ["/api/sessions", "/api/v1/nothing-here"] {
+        let (s, v) = api.raw("GET", path, None, None).await;
+        assert_eq!((s, error_of(&v).0), (StatusCode::UNAUTHORIZED, "unauthorized"), "{path}");
+    }
     let (s, v) = api.call("GET", "/openapi.json", &api.tax, None).await;
     assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.1.0")));
     // The broker link is down in this test: not ready, and it says why.

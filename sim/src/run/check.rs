@@ -311,6 +311,8 @@ pub fn print(s: &Summary) {
         "open_p99_ms": s.open_p99_ms,
         "alarms": s.alarms,
         "paid_open_p99_ms": s.paid_open_p99_ms,
+        "transferred_vnd": s.transferred_vnd,
+        "settled_by_transfer_vnd": s.settled_by_transfer_vnd,
         "stuck": s.stuck,
         "fee_mismatches": s.fee_mismatches,
         "wall_s": s.wall_s,

@@ -312,7 +312,7 @@ async fn exit(
                 let amount = if v.actor == Actor::Underpayer && payments == 0 { (owed / 2).max(1) } else { owed };
                 let id = s.nonce * 1_000_000 + s.transfer_ids.fetch_add(1, Ordering::Relaxed) as u64;
                 paid_at = Some(Instant::now());
-                let (status, answer) = s.http.pay(id, amount, &format!("IBFT {memo}")).await?;
+                let (status, answer) = s.http.pay_to(&qr.account, id, amount, &format!("IBFT {memo}")).await?;
                 if status != 200 {
                     anyhow::bail!("the bank's notification for vehicle {} was refused: {status} {answer}", v.vehicle);
                 }

@@ -1,0 +1,253 @@
+//! The operator's dashboard: the page itself (`/`, no data in it), the
+//! cookie login it uses, the live gate board as server-sent events,
+//! occupancy by class, and opening a barrier by hand with a reason.
+//!
+//! The page holds no secret: it logs in by posting an API token to
+//! `/api/v1/login`, which answers with an HttpOnly, SameSite=Strict
+//! cookie; every API route accepts that cookie in place of the
+//! `Authorization` header, and a write made with it must also carry the
+//! `x-parking-csrf` header, which no other site can send.
+
+use std::convert::Infallible;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Router};
+use futures_util::Stream;
+use parking_core::wire::{self, Command, GateCommand, GateTopic, ManualOpenReason, Topics, V1};
+use parking_core::{GateId, Timestamp};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sqlx::Row;
+use tag_reader::publisher::OutMsg;
+
+use super::{ApiError, AppState, Body, Caller, Params};
+use crate::tokens;
+
+/// The session cookie's name.
+pub(super) const COOKIE: &str = "parking_session";
+/// The header a cookie-authenticated write must carry.
+pub(super) const CSRF: &str = "x-parking-csrf";
+
+const INDEX: &str = include_str!("../dashboard/index.html");
+const APP_JS: &str = include_str!("../dashboard/app.js");
+const APP_CSS: &str = include_str!("../dashboard/app.css");
+
+/// The page and the login: no token needed.
+pub(super) fn public_routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { page(INDEX, "text/html; charset=utf-8") }))
+        .route("/dashboard/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
+        .route("/dashboard/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
+        .route("/api/v1/login", post(login))
+        .route("/api/v1/logout", post(logout))
+}
+
+/// For every role.
+pub(super) fn read_routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/live", get(live))
+        .route("/api/v1/gates", get(gates))
+        .route("/api/v1/occupancy", get(occupancy))
+        .route("/api/v1/qr.svg", get(qr_svg))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QrQuery {
+    text: String,
+}
+
+/// `GET /api/v1/qr.svg?text=…`: a QR code as SVG (the VietQR a lane shows).
+async fn qr_svg(Params(q): Params<QrQuery>) -> Result<Response, ApiError> {
+    if q.text.is_empty() || q.text.len() > 512 {
+        return Err(ApiError::bad("text: 1 to 512 bytes"));
+    }
+    let code = qrcode::QrCode::new(q.text.as_bytes()).map_err(|e| ApiError::bad(format!("text: {e}")))?;
+    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
+}
+
+/// For operators and admins.
+pub(super) fn ops_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/gates/{gate}/open", post(open_gate))
+}
+
+fn page(body: &'static str, kind: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind),
+            (header::CACHE_CONTROL, "no-cache"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+            (header::HeaderName::from_static("content-security-policy"), "default-src 'self'; img-src 'self' data:"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The token a request presents: the bearer header, else the dashboard's
+/// cookie (then writes must carry the CSRF header).
+pub(super) fn presented(headers: &HeaderMap, method: &axum::http::Method) -> Result<Option<String>, ApiError> {
+    if let Some(h) = headers.get(header::AUTHORIZATION) {
+        let token = h
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
+        return Ok(Some(token.to_owned()));
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|c| c.trim().strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned));
+    if cookie.is_some() && !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) && !headers.contains_key(CSRF)
+    {
+        return Err(ApiError::Forbidden(format!("a write with the session cookie must carry the {CSRF} header")));
+    }
+    Ok(cookie)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Login {
+    token: String,
+}
+
+async fn login(State(s): State<AppState>, Body(b): Body<Login>) -> Result<Response, ApiError> {
+    let info = tokens::verify(&s.0.db, b.token.trim())
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
+    tracing::info!(label = %info.label, role = %info.role, "dashboard login");
+    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200", b.token.trim());
+    Ok(([(header::SET_COOKIE, cookie)], Json(info)).into_response())
+}
+
+async fn logout() -> Response {
+    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
+}
+
+/// `GET /api/v1/live`: the board, then every change, as server-sent events.
+async fn live(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let rx = s.0.live.subscribe();
+    let first = json!({ "type": "snapshot", "lanes": s.0.live.snapshot() }).to_string();
+    let board = std::sync::Arc::clone(&s.0.live);
+    let rest = futures_util::stream::unfold((rx, board), |(mut rx, board)| async move {
+        use tokio::sync::broadcast::error::RecvError;
+        let data = match rx.recv().await {
+            Ok(m) => m,
+            // Too slow a reader: start again from the whole board.
+            Err(RecvError::Lagged(_)) => json!({ "type": "snapshot", "lanes": board.snapshot() }).to_string(),
+            Err(RecvError::Closed) => return None,
+        };
+        Some((Ok(Event::default().data(data)), (rx, board)))
+    });
+    let stream = futures_util::StreamExt::chain(futures_util::stream::once(async move { Ok(Event::default().data(first)) }), rest);
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}
+
+async fn gates(State(s): State<AppState>) -> Json<Value> {
+    Json(json!(s.0.live.snapshot()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OccupancyQuery {
+    /// A local day, YYYY-MM-DD; today by default.
+    date: Option<String>,
+}
+
+/// `GET /api/v1/occupancy`: vehicles inside now, and at each hour of a
+/// local day, by class.
+async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>) -> Result<Json<Value>, ApiError> {
+    let day = match &q.date {
+        Some(d) => crate::tax::report::local_date("date", d).map_err(|e| ApiError::bad(e.to_string()))?,
+        None => tag_reader::reader::now().local_date(),
+    };
+    let start = crate::tax::report::midnight_ms(day);
+    let end = start + 24 * 3_600_000;
+    let now_rows = sqlx::query("SELECT class, COUNT(*) AS n FROM sessions WHERE state = 'open' GROUP BY class")
+        .fetch_all(&s.0.db.pool)
+        .await?;
+    let mut now = serde_json::Map::new();
+    for r in &now_rows {
+        now.insert(r.try_get::<String, _>("class")?, json!(r.try_get::<i64, _>("n")?));
+    }
+    let stays = sqlx::query(
+        "SELECT class, entered_ms, exited_ms FROM sessions \
+         WHERE entered_ms IS NOT NULL AND entered_ms < $1 AND (exited_ms IS NULL OR exited_ms >= $2)",
+    )
+    .bind(end)
+    .bind(start)
+    .fetch_all(&s.0.db.pool)
+    .await?;
+    let mut hours: Vec<serde_json::Map<String, Value>> = vec![serde_json::Map::new(); 24];
+    for r in &stays {
+        let class: String = r.try_get("class")?;
+        let entered: i64 = r.try_get("entered_ms")?;
+        let exited: Option<i64> = r.try_get("exited_ms")?;
+        for (h, counts) in hours.iter_mut().enumerate() {
+            // Inside at the end of the hour.
+            let t = start + (i64::try_from(h).unwrap_or(0) + 1) * 3_600_000;
+            if entered <= t && exited.is_none_or(|x| x > t) {
+                let n = counts.entry(class.clone()).or_insert(json!(0));
+                *n = json!(n.as_i64().unwrap_or(0) + 1);
+            }
+        }
+    }
+    let by_hour: Vec<Value> =
+        hours.into_iter().enumerate().map(|(h, c)| json!({ "hour": h, "by_class": c })).collect();
+    Ok(Json(json!({ "date": day.to_string(), "now": now, "by_hour": by_hour })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpenRequest {
+    /// `emergency_vehicle`, `equipment_fault`, `payment_problem`,
+    /// `unreadable_credential` or `other`.
+    reason: ManualOpenReason,
+    /// What happened, in the operator's words (3 to 500 characters).
+    note: String,
+}
+
+/// `POST /api/v1/gates/{gate}/open`: the lane opens for whoever waits; the
+/// lane's `manual_open` event carries the operator, the reason and the
+/// note into the journal and the tax reports.
+async fn open_gate(
+    State(s): State<AppState>,
+    Extension(Caller(who)): Extension<Caller>,
+    Path(gate): Path<String>,
+    Body(b): Body<OpenRequest>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let gate: GateId = gate.parse().map_err(|e| ApiError::bad(format!("gate: {e}")))?;
+    let note = b.note.trim();
+    if !(3..=500).contains(&note.chars().count()) {
+        return Err(ApiError::bad("note: say what happened, in 3 to 500 characters"));
+    }
+    if !s.0.live.knows(gate.as_str()) {
+        return Err(ApiError::NotFound(format!("no lane {gate} has been heard from")));
+    }
+    let command_id = uuid::Uuid::new_v4();
+    let cmd = GateCommand {
+        v: V1,
+        command_id,
+        issued_at: Timestamp::from_unix_millis(crate::db::now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
+        command: Command::ManualOpen { operator: who.label.clone(), reason: b.reason, note: note.to_owned() },
+    };
+    let topic = Topics::new(s.0.lot.clone()).gate(&gate, GateTopic::Command);
+    s.0.settlement
+        .out
+        .send(OutMsg { topic, payload: wire::encode(&cmd), retain: false })
+        .await
+        .map_err(|_| ApiError::Unavailable("the broker link is down".into()))?;
+    tracing::info!(operator = %who.label, %gate, reason = ?b.reason, "manual open sent to the lane");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "command_id": command_id, "gate": gate, "operator": who.label }))))
+}

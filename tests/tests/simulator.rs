@@ -1,0 +1,143 @@
+//! The simulator end to end, on seeded traffic:
+//!
+//! - `sim demo --exit`: the one-command demo (embedded broker, SQLite, a
+//!   controller whose barriers are on a Modbus relay board over a pty, a
+//!   simulated clock) replays a seeded day; nothing may be lost or
+//!   counted twice, and the revenue booked must be the tariff's, to the
+//!   đồng;
+//! - `sim run`: the same checks against a lot server and a controller
+//!   running as their own processes on Mosquitto, replaying a trace file.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
+
+use std::path::Path;
+use std::process::Output;
+
+use parking_tests::bins::{self, Proc};
+use parking_tests::mosquitto::{Broker, free_port};
+use serde_json::Value;
+
+/// The summary: the last line of stdout, JSON.
+fn summary(out: &Output) -> Value {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("no JSON summary ({e}): {stdout}\n{stderr}"))
+}
+
+/// What every seeded run must show.
+fn assert_books(s: &Value, visits: u64, out: &Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the run failed: {s}\n{stderr}");
+    assert_eq!(s["visits"], visits, "{s}");
+    // An entry and an exit each, but for the three bad actors that never
+    // properly enter: the tailgater (no event in or out), the deny-listed
+    // and the cloned tag (one refusal each).
+    assert_eq!(s["gate_events"].as_u64().unwrap(), visits * 2 - 4, "{s}");
+    assert_eq!(s["events_committed"], s["gate_events"], "{s}");
+    assert_eq!(s["events_lost"], 0, "{s}");
+    assert_eq!(s["duplicates"], 0, "{s}");
+    assert_eq!(s["stuck"], 0, "{s}");
+    assert_eq!(s["fee_mismatches"], 0, "{s}");
+    let revenue = s["revenue_vnd"].as_i64().unwrap();
+    assert!(revenue > 0, "{s}");
+    assert_eq!(revenue, s["expected_revenue_vnd"].as_i64().unwrap(), "revenue to the đồng: {s}");
+    // The bad actors: a deny-listed tag, a clone, a tailgater (in and out).
+    assert!(s["alarms"].as_u64().unwrap() >= 4, "{s}");
+    assert!(s["open_p99_ms"].as_f64().unwrap() > 0.0, "{s}");
+    // Every đồng the drivers transferred settled a stay.
+    assert!(s["transferred_vnd"].as_i64().unwrap() > 0, "{s}");
+    assert_eq!(s["transferred_vnd"], s["settled_by_transfer_vnd"], "{s}");
+}
+
+#[test]
+fn the_demo_replays_a_seeded_day_to_the_dong() {
+    let dir = std::env::temp_dir().join(format!("parking-demo-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let out = bins::command("sim")
+        .args(["demo", "--exit", "--port", "0", "--visits", "600", "--speed", "10000", "--seed", "7", "--dir"])
+        .arg(&dir)
+        .output()
+        .expect("run sim demo");
+    let s = summary(&out);
+    assert_books(&s, 600, &out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Revenue report"), "the demo prints the day's report: {stderr}");
+    assert!(stderr.contains("operator login"), "the demo prints the operator's login: {stderr}");
+    // The lot's books are on disk: its database and the invoices issued.
+    assert!(dir.join("lot-server.sqlite").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
+async fn sim_run_replays_a_trace_through_separate_processes() {
+    const LOT: &str = "sim-lot";
+    const HMAC: &str = "sim-run-sepay-hmac-secret";
+    let broker = Broker::start().expect("start mosquitto");
+    // Without the example's grace period: stays of seconds cost a first block.
+    let (dir, lot) =
+        bins::test_dir_with_tariff("sim-run", LOT, include_str!("../fixtures/no-grace-tariff.toml")).unwrap();
+    let (http_port, metrics_port) = (free_port(), free_port());
+    let broker_toml = format!("[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {}\n", broker.port);
+    let server_toml = dir.join("lot-server.toml");
+    write(
+        &server_toml,
+        &bins::server_toml(&lot, broker.port, http_port, &dir, &format!("[settlement]\nsepay_hmac_secret = \"{HMAC}\"\n")),
+    );
+    let mut lanes = String::from("[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n");
+    for (gate, d) in [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")] {
+        lanes.push_str(&format!("[[lanes]]\ngate = \"{gate}\"\ndirection = \"{d}\"\n"));
+    }
+    let ctl_toml = dir.join("controller.toml");
+    write(
+        &ctl_toml,
+        &format!(
+            "{lot}{broker_toml}[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
+             metrics_listen = \"127.0.0.1:{metrics_port}\"\n{lanes}",
+            dir.join("journal.sqlite").display()
+        ),
+    );
+    let _server: Proc = bins::start_server(&server_toml, &dir.join("server.log"), http_port).await.unwrap();
+    let _controller = bins::start_logged("controller", &ctl_toml, &dir.join("controller.log")).unwrap();
+    let token = bins::token(&server_toml, "admin").unwrap();
+
+    // A seeded trace, written by `sim generate`, replayed by `sim run`.
+    let trace = dir.join("trace.csv");
+    // Cars only: the test tariff prices cars alone.
+    let traffic = dir.join("traffic.toml");
+    write(&traffic, "[traffic]\nclasses = { car = 1.0 }\n");
+    let made = bins::command("sim")
+        .args(["generate", "--seed", "11", "--visits", "300", "--config"])
+        .arg(&traffic)
+        .arg("--out")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let sim_toml = dir.join("sim.toml");
+    write(
+        &sim_toml,
+        &format!(
+            "{lot}{broker_toml}[sim]\nserver = \"http://127.0.0.1:{http_port}\"\ntoken = \"{token}\"\nsepay_hmac_secret = \"{HMAC}\"\n\
+             controllers = [\"127.0.0.1:{metrics_port}\"]\n"
+        ),
+    );
+    let out = bins::command("sim")
+        .args(["run", "--speed", "max", "--config"])
+        .arg(&sim_toml)
+        .arg("--trace")
+        .arg(&trace)
+        .output()
+        .unwrap();
+    let s = summary(&out);
+    assert_books(&s, 300, &out);
+    // Nothing of the secrets reached the output.
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains(&token) && !all.contains(HMAC), "a secret was printed");
+    let _ = std::fs::remove_dir_all(&dir);
+}

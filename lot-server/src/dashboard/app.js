@@ -55,6 +55,7 @@ const $ = (id) => document.getElementById(id);
 let me = null;
 let lanes = {};
 let source = null;
+let panelsDue = null;
 
 function el(tag, attrs, ...children) {
   const e = document.createElement(tag);
@@ -75,6 +76,8 @@ function applyLang() {
   for (const n of document.querySelectorAll("[data-t]")) n.textContent = t(n.dataset.t);
   $("lang").textContent = lang === "vi" ? "EN" : "VI";
   document.title = t("title");
+  if (me) $("who").textContent = `${me.label} (${t("role_" + me.role)})`;
+  if (source) $("live-state").textContent = t(source.readyState === EventSource.OPEN ? "live_ok" : "live_lost");
   renderLanes();
 }
 
@@ -161,7 +164,12 @@ function connectLive() {
     let u;
     try { u = JSON.parse(m.data); } catch (_) { return; }
     if (u.type === "snapshot") { lanes = {}; for (const l of u.lanes) lanes[l.gate] = l; renderLanes(); }
-    else if (u.type === "lane") { lanes[u.lane.gate] = u.lane; renderLane(u.lane); }
+    else if (u.type === "lane") {
+      lanes[u.lane.gate] = u.lane;
+      renderLane(u.lane);
+      // A car came or went: occupancy and revenue, at most once a second.
+      if (u.lane.last_decision && !panelsDue) { panelsDue = setTimeout(() => { panelsDue = null; refreshPanels(); }, 1000); }
+    }
     else if (u.type === "alarm") { if (!$("view-alarms").hidden) loadAlarms(); }
   };
 }
@@ -302,7 +310,8 @@ async function loadReport() {
   const rows = rep.by_day.map((r) => el("tr", {}, el("td", {}, r.period), el("td", {}, r.class), el("td", {}, r.channel),
     el("td", { class: "num" }, r.count), el("td", { class: "num" }, vnd(r.net_vnd)), el("td", { class: "num" }, vnd(r.vat_vnd)), el("td", { class: "num" }, vnd(r.total_vnd))));
   const tot = rep.totals;
-  const mism = rep.reconciliation.mismatches.map((m) => el("li", { class: "mismatch mismatch-" + m.kind }, `${m.kind}: ${JSON.stringify(Object.fromEntries(Object.entries(m).filter(([k]) => k !== "kind")))}`));
+  const mism = rep.reconciliation.mismatches.map((m) => el("li", { class: "mismatch mismatch-" + m.kind },
+    el("strong", {}, m.kind), ` · ${when(m.at)}${m.amount_vnd ? " · " + vnd(m.amount_vnd) : ""} · ${m.detail || ""}`));
   const ex = rep.reconciliation.exits;
   $("report").replaceChildren(
     el("table", {}, el("thead", {}, el("tr", {}, ["day", "class", "channel", "count", "net", "vat", "total"].map((k) => el("th", { class: ["count", "net", "vat", "total"].includes(k) ? "num" : "" }, t(k))))),

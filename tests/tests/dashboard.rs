@@ -1,0 +1,269 @@
+//! The operator's dashboard in a real headless Chromium (Debian's
+//! `chromium`, driven through `chromedriver` over WebDriver), against a
+//! lot server on its embedded broker and a controller process:
+//!
+//! 1. an operator signs in; a tag read at the entry lane appears on the
+//!    live board (pushed over server-sent events);
+//! 2. the operator opens the exit barrier by hand, with a reason and a
+//!    note; the lane's `manual_open` reaches the board, the journal and the
+//!    revenue report's reconciliation, with the operator's name;
+//! 3. a tax officer signs in: reports and the journal, no open button,
+//!    and the API refuses an open made with their session;
+//! 4. English on request, and the page fits a phone's width.
+//!
+//! Screenshots go to `target/test-artefacts/dashboard/`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use parking_tests::bins::{self, Proc, api};
+use parking_tests::devices::epc_text;
+use parking_tests::mosquitto::free_port;
+use parking_tests::mqtt::{client, tag_read};
+use rumqttc::QoS;
+use serde_json::json;
+
+const LOT: &str = "dash-lot";
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The journal's signing seed (a test key).
+const JOURNAL_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+
+fn artefacts() -> PathBuf {
+    let dir = bins::repo_root().join("target/test-artefacts/dashboard");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let path = artefacts().join(name);
+    std::fs::write(&path, png).unwrap();
+    eprintln!("screenshot: {}", path.display());
+}
+
+async fn start_chromedriver() -> (Proc, u16) {
+    let port = free_port();
+    let child = std::process::Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("chromedriver (apt-get install chromium chromium-driver)");
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return (Proc(child), port);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("chromedriver did not listen on {port}");
+}
+
+async fn browser(driver_port: u16) -> Client {
+    let profile = std::env::temp_dir().join(format!("parking-chromium-{}-{}", std::process::id(), free_port()));
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
+                "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{driver_port}"))
+        .await
+        .expect("a Chromium session")
+}
+
+/// Waits up to 10 s for `css` to hold an element whose text contains `want`.
+async fn wait_text(c: &Client, css: &str, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            last = e.text().await.unwrap_or_default();
+            if last.contains(want) {
+                return last;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{css} never showed {want:?}; last {last:?}");
+}
+
+async fn sign_in(c: &Client, base: &str, token: &str) {
+    c.goto(base).await.unwrap();
+    c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys(token).await.unwrap();
+    c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css(".lane")).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and ChromeDriver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it() {
+    let dir = std::env::temp_dir().join(format!("parking-dashboard-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mqtt_port, http_port, metrics_port) = (free_port(), free_port(), free_port());
+    let lot = bins::lot_toml(LOT);
+    let server_cfg = dir.join("lot-server.toml");
+    std::fs::write(
+        &server_cfg,
+        format!(
+            "{lot}[broker]\nembedded = true\nhost = \"127.0.0.1\"\nport = {mqtt_port}\n\
+             [server]\nlisten = \"127.0.0.1:{http_port}\"\nlists_snapshot_secs = 1\n\
+             [database]\nurl = \"sqlite://{}?mode=rwc\"\n[tax]\njournal_key = \"{JOURNAL_SEED}\"\n",
+            dir.join("lot.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let admin = bins::token(&server_cfg, "admin").unwrap();
+    let operator = bins::command("lot-server")
+        .args(["token", "create", "--role", "operator", "--label", "Nguyễn Văn An", "--config"])
+        .arg(&server_cfg)
+        .output()
+        .unwrap();
+    let operator = String::from_utf8_lossy(&operator.stdout).trim().to_owned();
+    let tax = bins::token(&server_cfg, "tax_officer").unwrap();
+    let _server = bins::start_server(&server_cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
+    let vehicle =
+        api(http_port, "POST", "/api/v1/vehicles", &admin, Some(json!({ "plate": "30E-555.55", "class": "car" }))).await;
+    api(http_port, "POST", "/api/v1/tags", &admin, Some(json!({ "epc": epc_text(7), "vehicle_id": vehicle["vehicle_id"] })))
+        .await;
+    let version = api(http_port, "GET", "/api/v1/lists", &admin, None).await["version"].as_u64().unwrap();
+    let ctl_cfg = dir.join("controller.toml");
+    std::fs::write(
+        &ctl_cfg,
+        bins::controller_toml(
+            LOT,
+            mqtt_port,
+            "ctl-dash",
+            &dir.join("journal.sqlite"),
+            metrics_port,
+            "",
+            "[[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
+        ),
+    )
+    .unwrap();
+    let _controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
+    assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
+
+    let (_driver, driver_port) = start_chromedriver().await;
+    let c = browser(driver_port).await;
+    let base = format!("http://127.0.0.1:{http_port}/");
+
+    // Signed out, the page asks for a token; a wrong one is refused.
+    c.goto(&base).await.unwrap();
+    c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys("lsk_wrong").await.unwrap();
+    c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#login-error", "Mã truy cập không đúng").await;
+    shot(&c, "01-login.png").await;
+
+    // 1. The operator signs in; the lanes are on the board, online.
+    sign_in(&c, &base, &operator).await;
+    wait_text(&c, ".lane[data-gate=\"entry-1\"] .badge", "trực tuyến").await;
+    wait_text(&c, "#who", "Nguyễn Văn An").await;
+    // A car at the entry: its read and the decision arrive live.
+    let (reads, mut reads_loop) = client(mqtt_port, "dash-reader", true);
+    tokio::spawn(async move {
+        loop {
+            if reads_loop.poll().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    let sent = Instant::now();
+    reads
+        .publish(format!("parking/{LOT}/gate/entry-1/read"), QoS::AtLeastOnce, false, tag_read("entry-1", 7, 3).unwrap())
+        .await
+        .unwrap();
+    let read = wait_text(&c, ".lane[data-gate=\"entry-1\"] .last-read", "30E-555.55").await;
+    eprintln!("the entry reached the board {} ms after the read", sent.elapsed().as_millis());
+    assert!(read.contains(&epc_text(7)) && read.contains("car"), "{read}");
+    wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "entry").await;
+    shot(&c, "02-live-entry.png").await;
+
+    // 2. A manual open at the exit: a reason from the list and a note.
+    c.find(Locator::Css(".lane[data-gate=\"exit-1\"] .open-button")).await.unwrap().click().await.unwrap();
+    let dialog_confirm = c.wait().for_element(Locator::Css("#open-confirm")).await.unwrap();
+    // Without a reason and a note nothing is sent: the dialog stays.
+    dialog_confirm.click().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let still_open = c.execute("return document.getElementById('open-dialog').open", vec![]).await.unwrap();
+    assert_eq!(still_open, json!(true));
+    let decision = c.find(Locator::Css(".lane[data-gate=\"exit-1\"] .decision")).await.unwrap().text().await.unwrap();
+    assert!(!decision.contains("manual_open"), "{decision}");
+    c.find(Locator::Css("#open-reason")).await.unwrap().select_by_value("equipment_fault").await.unwrap();
+    c.find(Locator::Css("#open-note")).await.unwrap().send_keys("Barie kẹt, mở cho xe cứu thương").await.unwrap();
+    shot(&c, "03-manual-open-dialog.png").await;
+    c.find(Locator::Css("#open-confirm")).await.unwrap().click().await.unwrap();
+    let decision = wait_text(&c, ".lane[data-gate=\"exit-1\"] .decision", "manual_open").await;
+    assert!(decision.contains("Nguyễn Văn An") && decision.contains("Thiết bị hỏng"), "{decision}");
+    shot(&c, "04-manual-open-board.png").await;
+
+    // The journal and the tax report have it, with the operator.
+    c.find(Locator::Css("nav button[data-view=revenue]")).await.unwrap().click().await.unwrap();
+    let mut listed = String::new();
+    for _ in 0..50 {
+        c.find(Locator::Css("#report-form button[type=submit]")).await.unwrap().click().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        if let Ok(e) = c.find(Locator::Css(".mismatch-manual_open")).await {
+            listed = e.text().await.unwrap();
+            break;
+        }
+    }
+    assert!(listed.contains("Nguyễn Văn An") && listed.contains("equipment_fault"), "report lists the open: {listed:?}");
+    shot(&c, "05-report.png").await;
+    let events = api(http_port, "GET", "/api/v1/events?kind=manual_open", &admin, None).await;
+    let e = &events.as_array().unwrap()[0]["event"];
+    assert_eq!((e["operator"].as_str(), e["reason"].as_str()), (Some("Nguyễn Văn An"), Some("equipment_fault")), "{e}");
+
+    // 3. A tax officer: reports and journal, no barrier.
+    c.find(Locator::Css("#logout")).await.unwrap().click().await.unwrap();
+    c.wait().for_element(Locator::Css("#token")).await.unwrap();
+    sign_in(&c, &base, &tax).await;
+    assert!(c.find_all(Locator::Css(".open-button")).await.unwrap().is_empty(), "no open button for a tax officer");
+    let registry_hidden = c
+        .execute("return document.querySelector('nav button[data-view=registry]').hidden", vec![])
+        .await
+        .unwrap();
+    assert_eq!(registry_hidden, json!(true));
+    // Even by hand, with the session cookie, the API refuses the open.
+    let status = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             fetch('/api/v1/gates/exit-1/open', {method: 'POST', headers: {'content-type': 'application/json', 'x-parking-csrf': '1'},
+               body: JSON.stringify({reason: 'other', note: 'tax officer tries'})}).then(r => done(r.status));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, json!(403));
+    c.find(Locator::Css("nav button[data-view=journal]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#verify")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#verify-out", "\"ok\": true").await;
+    shot(&c, "06-tax-officer-journal.png").await;
+
+    // 4. English on request; a phone's width.
+    c.find(Locator::Css("#lang")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "header h1", "Parking lot — Operations").await;
+    c.find(Locator::Css("nav button[data-view=gates]")).await.unwrap().click().await.unwrap();
+    c.set_window_size(390, 844).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overflow = c
+        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+        .await
+        .unwrap();
+    assert!(overflow.as_i64().unwrap() <= 0, "the board fits a phone's width (overflow {overflow})");
+    shot(&c, "07-phone-english.png").await;
+    c.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

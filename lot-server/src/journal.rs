@@ -221,6 +221,8 @@ pub struct ExceptionRecord {
     pub session_id: Option<String>,
     pub at_ms: i64,
     pub state: String,
+    pub acknowledged_by: Option<String>,
+    pub acknowledged_ms: Option<i64>,
     pub resolved_by: Option<String>,
     pub resolved_ms: Option<i64>,
     pub resolution: Option<String>,
@@ -236,6 +238,8 @@ fn exception(r: &AnyRow) -> Result<ExceptionRecord, sqlx::Error> {
         session_id: r.try_get("session_id")?,
         at_ms: r.try_get("at_ms")?,
         state: r.try_get("state")?,
+        acknowledged_by: r.try_get("acknowledged_by")?,
+        acknowledged_ms: r.try_get("acknowledged_ms")?,
         resolved_by: r.try_get("resolved_by")?,
         resolved_ms: r.try_get("resolved_ms")?,
         resolution: r.try_get("resolution")?,
@@ -246,9 +250,10 @@ fn exception(r: &AnyRow) -> Result<ExceptionRecord, sqlx::Error> {
 pub async fn exceptions(db: &Db, q: &ExceptionQuery) -> Result<Vec<ExceptionRecord>, JournalError> {
     let (limit, offset) = page(q.limit, q.offset)?;
     let state = q.state.clone().unwrap_or_else(|| "open".into());
-    one_of("state", &Some(state.clone()), &["open", "resolved", "all"])?;
+    one_of("state", &Some(state.clone()), &["open", "acknowledged", "unresolved", "resolved", "all"])?;
     let rows = sqlx::query(
-        "SELECT * FROM exceptions WHERE ($1 = 'all' OR state = $1) AND ($2 IS NULL OR kind = $2) \
+        "SELECT * FROM exceptions WHERE ($1 = 'all' OR state = $1 OR ($1 = 'unresolved' AND state <> 'resolved')) \
+         AND ($2 IS NULL OR kind = $2) \
          AND ($3 IS NULL OR gate = $3) ORDER BY at_ms DESC, exception_id LIMIT $4 OFFSET $5",
     )
     .bind(state)
@@ -259,6 +264,31 @@ pub async fn exceptions(db: &Db, q: &ExceptionQuery) -> Result<Vec<ExceptionReco
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.iter().map(exception).collect::<Result<_, _>>()?)
+}
+
+/// Marks an open exception as seen by `by`: someone is on it.
+pub async fn acknowledge_exception(db: &Db, id: &str, by: &str, now_ms: i64) -> Result<ExceptionRecord, JournalError> {
+    let done = sqlx::query(
+        "UPDATE exceptions SET state = 'acknowledged', acknowledged_by = $1, acknowledged_ms = $2 \
+         WHERE exception_id = $3 AND state = 'open'",
+    )
+    .bind(by.to_owned())
+    .bind(now_ms)
+    .bind(id.to_owned())
+    .execute(&db.pool)
+    .await?;
+    let row = sqlx::query("SELECT * FROM exceptions WHERE exception_id = $1")
+        .bind(id.to_owned())
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(|| {
+            JournalError::NotFound(format!("exception {} not found", id.chars().take(80).collect::<String>()))
+        })?;
+    if done.rows_affected() == 0 {
+        let state: String = row.try_get("state")?;
+        return Err(JournalError::Conflict(format!("exception {id} is already {state}")));
+    }
+    Ok(exception(&row)?)
 }
 
 /// Closes an open exception with who closed it and why.

@@ -209,6 +209,13 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     assert!(decision.contains("Nguyễn Văn An") && decision.contains("Thiết bị hỏng"), "{decision}");
     shot(&c, "04-manual-open-board.png").await;
 
+    // The open is an exception for the shift: acknowledged, then resolved.
+    c.find(Locator::Css("nav button[data-view=alarms]")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#alarm-rows", "manual_open").await;
+    c.find(Locator::Css("#alarm-rows button.ack")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#alarm-rows .state", "đã tiếp nhận").await;
+    shot(&c, "05-alarms.png").await;
+
     // The journal and the tax report have it, with the operator.
     c.find(Locator::Css("nav button[data-view=revenue]")).await.unwrap().click().await.unwrap();
     let mut listed = String::new();
@@ -221,7 +228,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
         }
     }
     assert!(listed.contains("Nguyễn Văn An") && listed.contains("equipment_fault"), "report lists the open: {listed:?}");
-    shot(&c, "05-report.png").await;
+    shot(&c, "06-report.png").await;
     let events = api(http_port, "GET", "/api/v1/events?kind=manual_open", &admin, None).await;
     let e = &events.as_array().unwrap()[0]["event"];
     assert_eq!((e["operator"].as_str(), e["reason"].as_str()), (Some("Nguyễn Văn An"), Some("equipment_fault")), "{e}");
@@ -250,7 +257,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     c.find(Locator::Css("nav button[data-view=journal]")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("#verify")).await.unwrap().click().await.unwrap();
     wait_text(&c, "#verify-out", "\"ok\": true").await;
-    shot(&c, "06-tax-officer-journal.png").await;
+    shot(&c, "07-tax-officer-journal.png").await;
 
     // 4. English on request; a phone's width.
     c.find(Locator::Css("#lang")).await.unwrap().click().await.unwrap();
@@ -263,7 +270,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
         .await
         .unwrap();
     assert!(overflow.as_i64().unwrap() <= 0, "the board fits a phone's width (overflow {overflow})");
-    shot(&c, "07-phone-english.png").await;
+    shot(&c, "08-phone-english.png").await;
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

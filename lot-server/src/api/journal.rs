@@ -24,6 +24,7 @@ pub(super) fn read_routes() -> Router<super::AppState> {
 pub(super) fn ops_routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/exceptions/{id}/resolve", post(resolve))
+        .route("/api/v1/exceptions/{id}/acknowledge", post(acknowledge))
         .route("/api/v1/lists", get(lists_summary))
         .route("/api/v1/lists/snapshot", get(lists_snapshot))
 }
@@ -69,6 +70,15 @@ async fn resolve(
 ) -> Result<Json<ExceptionRecord>, ApiError> {
     let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
     Ok(Json(journal::resolve_exception(&s.0.db, &id, &by, &b.note, now_ms()).await?))
+}
+
+async fn acknowledge(
+    State(s): State<AppState>,
+    Extension(Caller(who)): Extension<Caller>,
+    Path(id): Path<String>,
+) -> Result<Json<ExceptionRecord>, ApiError> {
+    let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
+    Ok(Json(journal::acknowledge_exception(&s.0.db, &id, &by, now_ms()).await?))
 }
 
 async fn lists_snapshot(State(s): State<AppState>) -> Result<Json<ListsSnapshot>, ApiError> {

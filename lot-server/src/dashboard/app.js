@@ -18,7 +18,7 @@ const T = {
     online: "trực tuyến", offline: "mất kết nối", entry: "Vào", exit: "Ra", barrier: "Barie", last_read: "Lần đọc cuối",
     decision: "Quyết định", waiting: "Đang chờ thanh toán", amount: "Số tiền", live_ok: "Cập nhật trực tiếp",
     live_lost: "Mất kết nối cập nhật trực tiếp — đang thử lại…", resolve: "Xử lý", resolved: "đã xử lý", open: "chưa xử lý",
-    resolve_note: "Đã làm gì?", total: "Tổng", count: "Số lượt", net: "Trước thuế", vat: "Thuế GTGT", channel: "Kênh",
+    resolve_note: "Đã làm gì?", acknowledge: "Đã biết", acknowledged: "đã tiếp nhận", suspense: "Chuyển khoản chưa khớp", total: "Tổng", count: "Số lượt", net: "Trước thuế", vat: "Thuế GTGT", channel: "Kênh",
     day: "Ngày", mismatches: "Sai lệch cần xem", topups: "Nạp tiền", balance: "Số dư", top_up: "Nạp tiền",
     no_rows: "Không có dữ liệu", sent: "Đã gửi lệnh mở cổng", role_tax_officer: "cán bộ thuế", role_operator: "điều hành",
     role_admin: "quản trị", bad_login: "Mã truy cập không đúng hoặc đã bị thu hồi", state_word: "Trạng thái",
@@ -39,7 +39,7 @@ const T = {
     online: "online", offline: "offline", entry: "Entry", exit: "Exit", barrier: "Barrier", last_read: "Last read",
     decision: "Decision", waiting: "Waiting to pay", amount: "Amount", live_ok: "Live",
     live_lost: "Live updates lost — retrying…", resolve: "Resolve", resolved: "resolved", open: "open",
-    resolve_note: "What was done?", total: "Total", count: "Count", net: "Net", vat: "VAT", channel: "Channel",
+    resolve_note: "What was done?", acknowledge: "Acknowledge", acknowledged: "acknowledged", suspense: "Transfers in suspense", total: "Total", count: "Count", net: "Net", vat: "VAT", channel: "Channel",
     day: "Day", mismatches: "Mismatches to review", topups: "Top-ups", balance: "Balance", top_up: "Top up",
     no_rows: "Nothing to show", sent: "Open command sent", role_tax_officer: "tax officer", role_operator: "operator",
     role_admin: "admin", bad_login: "Unknown or revoked token", state_word: "State",
@@ -283,18 +283,30 @@ setInterval(() => { if (me && !$("view-gates").hidden) refreshPanels(); }, 15000
 // ---- alarms and exceptions -------------------------------------------------
 $("show-resolved").addEventListener("change", () => loadAlarms());
 async function loadAlarms() {
-  const state = $("show-resolved").checked ? "all" : "open";
+  const state = $("show-resolved").checked ? "all" : "unresolved";
   const rows = await api("GET", `/api/v1/exceptions?state=${state}&limit=200`).catch((e) => { $("alarm-rows").replaceChildren(el("tr", {}, el("td", { colspan: 6 }, e.message))); return null; });
   if (!rows) return;
   $("alarm-rows").replaceChildren(...(rows.length ? rows.map((x) => el("tr", { class: "alarm-row" },
     el("td", {}, when(x.at_ms)), el("td", {}, x.gate), el("td", {}, x.kind), el("td", {}, x.detail),
-    el("td", {}, x.state === "open" ? t("open") : `${t("resolved")}: ${x.resolved_by || ""} — ${x.resolution || ""}`),
-    el("td", {}, x.state === "open" && me.role !== "tax_officer" ? el("button", { type: "button", onclick: async () => {
-      const note = prompt(t("resolve_note"));
-      if (!note) return;
-      await api("POST", `/api/v1/exceptions/${encodeURIComponent(x.exception_id)}/resolve`, { note }).catch((e) => alert(e.message));
-      loadAlarms();
-    } }, t("resolve")) : ""))) : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, t("no_rows")))]));
+    el("td", { class: "state" }, x.state === "open" ? t("open")
+      : x.state === "acknowledged" ? `${t("acknowledged")}: ${x.acknowledged_by || ""}`
+      : `${t("resolved")}: ${x.resolved_by || ""} — ${x.resolution || ""}`),
+    el("td", {}, me.role === "tax_officer" || x.state === "resolved" ? "" : [
+      x.state === "open" ? el("button", { type: "button", class: "ack", onclick: async () => {
+        await api("POST", `/api/v1/exceptions/${encodeURIComponent(x.exception_id)}/acknowledge`).catch((e) => alert(e.message));
+        loadAlarms();
+      } }, t("acknowledge")) : null,
+      el("button", { type: "button", class: "resolve", onclick: async () => {
+        const note = prompt(t("resolve_note"));
+        if (!note) return;
+        await api("POST", `/api/v1/exceptions/${encodeURIComponent(x.exception_id)}/resolve`, { note }).catch((e) => alert(e.message));
+        loadAlarms();
+      } }, t("resolve"))]))) : [el("tr", {}, el("td", { colspan: 6, class: "muted" }, t("no_rows")))]));
+  // Transfers no stay or account matched wait for an operator too.
+  const suspense = await api("GET", "/api/v1/transfers?state=suspense&limit=200").catch(() => []);
+  $("suspense-rows").replaceChildren(...(suspense.length ? suspense.map((x) => el("tr", {},
+    el("td", {}, when(x.received_ms || x.booked_ms)), el("td", { class: "num" }, vnd(x.amount_vnd)), el("td", {}, x.memo || x.description || ""), el("td", {}, x.transfer_id || x.id))) :
+    [el("tr", {}, el("td", { colspan: 4, class: "muted" }, t("no_rows")))]));
 }
 
 // ---- revenue report ----------------------------------------------------------

@@ -229,6 +229,21 @@ async fn sessions_events_and_exceptions(db: &Db) {
     assert_eq!(api.call("POST", &path, &api.operator, Some(json!({ "note": "again" }))).await.0, StatusCode::CONFLICT);
     let resolved = api.ok("GET", "/api/v1/exceptions?state=resolved", None).await;
     assert_eq!(resolved.as_array().unwrap().len(), 1);
+    // Acknowledged first (seen, someone is on it), then resolved; a tax
+    // officer does neither.
+    let clone_ack = format!("/api/v1/exceptions/{}/acknowledge", clone["exception_id"].as_str().unwrap());
+    assert_eq!(api.call("POST", &clone_ack, &api.tax, None).await.0, StatusCode::FORBIDDEN);
+    let seen = api.ok("POST", &clone_ack, None).await;
+    assert_eq!(seen["state"], json!("acknowledged"));
+    assert!(seen["acknowledged_by"].as_str().unwrap().contains("test operator"), "{seen}");
+    assert_eq!(api.call("POST", &clone_ack, &api.operator, None).await.0, StatusCode::CONFLICT);
+    let unresolved = api.ok("GET", "/api/v1/exceptions?state=unresolved", None).await;
+    assert!(unresolved.as_array().unwrap().iter().any(|x| x["state"] == "acknowledged"), "{unresolved}");
+    assert!(unresolved.as_array().unwrap().iter().all(|x| x["state"] != "resolved"), "{unresolved}");
+    assert_eq!(api.ok("GET", "/api/v1/exceptions?state=acknowledged", None).await.as_array().unwrap().len(), 1);
+    let clone_fix = format!("/api/v1/exceptions/{}/resolve", clone["exception_id"].as_str().unwrap());
+    let fixed = api.ok("POST", &clone_fix, Some(json!({ "note": "tag blocked, owner called" }))).await;
+    assert_eq!(fixed["state"], json!("resolved"));
 
     let (s, body) = api.call("GET", "/metrics", &api.operator, None).await;
     assert_eq!(s, StatusCode::OK);

@@ -3,7 +3,7 @@
 //! and Prometheus metrics, over SQLite or PostgreSQL.
 //!
 //! Modules:
-//! - [`api`]: the HTTP API (axum), its roles and its OpenAPI document;
+//! - [`api`]: the HTTP API (axum), its roles, its OpenAPI document, and the operator's dashboard page;
 //! - [`audit`]: the stored tamper-evident journal: its outbox and chaining, daily seals, verification, export;
 //! - [`bench`]: `lot-server bench-ingest`;
 //! - [`bench_ledger`]: `lot-server bench-ledger`: the tamper-evident journal's verification speed and tamper detection;
@@ -11,8 +11,9 @@
 //! - [`broker`]: the embedded MQTT broker (rumqttd);
 //! - [`db`]: SQLite or PostgreSQL through sqlx `Any`, and the migrations;
 //! - [`ingest`]: exactly-once ingestion of gate events into sessions and exceptions;
-//! - [`journal`]: reading sessions, events and exceptions; resolving exceptions;
+//! - [`journal`]: reading sessions, events and exceptions; acknowledging and resolving exceptions;
 //! - [`lists`]: the versioned lists derived from the registry, and their publisher;
+//! - [`live`]: the dashboard's live gate board, from the lot's MQTT topics;
 //! - [`metrics`]: every Prometheus metric of the server;
 //! - [`mqtt_ingest`]: gate events from MQTT, committed in batches, acknowledged after commit;
 //! - [`registry`]: owners, accounts, vehicles, tags, passes;

@@ -72,7 +72,9 @@ fn credential_text(c: &Credential) -> Value {
             json!({ "kind": "ticket", "id": format!("#{serial}") })
         }
         Credential::Plate { plate } => json!({ "kind": "plate", "id": plate.to_string() }),
-        other => json!({ "kind": serde_json::to_value(other).ok().and_then(|v| v["kind"].as_str().map(str::to_owned)).unwrap_or_default() }),
+        other => {
+            json!({ "kind": serde_json::to_value(other).ok().and_then(|v| v["kind"].as_str().map(str::to_owned)).unwrap_or_default() })
+        }
     }
 }
 
@@ -103,7 +105,9 @@ impl LiveBoard {
     fn update(&self, gate: &str, f: impl FnOnce(&mut LaneView)) {
         let view = {
             let Ok(mut lanes) = self.lanes.lock() else { return };
-            let l = lanes.entry(gate.to_owned()).or_insert_with(|| LaneView { gate: gate.to_owned(), ..LaneView::default() });
+            let l = lanes
+                .entry(gate.to_owned())
+                .or_insert_with(|| LaneView { gate: gate.to_owned(), ..LaneView::default() });
             f(l);
             l.online = l.status_heard.is_some_and(|t| t.elapsed() < STALE);
             l.clone()
@@ -146,7 +150,8 @@ impl LiveBoard {
                 json!({ "kind": "manual_open", "reason": kind_name(reason), "operator": operator, "note": note, "at": at }),
             ),
             GateEventKind::Alarm { alarm, detail } => {
-                let alarm = json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at });
+                let alarm =
+                    json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at });
                 let _ = self.updates.send(alarm.to_string());
                 return;
             }
@@ -190,12 +195,19 @@ impl LiveBoard {
         if let Ok(mut nodes) = self.nodes.lock() {
             nodes.insert(n.node.to_string(), n.online);
         }
-        let _ = self.updates.send(json!({ "type": "node", "node": n.node.to_string(), "online": n.online }).to_string());
+        let _ =
+            self.updates.send(json!({ "type": "node", "node": n.node.to_string(), "online": n.online }).to_string());
     }
 }
 
 /// Keeps `board` up to date from the broker until `shutdown`.
-pub async fn run(board: Arc<LiveBoard>, lot: LotId, broker: BrokerSettings, client_id: String, shutdown: CancellationToken) {
+pub async fn run(
+    board: Arc<LiveBoard>,
+    lot: LotId,
+    broker: BrokerSettings,
+    client_id: String,
+    shutdown: CancellationToken,
+) {
     let topics = Topics::new(lot.clone());
     let (client, mut events) = new_client(mqtt_options(&broker, &client_id, None), 1024);
     let mut subs: Vec<String> =

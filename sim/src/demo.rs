@@ -12,9 +12,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio_serial::SerialPort;
 use parking_core::secret::Secret;
 use serde_json::Value;
+use tokio_serial::SerialPort;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::Http;
@@ -72,7 +72,8 @@ fn lanes_toml(board: &str) -> String {
 fn relay_board(
     relays: tokio::sync::mpsc::UnboundedSender<(parking_core::GateId, std::time::Instant)>,
 ) -> anyhow::Result<(tokio_serial::SerialStream, String)> {
-    let (device, host) = tokio_serial::SerialStream::pair().context("cannot open a pseudo-terminal for the relay board")?;
+    let (device, host) =
+        tokio_serial::SerialStream::pair().context("cannot open a pseudo-terminal for the relay board")?;
     let path = host.name().context("the pseudo-terminal has no name")?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let board = std::sync::Arc::new(std::sync::Mutex::new(crate::relay::BoardState {
@@ -150,8 +151,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     db.migrate().await?;
     let now = tag_reader::clock::now().unix_millis();
     let admin = lot_server::tokens::create(&db, lot_server::tokens::Role::Admin, "demo-simulator", now).await?.token;
-    let operator = lot_server::tokens::create(&db, lot_server::tokens::Role::Operator, "demo-operator", now).await?.token;
-    let tax = lot_server::tokens::create(&db, lot_server::tokens::Role::TaxOfficer, "demo-tax-officer", now).await?.token;
+    let operator =
+        lot_server::tokens::create(&db, lot_server::tokens::Role::Operator, "demo-operator", now).await?.token;
+    let tax =
+        lot_server::tokens::create(&db, lot_server::tokens::Role::TaxOfficer, "demo-tax-officer", now).await?.token;
 
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(lot_server::run(server_settings.clone(), listener, shutdown.clone()));
@@ -186,7 +189,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = crate::run::replay(&run, visits, Speed::Times(args.speed), progress, Some(relays)).await?;
     // From the evening the accounts were topped up to the day after.
-    let (from, day) = (parking_core::Timestamp::from_unix_millis(start).unwrap_or(first).local_date(), first.local_date());
+    let (from, day) =
+        (parking_core::Timestamp::from_unix_millis(start).unwrap_or(first).local_date(), first.local_date());
     let to = day.next_day().unwrap_or(day);
     let report = http.api("GET", &format!("/api/v1/reports/revenue?from={from}&to={to}"), None).await?;
     print_report(&report);
@@ -224,8 +228,16 @@ fn print_report(r: &Value) {
         if n < 0 { format!("-{out}") } else { out }
     };
     eprintln!();
-    eprintln!("Revenue report, lot {}, {} to {}:", r["lot"].as_str().unwrap_or("?"), r["from"].as_str().unwrap_or("?"), r["to"].as_str().unwrap_or("?"));
-    eprintln!("  {:<10} {:<10} {:<9} {:>6} {:>14} {:>12} {:>14}", "day", "class", "channel", "count", "net VND", "VAT VND", "total VND");
+    eprintln!(
+        "Revenue report, lot {}, {} to {}:",
+        r["lot"].as_str().unwrap_or("?"),
+        r["from"].as_str().unwrap_or("?"),
+        r["to"].as_str().unwrap_or("?")
+    );
+    eprintln!(
+        "  {:<10} {:<10} {:<9} {:>6} {:>14} {:>12} {:>14}",
+        "day", "class", "channel", "count", "net VND", "VAT VND", "total VND"
+    );
     for row in r["by_day"].as_array().into_iter().flatten() {
         eprintln!(
             "  {:<10} {:<10} {:<9} {:>6} {:>14} {:>12} {:>14}",
@@ -250,7 +262,12 @@ fn print_report(r: &Value) {
     let e = &r["reconciliation"]["exits"];
     eprintln!(
         "  exits: {} (account {}, transfer {}, pass {}, free {}, unpaid {}); mismatches listed: {}",
-        e["total"], e["account"], e["transfer"], e["pass"], e["free"], e["unpaid"],
+        e["total"],
+        e["account"],
+        e["transfer"],
+        e["pass"],
+        e["free"],
+        e["unpaid"],
         r["reconciliation"]["mismatches"].as_array().map_or(0, Vec::len)
     );
 }

@@ -97,10 +97,8 @@ impl Http {
         })
         .to_string();
         let ts = now().unix_seconds();
-        let headers = [
-            ("x-sepay-signature", sign_sepay(&self.hmac, ts, body.as_bytes())),
-            ("x-sepay-timestamp", ts.to_string()),
-        ];
+        let headers =
+            [("x-sepay-signature", sign_sepay(&self.hmac, ts, body.as_bytes())), ("x-sepay-timestamp", ts.to_string())];
         self.send("POST", "/api/v1/webhooks/sepay", &headers, body).await
     }
 }

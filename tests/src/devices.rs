@@ -78,4 +78,3 @@ pub async fn play_r2000(mut port: SerialStream, field: Field) {
         }
     }
 }
-

@@ -47,15 +47,17 @@ async fn shot(c: &Client, name: &str) {
 
 async fn start_chromedriver() -> (Proc, u16) {
     let port = free_port();
-    let child = std::process::Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("chromedriver (apt-get install chromium chromium-driver)");
+    let driver = Proc(
+        std::process::Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("chromedriver (apt-get install chromium chromium-driver)"),
+    );
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return (Proc(child), port);
+            return (driver, port);
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -135,9 +137,16 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let tax = bins::token(&server_cfg, "tax_officer").unwrap();
     let _server = bins::start_server(&server_cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
     let vehicle =
-        api(http_port, "POST", "/api/v1/vehicles", &admin, Some(json!({ "plate": "30E-555.55", "class": "car" }))).await;
-    api(http_port, "POST", "/api/v1/tags", &admin, Some(json!({ "epc": epc_text(7), "vehicle_id": vehicle["vehicle_id"] })))
-        .await;
+        api(http_port, "POST", "/api/v1/vehicles", &admin, Some(json!({ "plate": "30E-555.55", "class": "car" })))
+            .await;
+    api(
+        http_port,
+        "POST",
+        "/api/v1/tags",
+        &admin,
+        Some(json!({ "epc": epc_text(7), "vehicle_id": vehicle["vehicle_id"] })),
+    )
+    .await;
     let version = api(http_port, "GET", "/api/v1/lists", &admin, None).await["version"].as_u64().unwrap();
     let ctl_cfg = dir.join("controller.toml");
     std::fs::write(
@@ -182,7 +191,12 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     });
     let sent = Instant::now();
     reads
-        .publish(format!("parking/{LOT}/gate/entry-1/read"), QoS::AtLeastOnce, false, tag_read("entry-1", 7, 3).unwrap())
+        .publish(
+            format!("parking/{LOT}/gate/entry-1/read"),
+            QoS::AtLeastOnce,
+            false,
+            tag_read("entry-1", 7, 3).unwrap(),
+        )
         .await
         .unwrap();
     let read = wait_text(&c, ".lane[data-gate=\"entry-1\"] .last-read", "30E-555.55").await;
@@ -227,7 +241,10 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
             break;
         }
     }
-    assert!(listed.contains("Nguyễn Văn An") && listed.contains("equipment_fault"), "report lists the open: {listed:?}");
+    assert!(
+        listed.contains("Nguyễn Văn An") && listed.contains("equipment_fault"),
+        "report lists the open: {listed:?}"
+    );
     shot(&c, "06-report.png").await;
     let events = api(http_port, "GET", "/api/v1/events?kind=manual_open", &admin, None).await;
     let e = &events.as_array().unwrap()[0]["event"];
@@ -238,10 +255,8 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     c.wait().for_element(Locator::Css("#token")).await.unwrap();
     sign_in(&c, &base, &tax).await;
     assert!(c.find_all(Locator::Css(".open-button")).await.unwrap().is_empty(), "no open button for a tax officer");
-    let registry_hidden = c
-        .execute("return document.querySelector('nav button[data-view=registry]').hidden", vec![])
-        .await
-        .unwrap();
+    let registry_hidden =
+        c.execute("return document.querySelector('nav button[data-view=registry]').hidden", vec![]).await.unwrap();
     assert_eq!(registry_hidden, json!(true));
     // Even by hand, with the session cookie, the API refuses the open.
     let status = c

@@ -87,7 +87,13 @@ async fn sim_run_replays_a_trace_through_separate_processes() {
     let server_toml = dir.join("lot-server.toml");
     write(
         &server_toml,
-        &bins::server_toml(&lot, broker.port, http_port, &dir, &format!("[settlement]\nsepay_hmac_secret = \"{HMAC}\"\n")),
+        &bins::server_toml(
+            &lot,
+            broker.port,
+            http_port,
+            &dir,
+            &format!("[settlement]\nsepay_hmac_secret = \"{HMAC}\"\n"),
+        ),
     );
     let mut lanes = String::from("[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n");
     for (gate, d) in [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")] {

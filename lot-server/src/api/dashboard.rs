@@ -108,7 +108,9 @@ pub(super) fn presented(headers: &HeaderMap, method: &axum::http::Method) -> Res
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|c| c.trim().strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned));
-    if cookie.is_some() && !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD) && !headers.contains_key(CSRF)
+    if cookie.is_some()
+        && !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD)
+        && !headers.contains_key(CSRF)
     {
         return Err(ApiError::Forbidden(format!("a write with the session cookie must carry the {CSRF} header")));
     }
@@ -150,7 +152,10 @@ async fn live(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<Event,
         };
         Some((Ok(Event::default().data(data)), (rx, board)))
     });
-    let stream = futures_util::StreamExt::chain(futures_util::stream::once(async move { Ok(Event::default().data(first)) }), rest);
+    let stream = futures_util::StreamExt::chain(
+        futures_util::stream::once(async move { Ok(Event::default().data(first)) }),
+        rest,
+    );
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
@@ -203,8 +208,7 @@ async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>)
             }
         }
     }
-    let by_hour: Vec<Value> =
-        hours.into_iter().enumerate().map(|(h, c)| json!({ "hour": h, "by_class": c })).collect();
+    let by_hour: Vec<Value> = hours.into_iter().enumerate().map(|(h, c)| json!({ "hour": h, "by_class": c })).collect();
     Ok(Json(json!({ "date": day.to_string(), "now": now, "by_hour": by_hour })))
 }
 

@@ -1,11 +1,12 @@
-//! The HTTP API (axum). Every route but `/health` and `/health/ready`
-//! needs `Authorization: Bearer <token>`; each group of routes admits
-//! some roles:
+//! The HTTP API (axum). Every route but `/health`, `/health/ready`, the
+//! dashboard's page and its sign-in needs `Authorization: Bearer <token>`
+//! (or the dashboard's session cookie); each group of routes admits some
+//! roles:
 //!
 //! | group | roles |
 //! |---|---|
-//! | registry, exception handling, lists, `/metrics` | admin, operator |
-//! | sessions, the event journal, exceptions (read), transfers, ledger, reports, invoices, journal verification, `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
+//! | registry, exception handling, lists, manual open, `/metrics` | admin, operator |
+//! | sessions, the event journal, exceptions (read), transfers, ledger, reports, invoices, journal verification, the live board, occupancy, `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
 //! | tokens | admin |
 //!
 //! Layout:
@@ -15,6 +16,7 @@
 //! - `journal`: sessions, events, exceptions, lists, tokens;
 //! - `settlement`: webhooks, transfers, payment requests, the ledger;
 //! - `tax`: revenue reports and exports, invoices, journal verification;
+//! - `dashboard`: the operator's page, its cookie sign-in, the live board (SSE), occupancy, manual open;
 //! - `openapi`: the OpenAPI document.
 
 mod dashboard;

@@ -61,7 +61,13 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("get", "/api/v1/sessions/{id}", "Read a session", "any", None),
     ("get", "/api/v1/events", "The gate-event journal (gate, kind, from_ms, to_ms, limit, offset)", "any", None),
     ("get", "/api/v1/exceptions", "Exceptions (state=open|resolved|all, kind, gate, limit, offset)", "any", None),
-    ("post", "/api/v1/exceptions/{id}/acknowledge", "Acknowledge an open exception: seen, on it", "admin, operator", None),
+    (
+        "post",
+        "/api/v1/exceptions/{id}/acknowledge",
+        "Acknowledge an open exception: seen, on it",
+        "admin, operator",
+        None,
+    ),
     (
         "post",
         "/api/v1/exceptions/{id}/resolve",

@@ -200,7 +200,10 @@ async fn documented_operations_are_routed(db: &Db) {
             assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}: {v}");
         } else if *roles == "none" && *method == "post" {
             // The dashboard's sign-in and sign-out: routed, no token needed.
-            assert!(s != StatusCode::NOT_FOUND && s != StatusCode::UNAUTHORIZED && !s.is_server_error(), "{method} {path}: {s}");
+            assert!(
+                s != StatusCode::NOT_FOUND && s != StatusCode::UNAUTHORIZED && !s.is_server_error(),
+                "{method} {path}: {s}"
+            );
         } else if *roles == "none" {
             assert!(s == StatusCode::OK || s == StatusCode::SERVICE_UNAVAILABLE, "{method} {path}: {s}");
         } else {

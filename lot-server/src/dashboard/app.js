@@ -261,13 +261,47 @@ function bars(values, labels, fmt) {
   return svg;
 }
 
+const COLOURS = ["#12355b", "#2e7d32", "#c77700", "#8e24aa", "#00838f", "#6d4c41"];
+
+/// Vehicles inside at the end of each hour, stacked by class, with a legend.
+function stacked(byHour) {
+  const classes = [...new Set(byHour.flatMap((h) => Object.keys(h.by_class)))].sort();
+  const w = 480, h = 160, bw = w / 24;
+  const max = Math.max(1, ...byHour.map((x) => Object.values(x.by_class).reduce((a, b) => a + b, 0)));
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h + 16}`);
+  byHour.forEach((x, i) => {
+    let y = h;
+    classes.forEach((c, k) => {
+      const n = x.by_class[c] || 0;
+      if (!n) return;
+      const bh = (n / max) * h;
+      y -= bh;
+      const r = document.createElementNS(ns, "rect");
+      r.setAttribute("x", i * bw + 1); r.setAttribute("y", y); r.setAttribute("width", bw - 2); r.setAttribute("height", bh);
+      r.setAttribute("fill", COLOURS[k % COLOURS.length]);
+      const title = document.createElementNS(ns, "title"); title.textContent = `${x.hour + 1}:00 ${c}: ${n}`; r.append(title);
+      svg.append(r);
+    });
+    if (i % 3 === 2) {
+      const tx = document.createElementNS(ns, "text");
+      tx.setAttribute("x", i * bw + bw / 2); tx.setAttribute("y", h + 13); tx.setAttribute("font-size", "11"); tx.setAttribute("text-anchor", "middle");
+      tx.textContent = `${x.hour + 1}h`; svg.append(tx);
+    }
+  });
+  // Colours through the CSSOM: the page's CSP forbids inline style attributes.
+  const swatch = (k) => { const i = el("i", {}); i.style.background = COLOURS[k % COLOURS.length]; return i; };
+  const legend = el("div", { class: "legend" }, classes.map((c, k) => el("span", {}, swatch(k), c)));
+  return [svg, legend];
+}
+
 async function refreshPanels() {
   try {
     const occ = await api("GET", "/api/v1/occupancy");
     const now = Object.entries(occ.now);
     $("occ-now").replaceChildren(now.length ? el("dl", { class: "kv" }, now.map(([c, n]) => [el("dt", {}, c), el("dd", {}, n)])) : el("p", { class: "muted" }, "0"));
-    const totals = occ.by_hour.map((h) => Object.values(h.by_class).reduce((a, b) => a + b, 0));
-    $("occ-day").replaceChildren(bars(totals, occ.by_hour.map((h) => String(h.hour + 1)), String));
+    $("occ-day").replaceChildren(...stacked(occ.by_hour));
   } catch (e) { $("occ-now").textContent = e.message; }
   try {
     const d = today();

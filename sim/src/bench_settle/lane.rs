@@ -13,8 +13,8 @@ use rumqttc::{AsyncClient, QoS};
 use serde_json::json;
 use tokio::sync::{Mutex, oneshot};
 
-use crate::http::Http;
 use super::{LOT, epc, now};
+use crate::http::Http;
 
 /// Waiters for the next message on a topic.
 pub(super) type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<Vec<u8>>>>>;

@@ -115,11 +115,8 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(lot_server::run(server_settings, listener, shutdown.clone()));
 
-    let http = Arc::new(Http::new(
-        &format!("http://127.0.0.1:{http_port}"),
-        token,
-        parking_core::secret::Secret::new(HMAC),
-    ));
+    let http =
+        Arc::new(Http::new(&format!("http://127.0.0.1:{http_port}"), token, parking_core::secret::Secret::new(HMAC)));
     http.wait_ready(10).await?;
 
     // Phase 1: the whole chain.

@@ -299,22 +299,25 @@ pub fn print(s: &Summary) {
         "read to open p50 {:.2} ms, p99 {:.2} ms; transfer to open p99 {:.2} ms; {} vehicles stuck; alarms {:?}",
         s.open_p50_ms, s.open_p99_ms, s.paid_open_p99_ms, s.stuck, s.alarms_by_kind
     );
-    println!("{}", serde_json::json!({
-        "visits": s.visits,
-        "gate_events": s.gate_events,
-        "events_committed": s.events_committed,
-        "events_lost": s.events_lost,
-        "duplicates": s.duplicates,
-        "revenue_vnd": s.revenue_vnd,
-        "expected_revenue_vnd": s.expected_revenue_vnd,
-        "open_p50_ms": s.open_p50_ms,
-        "open_p99_ms": s.open_p99_ms,
-        "alarms": s.alarms,
-        "paid_open_p99_ms": s.paid_open_p99_ms,
-        "transferred_vnd": s.transferred_vnd,
-        "settled_by_transfer_vnd": s.settled_by_transfer_vnd,
-        "stuck": s.stuck,
-        "fee_mismatches": s.fee_mismatches,
-        "wall_s": s.wall_s,
-    }));
+    println!(
+        "{}",
+        serde_json::json!({
+            "visits": s.visits,
+            "gate_events": s.gate_events,
+            "events_committed": s.events_committed,
+            "events_lost": s.events_lost,
+            "duplicates": s.duplicates,
+            "revenue_vnd": s.revenue_vnd,
+            "expected_revenue_vnd": s.expected_revenue_vnd,
+            "open_p50_ms": s.open_p50_ms,
+            "open_p99_ms": s.open_p99_ms,
+            "alarms": s.alarms,
+            "paid_open_p99_ms": s.paid_open_p99_ms,
+            "transferred_vnd": s.transferred_vnd,
+            "settled_by_transfer_vnd": s.settled_by_transfer_vnd,
+            "stuck": s.stuck,
+            "fee_mismatches": s.fee_mismatches,
+            "wall_s": s.wall_s,
+        })
+    );
 }

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use image::{GrayImage, Luma};
 use parking_core::settings::BrokerSettings;
-use parking_core::wire::{self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, Read, ReadMsg, TagPresence, Topics, V1};
+use parking_core::wire::{
+    self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, Read, ReadMsg, TagPresence, Topics, V1,
+};
 use parking_core::{Epc, GateId, LotId};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tag_reader::clock::now;
@@ -164,8 +166,7 @@ impl Devices {
     }
 
     async fn read(&self, gate: &GateId, read: Read) -> anyhow::Result<()> {
-        self.publish(gate, GateTopic::Read, wire::encode(&ReadMsg { v: V1, gate: gate.clone(), at: now(), read }))
-            .await
+        self.publish(gate, GateTopic::Read, wire::encode(&ReadMsg { v: V1, gate: gate.clone(), at: now(), read })).await
     }
 
     /// The reader sees a tag: a presence of a few reads, with its TID.

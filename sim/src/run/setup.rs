@@ -154,7 +154,9 @@ pub async fn register(http: &Arc<Http>, sim: &SimSettings, visits: &[Visit]) -> 
         let tid = tid_of(v.vehicle);
         tasks.spawn(async move {
             let _permit = limit.acquire_owned().await?;
-            register_vehicle(&http, &v, account, &tid).await.with_context(|| format!("registering vehicle {}", v.vehicle))
+            register_vehicle(&http, &v, account, &tid)
+                .await
+                .with_context(|| format!("registering vehicle {}", v.vehicle))
         });
     }
     while let Some(done) = tasks.join_next().await {

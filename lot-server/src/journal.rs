@@ -277,6 +277,12 @@ pub async fn acknowledge_exception(db: &Db, id: &str, by: &str, now_ms: i64) -> 
     .bind(id.to_owned())
     .execute(&db.pool)
     .await?;
+    changed(db, id, done.rows_affected()).await
+}
+
+/// The exception after an update that changed `rows` of it: not found,
+/// already in the state asked for (conflict), or the record.
+async fn changed(db: &Db, id: &str, rows: u64) -> Result<ExceptionRecord, JournalError> {
     let row = sqlx::query("SELECT * FROM exceptions WHERE exception_id = $1")
         .bind(id.to_owned())
         .fetch_optional(&db.pool)
@@ -284,7 +290,7 @@ pub async fn acknowledge_exception(db: &Db, id: &str, by: &str, now_ms: i64) -> 
         .ok_or_else(|| {
             JournalError::NotFound(format!("exception {} not found", id.chars().take(80).collect::<String>()))
         })?;
-    if done.rows_affected() == 0 {
+    if rows == 0 {
         let state: String = row.try_get("state")?;
         return Err(JournalError::Conflict(format!("exception {id} is already {state}")));
     }
@@ -312,17 +318,7 @@ pub async fn resolve_exception(
     .bind(id.to_owned())
     .execute(&db.pool)
     .await?;
-    let row = sqlx::query("SELECT * FROM exceptions WHERE exception_id = $1")
-        .bind(id.to_owned())
-        .fetch_optional(&db.pool)
-        .await?
-        .ok_or_else(|| {
-            JournalError::NotFound(format!("exception {} not found", id.chars().take(80).collect::<String>()))
-        })?;
-    if done.rows_affected() == 0 {
-        return Err(JournalError::Conflict(format!("exception {id} is already resolved")));
-    }
-    Ok(exception(&row)?)
+    changed(db, id, done.rows_affected()).await
 }
 
 /// How many stays are open now (for `/metrics`).

@@ -168,6 +168,15 @@ impl LiveBoard {
             if matches!(&e.kind, GateEventKind::Exit { .. } | GateEventKind::ManualOpen { .. }) {
                 l.waiting = None;
             }
+            // A manual open releases whoever waited as an unpaid exit: the
+            // board keeps the open's operator, reason and note, with what is owed.
+            let released = matches!(&e.kind, GateEventKind::Exit { settlement: wire::Settlement::Unpaid { .. }, .. });
+            if let (true, Some(prev)) = (released, l.last_decision.as_mut()) {
+                if prev["kind"] == "manual_open" {
+                    prev["owed_vnd"] = decision["fee_vnd"].clone();
+                    return;
+                }
+            }
             l.last_decision = Some(decision);
         });
     }

@@ -240,6 +240,18 @@ pub fn test_dir_with_tariff(name: &str, lot: &str, tariff: &str) -> std::io::Res
     Ok((dir, lot_toml))
 }
 
+/// A lot server's config on its own embedded broker: `lot_toml`, the
+/// broker on `mqtt_port`, the API on `http_port`, snapshots every second,
+/// SQLite in `dir`, then `extra` sections.
+pub fn embedded_server_toml(lot_toml: &str, mqtt_port: u16, http_port: u16, dir: &Path, extra: &str) -> String {
+    format!(
+        "{lot_toml}[broker]\nembedded = true\nhost = \"127.0.0.1\"\nport = {mqtt_port}\n\
+         [server]\nlisten = \"127.0.0.1:{http_port}\"\nlists_snapshot_secs = 1\n\
+         [database]\nurl = \"sqlite://{}?mode=rwc\"\n{extra}",
+        dir.join("lot.sqlite").display()
+    )
+}
+
 /// A lot server's config: `lot_toml`, Mosquitto on `broker_port`, the API
 /// on `http_port`, SQLite in `dir`, then `extra` sections.
 pub fn server_toml(lot_toml: &str, broker_port: u16, http_port: u16, dir: &Path, extra: &str) -> String {

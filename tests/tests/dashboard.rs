@@ -4,9 +4,11 @@
 //!
 //! 1. an operator signs in; a tag read at the entry lane appears on the
 //!    live board (pushed over server-sent events);
-//! 2. the operator opens the exit barrier by hand, with a reason and a
-//!    note; the lane's `manual_open` reaches the board, the journal and the
-//!    revenue report's reconciliation, with the operator's name;
+//! 2. the car waits at the exit with a VietQR on the board; the operator
+//!    opens the barrier by hand, with a reason and a note; the lane's
+//!    `manual_open` reaches the board, the exceptions (acknowledged), the
+//!    journal and the revenue report's reconciliation, with the
+//!    operator's name; the registry and a session search show the car;
 //! 3. a tax officer signs in: reports and the journal, no open button,
 //!    and the API refuses an open made with their session;
 //! 4. English on request, and the page fits a phone's width.
@@ -98,7 +100,11 @@ async fn wait_text(c: &Client, css: &str, want: &str) -> String {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("{css} never showed {want:?}; last {last:?}");
+    let page = match c.find(Locator::Css("main")).await {
+        Ok(m) => m.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    panic!("{css} never showed {want:?}; last {last:?}; the page: {page}");
 }
 
 async fn sign_in(c: &Client, base: &str, token: &str) {
@@ -111,22 +117,13 @@ async fn sign_in(c: &Client, base: &str, token: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium and ChromeDriver (apt-get install chromium chromium-driver); .ci/run runs it"]
 async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it() {
-    let dir = std::env::temp_dir().join(format!("parking-dashboard-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    // Without the example's grace period: a stay of seconds owes a first block.
+    let (dir, lot) =
+        bins::test_dir_with_tariff("dashboard", LOT, include_str!("../fixtures/no-grace-tariff.toml")).unwrap();
     let (mqtt_port, http_port, metrics_port) = (free_port(), free_port(), free_port());
-    let lot = bins::lot_toml(LOT);
     let server_cfg = dir.join("lot-server.toml");
-    std::fs::write(
-        &server_cfg,
-        format!(
-            "{lot}[broker]\nembedded = true\nhost = \"127.0.0.1\"\nport = {mqtt_port}\n\
-             [server]\nlisten = \"127.0.0.1:{http_port}\"\nlists_snapshot_secs = 1\n\
-             [database]\nurl = \"sqlite://{}?mode=rwc\"\n[tax]\njournal_key = \"{JOURNAL_SEED}\"\n",
-            dir.join("lot.sqlite").display()
-        ),
-    )
-    .unwrap();
+    let tax_toml = format!("[tax]\njournal_key = \"{JOURNAL_SEED}\"\n");
+    std::fs::write(&server_cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, &tax_toml)).unwrap();
     let admin = bins::token(&server_cfg, "admin").unwrap();
     let operator = bins::command("lot-server")
         .args(["token", "create", "--role", "operator", "--label", "Nguyễn Văn An", "--config"])
@@ -149,19 +146,10 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     .await;
     let version = api(http_port, "GET", "/api/v1/lists", &admin, None).await["version"].as_u64().unwrap();
     let ctl_cfg = dir.join("controller.toml");
-    std::fs::write(
-        &ctl_cfg,
-        bins::controller_toml(
-            LOT,
-            mqtt_port,
-            "ctl-dash",
-            &dir.join("journal.sqlite"),
-            metrics_port,
-            "",
-            "[[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
-        ),
-    )
-    .unwrap();
+    let lanes = "[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n\
+                 [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n";
+    let ctl = bins::controller_toml(LOT, mqtt_port, "ctl-dash", &dir.join("journal.sqlite"), metrics_port, "", lanes);
+    std::fs::write(&ctl_cfg, ctl.replace(&bins::lot_toml(LOT), &lot)).unwrap();
     let _controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
     assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
 
@@ -205,7 +193,25 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "entry").await;
     shot(&c, "02-live-entry.png").await;
 
-    // 2. A manual open at the exit: a reason from the list and a note.
+    // The car drives to the exit a moment later (a stay of no time at all
+    // is free): its tag has no account, so the lane shows a VietQR and the
+    // board shows the car waiting to pay.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    reads
+        .publish(format!("parking/{LOT}/gate/exit-1/read"), QoS::AtLeastOnce, false, tag_read("exit-1", 7, 3).unwrap())
+        .await
+        .unwrap();
+    let waiting = wait_text(&c, ".lane[data-gate=\"exit-1\"] .waiting", "50.000").await;
+    assert!(waiting.contains("Đang chờ thanh toán"), "{waiting}");
+    c.wait().for_element(Locator::Css(".lane[data-gate=\"exit-1\"] .waiting img")).await.unwrap();
+    let qr_loaded = c
+        .execute("return document.querySelector('.lane[data-gate=\"exit-1\"] .waiting img').naturalWidth", vec![])
+        .await
+        .unwrap();
+    assert!(qr_loaded.as_u64().is_some_and(|w| w > 0), "the VietQR image loaded: {qr_loaded}");
+
+    // 2. The driver's bank app fails: a manual open for whoever waits, with
+    // a reason from the list and a note.
     c.find(Locator::Css(".lane[data-gate=\"exit-1\"] .open-button")).await.unwrap().click().await.unwrap();
     let dialog_confirm = c.wait().for_element(Locator::Css("#open-confirm")).await.unwrap();
     // Without a reason and a note nothing is sent: the dialog stays.
@@ -220,7 +226,11 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     shot(&c, "03-manual-open-dialog.png").await;
     c.find(Locator::Css("#open-confirm")).await.unwrap().click().await.unwrap();
     let decision = wait_text(&c, ".lane[data-gate=\"exit-1\"] .decision", "manual_open").await;
+    assert!(c.find_all(Locator::Css(".lane[data-gate=\"exit-1\"] .waiting")).await.unwrap().is_empty(), "no one waits");
     assert!(decision.contains("Nguyễn Văn An") && decision.contains("Thiết bị hỏng"), "{decision}");
+    // The car it released left owing its fee.
+    let decision = wait_text(&c, ".lane[data-gate=\"exit-1\"] .decision", "còn nợ 50.000").await;
+    assert!(decision.contains("manual_open"), "{decision}");
     shot(&c, "04-manual-open-board.png").await;
 
     // The open is an exception for the shift: acknowledged, then resolved.
@@ -250,6 +260,16 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let e = &events.as_array().unwrap()[0]["event"];
     assert_eq!((e["operator"].as_str(), e["reason"].as_str()), (Some("Nguyễn Văn An"), Some("equipment_fault")), "{e}");
 
+    // The registry and a session search by plate.
+    c.find(Locator::Css("nav button[data-view=registry]")).await.unwrap().click().await.unwrap();
+    wait_text(&c, "#reg-rows", "30E-555.55").await;
+    c.find(Locator::Css("nav button[data-view=sessions]")).await.unwrap().click().await.unwrap();
+    c.find(Locator::Css("#session-q")).await.unwrap().send_keys("30E55555").await.unwrap();
+    c.find(Locator::Css("#session-form button[type=submit]")).await.unwrap().click().await.unwrap();
+    let found = wait_text(&c, "#session-rows", &format!("tag:{}", epc_text(7))).await;
+    assert!(found.contains("unpaid") || found.contains("manual"), "the stay ended unpaid by the manual open: {found}");
+    shot(&c, "07-sessions.png").await;
+
     // 3. A tax officer: reports and journal, no barrier.
     c.find(Locator::Css("#logout")).await.unwrap().click().await.unwrap();
     c.wait().for_element(Locator::Css("#token")).await.unwrap();
@@ -272,7 +292,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     c.find(Locator::Css("nav button[data-view=journal]")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("#verify")).await.unwrap().click().await.unwrap();
     wait_text(&c, "#verify-out", "\"ok\": true").await;
-    shot(&c, "07-tax-officer-journal.png").await;
+    shot(&c, "08-tax-officer-journal.png").await;
 
     // 4. English on request; a phone's width.
     c.find(Locator::Css("#lang")).await.unwrap().click().await.unwrap();
@@ -285,7 +305,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
         .await
         .unwrap();
     assert!(overflow.as_i64().unwrap() <= 0, "the board fits a phone's width (overflow {overflow})");
-    shot(&c, "08-phone-english.png").await;
+    shot(&c, "09-phone-english.png").await;
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -46,16 +46,7 @@ async fn a_lot_runs_on_the_embedded_broker() {
     let (mqtt_port, http_port, metrics_port) = (free_port(), free_port(), free_port());
     let lot = bins::lot_toml(LOT);
     let server_cfg = dir.join("lot-server.toml");
-    std::fs::write(
-        &server_cfg,
-        format!(
-            "{lot}[broker]\nembedded = true\nhost = \"127.0.0.1\"\nport = {mqtt_port}\n\
-             [server]\nlisten = \"127.0.0.1:{http_port}\"\nlists_snapshot_secs = 1\n\
-             [database]\nurl = \"sqlite://{}?mode=rwc\"\n",
-            dir.join("lot.sqlite").display()
-        ),
-    )
-    .unwrap();
+    std::fs::write(&server_cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, "")).unwrap();
     let token = bins::token(&server_cfg, "operator").unwrap();
     assert!(token.starts_with("lsk_"), "{token}");
     let log = dir.join("lot-server.log");

@@ -130,12 +130,23 @@ impl Lane {
             Input::PaymentConfirmed { payment_code, remaining } => self.on_paid(payment_code, remaining, now, ctx),
             Input::ManualOpen { operator, reason, note } => {
                 // The operator decides for whoever waits: the lane stops
-                // waiting, and the server records the stay as unpaid.
-                self.waiting = None;
-                let mut out = Vec::new();
-                self.open(now, &mut out);
-                out.push(emit(GateEventKind::ManualOpen { operator, reason, note }));
-                out
+                // waiting and lets the vehicle out owing what it owes, so
+                // its stay closes as unpaid and it is no longer inside.
+                let manual = emit(GateEventKind::ManualOpen { operator, reason, note });
+                match self.waiting.take() {
+                    Some(w) => {
+                        let owed = ctx.lot.owed.get(&w.code).copied().unwrap_or(w.fee.amount);
+                        let mut out = vec![manual];
+                        out.extend(self.release(w, Settlement::Unpaid { owed }, now, ctx));
+                        out
+                    }
+                    None => {
+                        let mut out = Vec::new();
+                        self.open(now, &mut out);
+                        out.push(manual);
+                        out
+                    }
+                }
             }
             Input::Tick => Vec::new(),
         };

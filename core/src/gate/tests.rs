@@ -537,7 +537,7 @@ fn a_manual_open_releases_a_waiting_exit_and_is_recorded() {
     let mut w = world();
     let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
     let text = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
-    let a = w.run(&mut exit, Input::Qr(text), at("11:30:00"));
+    let a = w.run(&mut exit, Input::Qr(text.clone()), at("11:30:00"));
     assert_eq!(pulses(&a), 0);
     assert!(exit.waiting_for().is_some());
     let manual = Input::ManualOpen {
@@ -547,9 +547,20 @@ fn a_manual_open_releases_a_waiting_exit_and_is_recorded() {
     };
     let b = w.run(&mut exit, manual, at("11:35:00"));
     assert_eq!(pulses(&b), 1);
-    assert!(matches!(&events(&b)[..], [GateEventKind::ManualOpen { operator, .. }] if operator == "op-lan"));
+    // The open is recorded, and the waiting stay closes as unpaid, owing its fee.
+    match &events(&b)[..] {
+        [GateEventKind::ManualOpen { operator, .. }, GateEventKind::Exit { settlement, fee: Some(fee), .. }] => {
+            assert_eq!(operator, "op-lan");
+            assert_eq!(settlement, &crate::wire::Settlement::Unpaid { owed: fee.amount });
+            assert!(fee.amount > crate::money::Vnd::ZERO);
+        }
+        other => panic!("{other:?}"),
+    }
     assert_eq!(exit.waiting_for(), None, "the lane no longer waits for that transfer");
     // The opened barrier expects a passage like any other open.
     let c = w.run(&mut exit, Input::Tick, at("11:36:00"));
     assert_eq!(alarms(&c), vec![AlarmKind::VehicleNeverPassed]);
+    // The ticket let its vehicle out: it opens nothing again.
+    let again = w.run(&mut exit, Input::Qr(text), at("11:37:00"));
+    assert_eq!(pulses(&again), 0, "a used ticket is refused");
 }

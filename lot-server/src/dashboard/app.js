@@ -18,7 +18,7 @@ const T = {
     online: "trực tuyến", offline: "mất kết nối", entry: "Vào", exit: "Ra", barrier: "Barie", last_read: "Lần đọc cuối",
     decision: "Quyết định", waiting: "Đang chờ thanh toán", amount: "Số tiền", live_ok: "Cập nhật trực tiếp",
     live_lost: "Mất kết nối cập nhật trực tiếp — đang thử lại…", resolve: "Xử lý", resolved: "đã xử lý", open: "chưa xử lý",
-    resolve_note: "Đã làm gì?", acknowledge: "Đã biết", acknowledged: "đã tiếp nhận", suspense: "Chuyển khoản chưa khớp", total: "Tổng", count: "Số lượt", net: "Trước thuế", vat: "Thuế GTGT", channel: "Kênh",
+    resolve_note: "Đã làm gì?", acknowledge: "Đã biết", owed: "còn nợ", acknowledged: "đã tiếp nhận", suspense: "Chuyển khoản chưa khớp", total: "Tổng", count: "Số lượt", net: "Trước thuế", vat: "Thuế GTGT", channel: "Kênh",
     day: "Ngày", mismatches: "Sai lệch cần xem", topups: "Nạp tiền", balance: "Số dư", top_up: "Nạp tiền",
     no_rows: "Không có dữ liệu", sent: "Đã gửi lệnh mở cổng", role_tax_officer: "cán bộ thuế", role_operator: "điều hành",
     role_admin: "quản trị", bad_login: "Mã truy cập không đúng hoặc đã bị thu hồi", state_word: "Trạng thái",
@@ -39,7 +39,7 @@ const T = {
     online: "online", offline: "offline", entry: "Entry", exit: "Exit", barrier: "Barrier", last_read: "Last read",
     decision: "Decision", waiting: "Waiting to pay", amount: "Amount", live_ok: "Live",
     live_lost: "Live updates lost — retrying…", resolve: "Resolve", resolved: "resolved", open: "open",
-    resolve_note: "What was done?", acknowledge: "Acknowledge", acknowledged: "acknowledged", suspense: "Transfers in suspense", total: "Total", count: "Count", net: "Net", vat: "VAT", channel: "Channel",
+    resolve_note: "What was done?", acknowledge: "Acknowledge", owed: "owes", acknowledged: "acknowledged", suspense: "Transfers in suspense", total: "Total", count: "Count", net: "Net", vat: "VAT", channel: "Channel",
     day: "Day", mismatches: "Mismatches to review", topups: "Top-ups", balance: "Balance", top_up: "Top up",
     no_rows: "Nothing to show", sent: "Open command sent", role_tax_officer: "tax officer", role_operator: "operator",
     role_admin: "admin", bad_login: "Unknown or revoked token", state_word: "State",
@@ -190,7 +190,8 @@ function laneCard(l) {
   let decision = "—";
   if (d) {
     const why = d.kind === "manual_open" ? `${t("r_" + d.reason)} — ${d.operator}: ${d.note}` : (d.reason || "");
-    decision = `${d.kind}${why ? " (" + why + ")" : ""}${d.fee_vnd ? " " + vnd(d.fee_vnd) : ""} · ${when(d.at)}`;
+    const owed = d.owed_vnd ? ` · ${t("owed")} ${vnd(d.owed_vnd)}` : "";
+    decision = `${d.kind}${why ? " (" + why + ")" : ""}${d.fee_vnd ? " " + vnd(d.fee_vnd) : ""}${owed} · ${when(d.at)}`;
   }
   const card = el("article", { class: "lane", "data-gate": l.gate },
     el("h3", {}, `${l.gate}${l.direction ? " · " + t(l.direction) : ""}`,

@@ -178,7 +178,13 @@ impl Lane {
         vec![request, action]
     }
 
-    fn release(&mut self, w: Waiting, settlement: Settlement, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
+    pub(super) fn release(
+        &mut self,
+        w: Waiting,
+        settlement: Settlement,
+        now: Timestamp,
+        ctx: &mut Context<'_>,
+    ) -> Vec<Action> {
         let mut out = Vec::new();
         self.open(now, &mut out);
         if let Some(serial) = w.ticket_serial {

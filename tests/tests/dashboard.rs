@@ -191,6 +191,9 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     eprintln!("the entry reached the board {} ms after the read", sent.elapsed().as_millis());
     assert!(read.contains(&epc_text(7)) && read.contains("car"), "{read}");
     wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "entry").await;
+    // The occupancy panel follows: one car inside now.
+    let inside = wait_text(&c, "#occ-now", "car").await;
+    assert!(inside.contains('1'), "{inside}");
     shot(&c, "02-live-entry.png").await;
 
     // The car drives to the exit a moment later (a stay of no time at all

@@ -170,8 +170,8 @@ struct OccupancyQuery {
     date: Option<String>,
 }
 
-/// `GET /api/v1/occupancy`: vehicles inside now, and at each hour of a
-/// local day, by class.
+/// `GET /api/v1/occupancy`: vehicles inside now, and at the end of each
+/// hour of a local day (now, for the hour under way), by class.
 async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>) -> Result<Json<Value>, ApiError> {
     let day = match &q.date {
         Some(d) => crate::tax::report::local_date("date", d).map_err(|e| ApiError::bad(e.to_string()))?,
@@ -194,14 +194,20 @@ async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>)
     .bind(start)
     .fetch_all(&s.0.db.pool)
     .await?;
+    let now_ms = tag_reader::reader::now().unix_millis();
     let mut hours: Vec<serde_json::Map<String, Value>> = vec![serde_json::Map::new(); 24];
     for r in &stays {
         let class: String = r.try_get("class")?;
         let entered: i64 = r.try_get("entered_ms")?;
         let exited: Option<i64> = r.try_get("exited_ms")?;
         for (h, counts) in hours.iter_mut().enumerate() {
-            // Inside at the end of the hour.
-            let t = start + (i64::try_from(h).unwrap_or(0) + 1) * 3_600_000;
+            // Inside at the end of the hour, or now for the hour under way;
+            // hours to come have no figure yet.
+            let hour_start = start + i64::try_from(h).unwrap_or(0) * 3_600_000;
+            if hour_start > now_ms {
+                continue;
+            }
+            let t = (hour_start + 3_600_000).min(now_ms);
             if entered <= t && exited.is_none_or(|x| x > t) {
                 let n = counts.entry(class.clone()).or_insert(json!(0));
                 *n = json!(n.as_i64().unwrap_or(0) + 1);

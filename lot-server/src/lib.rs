@@ -187,11 +187,14 @@ pub async fn run(
         format!("{}-{lot}-live", settings.server.node),
         shutdown.clone(),
     ));
-    let app = api::App { db, registry, lot, metrics, broker: stats, settlement, journal_key, live };
+    let limits = api::limits::RateLimits::new(settings.server.login_per_minute, settings.server.webhooks_per_second);
+    let app = api::App { db, registry, lot, metrics, broker: stats, settlement, journal_key, live, limits };
     let router = api::router(api::AppState(Arc::new(app)));
     tracing::info!(listen = %listener.local_addr()?, "HTTP API listening");
     let stop = shutdown.clone();
-    let served = axum::serve(listener, router).with_graceful_shutdown(async move { stop.cancelled().await }).await;
+    // The peer's address, for the rate limits.
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, service).with_graceful_shutdown(async move { stop.cancelled().await }).await;
     shutdown.cancel();
     let _ = ingest.await;
     let _ = lists.await;

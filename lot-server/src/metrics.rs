@@ -16,6 +16,8 @@ pub struct ServerMetrics {
     pub lists_version: IntGauge,
     /// HTTP requests by route template and status.
     pub http_requests: IntCounterVec,
+    /// Requests refused over a rate limit, by limit (`login`, `webhooks`).
+    pub rate_limited: IntCounterVec,
     pub settlement: SettlementMetrics,
 }
 
@@ -62,9 +64,14 @@ impl ServerMetrics {
         )?;
         registry.register(Box::new(open_sessions.clone()))?;
         registry.register(Box::new(lists_version.clone()))?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new("rate_limited_total", "Requests refused over a rate limit, by limit"),
+            &["limit"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(rate_limited.clone()))?;
         let settlement = SettlementMetrics::new(&registry)?;
-        Ok(ServerMetrics { registry, ingest, open_sessions, lists_version, http_requests, settlement })
+        Ok(ServerMetrics { registry, ingest, open_sessions, lists_version, http_requests, rate_limited, settlement })
     }
 
     /// The text exposition format.

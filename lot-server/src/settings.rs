@@ -188,6 +188,22 @@ pub struct ServerSettings {
     /// go out at once).
     #[serde(default = "default_snapshot_secs")]
     pub lists_snapshot_secs: u64,
+    /// Sign-in attempts (`/api/v1/login`) one address may make per minute;
+    /// 0 for no limit.
+    #[serde(default = "default_login_per_minute")]
+    pub login_per_minute: u32,
+    /// Transfer notifications (`/api/v1/webhooks/*`) one address may post
+    /// per second; 0 for no limit.
+    #[serde(default = "default_webhooks_per_second")]
+    pub webhooks_per_second: u32,
+}
+
+fn default_login_per_minute() -> u32 {
+    10
+}
+
+fn default_webhooks_per_second() -> u32 {
+    1_000
 }
 
 fn default_node() -> NodeId {

@@ -37,14 +37,17 @@ const INDEX: &str = include_str!("../dashboard/index.html");
 const APP_JS: &str = include_str!("../dashboard/app.js");
 const APP_CSS: &str = include_str!("../dashboard/app.css");
 
-/// The page and the login: no token needed.
+/// The page: no token needed, no data in it.
 pub(super) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { page(INDEX, "text/html; charset=utf-8") }))
         .route("/dashboard/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
-        .route("/api/v1/login", post(login))
-        .route("/api/v1/logout", post(logout))
+}
+
+/// Sign-in and sign-out: no token needed, rate limited per address.
+pub(super) fn login_routes() -> Router<AppState> {
+    Router::new().route("/api/v1/login", post(login)).route("/api/v1/logout", post(logout))
 }
 
 /// For every role.

@@ -22,6 +22,7 @@
 mod dashboard;
 pub mod error;
 mod journal;
+pub mod limits;
 mod openapi;
 mod registry;
 pub mod settlement;
@@ -59,6 +60,8 @@ pub struct App {
     pub journal_key: Option<parking_core::chain::JournalVerifyingKey>,
     /// The live gate board of the dashboard.
     pub live: Arc<crate::live::LiveBoard>,
+    /// Sign-in and webhook rate limits per address.
+    pub limits: limits::RateLimits,
 }
 
 #[derive(Clone, Debug)]
@@ -75,6 +78,7 @@ const ADMIN: &[Role] = &[Role::Admin];
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     let guard = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), authorize);
+    let throttle = |which| middleware::from_fn_with_state((state.clone(), which), limits::limit);
     let ops = registry::routes()
         .merge(journal::ops_routes())
         .merge(dashboard::ops_routes())
@@ -93,7 +97,8 @@ pub fn router(state: AppState) -> Router {
         .merge(ops)
         .merge(all)
         .merge(admin)
-        .merge(settlement::webhook_routes())
+        .merge(settlement::webhook_routes().route_layer(throttle(limits::Limited::Webhooks)))
+        .merge(dashboard::login_routes().route_layer(throttle(limits::Limited::Login)))
         .merge(dashboard::public_routes())
         .route("/health", get(health))
         .route("/health/ready", get(ready))

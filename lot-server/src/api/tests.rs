@@ -36,6 +36,10 @@ fn webhook_keys() -> crate::settlement::webhook::WebhookKeys {
 
 impl Api {
     async fn new(db: &Db) -> Api {
+        Api::with_limits(db, super::limits::RateLimits::default()).await
+    }
+
+    async fn with_limits(db: &Db, limits: super::limits::RateLimits) -> Api {
         let token = |role| async move { tokens::create(db, role, &format!("test {role}"), 1).await.unwrap().token };
         let (admin, operator, tax) =
             (token(Role::Admin).await, token(Role::Operator).await, token(Role::TaxOfficer).await);
@@ -61,6 +65,7 @@ impl Api {
             settlement,
             journal_key: Some(crate::audit::tests_key().verifying_key()),
             live: Arc::default(),
+            limits,
         };
         Api {
             router: router(AppState(Arc::new(app))),
@@ -226,6 +231,45 @@ async fn documented_operations_are_routed(db: &Db) {
     assert!(error_of(&v).1.contains("MQTT broker not connected"), "{v}");
 }
 crate::on_both_databases!(api_documented_operations_are_routed, documented_operations_are_routed);
+
+async fn sign_ins_and_webhooks_are_rate_limited(db: &Db) {
+    let api = Api::with_limits(db, super::limits::RateLimits::new(3, 5)).await;
+    let send = |path: &'static str, body: String| {
+        let req = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("content-type", "application/json")
+            .body(HttpBody::from(body))
+            .unwrap();
+        api.router.clone().oneshot(req)
+    };
+    // Three guesses a minute; the fourth waits, whatever it presents.
+    for _ in 0..3 {
+        let res = send("/api/v1/login", json!({ "token": "lsk_guess" }).to_string()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = send("/api/v1/login", json!({ "token": api.operator }).to_string()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry), "{retry}");
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(error_of(&v).0, "rate_limited");
+    // Five notifications a second, forged or not; then 429.
+    for _ in 0..5 {
+        let res = send("/api/v1/webhooks/sepay", "{}".into()).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    let res = send("/api/v1/webhooks/sepay", "{}".into()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    // The rest of the API is not limited, and the refusals are counted.
+    assert_eq!(api.call("GET", "/api/v1/me", &api.operator, None).await.0, StatusCode::OK);
+    let (_, text) = api.call("GET", "/metrics", &api.operator, None).await;
+    let text = text.as_str().unwrap();
+    assert!(text.contains("parking_server_rate_limited_total{limit=\"login\"} 1"), "{text}");
+    assert!(text.contains("parking_server_rate_limited_total{limit=\"webhooks\"} 1"), "{text}");
+}
+crate::on_both_databases!(api_sign_ins_and_webhooks_are_rate_limited, sign_ins_and_webhooks_are_rate_limited);
 
 async fn malformed_input_is_a_clear_4xx(db: &Db) {
     let api = Api::new(db).await;

@@ -104,7 +104,7 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     std::fs::write(
         &server_toml,
         format!(
-            "{lot}[server]\nlisten = \"127.0.0.1:{http_port}\"\n[database]\nurl = \"{db_url}\"\n\
+            "{lot}[server]\nlisten = \"127.0.0.1:{http_port}\"\nwebhooks_per_second = 0\n[database]\nurl = \"{db_url}\"\n\
              [settlement]\nsepay_hmac_secret = \"{HMAC}\"\n"
         ),
     )?;

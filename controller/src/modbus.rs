@@ -134,6 +134,29 @@ mod tests {
         assert_eq!(check_echo(&req, &other), Err(ModbusError::WrongAddress { want: 1, got: 7 }));
     }
 
+    proptest::proptest! {
+        /// Whatever a board (or line noise) answers is a value or an
+        /// error, never a panic; a reply that passes has a good CRC.
+        #[test]
+        fn hostile_replies_never_panic(
+            reply in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            coil in 0u16..64,
+            count in 1u16..2000,
+        ) {
+            let write = write_coil(1, coil, true);
+            let read = read_inputs(1, 0, count);
+            let _ = reply_len(&write, &reply);
+            let _ = reply_len(&read, &reply);
+            if check_echo(&write, &reply).is_ok() {
+                proptest::prop_assert_eq!(&reply, &write);
+            }
+            if let Ok(bits) = parse_inputs(&read, &reply, count) {
+                proptest::prop_assert_eq!(bits.len(), usize::from(count));
+                proptest::prop_assert_eq!(crc16(&reply[..reply.len() - 2]).to_le_bytes(), [reply[reply.len() - 2], reply[reply.len() - 1]]);
+            }
+        }
+    }
+
     #[test]
     fn discrete_inputs() {
         let req = read_inputs(1, 0, 10);

@@ -282,6 +282,28 @@ mod tests {
         std::fs::read_to_string(corpus(rel).with_extension("txt")).unwrap()
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        /// A camera frame of random or corrupted bytes: decoded or refused,
+        /// never a panic (the frame may still decode if the damage missed
+        /// the code).
+        #[test]
+        fn hostile_frames_never_panic(
+            raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            at in proptest::prelude::any::<usize>(),
+            byte in proptest::prelude::any::<u8>(),
+            cut in proptest::prelude::any::<usize>(),
+        ) {
+            let _ = decode_encoded(&raw);
+            let real = std::fs::read(corpus("qrcode-2/1.png")).unwrap();
+            let mut damaged = real.clone();
+            let i = at % damaged.len();
+            damaged[i] = byte;
+            let _ = decode_encoded(&damaged);
+            let _ = decode_encoded(&real[..cut % real.len()]);
+        }
+    }
+
     #[test]
     fn a_decoder_panic_is_caught_not_fatal() {
         // rqrr 0.11 panics on this real photo (DOMAIN.md §9).

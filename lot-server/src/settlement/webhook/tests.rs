@@ -87,3 +87,45 @@ fn casso_signatures_cover_the_sorted_body() {
     out["data"]["amount"] = Value::from(-50_000);
     assert!(matches!(parse_casso(&out), Ok(Notice::Outgoing { .. })));
 }
+
+/// Replaces, inserts or removes bytes of `base`.
+fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
+    let mut out = base.to_vec();
+    for (at, byte, op) in edits {
+        if out.is_empty() {
+            out.push(*byte);
+            continue;
+        }
+        let i = at % out.len();
+        match op % 3 {
+            0 => out[i] = *byte,
+            1 => out.insert(i, *byte),
+            _ => {
+                out.remove(i);
+            }
+        }
+    }
+    out
+}
+
+proptest::proptest! {
+    /// Hostile bodies and headers: parsed or refused, never a panic, and
+    /// nothing unsigned is ever verified.
+    #[test]
+    fn hostile_notifications_never_panic(
+        raw in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        edits in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>(), proptest::prelude::any::<u8>()), 1..8),
+        header in "\\PC{0,120}",
+    ) {
+        let mutated = mutate(SEPAY.as_bytes(), &edits);
+        for body in [&raw, &mutated] {
+            let _ = parse_sepay(body);
+            let forged = verify_sepay(&keys(), Some(&header), Some(&header), Some(&header), body, now());
+            proptest::prop_assert!(forged.is_err());
+            if let Ok(v) = serde_json::from_slice::<Value>(body) {
+                let _ = parse_casso(&v);
+                proptest::prop_assert!(verify_casso(&keys(), Some(&header), &v, now()).is_err());
+            }
+        }
+    }
+}

@@ -283,7 +283,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+        // Images are slow to decode: 48 frames unless PROPTEST_CASES asks for more.
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(
+            std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(48)
+        ))]
         /// A camera frame of random or corrupted bytes: decoded or refused,
         /// never a panic (the frame may still decode if the damage missed
         /// the code).

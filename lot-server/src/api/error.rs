@@ -64,7 +64,7 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             RegistryError::Invalid(m) => ApiError::bad(m),
             RegistryError::Conflict(m) => ApiError::Conflict(m),
-            RegistryError::Db(e) => ApiError::Unexpected(e.to_string()),
+            RegistryError::Db(e) => db_error(e),
         }
     }
 }
@@ -75,22 +75,34 @@ impl From<JournalError> for ApiError {
             JournalError::Invalid(m) => ApiError::bad(m),
             JournalError::NotFound(m) => ApiError::NotFound(m),
             JournalError::Conflict(m) => ApiError::Conflict(m),
-            JournalError::Db(e) => ApiError::Unexpected(e.to_string()),
+            JournalError::Db(e) => db_error(e),
         }
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::Unexpected(e.to_string())
+        db_error(e)
     }
+}
+
+/// A database error: the client's when its text cannot be stored (a NUL
+/// byte, which PostgreSQL refuses in text: SQLSTATE 22021 or 22P05),
+/// ours otherwise.
+fn db_error(e: sqlx::Error) -> ApiError {
+    if let sqlx::Error::Database(d) = &e {
+        if matches!(d.code().as_deref(), Some("22021" | "22P05")) {
+            return ApiError::bad("text may not contain NUL bytes or characters the database cannot store");
+        }
+    }
+    ApiError::Unexpected(e.to_string())
 }
 
 impl From<crate::settlement::records::QueryError> for ApiError {
     fn from(e: crate::settlement::records::QueryError) -> Self {
         match e {
             crate::settlement::records::QueryError::Invalid(m) => ApiError::bad(m),
-            crate::settlement::records::QueryError::Db(e) => ApiError::Unexpected(e.to_string()),
+            crate::settlement::records::QueryError::Db(e) => db_error(e),
         }
     }
 }
@@ -100,7 +112,7 @@ impl From<crate::settlement::ResolveError> for ApiError {
         match e {
             crate::settlement::ResolveError::NotFound(m) => ApiError::NotFound(format!("transfer {m} not found")),
             crate::settlement::ResolveError::Conflict(m) => ApiError::Conflict(m),
-            crate::settlement::ResolveError::Db(e) => ApiError::Unexpected(e.to_string()),
+            crate::settlement::ResolveError::Db(e) => db_error(e),
         }
     }
 }

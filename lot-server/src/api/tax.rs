@@ -26,7 +26,7 @@ impl From<ReportError> for ApiError {
     fn from(e: ReportError) -> Self {
         match e {
             ReportError::Invalid(m) => ApiError::bad(m),
-            ReportError::Db(e) => ApiError::Unexpected(e.to_string()),
+            ReportError::Db(e) => e.into(),
         }
     }
 }

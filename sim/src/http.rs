@@ -96,9 +96,20 @@ impl Http {
             "transferAmount": amount, "accumulated": 0, "referenceCode": format!("FT{id}"), "description": memo,
         })
         .to_string();
-        let ts = now().unix_seconds();
-        let headers =
-            [("x-sepay-signature", sign_sepay(&self.hmac, ts, body.as_bytes())), ("x-sepay-timestamp", ts.to_string())];
-        self.send("POST", "/api/v1/webhooks/sepay", &headers, body).await
+        // A bank re-sends a notification the server did not take (it is
+        // down, or answered 5xx) until it does, each try signed anew.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let ts = now().unix_seconds();
+            let headers = [
+                ("x-sepay-signature", sign_sepay(&self.hmac, ts, body.as_bytes())),
+                ("x-sepay-timestamp", ts.to_string()),
+            ];
+            match self.send("POST", "/api/v1/webhooks/sepay", &headers, body.clone()).await {
+                Ok((s, v)) if s < 500 => return Ok((s, v)),
+                other if std::time::Instant::now() > deadline => return other,
+                _ => tokio::time::sleep(std::time::Duration::from_millis(250)).await,
+            }
+        }
     }
 }

@@ -54,13 +54,12 @@ pub struct LaneView {
 #[derive(Debug)]
 pub struct LiveBoard {
     lanes: Mutex<BTreeMap<String, LaneView>>,
-    nodes: Mutex<BTreeMap<String, bool>>,
     updates: broadcast::Sender<String>,
 }
 
 impl Default for LiveBoard {
     fn default() -> Self {
-        LiveBoard { lanes: Mutex::default(), nodes: Mutex::default(), updates: broadcast::channel(1024).0 }
+        LiveBoard { lanes: Mutex::default(), updates: broadcast::channel(1024).0 }
     }
 }
 
@@ -110,9 +109,19 @@ impl LiveBoard {
                 .or_insert_with(|| LaneView { gate: gate.to_owned(), ..LaneView::default() });
             f(l);
             l.online = l.status_heard.is_some_and(|t| t.elapsed() < STALE);
-            l.clone()
+            // Copied and serialised only for a dashboard that watches.
+            (self.updates.receiver_count() > 0).then(|| l.clone())
         };
-        let _ = self.updates.send(json!({ "type": "lane", "lane": view }).to_string());
+        if let Some(view) = view {
+            self.send(&json!({ "type": "lane", "lane": view }));
+        }
+    }
+
+    /// Broadcasts `update` to the dashboards watching, if any.
+    fn send(&self, update: &Value) {
+        if self.updates.receiver_count() > 0 {
+            let _ = self.updates.send(update.to_string());
+        }
     }
 
     fn on_event(&self, e: &GateEvent) {
@@ -150,9 +159,9 @@ impl LiveBoard {
                 json!({ "kind": "manual_open", "reason": kind_name(reason), "operator": operator, "note": note, "at": at }),
             ),
             GateEventKind::Alarm { alarm, detail } => {
-                let alarm =
-                    json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at });
-                let _ = self.updates.send(alarm.to_string());
+                self.send(
+                    &json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at }),
+                );
                 return;
             }
             #[allow(unreachable_patterns)]
@@ -201,11 +210,7 @@ impl LiveBoard {
     }
 
     fn on_node(&self, n: &NodeStatus) {
-        if let Ok(mut nodes) = self.nodes.lock() {
-            nodes.insert(n.node.to_string(), n.online);
-        }
-        let _ =
-            self.updates.send(json!({ "type": "node", "node": n.node.to_string(), "online": n.online }).to_string());
+        self.send(&json!({ "type": "node", "node": n.node.to_string(), "online": n.online }));
     }
 }
 
@@ -228,7 +233,7 @@ pub async fn run(
         let polled = tokio::select! {
             () = shutdown.cancelled() => break,
             _ = tick.tick() => {
-                let _ = board.updates.send(json!({ "type": "tick" }).to_string());
+                board.send(&json!({ "type": "tick" }));
                 continue;
             }
             p = events.poll() => p,

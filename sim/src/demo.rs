@@ -215,18 +215,9 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
 /// The day's revenue report, as a tax officer would read it.
 fn print_report(r: &Value) {
-    let vnd = |v: &Value| {
-        let n = v.as_i64().unwrap_or(0);
-        let s = n.abs().to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        if n < 0 { format!("-{out}") } else { out }
-    };
+    // `Vnd` prints `1,234 VND`; the table's header names the unit.
+    let vnd =
+        |v: &Value| parking_core::Vnd::new(v.as_i64().unwrap_or(0)).to_string().trim_end_matches(" VND").to_owned();
     eprintln!();
     eprintln!(
         "Revenue report, lot {}, {} to {}:",

@@ -219,14 +219,32 @@ pub fn controller_toml(
     controller_extra: &str,
     lanes: &str,
 ) -> String {
+    controller_toml_with(&lot_toml(lot), broker_port, node, journal, metrics_port, controller_extra, lanes)
+}
+
+/// [`controller_toml`] with its own `[lot]` section (e.g. from
+/// [`test_dir_with_tariff`]).
+pub fn controller_toml_with(
+    lot_toml: &str,
+    broker_port: u16,
+    node: &str,
+    journal: &Path,
+    metrics_port: u16,
+    controller_extra: &str,
+    lanes: &str,
+) -> String {
     format!(
-        "{}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
+        "{lot_toml}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
          [controller]\nnode = \"{node}\"\njournal = \"{}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
          metrics_listen = \"127.0.0.1:{metrics_port}\"\n{controller_extra}{lanes}",
-        lot_toml(lot),
         journal.display()
     )
 }
+
+/// The lot's bank account and the example's four lanes, two each way.
+pub const BANK_AND_FOUR_LANES: &str = "[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n\
+    [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"entry-2\"\ndirection = \"entry\"\n\
+    [[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n[[lanes]]\ngate = \"exit-2\"\ndirection = \"exit\"\n";
 
 /// A fresh working directory `parking-{name}-{pid}` for one test, holding
 /// `tariff` as the lot's only tariff file; returns it and the `[lot]`

@@ -107,6 +107,20 @@ async fn wait_text(c: &Client, css: &str, want: &str) -> String {
     panic!("{css} never showed {want:?}; last {last:?}; the page: {page}");
 }
 
+/// Clicks `css`, finding it again if the live board re-rendered it
+/// between the find and the click (a stale element).
+async fn click(c: &Client, css: &str) {
+    for _ in 0..50 {
+        if let Ok(e) = c.find(Locator::Css(css)).await {
+            if e.click().await.is_ok() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("could not click {css}");
+}
+
 async fn sign_in(c: &Client, base: &str, token: &str) {
     c.goto(base).await.unwrap();
     c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys(token).await.unwrap();
@@ -148,8 +162,9 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let ctl_cfg = dir.join("controller.toml");
     let lanes = "[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n\
                  [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n";
-    let ctl = bins::controller_toml(LOT, mqtt_port, "ctl-dash", &dir.join("journal.sqlite"), metrics_port, "", lanes);
-    std::fs::write(&ctl_cfg, ctl.replace(&bins::lot_toml(LOT), &lot)).unwrap();
+    let journal = dir.join("journal.sqlite");
+    let ctl = bins::controller_toml_with(&lot, mqtt_port, "ctl-dash", &journal, metrics_port, "", lanes);
+    std::fs::write(&ctl_cfg, ctl).unwrap();
     let _controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
     assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
 
@@ -215,7 +230,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
 
     // 2. The driver's bank app fails: a manual open for whoever waits, with
     // a reason from the list and a note.
-    c.find(Locator::Css(".lane[data-gate=\"exit-1\"] .open-button")).await.unwrap().click().await.unwrap();
+    click(&c, ".lane[data-gate=\"exit-1\"] .open-button").await;
     let dialog_confirm = c.wait().for_element(Locator::Css("#open-confirm")).await.unwrap();
     // Without a reason and a note nothing is sent: the dialog stays.
     dialog_confirm.click().await.unwrap();

@@ -42,19 +42,11 @@ fn lot(name: &str, broker: &Broker) -> Lot {
     let server_toml = dir.join("lot-server.toml");
     let extra = format!("[settlement]\nsepay_hmac_secret = \"{HMAC}\"\n[tax]\njournal_key = \"{JOURNAL_SEED}\"\n");
     write(&server_toml, &bins::server_toml(&lot, broker.port, http_port, &dir, &extra));
-    let mut lanes = String::from("[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n");
-    for (gate, d) in [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")] {
-        lanes.push_str(&format!("[[lanes]]\ngate = \"{gate}\"\ndirection = \"{d}\"\n"));
-    }
     let controller_toml = dir.join("controller.toml");
-    write(
-        &controller_toml,
-        &format!(
-            "{lot}{broker_toml}[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
-             metrics_listen = \"127.0.0.1:{metrics_port}\"\n{lanes}",
-            dir.join("journal.sqlite").display()
-        ),
-    );
+    let journal = dir.join("journal.sqlite");
+    let ctl =
+        bins::controller_toml_with(&lot, broker.port, "ctl-1", &journal, metrics_port, "", bins::BANK_AND_FOUR_LANES);
+    write(&controller_toml, &ctl);
     let token = bins::token(&server_toml, "admin").unwrap();
     let sim_toml = dir.join("sim.toml");
     write(

@@ -95,19 +95,11 @@ async fn sim_run_replays_a_trace_through_separate_processes() {
             &format!("[settlement]\nsepay_hmac_secret = \"{HMAC}\"\n"),
         ),
     );
-    let mut lanes = String::from("[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n");
-    for (gate, d) in [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")] {
-        lanes.push_str(&format!("[[lanes]]\ngate = \"{gate}\"\ndirection = \"{d}\"\n"));
-    }
     let ctl_toml = dir.join("controller.toml");
-    write(
-        &ctl_toml,
-        &format!(
-            "{lot}{broker_toml}[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"test-ticket-key-0123456789\"\n\
-             metrics_listen = \"127.0.0.1:{metrics_port}\"\n{lanes}",
-            dir.join("journal.sqlite").display()
-        ),
-    );
+    let journal = dir.join("journal.sqlite");
+    let ctl =
+        bins::controller_toml_with(&lot, broker.port, "ctl-1", &journal, metrics_port, "", bins::BANK_AND_FOUR_LANES);
+    write(&ctl_toml, &ctl);
     let _server: Proc = bins::start_server(&server_toml, &dir.join("server.log"), http_port).await.unwrap();
     let _controller = bins::start_logged("controller", &ctl_toml, &dir.join("controller.log")).unwrap();
     let token = bins::token(&server_toml, "admin").unwrap();

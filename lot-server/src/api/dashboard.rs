@@ -35,6 +35,7 @@ pub(super) const CSRF: &str = "x-parking-csrf";
 
 const INDEX: &str = include_str!("../dashboard/index.html");
 const APP_JS: &str = include_str!("../dashboard/app.js");
+const I18N_JS: &str = include_str!("../dashboard/i18n.js");
 const APP_CSS: &str = include_str!("../dashboard/app.css");
 
 /// The page: no token needed, no data in it.
@@ -42,6 +43,7 @@ pub(super) fn public_routes() -> Router<AppState> {
     Router::new()
         .route("/", get(|| async { page(INDEX, "text/html; charset=utf-8") }))
         .route("/dashboard/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
+        .route("/dashboard/i18n.js", get(|| async { page(I18N_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
 }
 

@@ -17,6 +17,7 @@
 //! - `settlement`: webhooks, transfers, payment requests, the ledger;
 //! - `tax`: revenue reports and exports, invoices, journal verification;
 //! - `dashboard`: the operator's page, its cookie sign-in, the live board (SSE), occupancy, manual open;
+//! - `limits`: rate limits per client address on sign-in and webhooks;
 //! - `openapi`: the OpenAPI document.
 
 mod dashboard;

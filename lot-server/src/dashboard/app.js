@@ -2,50 +2,7 @@
 // from the server goes into the page as text (textContent), never as HTML.
 "use strict";
 
-const T = {
-  vi: {
-    title: "Bãi đỗ xe — Điều hành", login: "Đăng nhập", token: "Mã truy cập", sign_in: "Đăng nhập", logout: "Đăng xuất",
-    gates: "Cổng", alarms: "Cảnh báo", revenue: "Doanh thu", sessions: "Lượt gửi xe", registry: "Đăng ký", journal: "Sổ nhật ký",
-    occupancy_now: "Xe trong bãi", occupancy_day: "Số xe trong bãi theo giờ", revenue_today: "Doanh thu hôm nay theo kênh",
-    show_resolved: "Hiện cả mục đã xử lý", time: "Thời gian", gate: "Cổng", kind: "Loại", detail: "Chi tiết", state: "Trạng thái",
-    from: "Từ ngày", to: "Đến ngày", show: "Xem", download_csv: "Tải CSV", download_xlsx: "Tải XLSX",
-    plate_or_tag: "Biển số hoặc mã thẻ", search: "Tìm", credential: "Định danh", plate: "Biển số", class: "Loại xe",
-    entered: "Vào", exited: "Ra", fee: "Phí", settlement: "Thanh toán", vehicles: "Xe", tags: "Thẻ", passes: "Vé tháng",
-    accounts: "Tài khoản", verify_journal: "Kiểm tra sổ nhật ký", manual_open: "Mở cổng thủ công", reason: "Lý do",
-    choose: "— chọn —", note: "Ghi chú", confirm_open: "Mở cổng", cancel: "Huỷ",
-    r_emergency_vehicle: "Xe ưu tiên, cấp cứu", r_equipment_fault: "Thiết bị hỏng", r_payment_problem: "Sự cố thanh toán",
-    r_unreadable_credential: "Không đọc được thẻ/vé", r_other: "Khác",
-    online: "trực tuyến", offline: "mất kết nối", entry: "Vào", exit: "Ra", barrier: "Barie", last_read: "Lần đọc cuối",
-    decision: "Quyết định", waiting: "Đang chờ thanh toán", amount: "Số tiền", live_ok: "Cập nhật trực tiếp",
-    live_lost: "Mất kết nối cập nhật trực tiếp — đang thử lại…", resolve: "Xử lý", resolved: "đã xử lý", open: "chưa xử lý",
-    resolve_note: "Đã làm gì?", acknowledge: "Đã biết", owed: "còn nợ", acknowledged: "đã tiếp nhận", suspense: "Chuyển khoản chưa khớp", total: "Tổng", count: "Số lượt", net: "Trước thuế", vat: "Thuế GTGT", channel: "Kênh",
-    day: "Ngày", mismatches: "Sai lệch cần xem", topups: "Nạp tiền", balance: "Số dư", top_up: "Nạp tiền",
-    no_rows: "Không có dữ liệu", sent: "Đã gửi lệnh mở cổng", role_tax_officer: "cán bộ thuế", role_operator: "điều hành",
-    role_admin: "quản trị", bad_login: "Mã truy cập không đúng hoặc đã bị thu hồi", state_word: "Trạng thái",
-    valid: "Hợp lệ", owner: "Chủ xe", vehicle: "Xe", nothing_waiting: "—",
-  },
-  en: {
-    title: "Parking lot — Operations", login: "Sign in", token: "Access token", sign_in: "Sign in", logout: "Sign out",
-    gates: "Gates", alarms: "Alarms", revenue: "Revenue", sessions: "Sessions", registry: "Registry", journal: "Journal",
-    occupancy_now: "Vehicles inside", occupancy_day: "Vehicles inside by hour", revenue_today: "Today's revenue by channel",
-    show_resolved: "Show resolved too", time: "Time", gate: "Gate", kind: "Kind", detail: "Detail", state: "State",
-    from: "From", to: "To", show: "Show", download_csv: "Download CSV", download_xlsx: "Download XLSX",
-    plate_or_tag: "Plate or tag EPC", search: "Search", credential: "Credential", plate: "Plate", class: "Class",
-    entered: "In", exited: "Out", fee: "Fee", settlement: "Settlement", vehicles: "Vehicles", tags: "Tags", passes: "Passes",
-    accounts: "Accounts", verify_journal: "Verify the journal", manual_open: "Open by hand", reason: "Reason",
-    choose: "— choose —", note: "Note", confirm_open: "Open the barrier", cancel: "Cancel",
-    r_emergency_vehicle: "Emergency vehicle", r_equipment_fault: "Equipment fault", r_payment_problem: "Payment problem",
-    r_unreadable_credential: "Unreadable tag or ticket", r_other: "Other",
-    online: "online", offline: "offline", entry: "Entry", exit: "Exit", barrier: "Barrier", last_read: "Last read",
-    decision: "Decision", waiting: "Waiting to pay", amount: "Amount", live_ok: "Live",
-    live_lost: "Live updates lost — retrying…", resolve: "Resolve", resolved: "resolved", open: "open",
-    resolve_note: "What was done?", acknowledge: "Acknowledge", owed: "owes", acknowledged: "acknowledged", suspense: "Transfers in suspense", total: "Total", count: "Count", net: "Net", vat: "VAT", channel: "Channel",
-    day: "Day", mismatches: "Mismatches to review", topups: "Top-ups", balance: "Balance", top_up: "Top up",
-    no_rows: "Nothing to show", sent: "Open command sent", role_tax_officer: "tax officer", role_operator: "operator",
-    role_admin: "admin", bad_login: "Unknown or revoked token", state_word: "State",
-    valid: "Valid", owner: "Owner", vehicle: "Vehicle", nothing_waiting: "—",
-  },
-};
+// The words of the page, by language: i18n.js (loaded first) defines `T`.
 
 const params = new URLSearchParams(location.search);
 let lang = params.get("lang") || localStorage.getItem("lang") || "vi";

@@ -25,26 +25,6 @@ pub(super) async fn expect(waiters: &Waiters, topic: &str) -> oneshot::Receiver<
     rx
 }
 
-/// Waits until the controller whose `/health` is at `addr` (HOST:PORT)
-/// holds lists `version` or later.
-pub async fn wait_lists_at(addr: &str, version: u64) -> anyhow::Result<()> {
-    for _ in 0..600 {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf).await;
-            let body = buf.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-            let held = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v["lists_version"].as_u64());
-            if held.is_some_and(|h| h >= version) {
-                return Ok(());
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    bail!("the controller at {addr} never reached lists version {version}")
-}
-
 pub(super) fn read(gate: &str, epc: Epc) -> anyhow::Result<Vec<u8>> {
     let at = now();
     let p = TagPresence { epc, tid: None, antenna: 0, rssi: None, first_seen: at, last_seen: at, reads: 3 };

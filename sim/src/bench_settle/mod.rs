@@ -77,7 +77,7 @@ pub(super) fn epc(n: u64) -> anyhow::Result<Epc> {
 mod lane;
 
 use crate::http::Http;
-pub use lane::wait_lists_at;
+use crate::run::setup::wait_lists_at;
 use lane::{Waiters, lane_payments, read};
 
 pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
@@ -203,9 +203,7 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     }
     latencies.sort_by(f64::total_cmp);
     answers.sort_by(f64::total_cmp);
-    let pct = |v: &[f64], p: f64| {
-        v.get(((v.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(f64::NAN)
-    };
+    let pct = crate::run::check::percentile;
     let (p50, p99, max) = (pct(&latencies, 0.50), pct(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN));
     eprintln!(
         "  webhook -> barrier command: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; webhook answered p50 {:.2} ms, p99 {:.2} ms",

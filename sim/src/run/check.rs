@@ -23,7 +23,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::lanes::{Entered, Report};
-use super::setup::Registered;
 use crate::http::Http;
 use crate::traffic::{CredentialKind, Visit};
 
@@ -69,7 +68,8 @@ impl Summary {
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+/// The `p` quantile of sorted figures (nearest rank), to 0.01.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     let v = sorted.get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
     (v * 100.0).round() / 100.0
 }
@@ -119,7 +119,6 @@ pub async fn check(
     book: &TariffBook,
     zone: &str,
     visits: &[Visit],
-    _registered: &Registered,
     report: &Report,
     started: Timestamp,
     timeout: Duration,

@@ -25,7 +25,7 @@ use tokio::sync::{Mutex, mpsc, watch};
 
 use super::Speed;
 use super::devices::{Devices, LaneMsg};
-use super::setup::{Registered, clone_tid};
+use super::setup::{Registered, clone_tid, registered_tid};
 use crate::http::Http;
 use crate::traffic::{Actor, CredentialKind, Visit};
 
@@ -230,7 +230,7 @@ async fn entry(
         Some(epc) if !ticketed => {
             let tid = match v.actor {
                 Actor::Cloned => clone_tid(v.vehicle),
-                _ => s.registered.tids.get(epc).cloned().unwrap_or_else(|| super::setup::tid_of(v.vehicle)),
+                _ => registered_tid(s.registered, epc, v.vehicle),
             };
             s.devices.tag(gate, epc, &tid).await?;
         }
@@ -277,7 +277,7 @@ async fn exit(
     match (&ticket, &v.epc) {
         (Some(t), _) => s.devices.show_ticket(gate, t).await?,
         (None, Some(epc)) => {
-            let tid = s.registered.tids.get(epc).cloned().unwrap_or_else(|| super::setup::tid_of(v.vehicle));
+            let tid = registered_tid(s.registered, epc, v.vehicle);
             s.devices.tag(gate, epc, &tid).await?;
         }
         (None, None) => return Ok(()),

@@ -196,8 +196,7 @@ pub async fn replay(
     tag_reader::clock::release();
     let report = lanes::replay(&visits, &registered, &devices, &http, speed, timeout, progress).await?;
     devices.close().await;
-    let summary =
-        check::check(&http, &book, &s.lot.zone, &visits, &registered, &report, started_clock, timeout).await?;
+    let summary = check::check(&http, &book, &s.lot.zone, &visits, &report, started_clock, timeout).await?;
     Ok(summary)
 }
 

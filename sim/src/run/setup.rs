@@ -33,6 +33,11 @@ pub fn tid_of(n: u64) -> String {
     format!("E28011{:010X}", n & 0xFF_FFFF_FFFF)
 }
 
+/// The TID a tag was registered with (or would have been).
+pub fn registered_tid(reg: &Registered, epc: &Epc, vehicle: u64) -> String {
+    reg.tids.get(epc).cloned().unwrap_or_else(|| tid_of(vehicle))
+}
+
 /// A clone's TID: the same EPC on another chip.
 pub fn clone_tid(n: u64) -> String {
     format!("E28068{:010X}", n & 0xFF_FFFF_FFFF)
@@ -175,7 +180,27 @@ pub async fn wait_for_lists(http: &Http, sim: &SimSettings) -> anyhow::Result<()
         return Ok(());
     }
     for addr in &sim.controllers {
-        crate::bench_settle::wait_lists_at(addr, version).await?;
+        wait_lists_at(addr, version).await?;
     }
     Ok(())
+}
+
+/// Waits until the controller whose `/health` is at `addr` (HOST:PORT)
+/// holds lists `version` or later.
+pub async fn wait_lists_at(addr: &str, version: u64) -> anyhow::Result<()> {
+    for _ in 0..600 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf).await;
+            let body = buf.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+            let held = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v["lists_version"].as_u64());
+            if held.is_some_and(|h| h >= version) {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("the controller at {addr} never reached lists version {version}")
 }

@@ -129,6 +129,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         "bench-lot".parse()?,
         broker,
         client_id,
+        None,
         metrics.clone(),
         mqtt_ingest::SettleLink {
             policy: std::sync::Arc::new(crate::settlement::Policy::from_tax(&Default::default())?),

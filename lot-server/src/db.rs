@@ -181,6 +181,37 @@ pub(crate) fn pow2_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[
     })
 }
 
+/// Locks held for a transaction on PostgreSQL, where several lot-server
+/// instances may write one database (SQLite has one writer at a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TxLock {
+    /// Stays and what settles them: ingestion reads sessions, changes them
+    /// in memory and writes them back, and matches payment requests with
+    /// transfers already booked; the settler matches transfers with
+    /// requests already ingested. Under READ COMMITTED, two such
+    /// transactions on different instances (or connections) could each miss
+    /// the other's uncommitted half and leave a transfer held for ever, so
+    /// they commit one at a time. Taken first, before any row lock.
+    Stays = 0x5041_524b,
+}
+
+/// Takes `lock` until the end of `tx` (PostgreSQL), waiting for another
+/// instance's transaction holding it to end. Nothing on SQLite.
+pub(crate) async fn lock_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    lock: TxLock,
+) -> Result<(), sqlx::Error> {
+    if backend == Backend::Postgres {
+        // Wrapped: `void` is not a type sqlx's Any driver can describe.
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+            .bind(lock as i64)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 impl Backend {
     /// ` FOR UPDATE` on PostgreSQL, for a read whose rows the transaction
     /// will write; nothing on SQLite, whose write transaction locks the

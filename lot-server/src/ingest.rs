@@ -91,6 +91,9 @@ pub async fn commit(
     let payloads: std::collections::HashMap<_, String> = unique.iter().map(|e| (e.event_id, json_text(e))).collect();
     let payload = |e: &GateEvent| payloads.get(&e.event_id).cloned().unwrap_or_default();
     let mut tx = db.pool.begin().await?;
+    // Another instance's batch may touch the same sessions (an entry here,
+    // its exit there), a settler the same payment requests.
+    crate::db::lock_tx(&mut tx, db.backend, crate::db::TxLock::Stays).await?;
     let mut new_ids: HashSet<String> = HashSet::with_capacity(unique.len());
     for chunk in db.backend.chunks(&unique, CHUNK) {
         let sql = format!(

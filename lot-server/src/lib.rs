@@ -141,6 +141,7 @@ pub async fn run(
         lot.clone(),
         settings.broker.clone(),
         format!("{}-{lot}-ingest", settings.server.node),
+        settings.server.share_group.as_ref().map(|g| g.as_str().to_owned()),
         metrics.ingest.clone(),
         mqtt_ingest::SettleLink { policy: Arc::clone(&policy), lists_changed: Arc::clone(&registry.lists_changed) },
         out.clone(),

@@ -67,6 +67,7 @@ pub async fn run(
     lot: LotId,
     broker: BrokerSettings,
     client_id: String,
+    share_group: Option<String>,
     metrics: IngestMetrics,
     settle: SettleLink,
     out: mpsc::Sender<OutMsg>,
@@ -74,16 +75,19 @@ pub async fn run(
 ) {
     let topics = Topics::new(lot.clone());
     let (tx, rx) = mpsc::channel::<(GateEvent, tracing::Span)>(65_536);
-    let sub = tokio::spawn(subscribe(
-        broker,
-        client_id,
-        topics.all_gates(GateTopic::Event),
-        tx,
-        metrics.clone(),
-        shutdown.clone(),
-    ));
+    let filter = shared(share_group.as_deref(), &topics.all_gates(GateTopic::Event));
+    let sub = tokio::spawn(subscribe(broker, client_id, filter, tx, metrics.clone(), shutdown.clone()));
     committer(db, rx, out, topics, metrics, settle).await;
     let _ = sub.await;
+}
+
+/// The subscription for `filter`: shared by the instances of `group`
+/// (each message to one of them), or this instance's own.
+pub fn shared(group: Option<&str>, filter: &str) -> String {
+    match group {
+        Some(g) => format!("$share/{g}/{filter}"),
+        None => filter.to_owned(),
+    }
 }
 
 /// What ingestion needs for settlement: the VAT policy, and the lists

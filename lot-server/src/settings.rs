@@ -196,6 +196,39 @@ pub struct ServerSettings {
     /// per second; 0 for no limit.
     #[serde(default = "default_webhooks_per_second")]
     pub webhooks_per_second: u32,
+    /// Several lot-server instances on one PostgreSQL database share the
+    /// lot's gate events when they name the same group: each event goes to
+    /// one of them (an MQTT shared subscription, `$share/{group}/…`). Each
+    /// instance needs its own `node`. Unset: this instance takes them all.
+    #[serde(default)]
+    pub share_group: Option<ShareGroup>,
+}
+
+/// A shared-subscription group name: letters, digits, `-` and `_`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareGroup(String);
+
+impl ShareGroup {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ShareGroup {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(format!("share_group {s:?}: 1 to 64 letters, digits, '-' or '_'"));
+        }
+        Ok(ShareGroup(s.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for ShareGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 fn default_login_per_minute() -> u32 {
@@ -226,5 +259,23 @@ impl Settings {
     /// Reads the files in order, then `PARKING__…` overrides, once.
     pub fn load(paths: &[PathBuf]) -> Result<Self, ConfigError> {
         Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_share_group_is_a_plain_name() {
+        assert_eq!("lot-servers".parse::<ShareGroup>().unwrap().as_str(), "lot-servers");
+        for bad in ["", "a/b", "lots+", "#", "a b", &"x".repeat(65)] {
+            let e = bad.parse::<ShareGroup>().unwrap_err();
+            assert!(e.contains("share_group"), "{e}");
+        }
+        assert_eq!(crate::mqtt_ingest::shared(Some("g"), "parking/l/gate/+/event"), "$share/g/parking/l/gate/+/event");
+        assert_eq!(crate::mqtt_ingest::shared(None, "parking/l/gate/+/event"), "parking/l/gate/+/event");
     }
 }

@@ -55,6 +55,7 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
         "mqtt-lot".parse().unwrap(),
         settings,
         "test-ingest".into(),
+        None,
         metrics.clone(),
         mqtt_ingest::SettleLink {
             policy: std::sync::Arc::new(lot_server::settlement::Policy::from_tax(&Default::default()).unwrap()),

@@ -4,7 +4,9 @@
 //! - [`bins`]: the workspace's binaries as child processes, and loopback HTTP;
 //! - [`devices`]: an R2000 reader and a Modbus relay board played over ptys;
 //! - [`mqtt`]: a test client that records and acknowledges gate events;
-//! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts.
+//! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts;
+//! - [`postgres`]: a PostgreSQL server that a test starts, kills and restarts;
+//! - [`scenario`]: a lot of server, controller and `sim run` processes, and the books they must keep.
 //!
 //! Suites that need a real service are `#[ignore]`d with the reason, so the
 //! README's `cargo test --workspace` passes on a machine with only the Rust
@@ -16,3 +18,5 @@ pub mod bins;
 pub mod devices;
 pub mod mosquitto;
 pub mod mqtt;
+pub mod postgres;
+pub mod scenario;

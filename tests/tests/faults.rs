@@ -9,125 +9,121 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use parking_tests::bins::{self, Proc, api};
-use parking_tests::mosquitto::{Broker, free_port};
-use serde_json::Value;
-
-const LOT: &str = "fault-lot";
-const HMAC: &str = "fault-sepay-hmac-secret";
-const JOURNAL_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
-
-/// A lot (server and controller on `broker`) and a `sim run` configuration.
-struct Lot {
-    dir: PathBuf,
-    http_port: u16,
-    server_toml: PathBuf,
-    controller_toml: PathBuf,
-    sim_toml: PathBuf,
-    token: String,
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap();
-}
-
-fn lot(name: &str, broker: &Broker) -> Lot {
-    // Without the example's grace period: a compressed stay still costs.
-    let (dir, lot) = bins::test_dir_with_tariff(name, LOT, include_str!("../fixtures/no-grace-tariff.toml")).unwrap();
-    let (http_port, metrics_port) = (free_port(), free_port());
-    let broker_toml = format!("[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {}\n", broker.port);
-    let server_toml = dir.join("lot-server.toml");
-    let extra = format!("[settlement]\nsepay_hmac_secret = \"{HMAC}\"\n[tax]\njournal_key = \"{JOURNAL_SEED}\"\n");
-    write(&server_toml, &bins::server_toml(&lot, broker.port, http_port, &dir, &extra));
-    let controller_toml = dir.join("controller.toml");
-    let journal = dir.join("journal.sqlite");
-    let ctl =
-        bins::controller_toml_with(&lot, broker.port, "ctl-1", &journal, metrics_port, "", bins::BANK_AND_FOUR_LANES);
-    write(&controller_toml, &ctl);
-    let token = bins::token(&server_toml, "admin").unwrap();
-    let sim_toml = dir.join("sim.toml");
-    write(
-        &sim_toml,
-        &format!(
-            "{lot}{broker_toml}[sim]\nserver = \"http://127.0.0.1:{http_port}\"\ntoken = \"{token}\"\n\
-             sepay_hmac_secret = \"{HMAC}\"\ncontrollers = [\"127.0.0.1:{metrics_port}\"]\ntimeout_s = 20\n\
-             [traffic]\nclasses = {{ car = 1.0 }}\n"
-        ),
-    );
-    Lot { dir, http_port, server_toml, controller_toml, sim_toml, token }
-}
-
-/// The summary's JSON line, after the run's status is checked.
-fn summary(out: &std::process::Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let s: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
-        .unwrap_or_else(|e| panic!("no summary ({e}): {stdout}\n{stderr}"));
-    assert!(out.status.success(), "the books do not match: {s}\n{stderr}");
-    s
-}
-
-/// Waits until the server holds `n` sessions: the replay is under way.
-async fn sessions_at_least(port: u16, token: &str, n: usize) {
-    for _ in 0..600 {
-        let (status, body) =
-            bins::http(port, "GET", "/api/v1/sessions?limit=1000", Some(token), None).await.unwrap_or_default();
-        if status == 200
-            && serde_json::from_str::<Value>(&body).ok().and_then(|v| v.as_array().map(Vec::len)).unwrap_or(0) >= n
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the replay never reached {n} sessions");
-}
+use parking_tests::mosquitto::Broker;
+use parking_tests::postgres::PgServer;
+use parking_tests::scenario::{Layout, Lot, assert_books, finish_sim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
 async fn the_lot_server_killed_mid_day_loses_and_doubles_nothing() {
     let broker = Broker::start().expect("start mosquitto");
-    let l = lot("fault-server", &broker);
-    let mut server: Proc = bins::start_server(&l.server_toml, &l.dir.join("server-1.log"), l.http_port).await.unwrap();
-    let _controller = bins::start_logged("controller", &l.controller_toml, &l.dir.join("controller.log")).unwrap();
+    let l = Lot::new("fault-server", broker.port, &Layout::default());
+    let mut server = l.start_server(0, 1).await;
+    let _controller = l.start_controller(1);
 
     // 400 cars over a day compressed 3,600 times: about half a minute.
-    let sim = bins::command("sim")
-        .args(["run", "--speed", "3600", "--seed", "21", "--visits", "400", "--config"])
-        .arg(&l.sim_toml)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    sessions_at_least(l.http_port, &l.token, 20).await;
+    let sim = l.start_sim(400, 21, "3600");
+    l.sessions_at_least(20).await;
     // SIGKILL mid-day; the lanes keep deciding from their lists, drivers'
     // banks keep re-sending their notifications.
     server.kill();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let _server = bins::start_server(&l.server_toml, &l.dir.join("server-2.log"), l.http_port).await.unwrap();
-    let out = tokio::task::spawn_blocking(move || sim.wait_with_output().unwrap()).await.unwrap();
-    let s = summary(&out);
-    assert_eq!(s["events_lost"], 0, "{s}");
-    assert_eq!(s["duplicates"], 0, "{s}");
-    assert_eq!(s["stuck"], 0, "{s}");
-    assert_eq!(s["revenue_vnd"], s["expected_revenue_vnd"], "{s}");
-    assert!(s["revenue_vnd"].as_i64().unwrap() > 0, "{s}");
-    assert_eq!(s["transferred_vnd"], s["settled_by_transfer_vnd"], "{s}");
-    // No transfer waits for a stay the server never learned of.
-    let held = api(l.http_port, "GET", "/api/v1/transfers?state=all&limit=1000", &l.token, None).await;
-    assert!(held.as_array().unwrap().iter().all(|t| t["state"] != "held"), "a transfer still held");
-    // The journal chains across the crash and verifies.
-    let mut verified = Value::Null;
-    for _ in 0..50 {
-        verified = api(l.http_port, "GET", "/api/v1/journal/verify", &l.token, None).await;
-        if verified["ok"] == true && verified["pending"] == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert_eq!(verified["ok"], true, "{verified}");
+    let _server = l.start_server(0, 2).await;
+    let (s, out) = finish_sim(sim).await;
+    assert_books(&s, &out);
+    l.assert_server_books(l.port()).await;
     eprintln!("after a lot-server SIGKILL: {s}");
-    let _ = std::fs::remove_dir_all(&l.dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
+async fn the_broker_killed_mid_day_loses_and_doubles_nothing() {
+    let mut broker = Broker::start_durable().expect("start mosquitto");
+    let l = Lot::new("fault-broker", broker.port, &Layout::default());
+    let _server = l.start_server(0, 1).await;
+    let _controller = l.start_controller(1);
+    let sim = l.start_sim(400, 22, "3600");
+    l.sessions_at_least(40).await;
+    // SIGKILL the broker: the controller keeps its events in its journal,
+    // the server its commands in its outbox, the devices their reads.
+    broker.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    broker.restart().expect("restart mosquitto");
+    let (s, out) = finish_sim(sim).await;
+    assert_books(&s, &out);
+    l.assert_server_books(l.port()).await;
+    eprintln!("after a broker SIGKILL: {s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto and PostgreSQL's binaries (initdb); .ci/run runs it"]
+async fn postgresql_killed_mid_day_loses_and_doubles_nothing() {
+    let broker = Broker::start().expect("start mosquitto");
+    let mut pg = PgServer::start().expect("start a PostgreSQL of the test's own");
+    let l = Lot::new("fault-postgres", broker.port, &Layout { database: Some(pg.url()), ..Layout::default() });
+    let _server = l.start_server(0, 1).await;
+    let _controller = l.start_controller(1);
+    let sim = l.start_sim(400, 23, "3600");
+    l.sessions_at_least(40).await;
+    // SIGKILL the database: ingestion retries its batch, the settler
+    // refuses the banks' notifications (they retry), the lanes go on.
+    pg.kill();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    pg.restart().expect("restart postgresql");
+    let (s, out) = finish_sim(sim).await;
+    assert_books(&s, &out);
+    l.assert_server_books(l.port()).await;
+    eprintln!("after a PostgreSQL SIGKILL: {s}");
+}
+
+/// Where `needle` is in the lot's SQLite file, after a checkpoint has
+/// moved everything from the write-ahead log into it.
+fn find(bytes: &[u8], needle: &[u8]) -> Option<usize> {
+    bytes.windows(needle.len()).position(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
+async fn a_corrupted_journal_page_is_found_and_named() {
+    use sqlx::{Connection as _, Row as _};
+
+    let broker = Broker::start().expect("start mosquitto");
+    let l = Lot::new("fault-journal", broker.port, &Layout::default());
+    let mut server = l.start_server(0, 1).await;
+    let _controller = l.start_controller(1);
+    let (s, out) = finish_sim(l.start_sim(150, 5, "3600")).await;
+    assert_books(&s, &out);
+    l.assert_server_books(l.port()).await;
+
+    // The server dies; a disk fault then flips one character in a page
+    // that holds a record of gate events (one digest of one event).
+    server.kill();
+    let db = l.dir.join("lot.sqlite");
+    let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", db.display())).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&mut conn).await.unwrap();
+    let row =
+        sqlx::query("SELECT seq, body FROM journal_records WHERE kind = 'gate_events' ORDER BY seq LIMIT 1 OFFSET 2")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    let (seq, body): (i64, String) = (row.get(0), row.get(1));
+    conn.close().await.unwrap();
+    let digest = body.split("\"payload_sha256\":\"").nth(1).unwrap()[..64].to_owned();
+    let mut bytes = std::fs::read(&db).unwrap();
+    let at = find(&bytes, digest.as_bytes()).expect("the record's digest is in the file");
+    bytes[at] = if bytes[at] == b'0' { b'1' } else { b'0' };
+    std::fs::write(&db, &bytes).unwrap();
+
+    // The server starts on the damaged file, keeps serving, and its
+    // verification names the damaged record.
+    let _server = l.start_server(0, 2).await;
+    let verified = parking_tests::bins::api(l.port(), "GET", "/api/v1/journal/verify", &l.token, None).await;
+    assert_eq!(verified["ok"], false, "{verified}");
+    let want = format!("record {seq}: its contents do not match its hash (edited)");
+    assert_eq!(verified["tamper"], want.as_str(), "{verified}");
+    let sessions = parking_tests::bins::api(l.port(), "GET", "/api/v1/sessions?limit=1000", &l.token, None).await;
+    assert!(sessions.as_array().is_some_and(|a| a.len() >= 100), "the stays are still served: {sessions}");
+    eprintln!("a flipped byte in journal record {seq} is reported: {}", verified["tamper"]);
 }

@@ -99,6 +99,9 @@ impl EngineLoop {
                         tracing::info!(version, "lists delta applied");
                         let _ = self.journal.send(JournalMsg::SaveDelta { version, payload }).await;
                     }
+                    Err(e @ parking_core::gate::ListsError::Stale { .. }) => {
+                        tracing::debug!(error = %e, "lists delta already held");
+                    }
                     Err(e) => tracing::warn!(error = %e, "lists delta not applied; waiting for a snapshot"),
                 }
             }

@@ -85,11 +85,19 @@ impl EdgeLists {
         Ok(())
     }
 
-    /// Moves forward by one delta. A delta that does not start at the held
-    /// version is refused whole; the controller waits for a snapshot.
+    /// Moves forward by one delta. A delta carries every entry changed
+    /// after its `from` version as it stands at `to`, so one that starts at
+    /// or before the held version and ends after it applies whole: what it
+    /// repeats is already held as it says (several lot-server instances
+    /// each publish the deltas they see). One that starts after the held
+    /// version leaves a gap and is refused whole; the controller waits for
+    /// a snapshot. One that ends at or before it is stale.
     pub fn apply_delta(&mut self, d: ListsDelta) -> Result<(), ListsError> {
-        if d.from_version != self.version || d.to_version <= d.from_version {
+        if d.to_version <= d.from_version || d.from_version > self.version {
             return Err(ListsError::Gap { held: self.version, from: d.from_version, to: d.to_version });
+        }
+        if d.to_version <= self.version {
+            return Err(ListsError::Stale { held: self.version, got: d.to_version });
         }
         // Every change below is infallible, so the delta applies whole.
         for epc in d.remove_tags {

@@ -459,10 +459,21 @@ fn lists_move_forward_whole_or_not_at_all() {
     assert!(w.lists.tag(&epc).is_none());
     assert_eq!(w.lists.denied(&DenyTarget::Epc(STOLEN_TAG.parse().unwrap())), None);
     assert!(w.lists.valid_pass(Some(&PASS_TAG.parse().unwrap()), None, at("10:00:00")).is_none());
+    // Two lot-server instances publish overlapping deltas: one that starts
+    // before the held version and ends after it applies; one that ends at
+    // or before it is stale and changes nothing.
+    assert!(matches!(w.lists.apply_delta(delta(1, 2)), Err(ListsError::Stale { held: 2, got: 2 })));
+    let mut overlapping = delta(1, 3);
+    overlapping.upsert_tags = vec![w.lists.tag(&STOLEN_TAG.parse().unwrap()).unwrap().clone()];
+    overlapping.upsert_tags[0].epc = epc.clone();
+    w.lists.apply_delta(overlapping).unwrap();
+    assert_eq!(w.lists.version(), 3);
+    assert!(w.lists.tag(&epc).is_some(), "the overlapping delta's own change applied");
+    assert!(matches!(w.lists.apply_delta(delta(4, 5)), Err(ListsError::Gap { held: 3, .. })));
     let stale = ListsSnapshot {
         v: V1,
         lot: lot(),
-        version: 2,
+        version: 3,
         issued_at: at("10:00:00"),
         tags: vec![],
         deny: vec![],

@@ -74,6 +74,10 @@ pub async fn chain_pending(db: &Db) -> Result<usize, sqlx::Error> {
             return Ok(total);
         }
         let mut tx = db.begin_write().await?;
+        // The chain's head first: another lot-server instance chaining the
+        // same outbox waits here until it has committed, and the read below
+        // then no longer sees what it chained (and deleted).
+        super::head(&mut tx, db.backend, None).await?;
         let rows = sqlx::query("SELECT key, at_ms, kind, body FROM journal_outbox ORDER BY at_ms, key LIMIT 5000")
             .fetch_all(&mut *tx)
             .await?;

@@ -45,6 +45,8 @@ pub struct Devices {
     topics: Topics,
     publisher: AsyncClient,
     subscriber: AsyncClient,
+    /// Both links' options, to end their persistent sessions on close.
+    sessions: [rumqttc::MqttOptions; 2],
     lanes: std::sync::Mutex<HashMap<GateId, mpsc::UnboundedReceiver<LaneMsg>>>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -83,8 +85,16 @@ impl Devices {
                 }
             }));
         }
-        let (publisher, mut pub_loop) = new_client(mqtt_options(broker, &client_id("devices"), None), 4096);
-        let (subscriber, mut sub_loop) = new_client(mqtt_options(broker, &client_id("lanes"), None), 4096);
+        // Persistent sessions on both links: across a broker restart, what
+        // the lanes say waits for us there, as a driver would still see it,
+        // and a read the broker had not acknowledged is sent again (with a
+        // clean session, rumqttc drops it on reconnecting).
+        let mut sessions = [client_id("devices"), client_id("lanes")].map(|id| mqtt_options(broker, &id, None));
+        for o in &mut sessions {
+            o.set_clean_session(false);
+        }
+        let (publisher, mut pub_loop) = new_client(sessions[0].clone(), 4096);
+        let (subscriber, mut sub_loop) = new_client(sessions[1].clone(), 4096);
         let (ready_tx, mut ready) = mpsc::channel::<()>(4);
         let pub_ready = ready_tx.clone();
         let pub_task = tokio::spawn(async move {
@@ -101,9 +111,21 @@ impl Devices {
                 }
             }
         });
+        let filters: Vec<String> = [GateTopic::Barrier, GateTopic::Display].map(|k| topics.all_gates(k)).into();
+        let resubscribe = subscriber.clone();
         let sub_task = tokio::spawn(async move {
             loop {
                 match sub_loop.poll().await {
+                    // A broker that lost our session (restarted without
+                    // it, or the first connection) gets the subscriptions
+                    // again; the request queue is never full here.
+                    Ok(Event::Incoming(Packet::ConnAck(c))) if !c.session_present => {
+                        for f in &filters {
+                            if let Err(e) = resubscribe.try_subscribe(f.clone(), QoS::AtLeastOnce) {
+                                tracing::warn!(error = %e, "simulated lanes: cannot subscribe");
+                            }
+                        }
+                    }
                     Ok(Event::Incoming(Packet::Publish(p))) => {
                         let at = Instant::now();
                         let Ok(wire::Topic::Gate { gate, kind, .. }) = wire::Topic::parse(&p.topic) else { continue };
@@ -134,10 +156,7 @@ impl Devices {
                 }
             }
         });
-        for kind in [GateTopic::Barrier, GateTopic::Display] {
-            subscriber.subscribe(topics.all_gates(kind), QoS::AtLeastOnce).await?;
-        }
-        // One ConnAck and two SubAcks.
+        // Two SubAcks (and the publisher's ConnAck).
         for _ in 0..3 {
             tokio::time::timeout(Duration::from_secs(10), ready.recv())
                 .await
@@ -147,6 +166,7 @@ impl Devices {
             topics,
             publisher,
             subscriber,
+            sessions,
             lanes: std::sync::Mutex::new(receivers),
             tasks: {
                 tasks.extend([pub_task, sub_task]);
@@ -210,6 +230,23 @@ impl Devices {
         tokio::time::sleep(Duration::from_millis(100)).await;
         for t in self.tasks {
             t.abort();
+        }
+        // Connecting once more with a clean session ends a persistent one,
+        // so the broker stops keeping the lanes' messages for us.
+        for mut options in self.sessions {
+            options.set_clean_session(true);
+            let (client, mut events) = new_client(options, 4);
+            let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                while let Ok(e) = events.poll().await {
+                    if matches!(e, Event::Incoming(Packet::ConnAck(_))) {
+                        let _ = client.disconnect().await;
+                    }
+                    if matches!(e, Event::Outgoing(rumqttc::Outgoing::Disconnect)) {
+                        break;
+                    }
+                }
+            })
+            .await;
         }
     }
 }

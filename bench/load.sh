@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# The load run (README, "Load"): a big lot of 50 lanes (25 in, 25 out) on
+# 5 controllers of 10 lanes, two lot-server instances sharing the gate
+# events (share_group) over one PostgreSQL database, a private Mosquitto,
+# and `sim run` replaying arrivals at 10 times the demo day's busiest hour
+# on every lane, for 10 minutes. Prints decision p99 (controllers), read to
+# open p99 (simulator), ingest lag (gate event to committed, from the
+# database), and the peak memory of every process.
+#
+#   bench/load.sh [MINUTES] [FACTOR]      (defaults 10 and 10)
+#
+# Needs: PostgreSQL on 127.0.0.1:5432 (PARKING_LOAD_DATABASE_URL, default
+# postgres://postgres@127.0.0.1:5432/test, to create a database next to)
+# and mosquitto on the PATH. Starts and stops only its own processes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MINUTES=${1:-10}
+FACTOR=${2:-10}
+ADMIN_URL=${PARKING_LOAD_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+DB=parking_load_$$
+BASE_URL=${ADMIN_URL%/*}
+WORK=$(mktemp -d /tmp/parking-load.XXXXXX)
+PIDS=()
+
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  psql "$ADMIN_URL" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 1 200); do curl -sf "http://127.0.0.1:$1$2" >/dev/null && return 0; sleep 0.1; done; echo "no answer on :$1$2" >&2; return 1; }
+peak_kib() { awk '/VmHWM/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+echo "building (release)…"
+cargo build --release --quiet -p lot-server -p controller -p sim
+BIN=target/release
+
+# The demo day: 5,000 visits, its busiest hour 8/95 of them over 2 entry
+# lanes. Here every one of 25 entry lanes takes FACTOR times that hour's
+# per-lane rate, for MINUTES; a flat day replayed at SPEED fits MINUTES.
+read -r VISITS SPEED < <(python3 -c "
+per_lane_hour = 5000 * 8 / 95 / 2
+rate = per_lane_hour * $FACTOR * 25 / 3600          # arrivals per second
+print(round(rate * $MINUTES * 60), round(86400 / ($MINUTES * 60), 3))")
+echo "$VISITS arrivals over 25 entry lanes in $MINUTES min (a flat day at ${SPEED}x)"
+
+MQTT=$(free_port)
+mkdir -p "$WORK/mosquitto"
+printf 'listener %s 127.0.0.1\nallow_anonymous true\nset_tcp_nodelay true\nmax_queued_messages 100000\n' "$MQTT" >"$WORK/mosquitto.conf"
+mosquitto -c "$WORK/mosquitto.conf" >"$WORK/mosquitto.log" 2>&1 &
+PIDS+=($!); MOSQUITTO=$!
+psql "$ADMIN_URL" -qc "CREATE DATABASE $DB" >/dev/null
+
+LOT="[lot]
+id = \"hn-load-01\"
+name = \"Load\"
+zone = \"hanoi-zone-1\"
+tariff_dir = \"$PWD/config/tariffs\"
+[broker]
+embedded = false
+host = \"127.0.0.1\"
+port = $MQTT
+"
+HMAC=load-sepay-hmac-secret
+SERVER_PORTS=()
+for n in 0 1; do
+  port=$(free_port); SERVER_PORTS+=("$port")
+  cat >"$WORK/server-$n.toml" <<EOF
+$LOT[server]
+listen = "127.0.0.1:$port"
+node = "server-$n"
+share_group = "lot-servers"
+webhooks_per_second = 0
+[database]
+url = "$BASE_URL/$DB"
+[settlement]
+sepay_hmac_secret = "$HMAC"
+[tax]
+journal_key = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb"
+[invoice]
+drop_dir = "$WORK/invoices-$n"
+EOF
+done
+TOKEN=$($BIN/lot-server token create --role admin --label load --config "$WORK/server-0.toml")
+SERVER_PIDS=()
+for n in 0 1; do
+  RUST_LOG=warn $BIN/lot-server run --config "$WORK/server-$n.toml" 2>"$WORK/server-$n.log" &
+  PIDS+=($!); SERVER_PIDS+=($!)
+  wait_http "${SERVER_PORTS[$n]}" /health/ready
+done
+
+ENTRIES=(); EXITS=(); CONTROLLERS=(); CONTROLLER_PORTS=(); CONTROLLER_PIDS=()
+for c in 0 1 2 3 4; do
+  port=$(free_port); CONTROLLER_PORTS+=("$port")
+  lanes=""
+  for l in 1 2 3 4 5; do
+    g=$(printf '%02d' $((c * 5 + l)))
+    ENTRIES+=("\"entry-$g\""); EXITS+=("\"exit-$g\"")
+    lanes+="[[lanes]]
+gate = \"entry-$g\"
+direction = \"entry\"
+[[lanes]]
+gate = \"exit-$g\"
+direction = \"exit\"
+"
+  done
+  cat >"$WORK/controller-$c.toml" <<EOF
+$LOT[controller]
+node = "ctl-$c"
+journal = "$WORK/journal-$c.sqlite"
+ticket_key = "load-ticket-key-0123456789abcdef"
+metrics_listen = "127.0.0.1:$port"
+[bank]
+bin = "970403"
+account = "0011012345678"
+$lanes
+EOF
+  RUST_LOG=warn $BIN/controller run --config "$WORK/controller-$c.toml" 2>"$WORK/controller-$c.log" &
+  PIDS+=($!); CONTROLLER_PIDS+=($!)
+  CONTROLLERS+=("\"127.0.0.1:$port\"")
+done
+join() { local IFS=,; echo "$*"; }
+cat >"$WORK/sim.toml" <<EOF
+$LOT[sim]
+server = "http://127.0.0.1:${SERVER_PORTS[0]}"
+token = "$TOKEN"
+sepay_hmac_secret = "$HMAC"
+controllers = [$(join "${CONTROLLERS[@]}")]
+setup_concurrency = 16
+timeout_s = 60
+[traffic]
+hourly = [$(join $(printf '1.0 %.0s' $(seq 1 24)))]
+entry_gates = [$(join "${ENTRIES[@]}")]
+exit_gates = [$(join "${EXITS[@]}")]
+EOF
+
+echo "replaying (setup first: registering the fleet through the API)…"
+START=$(date +%s)
+$BIN/sim run --config "$WORK/sim.toml" --visits "$VISITS" --speed "$SPEED" --seed 10 >"$WORK/sim.out" 2>"$WORK/sim.err" &
+SIM=$!
+# The peak resident memory of each process, read while they run.
+declare -A PEAK
+while kill -0 $SIM 2>/dev/null; do
+  for p in $MOSQUITTO "${SERVER_PIDS[@]}" "${CONTROLLER_PIDS[@]}" $SIM; do
+    v=$(peak_kib "$p"); [ "${v:-0}" -gt "${PEAK[$p]:-0}" ] && PEAK[$p]=$v
+  done
+  sleep 2
+done
+wait $SIM && STATUS=0 || STATUS=$?
+WALL=$(( $(date +%s) - START ))
+
+echo
+tail -n 4 "$WORK/sim.out"
+SUMMARY=$(tail -n 1 "$WORK/sim.out")
+echo
+echo "== figures ($MINUTES min at ${FACTOR}x the busiest hour, 50 lanes, 2 lot servers on PostgreSQL; sim exit $STATUS, ${WALL} s with setup)"
+# Decision latency: the controllers' histogram, merged; p99 as a bucket bound.
+for p in "${CONTROLLER_PORTS[@]}"; do curl -s "http://127.0.0.1:$p/metrics"; done | python3 -c '
+import sys, collections
+b = collections.Counter(); n = 0
+for line in sys.stdin:
+    if line.startswith("parking_controller_decision_latency_us_bucket"):
+        le = line.split("le=\"")[1].split("\"")[0]; b[le] += float(line.split()[-1])
+    elif line.startswith("parking_controller_decision_latency_us_count"):
+        n += float(line.split()[-1])
+for q in (0.5, 0.99):
+    bound = next(le for le, c in sorted(b.items(), key=lambda kv: float(kv[0])) if c >= q * n)
+    print(f"decision p{int(q*100)}: <= {bound} us  ({int(n)} decisions, 5 controllers)")
+'
+python3 -c "
+import json, sys
+s = json.loads(sys.argv[1])
+print(f\"read to open p50 {s['open_p50_ms']} ms, p99 {s['open_p99_ms']} ms; transfer to open p99 {s['paid_open_p99_ms']} ms\")
+print(f\"events {s['gate_events']} committed {s['events_committed']} lost {s['events_lost']} duplicated {s['duplicates']}; stuck {s['stuck']}; revenue {s['revenue_vnd']} = tariff {s['expected_revenue_vnd']}\")
+" "$SUMMARY"
+psql "$BASE_URL/$DB" -Atc "SELECT 'ingest lag (event to committed) p50 ' || percentile_disc(0.5) WITHIN GROUP (ORDER BY received_ms - at_ms) || ' ms, p99 ' || percentile_disc(0.99) WITHIN GROUP (ORDER BY received_ms - at_ms) || ' ms, max ' || MAX(received_ms - at_ms) || ' ms over ' || COUNT(*) || ' events' FROM gate_events"
+for n in 0 1; do
+  printf 'server-%s committed %s events first\n' "$n" "$(curl -s -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:${SERVER_PORTS[$n]}/metrics" | awk '/^parking_server_ingest_events_total / {print $2}')"
+done
+printf 'peak memory (VmHWM): mosquitto %s MiB' "$(( ${PEAK[$MOSQUITTO]:-0} / 1024 ))"
+for n in 0 1; do printf ', server-%s %s MiB' "$n" "$(( ${PEAK[${SERVER_PIDS[$n]}]:-0} / 1024 ))"; done
+for c in 0 1 2 3 4; do printf ', ctl-%s %s MiB' "$c" "$(( ${PEAK[${CONTROLLER_PIDS[$c]}]:-0} / 1024 ))"; done
+printf ', sim %s MiB\n' "$(( ${PEAK[$SIM]:-0} / 1024 ))"
+echo "work directory (logs): $WORK"
+exit "$STATUS"

@@ -1,0 +1,219 @@
+//! A lot for the fault and scale-out suites: lot servers and a controller
+//! running as their own processes on a test's Mosquitto, a `sim run`
+//! configuration replaying a compressed busy day against them, and the
+//! checks every such test ends with.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::bins::{self, api};
+use crate::mosquitto::free_port;
+
+pub const LOT: &str = "fault-lot";
+pub const HMAC: &str = "fault-sepay-hmac-secret";
+const JOURNAL_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+
+/// How the lot is laid out.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    /// `sqlite` in the test's directory, or a PostgreSQL URL.
+    pub database: Option<String>,
+    /// How many lot-server instances (`server-0`, `server-1`…); more than
+    /// one share the gate events in the group `lot-servers`.
+    pub servers: usize,
+    /// Extra `[controller]` keys.
+    pub controller_extra: String,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout { database: None, servers: 1, controller_extra: String::new() }
+    }
+}
+
+/// A lot's files: one configuration per server, the controller's, the
+/// simulator's, and an admin token.
+#[derive(Debug)]
+pub struct Lot {
+    pub dir: PathBuf,
+    /// Each server's HTTP port and configuration.
+    pub servers: Vec<(u16, PathBuf)>,
+    pub controller_toml: PathBuf,
+    pub controller_metrics: u16,
+    pub journal: PathBuf,
+    pub sim_toml: PathBuf,
+    pub token: String,
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+}
+
+impl Lot {
+    /// Writes the configurations for a lot on the broker at `broker_port`.
+    /// The tariff has no grace period: a compressed stay still costs.
+    pub fn new(name: &str, broker_port: u16, layout: &Layout) -> Lot {
+        let tariff = include_str!("../fixtures/no-grace-tariff.toml");
+        let (dir, lot) = bins::test_dir_with_tariff(name, LOT, tariff).unwrap();
+        let database = layout
+            .database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("lot.sqlite").display()));
+        let share = if layout.servers > 1 { "share_group = \"lot-servers\"\n" } else { "" };
+        let mut servers = Vec::new();
+        for n in 0..layout.servers.max(1) {
+            let port = free_port();
+            let toml = dir.join(format!("lot-server-{n}.toml"));
+            write(
+                &toml,
+                &format!(
+                    "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
+                     [server]\nlisten = \"127.0.0.1:{port}\"\nnode = \"server-{n}\"\n{share}\
+                     [database]\nurl = \"{database}\"\n\
+                     [settlement]\nsepay_hmac_secret = \"{HMAC}\"\n[tax]\njournal_key = \"{JOURNAL_SEED}\"\n\
+                     [invoice]\ndrop_dir = \"{}\"\n",
+                    dir.join(format!("invoices-{n}")).display()
+                ),
+            );
+            servers.push((port, toml));
+        }
+        let controller_metrics = free_port();
+        let journal = dir.join("journal.sqlite");
+        let controller_toml = dir.join("controller.toml");
+        write(
+            &controller_toml,
+            &bins::controller_toml_with(
+                &lot,
+                broker_port,
+                "ctl-1",
+                &journal,
+                controller_metrics,
+                &layout.controller_extra,
+                bins::BANK_AND_FOUR_LANES,
+            ),
+        );
+        // The token is made in the shared database, before any server runs.
+        let token = bins::token(&servers[0].1, "admin").unwrap();
+        let sim_toml = dir.join("sim.toml");
+        write(
+            &sim_toml,
+            &format!(
+                "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
+                 [sim]\nserver = \"http://127.0.0.1:{}\"\ntoken = \"{token}\"\nsepay_hmac_secret = \"{HMAC}\"\n\
+                 controllers = [\"127.0.0.1:{controller_metrics}\"]\ntimeout_s = 30\n\
+                 [traffic]\nclasses = {{ car = 1.0 }}\n",
+                servers[0].0
+            ),
+        );
+        Lot { dir, servers, controller_toml, controller_metrics, journal, sim_toml, token }
+    }
+
+    /// The first server's HTTP port, which the simulator talks to.
+    pub fn port(&self) -> u16 {
+        self.servers[0].0
+    }
+
+    /// Starts server `n`, logging to `server-{n}-{attempt}.log`.
+    pub async fn start_server(&self, n: usize, attempt: u32) -> bins::Proc {
+        let (port, toml) = &self.servers[n];
+        bins::start_server(toml, &self.dir.join(format!("server-{n}-{attempt}.log")), *port).await.unwrap()
+    }
+
+    /// Starts the controller, logging to `controller-{attempt}.log`.
+    pub fn start_controller(&self, attempt: u32) -> bins::Proc {
+        bins::start_logged("controller", &self.controller_toml, &self.dir.join(format!("controller-{attempt}.log")))
+            .unwrap()
+    }
+
+    /// Starts `sim run` over `visits` cars of seed `seed`, a day compressed
+    /// `speed` times (`max`: as fast as the lanes go).
+    pub fn start_sim(&self, visits: u32, seed: u32, speed: &str) -> Child {
+        bins::command("sim")
+            .args(["run", "--speed", speed, "--seed", &seed.to_string(), "--visits", &visits.to_string()])
+            .arg("--config")
+            .arg(&self.sim_toml)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    /// Waits until the server holds `n` sessions: the replay is under way.
+    pub async fn sessions_at_least(&self, n: usize) {
+        for _ in 0..600 {
+            let got = bins::http(self.port(), "GET", "/api/v1/sessions?limit=1000", Some(&self.token), None).await;
+            if let Some((200, body)) = got {
+                if serde_json::from_str::<Value>(&body).ok().and_then(|v| v.as_array().map(Vec::len)).unwrap_or(0) >= n
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the replay never reached {n} sessions");
+    }
+
+    /// The checks every fault ends with, on the server at `port`: no
+    /// transfer still held for a stay the server never learned of, and
+    /// the journal verifying with nothing left to chain.
+    pub async fn assert_server_books(&self, port: u16) {
+        let held = api(port, "GET", "/api/v1/transfers?state=all&limit=1000", &self.token, None).await;
+        assert!(held.as_array().unwrap().iter().all(|t| t["state"] != "held"), "a transfer still held: {held}");
+        let mut verified = Value::Null;
+        for _ in 0..50 {
+            verified = api(port, "GET", "/api/v1/journal/verify", &self.token, None).await;
+            if verified["ok"] == true && verified["pending"] == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(verified["ok"], true, "the journal does not verify: {verified}");
+        assert_eq!(verified["pending"], 0, "{verified}");
+    }
+
+    /// A Prometheus counter of server `n`.
+    pub async fn server_metric(&self, n: usize, name: &str) -> f64 {
+        let body = bins::http(self.servers[n].0, "GET", "/metrics", Some(&self.token), None).await.unwrap().1;
+        bins::metric(&body, name).unwrap_or(0.0)
+    }
+}
+
+impl Drop for Lot {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Waits for `sim run` and returns its summary (the last line of stdout,
+/// JSON), with its stderr.
+pub async fn finish_sim(sim: Child) -> (Value, Output) {
+    let out = tokio::task::spawn_blocking(move || sim.wait_with_output().unwrap()).await.unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let s: Value = serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|e| panic!("no summary ({e}): {stdout}\n{stderr}"));
+    (s, out)
+}
+
+/// The summary's books: the run succeeded, no event was lost or counted
+/// twice, no vehicle was left at a lane, every fee is the tariff's, and
+/// every đồng transferred settled a stay.
+pub fn assert_books(s: &Value, out: &Output) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the books do not match: {s}\n{stderr}");
+    assert_eq!(s["events_committed"], s["gate_events"], "{s}");
+    assert_eq!(s["events_lost"], 0, "{s}");
+    assert_eq!(s["duplicates"], 0, "{s}");
+    assert_eq!(s["stuck"], 0, "{s}");
+    assert_eq!(s["fee_mismatches"], 0, "{s}");
+    assert_eq!(s["revenue_vnd"], s["expected_revenue_vnd"], "{s}");
+    assert!(s["revenue_vnd"].as_i64().unwrap() > 0, "{s}");
+    assert_eq!(s["transferred_vnd"], s["settled_by_transfer_vnd"], "{s}");
+}

@@ -143,6 +143,20 @@ impl Lot {
             .unwrap()
     }
 
+    /// The fault suite's busy day: 400 cars at 3,600× (seed `seed`)
+    /// against the servers and controller already started; `fault` runs
+    /// once the replay is under way. Then the books: the summary's and the
+    /// server's. Returns the summary.
+    pub async fn day_with_fault(&self, seed: u32, fault: impl std::future::Future<Output = ()>) -> Value {
+        let sim = self.start_sim(400, seed, "3600");
+        self.sessions_at_least(40).await;
+        fault.await;
+        let (s, out) = finish_sim(sim).await;
+        assert_books(&s, &out);
+        self.assert_server_books(self.port()).await;
+        s
+    }
+
     /// Waits until the server holds `n` sessions: the replay is under way.
     pub async fn sessions_at_least(&self, n: usize) {
         for _ in 0..600 {

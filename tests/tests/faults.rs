@@ -22,19 +22,18 @@ async fn the_lot_server_killed_mid_day_loses_and_doubles_nothing() {
     let l = Lot::new("fault-server", broker.port, &Layout::default());
     let mut server = l.start_server(0, 1).await;
     let _controller = l.start_controller(1);
-
-    // 400 cars over a day compressed 3,600 times: about half a minute.
-    let sim = l.start_sim(400, 21, "3600");
-    l.sessions_at_least(20).await;
+    let mut restarted = None;
     // SIGKILL mid-day; the lanes keep deciding from their lists, drivers'
     // banks keep re-sending their notifications.
-    server.kill();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let _server = l.start_server(0, 2).await;
-    let (s, out) = finish_sim(sim).await;
-    assert_books(&s, &out);
-    l.assert_server_books(l.port()).await;
+    let s = l
+        .day_with_fault(21, async {
+            server.kill();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            restarted = Some(l.start_server(0, 2).await);
+        })
+        .await;
     eprintln!("after a lot-server SIGKILL: {s}");
+    assert!(restarted.is_some(), "the server was restarted");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -44,16 +43,15 @@ async fn the_broker_killed_mid_day_loses_and_doubles_nothing() {
     let l = Lot::new("fault-broker", broker.port, &Layout::default());
     let _server = l.start_server(0, 1).await;
     let _controller = l.start_controller(1);
-    let sim = l.start_sim(400, 22, "3600");
-    l.sessions_at_least(40).await;
     // SIGKILL the broker: the controller keeps its events in its journal,
     // the server its commands in its outbox, the devices their reads.
-    broker.kill();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    broker.restart().expect("restart mosquitto");
-    let (s, out) = finish_sim(sim).await;
-    assert_books(&s, &out);
-    l.assert_server_books(l.port()).await;
+    let s = l
+        .day_with_fault(22, async {
+            broker.kill();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            broker.restart().expect("restart mosquitto");
+        })
+        .await;
     eprintln!("after a broker SIGKILL: {s}");
 }
 
@@ -65,16 +63,15 @@ async fn postgresql_killed_mid_day_loses_and_doubles_nothing() {
     let l = Lot::new("fault-postgres", broker.port, &Layout { database: Some(pg.url()), ..Layout::default() });
     let _server = l.start_server(0, 1).await;
     let _controller = l.start_controller(1);
-    let sim = l.start_sim(400, 23, "3600");
-    l.sessions_at_least(40).await;
     // SIGKILL the database: ingestion retries its batch, the settler
     // refuses the banks' notifications (they retry), the lanes go on.
-    pg.kill();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    pg.restart().expect("restart postgresql");
-    let (s, out) = finish_sim(sim).await;
-    assert_books(&s, &out);
-    l.assert_server_books(l.port()).await;
+    let s = l
+        .day_with_fault(23, async {
+            pg.kill();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            pg.restart().expect("restart postgresql");
+        })
+        .await;
     eprintln!("after a PostgreSQL SIGKILL: {s}");
 }
 

@@ -5,7 +5,7 @@
 # by, and the simulator's cars leave by any exit), two lot-server instances sharing the gate
 # events (share_group) over one PostgreSQL database, a private Mosquitto,
 # and `sim run` replaying arrivals at 10 times the demo day's busiest hour
-# on every lane, for 10 minutes. Prints decision p99 (controllers), read to
+# on every lane, for 10 minutes. Prints decision p99 (controller), read to
 # open p99 (simulator), ingest lag (gate event to committed, from the
 # database), and the peak memory of every process.
 #
@@ -97,7 +97,7 @@ for n in 0 1; do
   wait_http "${SERVER_PORTS[$n]}" /health/ready
 done
 
-ENTRIES=(); EXITS=(); CONTROLLERS=(); CONTROLLER_PORTS=(); CONTROLLER_PIDS=()
+ENTRIES=(); EXITS=()
 lanes=""
 for l in $(seq 1 25); do
   g=$(printf '%02d' "$l")
@@ -110,28 +110,27 @@ gate = \"exit-$g\"
 direction = \"exit\"
 "
 done
-port=$(free_port); CONTROLLER_PORTS+=("$port")
+CONTROLLER_PORT=$(free_port)
 cat >"$WORK/controller-0.toml" <<EOF
 $LOT[controller]
 node = "ctl-0"
 journal = "$WORK/journal-0.sqlite"
 ticket_key = "load-ticket-key-0123456789abcdef"
-metrics_listen = "127.0.0.1:$port"
+metrics_listen = "127.0.0.1:$CONTROLLER_PORT"
 [bank]
 bin = "970403"
 account = "0011012345678"
 $lanes
 EOF
 RUST_LOG=warn $BIN/controller run --config "$WORK/controller-0.toml" 2>"$WORK/controller-0.log" &
-PIDS+=($!); CONTROLLER_PIDS+=($!); disown
-CONTROLLERS+=("\"127.0.0.1:$port\"")
+PIDS+=($!); CONTROLLER=$!; disown
 join() { local IFS=,; echo "$*"; }
 cat >"$WORK/sim.toml" <<EOF
 $LOT[sim]
 server = "http://127.0.0.1:${SERVER_PORTS[0]}"
 token = "$TOKEN"
 sepay_hmac_secret = "$HMAC"
-controllers = [$(join "${CONTROLLERS[@]}")]
+controllers = ["127.0.0.1:$CONTROLLER_PORT"]
 setup_concurrency = 16
 timeout_s = 60
 [traffic]
@@ -148,7 +147,7 @@ SIM=$!
 # The peak resident memory of each process, read while they run.
 declare -A PEAK
 while kill -0 $SIM 2>/dev/null; do
-  for p in $MOSQUITTO "${SERVER_PIDS[@]}" "${CONTROLLER_PIDS[@]}" $SIM; do
+  for p in $MOSQUITTO "${SERVER_PIDS[@]}" $CONTROLLER $SIM; do
     v=$(peak_kib "$p"); [ "${v:-0}" -gt "${PEAK[$p]:-0}" ] && PEAK[$p]=$v
   done
   sleep 2
@@ -161,8 +160,8 @@ tail -n 4 "$WORK/sim.out"
 SUMMARY=$(tail -n 1 "$WORK/sim.out")
 echo
 echo "== figures ($MINUTES min at ${FACTOR}x the busiest hour, 50 lanes, 2 lot servers on PostgreSQL; sim exit $STATUS, ${WALL} s with setup)"
-# Decision latency: the controllers' histogram, merged; p99 as a bucket bound.
-for p in "${CONTROLLER_PORTS[@]}"; do curl -s "http://127.0.0.1:$p/metrics"; done | python3 -c '
+# Decision latency: the controller's histogram; percentiles as bucket bounds.
+curl -s "http://127.0.0.1:$CONTROLLER_PORT/metrics" | python3 -c '
 import sys, collections
 b = collections.Counter(); n = 0
 for line in sys.stdin:
@@ -190,7 +189,7 @@ for n in 0 1; do
 done
 printf 'peak memory (VmHWM): mosquitto %s MiB' "$(( ${PEAK[$MOSQUITTO]:-0} / 1024 ))"
 for n in 0 1; do printf ', server-%s %s MiB' "$n" "$(( ${PEAK[${SERVER_PIDS[$n]}]:-0} / 1024 ))"; done
-printf ', controller %s MiB' "$(( ${PEAK[${CONTROLLER_PIDS[0]}]:-0} / 1024 ))"
+printf ', controller %s MiB' "$(( ${PEAK[$CONTROLLER]:-0} / 1024 ))"
 printf ', sim %s MiB\n' "$(( ${PEAK[$SIM]:-0} / 1024 ))"
 echo "work directory (logs): $WORK"
 exit "$STATUS"

@@ -20,7 +20,8 @@
 //! - [`wire`]: every MQTT/HTTP message, and the topic scheme;
 //! - [`config`]: layered TOML + environment configuration, typed;
 //! - [`settings`]: the configuration sections the processes share;
-//! - [`secret`]: a string that never prints.
+//! - [`secret`]: a string that never prints;
+//! - `testing`: byte mutations for the hostile-input tests of every crate.
 
 #![forbid(unsafe_code)]
 
@@ -35,6 +36,8 @@ pub mod plate;
 pub mod secret;
 pub mod settings;
 pub mod tariff;
+#[doc(hidden)]
+pub mod testing;
 pub mod timestamp;
 pub mod vat;
 pub mod vehicle;

@@ -13,6 +13,7 @@ use parking_core::config::Loader;
 use parking_core::gate::{Ticket, TicketKey};
 use parking_core::secret::Secret;
 use parking_core::settings::{BrokerSettings, LotSettings};
+use parking_core::testing::mutate;
 use parking_core::vietqr::VietQr;
 use parking_core::wire::{self, Topic};
 use parking_core::{Epc, GateId, LotId, PaymentCode, Plate, Tid};
@@ -30,25 +31,6 @@ const PAYLOADS: &[&str] = &[
     r#"{"v":1,"command_id":"0191c2a4-7d3e-7000-8000-000000000002","issued_at":"2026-11-22T10:00:00Z","type":"manual_open","operator":"an","reason":"other","note":"x"}"#,
     r#"{"v":1,"gate":"exit-1","at":"2026-11-22T10:00:00Z","lines":["a"],"vietqr":"000201","amount":50000}"#,
 ];
-
-fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut out = base.to_vec();
-    for (at, byte, op) in edits {
-        if out.is_empty() {
-            out.push(*byte);
-            continue;
-        }
-        let i = at % out.len();
-        match op % 3 {
-            0 => out[i] = *byte,
-            1 => out.insert(i, *byte),
-            _ => {
-                out.remove(i);
-            }
-        }
-    }
-    out
-}
 
 /// Decodes `bytes` as every message type; what decodes must round-trip.
 fn every_message(bytes: &[u8]) {

@@ -2,7 +2,8 @@
 //! configuration, through sqlx's `Any` driver so every query is written
 //! once. The migrations in `lot-server/migrations` are portable SQL and
 //! run on both; instants are Unix milliseconds and money whole đồng, both
-//! `BIGINT`.
+//! `BIGINT`. Several lot-server instances may share one PostgreSQL
+//! database: `lock_tx` takes the transaction locks they need.
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -9,7 +9,7 @@
 //! - [`bench_ledger`]: `lot-server bench-ledger`: the tamper-evident journal's verification speed and tamper detection;
 //! - [`bench_report`]: `lot-server bench-report`: the monthly revenue report over a generated month;
 //! - [`broker`]: the embedded MQTT broker (rumqttd);
-//! - [`db`]: SQLite or PostgreSQL through sqlx `Any`, and the migrations;
+//! - [`db`]: SQLite or PostgreSQL through sqlx `Any`, the migrations, and the locks instances sharing a database take;
 //! - [`ingest`]: exactly-once ingestion of gate events into sessions and exceptions;
 //! - [`journal`]: reading sessions, events and exceptions; acknowledging and resolving exceptions;
 //! - [`lists`]: the versioned lists derived from the registry, and their publisher;

@@ -9,53 +9,16 @@
 
 use std::time::Duration;
 
+use lot_server::testing::TestDb;
 use parking_tests::mosquitto::Broker;
 use parking_tests::scenario::{Layout, Lot, assert_books, finish_sim};
-use sqlx::Connection as _;
-
-/// A database of its own on the test PostgreSQL server, dropped with it
-/// (also when the test fails).
-struct Database {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl Database {
-    async fn create(name: &str) -> Database {
-        let admin = std::env::var("PARKING_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("PostgreSQL (PARKING_TEST_DATABASE_URL)");
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut conn).await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
-        let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);
-        let url = format!("{base}/{name}");
-        Database { admin, name: name.to_owned(), url }
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        let (admin, name) = (self.admin.clone(), self.name.clone());
-        // Its own thread and runtime: a drop cannot await.
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
-                }
-            });
-        })
-        .join();
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Mosquitto and PostgreSQL; .ci/run runs it"]
 async fn two_instances_share_the_gate_events_and_lose_and_double_nothing() {
     let broker = Broker::start().expect("start mosquitto");
-    let db = Database::create(&format!("parking_scale_{}", std::process::id())).await;
+    // A database of its own on the test PostgreSQL server.
+    let db = TestDb::postgres().await.expect("PostgreSQL (PARKING_TEST_DATABASE_URL)");
     let layout = Layout { database: Some(db.url.clone()), servers: 2, ..Layout::default() };
     let l = Lot::new("scale-out", broker.port, &layout);
     let _a = l.start_server(0, 1).await;
@@ -86,12 +49,12 @@ async fn two_instances_share_the_gate_events_and_lose_and_double_nothing() {
     );
     assert!(a_events > 0.0 && b_before > 0.0 && b_after > 0.0, "an instance took no events");
     // Every event stored, payment requests and alarms included.
-    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gate_events").fetch_one(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
+    let stored: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gate_events").fetch_one(&db.db.pool).await.unwrap();
     assert!(stored >= s["gate_events"].as_i64().unwrap(), "{stored}: {s}");
     #[allow(clippy::cast_precision_loss)] // a few hundred
     let all = stored as f64;
     assert!(a_events + b_before + b_after <= all, "{a_events} + {b_before} + {b_after} > {all}");
-    drop(l);
+    // The servers go first: a database in use cannot be dropped.
+    drop((_a, _b, _controller, l));
+    db.drop_db().await;
 }

@@ -1,4 +1,5 @@
 use super::*;
+use parking_core::testing::mutate;
 
 fn keys() -> WebhookKeys {
     WebhookKeys {
@@ -86,26 +87,6 @@ fn casso_signatures_cover_the_sorted_body() {
     let mut out = body.clone();
     out["data"]["amount"] = Value::from(-50_000);
     assert!(matches!(parse_casso(&out), Ok(Notice::Outgoing { .. })));
-}
-
-/// Replaces, inserts or removes bytes of `base`.
-fn mutate(base: &[u8], edits: &[(usize, u8, u8)]) -> Vec<u8> {
-    let mut out = base.to_vec();
-    for (at, byte, op) in edits {
-        if out.is_empty() {
-            out.push(*byte);
-            continue;
-        }
-        let i = at % out.len();
-        match op % 3 {
-            0 => out[i] = *byte,
-            1 => out.insert(i, *byte),
-            _ => {
-                out.remove(i);
-            }
-        }
-    }
-    out
 }
 
 proptest::proptest! {

@@ -14,16 +14,16 @@
 //! drawn as a QR code on a grey frame and decoded with the decoder the
 //! camera bridge runs on real frames ([`tag_reader::qr`]).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use image::{GrayImage, Luma};
 use parking_core::settings::BrokerSettings;
 use parking_core::wire::{
-    self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, NodeRole, NodeStatus, Read, ReadMsg, TagPresence, Topics, V1,
+    self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, Read, ReadMsg, TagPresence, Topics, V1,
 };
-use parking_core::{Epc, GateId, LotId, NodeId};
+use parking_core::{Epc, GateId, LotId};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tag_reader::clock::now;
 use tag_reader::publisher::{mqtt_options, new_client};
@@ -37,8 +37,6 @@ use crate::traffic::Visit;
 pub enum LaneMsg {
     Barrier(Instant),
     Display(Box<DisplayMsg>),
-    /// A controller of the lot came back online after being offline.
-    ControllerBack,
 }
 
 /// The devices of every gate the visits use.
@@ -97,7 +95,7 @@ impl Devices {
         }
         let (publisher, mut pub_loop) = new_client(sessions[0].clone(), 4096);
         let (subscriber, mut sub_loop) = new_client(sessions[1].clone(), 4096);
-        let (ready_tx, mut ready) = mpsc::channel::<()>(8);
+        let (ready_tx, mut ready) = mpsc::channel::<()>(4);
         let pub_ready = ready_tx.clone();
         let pub_task = tokio::spawn(async move {
             loop {
@@ -113,9 +111,7 @@ impl Devices {
                 }
             }
         });
-        let mut filters: Vec<String> = [GateTopic::Barrier, GateTopic::Display].map(|k| topics.all_gates(k)).into();
-        filters.push(topics.all_nodes());
-        let mut offline: HashSet<NodeId> = HashSet::new();
+        let filters: Vec<String> = [GateTopic::Barrier, GateTopic::Display].map(|k| topics.all_gates(k)).into();
         let resubscribe = subscriber.clone();
         let sub_task = tokio::spawn(async move {
             loop {
@@ -132,18 +128,7 @@ impl Devices {
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => {
                         let at = Instant::now();
-                        let (gate, kind) = match wire::Topic::parse(&p.topic) {
-                            Ok(wire::Topic::Gate { gate, kind, .. }) => (gate, kind),
-                            Ok(wire::Topic::Node { node, .. }) => {
-                                if controller_back(&mut offline, node, &p.payload) {
-                                    for tx in senders.values() {
-                                        let _ = tx.send(LaneMsg::ControllerBack);
-                                    }
-                                }
-                                continue;
-                            }
-                            _ => continue,
-                        };
+                        let Ok(wire::Topic::Gate { gate, kind, .. }) = wire::Topic::parse(&p.topic) else { continue };
                         let Some(tx) = senders.get(&gate) else { continue };
                         let msg = match kind {
                             GateTopic::Barrier if wire::decode::<BarrierCommand>(&p.payload).is_ok() => {
@@ -171,8 +156,8 @@ impl Devices {
                 }
             }
         });
-        // Three SubAcks (and the publisher's ConnAck).
-        for _ in 0..4 {
+        // Two SubAcks (and the publisher's ConnAck).
+        for _ in 0..3 {
             tokio::time::timeout(Duration::from_secs(10), ready.recv())
                 .await
                 .context("the broker did not answer the simulator's devices within 10 s")?;
@@ -264,20 +249,6 @@ impl Devices {
             .await;
         }
     }
-}
-
-/// Whether a node status says a controller is online again after it was
-/// heard offline (its last will, or a clean stop); notes it offline if so.
-fn controller_back(offline: &mut HashSet<NodeId>, node: NodeId, payload: &[u8]) -> bool {
-    let Ok(status) = wire::decode::<NodeStatus>(payload) else { return false };
-    if status.role != NodeRole::Controller {
-        return false;
-    }
-    if status.online {
-        return offline.remove(&node);
-    }
-    offline.insert(node);
-    false
 }
 
 /// What the camera decodes from a photo of a printed ticket: the ticket's

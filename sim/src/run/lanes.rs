@@ -241,8 +241,6 @@ async fn entry(
     loop {
         match next(rx, s.timeout).await {
             Some(LaneMsg::Barrier(at)) => opened = Some(at),
-            // What it read before it went down waits for it at the broker.
-            Some(LaneMsg::ControllerBack) => {}
             Some(LaneMsg::Display(d)) => {
                 if d.ticket.is_some() {
                     ticket = d.ticket;
@@ -276,18 +274,13 @@ async fn exit(
 ) -> anyhow::Result<()> {
     let v = &s.visits[i];
     let t0 = Instant::now();
-    let present = || async {
-        match (&ticket, &v.epc) {
-            (Some(t), _) => s.devices.show_ticket(gate, t).await.map(|()| true),
-            (None, Some(epc)) => {
-                let tid = registered_tid(s.registered, epc, v.vehicle);
-                s.devices.tag(gate, epc, &tid).await.map(|()| true)
-            }
-            (None, None) => Ok(false),
+    match (&ticket, &v.epc) {
+        (Some(t), _) => s.devices.show_ticket(gate, t).await?,
+        (None, Some(epc)) => {
+            let tid = registered_tid(s.registered, epc, v.vehicle);
+            s.devices.tag(gate, epc, &tid).await?;
         }
-    };
-    if !present().await? {
-        return Ok(());
+        (None, None) => return Ok(()),
     }
     let mut paid_at: Option<Instant> = None;
     let mut settled: HashSet<String> = HashSet::new();
@@ -302,12 +295,6 @@ async fn exit(
                 }
                 r.exited[i] = true;
                 break;
-            }
-            // The lane's controller restarted: it no longer knows the
-            // vehicle waits, but its reader still sees the tag (or the
-            // camera the ticket) and reports it again. A paid stay opens.
-            Some(LaneMsg::ControllerBack) => {
-                present().await?;
             }
             Some(LaneMsg::Display(d)) => {
                 let Some(payload) = d.vietqr else { continue };

@@ -32,7 +32,10 @@ pub struct Layout {
 
 impl Default for Layout {
     fn default() -> Self {
-        Layout { database: None, servers: 1, controller_extra: String::new() }
+        // Events a killed server took and never committed are sent again
+        // after 5 s, not the default 30 s: a driver whose payment request
+        // was among them waits that long for the barrier.
+        Layout { database: None, servers: 1, controller_extra: "ack_timeout_ms = 5000\n".to_owned() }
     }
 }
 
@@ -105,7 +108,7 @@ impl Lot {
             &format!(
                 "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
                  [sim]\nserver = \"http://127.0.0.1:{}\"\ntoken = \"{token}\"\nsepay_hmac_secret = \"{HMAC}\"\n\
-                 controllers = [\"127.0.0.1:{controller_metrics}\"]\ntimeout_s = 30\n\
+                 controllers = [\"127.0.0.1:{controller_metrics}\"]\ntimeout_s = 60\n\
                  [traffic]\nclasses = {{ car = 1.0 }}\n",
                 servers[0].0
             ),

@@ -160,18 +160,22 @@ tail -n 4 "$WORK/sim.out"
 SUMMARY=$(tail -n 1 "$WORK/sim.out")
 echo
 echo "== figures ($MINUTES min at ${FACTOR}x the busiest hour, 50 lanes, 2 lot servers on PostgreSQL; sim exit $STATUS, ${WALL} s with setup)"
-# Decision latency: the controller's histogram; percentiles as bucket bounds.
+# Decision latency (input to the decision to open) and open latency (input
+# to the pulse, the decision's events committed first): the controller's
+# histograms; percentiles as bucket bounds.
 curl -s "http://127.0.0.1:$CONTROLLER_PORT/metrics" | python3 -c '
 import sys, collections
-b = collections.Counter(); n = 0
-for line in sys.stdin:
-    if line.startswith("parking_controller_decision_latency_us_bucket"):
-        le = line.split("le=\"")[1].split("\"")[0]; b[le] += float(line.split()[-1])
-    elif line.startswith("parking_controller_decision_latency_us_count"):
-        n += float(line.split()[-1])
-for q in (0.5, 0.99):
-    bound = next(le for le, c in sorted(b.items(), key=lambda kv: float(kv[0])) if c >= q * n)
-    print(f"decision p{int(q*100)}: <= {bound} us  ({int(n)} decisions)")
+lines = sys.stdin.read().splitlines()
+for name, what in (("decision_latency_us", "decision"), ("open_latency_us", "read to pulse, journal committed")):
+    b = collections.Counter(); n = 0
+    for line in lines:
+        if line.startswith(f"parking_controller_{name}_bucket"):
+            le = line.split("le=\"")[1].split("\"")[0]; b[le] += float(line.split()[-1])
+        elif line.startswith(f"parking_controller_{name}_count"):
+            n += float(line.split()[-1])
+    for q in (0.5, 0.99):
+        bound = next((le for le, c in sorted(b.items(), key=lambda kv: float(kv[0])) if c >= q * n), "?")
+        print(f"{what} p{int(q*100)}: <= {bound} us  ({int(n)} decisions)")
 '
 python3 -c "
 import json, sys

@@ -22,6 +22,8 @@ pub fn mosquitto_acl(s: &Settings) -> String {
         out.push_str(&format!("topic read {}\n", topics.lot(kind)));
     }
     out.push_str(&format!("topic write {}\n", topics.node_status(&s.controller.node)));
+    // The lot's entries and exits, so a vehicle may leave by any controller.
+    out.push_str(&format!("topic read {}\n", topics.all_gates(GateTopic::Event)));
     for lane in &s.lanes {
         for kind in [GateTopic::Command, GateTopic::Ack, GateTopic::Read, GateTopic::Loop] {
             out.push_str(&format!("topic read {}\n", topics.gate(&lane.gate, kind)));

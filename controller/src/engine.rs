@@ -11,11 +11,11 @@
 use std::collections::HashMap;
 
 use parking_core::gate::{Action, Context, EdgeLists, Input, Lane, LaneConfig, ListsError, LotChange, LotState};
-use parking_core::gate::{ExitWithoutEntry, TicketKey};
+use parking_core::gate::{ExitWithoutEntry, Inside, Ticket, TicketKey};
 use parking_core::tariff::TariffBook;
 use parking_core::vietqr::VietQr;
 use parking_core::wire::{
-    AlarmKind, Command, DisplayMsg, GateEvent, GateEventKind, ListsDelta, ListsSnapshot, TariffMsg, V1,
+    AlarmKind, Command, Credential, DisplayMsg, GateEvent, GateEventKind, ListsDelta, ListsSnapshot, TariffMsg, V1,
 };
 use parking_core::{EventId, GateId, LotId, Timestamp};
 
@@ -133,7 +133,7 @@ impl Engine {
             bank: settings.bank.clone(),
             slots,
             index,
-            lot: LotState::default(),
+            lot: LotState::with_series(settings.controller.index),
             lists: EdgeLists::default(),
             tariffs,
             ids,
@@ -234,6 +234,29 @@ impl Engine {
                     out.push(Out::Display { lane, msg });
                 }
             }
+        }
+    }
+
+    /// Another controller of the lot let a vehicle in or out: the lot
+    /// state follows (who is inside, the tickets used), so a vehicle may
+    /// leave by any controller's lane. Its own gates' events are not
+    /// peers'.
+    pub fn apply_peer(&mut self, event: &GateEvent) {
+        if event.lot != self.lot_id || self.index.contains_key(&event.gate) {
+            return;
+        }
+        match &event.kind {
+            GateEventKind::Entry { credential: Credential::Tag { epc, .. }, class, .. } => {
+                let inside = Inside { entered_at: event.at, class: class.clone() };
+                self.lot.peer_entered(epc.clone(), inside);
+            }
+            GateEventKind::Exit { credential: Credential::Tag { epc, .. }, .. } => self.lot.peer_left(epc, event.at),
+            GateEventKind::Exit { credential: Credential::Ticket { code }, .. } => {
+                if let Ok(ticket) = Ticket::verify(code, &self.key, &self.lot_id) {
+                    self.lot.use_ticket(ticket.serial);
+                }
+            }
+            _ => {}
         }
     }
 

@@ -11,8 +11,11 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, 
 #[derive(Debug, Clone)]
 pub struct Metrics {
     pub registry: Registry,
-    /// Input received → actions ready (pulse handed to the barrier), µs.
+    /// Input received → the engine decided to open, µs.
     pub decision_us: Histogram,
+    /// Input received → pulse handed to the barrier, after the decision's
+    /// events were committed, µs.
+    pub open_us: Histogram,
     /// Decision → event committed to the journal, ms: how long an event
     /// exists only in memory.
     pub journal_ms: Histogram,
@@ -20,6 +23,10 @@ pub struct Metrics {
     pub events_acked: IntCounter,
     pub events_resent: IntCounter,
     pub backlog: IntGauge,
+    /// Events decided while the journal failed, held in memory.
+    pub events_held: IntGauge,
+    /// 1 while the journal cannot be written.
+    pub journal_failing: IntGauge,
     pub alarms: IntCounterVec,
     pub pulses: IntCounter,
     pub barrier_errors: IntCounter,
@@ -33,8 +40,15 @@ impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("parking_controller".into()), None)?;
         let decision_us = Histogram::with_opts(
-            HistogramOpts::new("decision_latency_us", "Input received to actions ready, microseconds")
+            HistogramOpts::new("decision_latency_us", "Input received to the decision to open, microseconds")
                 .buckets(buckets(1.0, 2.0, 20)),
+        )?;
+        let open_us = Histogram::with_opts(
+            HistogramOpts::new(
+                "open_latency_us",
+                "Input received to the pulse handed to the barrier, its events committed first, microseconds",
+            )
+            .buckets(buckets(1.0, 2.0, 22)),
         )?;
         let journal_ms = Histogram::with_opts(
             HistogramOpts::new("journal_latency_ms", "Decision to event committed in the journal, milliseconds")
@@ -44,10 +58,15 @@ impl Metrics {
         let events_acked = IntCounter::new("events_acked_total", "Gate events acknowledged by the lot server")?;
         let events_resent = IntCounter::new("events_resent_total", "Gate events sent again from the backlog")?;
         let backlog = IntGauge::new("events_backlog", "Gate events journaled and not yet acknowledged")?;
+        let events_held = IntGauge::new("events_held", "Gate events decided while the journal failed, held in memory")?;
+        let journal_failing = IntGauge::new("journal_failing", "1 while the journal cannot be written")?;
         let alarms = IntCounterVec::new(Opts::new("alarms_total", "Alarms raised, by kind"), &["kind"])?;
         let pulses = IntCounter::new("barrier_pulses_total", "OPEN pulses commanded")?;
         let barrier_errors = IntCounter::new("barrier_errors_total", "Pulses the barrier did not confirm")?;
         registry.register(Box::new(decision_us.clone()))?;
+        registry.register(Box::new(open_us.clone()))?;
+        registry.register(Box::new(events_held.clone()))?;
+        registry.register(Box::new(journal_failing.clone()))?;
         registry.register(Box::new(journal_ms.clone()))?;
         registry.register(Box::new(events_journaled.clone()))?;
         registry.register(Box::new(events_acked.clone()))?;
@@ -59,11 +78,14 @@ impl Metrics {
         Ok(Metrics {
             registry,
             decision_us,
+            open_us,
             journal_ms,
             events_journaled,
             events_acked,
             events_resent,
             backlog,
+            events_held,
+            journal_failing,
             alarms,
             pulses,
             barrier_errors,

@@ -45,12 +45,34 @@ use journal_task::JournalMsg;
 /// What the engine task is told.
 #[derive(Debug)]
 pub enum EngineMsg {
-    Input { lane: usize, input: Input, received: Instant },
-    Command { lane: usize, command: Command },
-    Snapshot { lists: ListsSnapshot, payload: bytes::Bytes },
-    Delta { delta: ListsDelta, payload: Vec<u8> },
-    Tariff { tariff: TariffMsg, payload: Vec<u8> },
-    Alarm { lane: usize, alarm: AlarmKind, detail: String },
+    Input {
+        lane: usize,
+        input: Input,
+        received: Instant,
+    },
+    Command {
+        lane: usize,
+        command: Command,
+    },
+    Snapshot {
+        lists: ListsSnapshot,
+        payload: bytes::Bytes,
+    },
+    Delta {
+        delta: ListsDelta,
+        payload: Vec<u8>,
+    },
+    Tariff {
+        tariff: TariffMsg,
+        payload: Vec<u8>,
+    },
+    Alarm {
+        lane: usize,
+        alarm: AlarmKind,
+        detail: String,
+    },
+    /// An entry or exit at another controller's gate of the lot.
+    Peer(Box<wire::GateEvent>),
 }
 
 /// What the runtime shares with its reporters.
@@ -182,7 +204,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     let will = node_status(&settings, false, started);
     let client_id = format!("{}-out", settings.controller.node);
     let pub_config = PublisherConfig {
-        options: publisher::mqtt_options(&settings.broker, &client_id, Some(&will)),
+        options: publisher::mqtt_options(&settings.broker, &client_id, Some(&will)).context("[broker]")?,
         outbox_capacity: 100_000,
         max_inflight: 200,
         on_connect: Some(node_status(&settings, true, started)),
@@ -198,14 +220,33 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     let topics = Topics::new(settings.lot.id.clone());
     let gates: Vec<GateId> = settings.lanes.iter().map(|l| l.gate.clone()).collect();
 
-    let barriers = devices::spawn_barriers(&settings, &topics, out_tx.clone(), engine_tx.clone(), &shared, &shutdown);
+    // Barrier commands and displays for MQTT devices: on their own broker
+    // if the lanes have one, else with everything else.
+    let device_out = match &settings.device_broker {
+        Some(broker) => {
+            let (tx, rx) = mpsc::channel::<OutMsg>(8192);
+            let config = PublisherConfig {
+                options: publisher::mqtt_options(broker, &format!("{}-devices-out", settings.controller.node), None)
+                    .context("[device_broker]")?,
+                outbox_capacity: 10_000,
+                max_inflight: 200,
+                on_connect: None,
+            };
+            let stats = Arc::new(PublisherStats::default());
+            tokio::spawn(publisher::run(config, rx, stats, pub_stop.clone(), DRAIN));
+            tx
+        }
+        None => out_tx.clone(),
+    };
+    let barriers =
+        devices::spawn_barriers(&settings, &topics, device_out.clone(), engine_tx.clone(), &shared, &shutdown);
     devices::spawn_readers(&settings, engine_tx.clone(), &shared, &shutdown);
     let link_task = tokio::spawn(link::run(settings.clone(), engine_tx.clone(), ack_tx, shutdown.clone()));
     let journal_handle = tokio::spawn(journal_task::run(
         journal,
         journal_rx,
         ack_rx,
-        out_tx.clone(),
+        journal_task::Outputs { out: out_tx.clone(), devices: device_out, barriers, engine: engine_tx.clone() },
         topics.clone(),
         unacked,
         journal_task::Limits {
@@ -225,8 +266,6 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
         engine,
         topics,
         gates,
-        barriers,
-        out: out_tx,
         journal: journal_tx,
         shared: Arc::clone(&shared),
         wakes: BinaryHeap::new(),

@@ -20,6 +20,13 @@ use tag_reader::settings::Protocol;
 pub struct Settings {
     pub lot: LotSettings,
     pub broker: BrokerSettings,
+    /// `[device_broker]`: MQTT lane devices (readers, loop detectors,
+    /// barriers, displays) on a broker of their own, typically a Mosquitto
+    /// in the gate cabinet, so the lanes keep reading and opening while the
+    /// lot's broker, or the network to it, is down. Its `embedded` key is
+    /// ignored. Without it the devices use `[broker]`.
+    #[serde(default)]
+    pub device_broker: Option<BrokerSettings>,
     pub controller: ControllerSettings,
     pub lanes: Vec<LaneSettings>,
     /// The lot's bank account, for the VietQR an exit lane shows.
@@ -70,6 +77,11 @@ pub struct ControllerSettings {
     /// The class a ticket is issued for when nothing identifies the vehicle.
     #[serde(default = "default_ticket_class")]
     pub ticket_class: VehicleClass,
+    /// This controller's number in its lot (0 to 63, each controller its
+    /// own): it numbers its tickets `n × 64 + index`, so tickets and their
+    /// payment codes are unique across the lot's controllers.
+    #[serde(default)]
+    pub index: u8,
 }
 
 /// `[[lanes]]`: one gate run by this controller.
@@ -224,6 +236,12 @@ impl Settings {
         let mut seen = HashSet::new();
         if let Some(dup) = self.lanes.iter().find(|l| !seen.insert(&l.gate)) {
             return Err(("lanes", format!("gate {} appears twice", dup.gate)));
+        }
+        if u64::from(self.controller.index) >= parking_core::gate::TICKET_SERIES {
+            return Err((
+                "controller.index",
+                format!("{} is not between 0 and {}", self.controller.index, parking_core::gate::TICKET_SERIES - 1),
+            ));
         }
         if self.controller.ticket_key.expose().len() < 16 {
             return Err(("controller.ticket_key", "must be at least 16 bytes".into()));

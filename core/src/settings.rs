@@ -40,6 +40,25 @@ pub struct BrokerSettings {
     pub password: Option<Secret>,
     #[serde(default = "keep_alive")]
     pub keep_alive_secs: u16,
+    /// `[broker.tls]`: connect over TLS (e.g. Mosquitto's port 8883),
+    /// checking the broker's certificate against `ca_file`.
+    #[serde(default)]
+    pub tls: Option<TlsSettings>,
+}
+
+/// `[broker.tls]`: how a client checks the broker, and proves itself if
+/// the broker asks (`require_certificate true` in Mosquitto).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsSettings {
+    /// PEM file of the CA certificate(s) that signed the broker's.
+    pub ca_file: std::path::PathBuf,
+    /// This client's certificate (PEM), with `client_key`.
+    #[serde(default)]
+    pub client_cert: Option<std::path::PathBuf>,
+    /// The private key (PEM) of `client_cert`: a secret's file, never logged.
+    #[serde(default)]
+    pub client_key: Option<std::path::PathBuf>,
 }
 
 fn yes() -> bool {

@@ -123,7 +123,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let client_id = format!("bench-ingest-{}", std::process::id());
     let link_stop = CancellationToken::new();
-    let (out, link) = mqtt_ingest::spawn_publisher(&broker, &format!("{client_id}-ack"), link_stop.clone());
+    let (out, link) = mqtt_ingest::spawn_publisher(&broker, &format!("{client_id}-ack"), link_stop.clone())?;
     let ingest = tokio::spawn(mqtt_ingest::run(
         db.clone(),
         "bench-lot".parse()?,

@@ -109,7 +109,7 @@ pub async fn run(
     let client_id = format!("{}-{lot}-out", settings.server.node);
     let link_stop = CancellationToken::new();
     let (out, link) = mqtt_ingest::spawn_link(
-        publisher::mqtt_options(&settings.broker, &client_id, Some(&will)),
+        publisher::mqtt_options(&settings.broker, &client_id, Some(&will))?,
         Some(node_status(&settings, true)),
         Arc::clone(&stats),
         link_stop.clone(),

@@ -223,7 +223,13 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let topics = Topics::new(lot.clone());
-    let (client, mut events) = new_client(mqtt_options(&broker, &client_id, None), 1024);
+    // Checked at start-up by the server's first link; a failure here is
+    // the CA file gone since.
+    let options = match mqtt_options(&broker, &client_id, None) {
+        Ok(o) => o,
+        Err(e) => return tracing::error!(error = %e, "live board: no broker link"),
+    };
+    let (client, mut events) = new_client(options, 1024);
     let mut subs: Vec<String> =
         [GateTopic::Event, GateTopic::Status, GateTopic::Display].iter().map(|k| topics.all_gates(*k)).collect();
     subs.push(format!("parking/{lot}/node/+/status"));

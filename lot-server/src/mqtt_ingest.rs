@@ -123,8 +123,9 @@ pub fn spawn_publisher(
     broker: &BrokerSettings,
     client_id: &str,
     stop: CancellationToken,
-) -> (mpsc::Sender<OutMsg>, tokio::task::JoinHandle<()>) {
-    spawn_link(publisher::mqtt_options(broker, client_id, None), None, Arc::new(PublisherStats::default()), stop)
+) -> Result<(mpsc::Sender<OutMsg>, tokio::task::JoinHandle<()>), publisher::BrokerError> {
+    let options = publisher::mqtt_options(broker, client_id, None)?;
+    Ok(spawn_link(options, None, Arc::new(PublisherStats::default()), stop))
 }
 
 async fn subscribe(
@@ -135,7 +136,10 @@ async fn subscribe(
     metrics: IngestMetrics,
     shutdown: CancellationToken,
 ) {
-    let mut options = publisher::mqtt_options(&broker, &client_id, None);
+    let mut options = match publisher::mqtt_options(&broker, &client_id, None) {
+        Ok(o) => o,
+        Err(e) => return tracing::error!(error = %e, "ingestion: no broker link"),
+    };
     options.set_clean_session(false);
     publisher::subscribe("ingest", options, &[filter], &shutdown, &mut Queue { tx, metrics }).await;
 }

@@ -258,7 +258,16 @@ pub struct DatabaseSettings {
 impl Settings {
     /// Reads the files in order, then `PARKING__…` overrides, once.
     pub fn load(paths: &[PathBuf]) -> Result<Self, ConfigError> {
-        Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()
+        let s: Settings = Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()?;
+        if s.broker.embedded && s.broker.tls.is_some() {
+            return Err(ConfigError::Invalid {
+                origin: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                key: "broker.tls".into(),
+                message: "the embedded broker speaks plain MQTT on this machine only".into(),
+                hint: " (for TLS, run Mosquitto with a certificate and set broker.embedded = false)".into(),
+            });
+        }
+        Ok(s)
     }
 }
 

@@ -49,7 +49,7 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
         .unwrap();
     let metrics = IngestMetrics::new(&prometheus::Registry::new()).unwrap();
     let stop = CancellationToken::new();
-    let (out, _link) = mqtt_ingest::spawn_publisher(&settings, "test-ingest-ack", CancellationToken::new());
+    let (out, _link) = mqtt_ingest::spawn_publisher(&settings, "test-ingest-ack", CancellationToken::new()).unwrap();
     let ingest = tokio::spawn(mqtt_ingest::run(
         t.db.clone(),
         "mqtt-lot".parse().unwrap(),

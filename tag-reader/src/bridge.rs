@@ -38,7 +38,7 @@ pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Res
     let started = now();
     let will = status(&settings, false, started);
     let config = PublisherConfig {
-        options: publisher::mqtt_options(&settings.broker, settings.reader.node.as_str(), Some(&will)),
+        options: publisher::mqtt_options(&settings.broker, settings.reader.node.as_str(), Some(&will))?,
         outbox_capacity: settings.reader.outbox_capacity,
         max_inflight: 100,
         on_connect: Some(status(&settings, true, started)),

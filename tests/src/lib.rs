@@ -5,6 +5,7 @@
 //! - [`devices`]: an R2000 reader and a Modbus relay board played over ptys;
 //! - [`mqtt`]: a test client that records and acknowledges gate events;
 //! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts;
+//! - [`proxy`]: a TCP proxy a test can cut, to cut one process off its broker;
 //! - [`postgres`]: a PostgreSQL server that a test starts, kills and restarts;
 //! - [`scenario`]: a lot of server, controller and `sim run` processes, and the books they must keep.
 //!
@@ -19,4 +20,5 @@ pub mod devices;
 pub mod mosquitto;
 pub mod mqtt;
 pub mod postgres;
+pub mod proxy;
 pub mod scenario;

@@ -28,6 +28,16 @@ pub struct Layout {
     pub servers: usize,
     /// Extra `[controller]` keys.
     pub controller_extra: String,
+    /// A subdirectory of the lot's directory for the controller's journal
+    /// (for a disk of its own), else the lot's directory.
+    pub journal_dir: Option<&'static str>,
+    /// The port the controller reaches the lot's broker on (a proxy a test
+    /// can cut); its lane devices then stay on the broker itself, as
+    /// `[device_broker]`.
+    pub controller_link: Option<u16>,
+    /// How many controllers: one runs all four lanes; two run `entry-1`
+    /// and `exit-1`, and `entry-2` and `exit-2` (`ctl-1`, `ctl-2`).
+    pub controllers: usize,
 }
 
 impl Default for Layout {
@@ -35,7 +45,14 @@ impl Default for Layout {
         // Events a killed server took and never committed are sent again
         // after 5 s, not the default 30 s: a driver whose payment request
         // was among them waits that long for the barrier.
-        Layout { database: None, servers: 1, controller_extra: "ack_timeout_ms = 5000\n".to_owned() }
+        Layout {
+            database: None,
+            servers: 1,
+            controller_extra: "ack_timeout_ms = 5000\n".to_owned(),
+            journal_dir: None,
+            controller_link: None,
+            controllers: 1,
+        }
     }
 }
 
@@ -48,6 +65,8 @@ pub struct Lot {
     pub servers: Vec<(u16, PathBuf)>,
     pub controller_toml: PathBuf,
     pub controller_metrics: u16,
+    /// The second controller's configuration, if the lot has two.
+    pub second_controller: Option<PathBuf>,
     pub journal: PathBuf,
     pub sim_toml: PathBuf,
     pub token: String,
@@ -86,20 +105,46 @@ impl Lot {
             servers.push((port, toml));
         }
         let controller_metrics = free_port();
-        let journal = dir.join("journal.sqlite");
+        let journal_dir = layout.journal_dir.map_or_else(|| dir.clone(), |sub| dir.join(sub));
+        std::fs::create_dir_all(&journal_dir).unwrap();
+        let journal = journal_dir.join("journal.sqlite");
         let controller_toml = dir.join("controller.toml");
-        write(
-            &controller_toml,
-            &bins::controller_toml_with(
-                &lot,
-                broker_port,
-                "ctl-1",
-                &journal,
-                controller_metrics,
-                &layout.controller_extra,
-                bins::BANK_AND_FOUR_LANES,
-            ),
-        );
+        // Through a proxy a test can cut, the lane devices then on the
+        // broker itself; one controller for all four lanes, or two.
+        let (link_port, device_broker) = match layout.controller_link {
+            Some(port) => {
+                (port, format!("[device_broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n"))
+            }
+            None => (broker_port, String::new()),
+        };
+        let lane = |gate: &str, dir: &str| format!("[[lanes]]\ngate = \"{gate}\"\ndirection = \"{dir}\"\n");
+        let controller =
+            |toml: &Path, node: &str, journal: &Path, metrics: u16, index: usize, lanes: &[(&str, &str)]| {
+                let lanes: String = lanes.iter().map(|(gate, dir)| lane(gate, dir)).collect();
+                let text = bins::controller_toml_with(
+                    &lot,
+                    link_port,
+                    node,
+                    journal,
+                    metrics,
+                    &format!("{}index = {index}\n", layout.controller_extra),
+                    &format!("{device_broker}[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n{lanes}"),
+                );
+                write(toml, &text);
+            };
+        let (first, second) = ([("entry-1", "entry"), ("exit-1", "exit")], [("entry-2", "entry"), ("exit-2", "exit")]);
+        let mut second_controller = None;
+        let mut controller_addrs = format!("\"127.0.0.1:{controller_metrics}\"");
+        if layout.controllers > 1 {
+            controller(&controller_toml, "ctl-1", &journal, controller_metrics, 0, &first);
+            let metrics = free_port();
+            let toml = dir.join("controller-2.toml");
+            controller(&toml, "ctl-2", &journal.with_file_name("journal-2.sqlite"), metrics, 1, &second);
+            controller_addrs.push_str(&format!(", \"127.0.0.1:{metrics}\""));
+            second_controller = Some(toml);
+        } else {
+            controller(&controller_toml, "ctl-1", &journal, controller_metrics, 0, &[first, second].concat());
+        }
         // The token is made in the shared database, before any server runs.
         let token = bins::token(&servers[0].1, "admin").unwrap();
         let sim_toml = dir.join("sim.toml");
@@ -108,12 +153,12 @@ impl Lot {
             &format!(
                 "{lot}[broker]\nembedded = false\nhost = \"127.0.0.1\"\nport = {broker_port}\n\
                  [sim]\nserver = \"http://127.0.0.1:{}\"\ntoken = \"{token}\"\nsepay_hmac_secret = \"{HMAC}\"\n\
-                 controllers = [\"127.0.0.1:{controller_metrics}\"]\ntimeout_s = 60\n\
+                 controllers = [{controller_addrs}]\ntimeout_s = 60\n\
                  [traffic]\nclasses = {{ car = 1.0 }}\n",
                 servers[0].0
             ),
         );
-        Lot { dir, servers, controller_toml, controller_metrics, journal, sim_toml, token }
+        Lot { dir, servers, controller_toml, controller_metrics, second_controller, journal, sim_toml, token }
     }
 
     /// The first server's HTTP port, which the simulator talks to.
@@ -131,6 +176,12 @@ impl Lot {
     pub fn start_controller(&self, attempt: u32) -> bins::Proc {
         bins::start_logged("controller", &self.controller_toml, &self.dir.join(format!("controller-{attempt}.log")))
             .unwrap()
+    }
+
+    /// Starts the second controller, logging to `controller-2-{attempt}.log`.
+    pub fn start_second_controller(&self, attempt: u32) -> bins::Proc {
+        let toml = self.second_controller.as_ref().expect("a lot of two controllers");
+        bins::start_logged("controller", toml, &self.dir.join(format!("controller-2-{attempt}.log"))).unwrap()
     }
 
     /// Starts `sim run` over `visits` cars of seed `seed`, a day compressed
@@ -191,6 +242,12 @@ impl Lot {
         }
         assert_eq!(verified["ok"], true, "the journal does not verify: {verified}");
         assert_eq!(verified["pending"], 0, "{verified}");
+    }
+
+    /// A Prometheus metric of the controller (0 if it does not answer).
+    pub async fn controller_metric(&self, name: &str) -> f64 {
+        let body = bins::http(self.controller_metrics, "GET", "/metrics", None, None).await.map(|(_, b)| b);
+        body.and_then(|b| bins::metric(&b, name)).unwrap_or(0.0)
     }
 
     /// A Prometheus counter of server `n`.

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use parking_tests::mosquitto::Broker;
 use parking_tests::postgres::PgServer;
+use parking_tests::proxy::Proxy;
 use parking_tests::scenario::{Layout, Lot, assert_books, finish_sim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,6 +74,140 @@ async fn postgresql_killed_mid_day_loses_and_doubles_nothing() {
         })
         .await;
     eprintln!("after a PostgreSQL SIGKILL: {s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
+async fn a_controller_killed_mid_day_loses_and_doubles_nothing() {
+    let broker = Broker::start().expect("start mosquitto");
+    let l = Lot::new("fault-controller", broker.port, &Layout::default());
+    let _server = l.start_server(0, 1).await;
+    let mut controller = l.start_controller(1);
+    let mut restarted = None;
+    // SIGKILL the gate controller: a barrier opens only for a passage its
+    // journal holds, so nothing that opened is lost; a vehicle it was
+    // deciding for when it died is read again once it is back.
+    let s = l
+        .day_with_fault(24, async {
+            controller.kill();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            restarted = Some(l.start_controller(2));
+        })
+        .await;
+    eprintln!("after a controller SIGKILL: {s}");
+    assert!(restarted.is_some(), "the controller was restarted");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
+async fn a_controller_cut_off_from_the_broker_loses_and_doubles_nothing() {
+    let broker = Broker::start().expect("start mosquitto");
+    // The controller reaches the lot's broker through a proxy the test
+    // cuts; its lane devices stay on the broker directly (a cabinet's own
+    // broker, `[device_broker]`), so the lanes go on reading and opening.
+    let proxy = Proxy::start(broker.port).await.expect("start the proxy");
+    let layout = Layout { controller_link: Some(proxy.port), ..Layout::default() };
+    let l = Lot::new("fault-cut", broker.port, &layout);
+    let _server = l.start_server(0, 1).await;
+    let _controller = l.start_controller(1);
+    let mut backlog = 0.0;
+    // The day runs at 3,600x: 3 s cut off is 3 simulated hours (the
+    // issue asks for 10 simulated minutes: 167 ms here, a blink).
+    let s = l
+        .day_with_fault(26, async {
+            proxy.cut();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            backlog = l.controller_metric("parking_controller_events_backlog").await;
+            proxy.restore();
+        })
+        .await;
+    eprintln!("after the controller was cut off from the broker ({backlog} events waiting at the end of the cut): {s}");
+    assert!(backlog > 0.0, "the lanes decided nothing while the controller was cut off");
+}
+
+/// A tmpfs mounted for the test, unmounted when dropped.
+struct Tmpfs(std::path::PathBuf);
+
+impl Tmpfs {
+    fn mount(dir: &std::path::Path, size: &str) -> Tmpfs {
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .expect("run mount");
+        assert!(status.success(), "mounting a tmpfs at {} needs root (CI runs as root)", dir.display());
+        Tmpfs(dir.to_owned())
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes zeros into `path` until the disk under it is full; the bytes written.
+fn fill(path: &std::path::Path) -> u64 {
+    use std::io::Write as _;
+    let mut f = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    let mut written = 0u64;
+    loop {
+        match f.write(&chunk) {
+            Ok(0) => break,
+            Ok(n) => written += n as u64,
+            Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+            Err(e) => panic!("filling {}: {e}", path.display()),
+        }
+    }
+    let _ = f.sync_all();
+    written
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto and root (a tmpfs for the journal); .ci/run runs it"]
+async fn the_controller_disk_filled_mid_day_loses_and_doubles_nothing() {
+    let broker = Broker::start().expect("start mosquitto");
+    let layout = Layout { journal_dir: Some("controller-disk"), ..Layout::default() };
+    let l = Lot::new("fault-disk", broker.port, &layout);
+    let disk = l.journal.parent().unwrap().to_owned();
+    let _tmpfs = Tmpfs::mount(&disk, "16m");
+    let _server = l.start_server(0, 1).await;
+    let _controller = l.start_controller(1);
+    let mut failing_seen = 0.0;
+    // Fill the journal's disk: the lanes keep deciding and their events go
+    // to the server from memory, with an alarm, until space comes back.
+    let s = l
+        .day_with_fault(25, async {
+            let filler = disk.join("filler");
+            let written = fill(&filler);
+            for _ in 0..100 {
+                failing_seen = l.controller_metric("parking_controller_journal_failing").await;
+                if failing_seen > 0.0 {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            eprintln!("filled the journal's disk with {written} bytes; journal failing: {failing_seen}");
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            std::fs::remove_file(&filler).unwrap();
+        })
+        .await;
+    eprintln!("after the controller's disk filled up: {s}");
+    assert_eq!(failing_seen, 1.0, "the full disk never failed a journal commit");
+    let exceptions = parking_tests::bins::api(l.port(), "GET", "/api/v1/exceptions?state=all", &l.token, None).await;
+    let alarms = exceptions.as_array().unwrap().iter().filter(|e| e["kind"] == "alarm:journal_failing").count();
+    assert!(alarms >= 1, "no journal_failing alarm reached the operators: {exceptions}");
+    // The journal took the held events back: nothing held, nothing failing.
+    let mut held = -1.0;
+    for _ in 0..100 {
+        held = l.controller_metric("parking_controller_events_held").await;
+        if held == 0.0 && l.controller_metric("parking_controller_journal_failing").await == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(held, 0.0, "events still held in memory");
 }
 
 /// Where `needle` is in the lot's SQLite file, after a checkpoint has

@@ -58,3 +58,27 @@ async fn two_instances_share_the_gate_events_and_lose_and_double_nothing() {
     drop((_a, _b, _controller, l));
     db.drop_db().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
+async fn a_lot_of_two_controllers_lets_vehicles_leave_by_either() {
+    let broker = Broker::start().expect("start mosquitto");
+    let l = Lot::new("two-controllers", broker.port, &Layout { controllers: 2, ..Layout::default() });
+    let _server = l.start_server(0, 1).await;
+    let _first = l.start_controller(1);
+    let mut second = l.start_second_controller(1);
+    // Vehicles enter by either controller's lane and leave by either:
+    // each controller applies the other's entries and exits, and their
+    // tickets are numbered apart. One is killed and restarted mid-day.
+    let s = l
+        .day_with_fault(28, async {
+            second.kill();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            second = l.start_second_controller(2);
+        })
+        .await;
+    eprintln!("two controllers, one SIGKILLed mid-day: {s}");
+    let exceptions = parking_tests::bins::api(l.port(), "GET", "/api/v1/exceptions?state=all", &l.token, None).await;
+    let crossed = exceptions.as_array().unwrap().iter().filter(|e| e["kind"] == "alarm:exit_without_entry").count();
+    assert_eq!(crossed, 0, "a vehicle that entered by one controller was unknown to the other: {exceptions}");
+}

@@ -1,8 +1,8 @@
 //! The engine task: the single owner of every decision. It takes reads,
 //! loop changes, server commands, lists and tariff from one channel, fires
-//! the lanes' timers, and performs what the engine decides: pulses first
-//! (the barrier waits for nothing), then displays, then the events to
-//! journal with the lot-state changes they imply.
+//! the lanes' timers, and hands what the engine decides to the journal
+//! task: the events with the lot-state changes they imply, and the pulses
+//! and displays that follow once those are committed.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -17,7 +17,7 @@ use tag_reader::reader::now;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::journal_task::JournalMsg;
+use super::journal_task::{Deferred, JournalMsg};
 use super::{EngineMsg, Shared};
 use crate::engine::{Engine, Out};
 use crate::journal::Entry;
@@ -27,8 +27,6 @@ pub(super) struct EngineLoop {
     pub(super) engine: Engine,
     pub(super) topics: Topics,
     pub(super) gates: Vec<GateId>,
-    pub(super) barriers: Vec<mpsc::Sender<(usize, u16)>>,
-    pub(super) out: mpsc::Sender<OutMsg>,
     pub(super) journal: mpsc::Sender<JournalMsg>,
     pub(super) shared: Arc<Shared>,
     /// Timers the lanes asked for, earliest first.
@@ -82,6 +80,11 @@ impl EngineLoop {
             }
             EngineMsg::Command { lane, command } => self.engine.command(lane, command, t, outs),
             EngineMsg::Alarm { lane, alarm, detail } => self.engine.alarm(lane, alarm, detail, t, outs),
+            EngineMsg::Peer(event) => {
+                self.engine.apply_peer(&event);
+                // The lot-state changes it made go to the journal.
+                self.perform(outs, None).await;
+            }
             EngineMsg::Snapshot { lists, payload } => {
                 let version = lists.version;
                 match self.engine.apply_snapshot(lists) {
@@ -116,27 +119,28 @@ impl EngineLoop {
         self.shared.lists_version.store(self.engine.lists_version(), std::sync::atomic::Ordering::Relaxed);
     }
 
-    /// Performs the engine's outputs: pulses first (the barrier must not
-    /// wait for anything), then displays, then the events to journal.
+    /// Hands the engine's outputs to the journal task: the events and the
+    /// lot-state changes to commit, and what the lanes do once they are on
+    /// disk (pulses, tickets, displays), in the order decided. A barrier
+    /// never opens for a passage the journal does not hold, so a crash
+    /// cannot lose one (a group commit: a few milliseconds).
     async fn perform(&mut self, outs: &mut Vec<Out>, received: Option<Instant>) {
         let mut entries = Vec::new();
+        let mut actions = Vec::new();
+        let display = |gate: &GateId, payload: Vec<u8>| {
+            Deferred::Publish(OutMsg { topic: self.topics.gate(gate, GateTopic::Display), payload, retain: true })
+        };
         for out in outs.drain(..) {
             match out {
                 Out::Pulse { lane, ms } => {
-                    self.shared.metrics.pulses.inc();
-                    if let Some(b) = self.barriers.get(lane) {
-                        if b.try_send((lane, ms)).is_err() {
-                            tracing::error!(lane, "barrier queue full: pulse not delivered");
-                        }
-                    }
                     if let Some(r) = received {
                         self.shared.metrics.decision_us.observe(r.elapsed().as_secs_f64() * 1e6);
                     }
+                    actions.push(Deferred::Pulse { lane, ms, received });
                 }
                 Out::Display { lane, msg } => {
                     if let Some(gate) = self.gates.get(lane) {
-                        let topic = self.topics.gate(gate, GateTopic::Display);
-                        let _ = self.out.try_send(OutMsg { topic, payload: wire::encode(&msg), retain: true });
+                        actions.push(display(gate, wire::encode(&msg)));
                     }
                 }
                 Out::Ticket { lane, text } => {
@@ -150,8 +154,7 @@ impl EngineLoop {
                             amount: None,
                             ticket: Some(text),
                         };
-                        let topic = self.topics.gate(gate, GateTopic::Display);
-                        let _ = self.out.try_send(OutMsg { topic, payload: wire::encode(&msg), retain: true });
+                        actions.push(display(gate, wire::encode(&msg)));
                     }
                 }
                 Out::Event(event) => {
@@ -167,8 +170,8 @@ impl EngineLoop {
             }
         }
         let changes = self.engine.take_changes();
-        if !entries.is_empty() || !changes.is_empty() {
-            let msg = JournalMsg::Commit { entries, changes, decided: Instant::now() };
+        if !entries.is_empty() || !changes.is_empty() || !actions.is_empty() {
+            let msg = JournalMsg::Commit { entries, changes, actions, decided: Instant::now() };
             if self.journal.send(msg).await.is_err() {
                 tracing::error!("the journal task is gone: events cannot be recorded");
             }

@@ -1,30 +1,49 @@
 //! The journal task: the only writer of the journal. It commits the
-//! engine's events in batches (one transaction, one fsync per batch),
-//! publishes each committed event at once, deletes events the server
-//! acknowledges, and re-sends the backlog oldest first at a bounded rate.
+//! engine's events in batches (one transaction, one fsync per batch), then
+//! performs what the lanes decided (pulses, tickets, displays) and
+//! publishes the events; it deletes events the server acknowledges, and
+//! re-sends the backlog oldest first at a bounded rate.
+//!
+//! A commit that fails (a full or failing disk) does not stop the lanes:
+//! the task raises a `journal_failing` alarm on each lane, performs the
+//! lanes' actions anyway, publishes the events from memory, and holds them
+//! and their lot-state changes in memory, committing them (oldest first,
+//! in one transaction) as soon as the journal takes writes again.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use parking_core::gate::LotChange;
-use parking_core::wire::{EventAck, GateTopic, Topics};
+use parking_core::wire::{AlarmKind, EventAck, GateTopic, Topics};
 use parking_core::{EventId, GateId};
 use tag_reader::publisher::OutMsg;
 use tag_reader::reader::now;
 use tokio::sync::mpsc;
 
-use super::Shared;
+use super::{EngineMsg, Shared};
 use crate::delivery::Delivery;
-use crate::journal::{Entry, Journal, Unacked};
+use crate::journal::{Entry, Journal, JournalError, Unacked};
 
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 512;
+/// Longest wait between two tries of a failing journal.
+const MAX_RETRY: Duration = Duration::from_secs(5);
+
+/// What a lane does once its decision is committed.
+#[derive(Debug)]
+pub enum Deferred {
+    /// An OPEN pulse; `received` is when its input arrived, if one did.
+    Pulse { lane: usize, ms: u16, received: Option<Instant> },
+    /// A display or a printed ticket.
+    Publish(OutMsg),
+}
 
 /// What the journal task is asked to do.
 #[derive(Debug)]
 pub enum JournalMsg {
-    Commit { entries: Vec<Entry>, changes: Vec<LotChange>, decided: Instant },
+    Commit { entries: Vec<Entry>, changes: Vec<LotChange>, actions: Vec<Deferred>, decided: Instant },
     SaveSnapshot { payload: bytes::Bytes },
     SaveDelta { version: u64, payload: Vec<u8> },
     SaveTariff { payload: Vec<u8> },
@@ -38,25 +57,64 @@ pub struct Limits {
     pub ack_timeout_ms: u64,
 }
 
+/// Where the journal task's work goes.
+#[derive(Debug)]
+pub struct Outputs {
+    /// The MQTT publisher on the lot's broker (events).
+    pub out: mpsc::Sender<OutMsg>,
+    /// The publisher the lanes' displays go to (the devices' broker, if
+    /// they have one).
+    pub devices: mpsc::Sender<OutMsg>,
+    /// Each lane's pulse queue.
+    pub barriers: Vec<mpsc::Sender<(usize, u16)>>,
+    /// The engine, told of a failing journal (it raises the alarms).
+    pub engine: mpsc::Sender<EngineMsg>,
+}
+
 fn event_msg(topics: &Topics, gate: &str, payload: Vec<u8>) -> Option<OutMsg> {
     let gate: GateId = gate.parse().ok()?;
     Some(OutMsg { topic: topics.gate(&gate, GateTopic::Event), payload, retain: false })
 }
 
+/// Events and lot-state changes decided while the journal failed, in
+/// decision order: in memory only, until a commit takes them.
+#[derive(Debug, Default)]
+struct Held {
+    entries: Vec<Entry>,
+    /// When each entry was handed to the publisher (ms), if it was.
+    sent: Vec<Option<i64>>,
+    changes: Vec<LotChange>,
+    ids: HashSet<EventId>,
+    /// Held events the server has acknowledged already.
+    acked: HashSet<EventId>,
+}
+
+struct Task {
+    journal: Journal,
+    delivery: Delivery,
+    outputs: Outputs,
+    topics: Topics,
+    shared: Arc<Shared>,
+    held: Option<Held>,
+    /// Acknowledged events whose rows could not be deleted yet.
+    undeleted: Vec<EventId>,
+    retry_at: Instant,
+    retry_delay: Duration,
+}
+
 /// Runs until the engine's sender is dropped and everything it sent is
-/// committed.
+/// committed (or, the journal failing, tried once more).
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
-    mut journal: Journal,
+    journal: Journal,
     mut rx: mpsc::Receiver<JournalMsg>,
     mut acks: mpsc::Receiver<EventAck>,
-    out: mpsc::Sender<OutMsg>,
+    outputs: Outputs,
     topics: Topics,
     unacked: Vec<Unacked>,
     limits: Limits,
     shared: Arc<Shared>,
 ) {
-    let m = &shared.metrics;
     // A network timeout, meant in real time: stretched under a simulated clock.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
     let ack_timeout = (limits.ack_timeout_ms as f64 * tag_reader::clock::speed()) as u64;
@@ -64,7 +122,18 @@ pub async fn run(
     for u in unacked {
         delivery.journaled(u.seq, u.event_id, None);
     }
-    m.backlog.set(i64::try_from(delivery.backlog()).unwrap_or(i64::MAX));
+    let mut task = Task {
+        journal,
+        delivery,
+        outputs,
+        topics,
+        shared,
+        held: None,
+        undeleted: Vec::new(),
+        retry_at: Instant::now(),
+        retry_delay: Duration::from_millis(50),
+    };
+    task.gauges();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     // Re-sends allowed per 100 ms tick; at least one so a backlog moves.
@@ -82,7 +151,7 @@ pub async fn run(
                         Err(_) => break,
                     }
                 }
-                commit(&mut journal, batch, &mut delivery, &out, &topics, &shared).await;
+                task.commit(batch).await;
             }
             ack = acks.recv(), if acks_open => match ack {
                 Some(first) => {
@@ -90,126 +159,259 @@ pub async fn run(
                     while let Ok(more) = acks.try_recv() {
                         ids.extend(more.event_ids);
                     }
-                    ids.retain(|id| delivery.acked(id));
-                    if !ids.is_empty() {
-                        match journal.ack(&ids).await {
-                            Ok(n) => m.events_acked.inc_by(n),
-                            Err(e) => tracing::error!(error = %e, "cannot delete acknowledged events"),
-                        }
-                    }
+                    task.acked(ids).await;
                 }
                 None => acks_open = false,
             },
             _ = tick.tick() => {
-                if shared.publisher.connected.load(Ordering::Relaxed) {
-                    resend(&mut journal, &mut delivery, per_tick, &out, &topics, &shared).await;
+                if task.held.is_some() || !task.undeleted.is_empty() {
+                    task.retry().await;
+                }
+                if task.shared.publisher.connected.load(Ordering::Relaxed) {
+                    task.resend(per_tick).await;
                 }
             }
         }
-        m.backlog.set(i64::try_from(delivery.backlog()).unwrap_or(i64::MAX));
+        task.gauges();
     }
-    tracing::info!(backlog = delivery.backlog(), "journal closed");
+    if task.held.is_some() {
+        task.retry_at = Instant::now();
+        task.retry().await;
+    }
+    if let Some(held) = &task.held {
+        let unacked = held.entries.len() - held.acked.len();
+        tracing::error!(
+            events = held.entries.len(),
+            unacked,
+            "stopping with events the journal never took: those the server has not acknowledged are lost"
+        );
+    }
+    tracing::info!(backlog = task.delivery.backlog(), "journal closed");
 }
 
-async fn commit(
-    journal: &mut Journal,
-    batch: Vec<JournalMsg>,
-    delivery: &mut Delivery,
-    out: &mpsc::Sender<OutMsg>,
-    topics: &Topics,
-    shared: &Shared,
-) {
-    let m = &shared.metrics;
-    let mut entries = Vec::new();
-    let mut changes = Vec::new();
-    let mut oldest: Option<Instant> = None;
-    for msg in batch {
-        match msg {
-            JournalMsg::Commit { entries: e, changes: c, decided } => {
-                entries.extend(e);
-                changes.extend(c);
-                oldest = Some(oldest.map_or(decided, |o| o.min(decided)));
-            }
-            JournalMsg::SaveSnapshot { payload } => {
-                if let Err(e) = journal.save_snapshot(&payload).await {
-                    tracing::error!(error = %e, "cannot save the lists snapshot");
-                }
-            }
-            JournalMsg::SaveDelta { version, payload } => {
-                if let Err(e) = journal.save_delta(version, &payload).await {
-                    tracing::error!(error = %e, "cannot save a lists delta");
-                }
-            }
-            JournalMsg::SaveTariff { payload } => {
-                if let Err(e) = journal.save_tariff(&payload).await {
-                    tracing::error!(error = %e, "cannot save the tariff");
-                }
-            }
-        }
+impl Task {
+    fn gauges(&self) {
+        let m = &self.shared.metrics;
+        m.backlog.set(i64::try_from(self.delivery.backlog()).unwrap_or(i64::MAX));
+        let held = self.held.as_ref().map_or(0, |h| h.entries.len());
+        m.events_held.set(i64::try_from(held).unwrap_or(i64::MAX));
+        m.journal_failing.set(i64::from(self.held.is_some()));
     }
-    if entries.is_empty() && changes.is_empty() {
-        return;
-    }
-    // A failed commit is retried: the events exist nowhere else yet.
-    let mut delay = Duration::from_millis(50);
-    let seqs = loop {
-        match journal.commit(&entries, &changes).await {
-            Ok(seqs) => break seqs,
-            Err(e) => {
-                tracing::error!(error = %e, events = entries.len(), "journal commit failed; retrying");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        }
-    };
-    if let Some(t) = oldest {
-        m.journal_ms.observe(t.elapsed().as_secs_f64() * 1e3);
-    }
-    m.events_journaled.inc_by(entries.len() as u64);
-    let connected = shared.publisher.connected.load(Ordering::Relaxed);
-    let now_ms = now().unix_millis();
-    for (entry, seq) in entries.into_iter().zip(seqs) {
-        let id = entry.event.event_id;
-        let sent = connected
-            && event_msg(topics, entry.event.gate.as_str(), entry.payload).is_some_and(|msg| out.try_send(msg).is_ok());
-        delivery.journaled(seq, id, sent.then_some(now_ms));
-    }
-}
 
-async fn resend(
-    journal: &mut Journal,
-    delivery: &mut Delivery,
-    max: usize,
-    out: &mpsc::Sender<OutMsg>,
-    topics: &Topics,
-    shared: &Shared,
-) {
-    let now_ms = now().unix_millis();
-    let due = delivery.due(now_ms, max);
-    if due.is_empty() {
-        return;
-    }
-    let rows = match journal.payloads(&due).await {
-        Ok(rows) => rows,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the backlog");
+    /// Commits a batch, then performs its lanes' actions and publishes its
+    /// events; with the journal failing, holds them in memory instead.
+    async fn commit(&mut self, batch: Vec<JournalMsg>) {
+        let mut entries = Vec::new();
+        let mut changes = Vec::new();
+        let mut actions = Vec::new();
+        let mut oldest: Option<Instant> = None;
+        for msg in batch {
+            match msg {
+                JournalMsg::Commit { entries: e, changes: c, actions: a, decided } => {
+                    entries.extend(e);
+                    changes.extend(c);
+                    actions.extend(a);
+                    oldest = Some(oldest.map_or(decided, |o| o.min(decided)));
+                }
+                JournalMsg::SaveSnapshot { payload } => {
+                    if let Err(e) = self.journal.save_snapshot(&payload).await {
+                        tracing::error!(error = %e, "cannot save the lists snapshot");
+                    }
+                }
+                JournalMsg::SaveDelta { version, payload } => {
+                    if let Err(e) = self.journal.save_delta(version, &payload).await {
+                        tracing::error!(error = %e, "cannot save a lists delta");
+                    }
+                }
+                JournalMsg::SaveTariff { payload } => {
+                    if let Err(e) = self.journal.save_tariff(&payload).await {
+                        tracing::error!(error = %e, "cannot save the tariff");
+                    }
+                }
+            }
+        }
+        if entries.is_empty() && changes.is_empty() {
+            self.act(actions);
             return;
         }
-    };
-    let found: std::collections::HashSet<i64> = rows.iter().map(|(s, _, _)| *s).collect();
-    for seq in due.iter().filter(|s| !found.contains(s)) {
-        delivery.forget(*seq);
-    }
-    for (seq, gate, payload) in rows {
-        let Some(msg) = event_msg(topics, &gate, payload) else {
-            tracing::error!(seq, gate, "journal row with a bad gate id");
-            delivery.forget(seq);
-            continue;
-        };
-        if out.try_send(msg).is_err() {
-            break; // the publisher is busy; the rest waits for the next tick
+        if self.held.is_none() {
+            match self.journal.commit(&entries, &changes).await {
+                Ok(seqs) => {
+                    let m = &self.shared.metrics;
+                    if let Some(t) = oldest {
+                        m.journal_ms.observe(t.elapsed().as_secs_f64() * 1e3);
+                    }
+                    m.events_journaled.inc_by(entries.len() as u64);
+                    self.act(actions);
+                    let now_ms = now().unix_millis();
+                    for (entry, seq) in entries.into_iter().zip(seqs) {
+                        let id = entry.event.event_id;
+                        let sent = self.publish(&entry).then_some(now_ms);
+                        self.delivery.journaled(seq, id, sent);
+                    }
+                    return;
+                }
+                Err(e) => self.failing(&e, entries.len()),
+            }
         }
-        delivery.mark_sent(seq, now_ms);
-        shared.metrics.events_resent.inc();
+        // Not on disk: the lanes go on, the events go out from memory.
+        self.act(actions);
+        let now_ms = now().unix_millis();
+        let sent: Vec<Option<i64>> = entries.iter().map(|e| self.publish(e).then_some(now_ms)).collect();
+        let held = self.held.get_or_insert_with(Held::default);
+        held.ids.extend(entries.iter().map(|e| e.event.event_id));
+        held.entries.extend(entries);
+        held.sent.extend(sent);
+        held.changes.extend(changes);
+    }
+
+    /// The journal just failed: hold from now on, and alarm every lane.
+    fn failing(&mut self, error: &JournalError, events: usize) {
+        tracing::error!(
+            error = %error,
+            events,
+            "journal commit failed: the lanes go on, their events are held in memory until the journal takes them"
+        );
+        self.held = Some(Held::default());
+        self.retry_delay = Duration::from_millis(50);
+        self.retry_at = Instant::now() + self.retry_delay;
+        for lane in 0..self.outputs.barriers.len() {
+            let detail = format!("the controller's journal cannot be written ({error}): events are held in memory");
+            let msg = EngineMsg::Alarm { lane, alarm: AlarmKind::JournalFailing, detail };
+            if self.outputs.engine.try_send(msg).is_err() {
+                tracing::error!(lane, "engine queue full: journal alarm not raised");
+            }
+        }
+    }
+
+    /// Tries the failing journal again: the held events and changes, then
+    /// the deletions of acknowledged rows that failed.
+    async fn retry(&mut self) {
+        if Instant::now() < self.retry_at {
+            return;
+        }
+        if let Some(held) = self.held.take() {
+            match self.journal.commit(&held.entries, &held.changes).await {
+                Ok(seqs) => {
+                    tracing::info!(
+                        events = held.entries.len(),
+                        "the journal takes writes again: held events committed"
+                    );
+                    self.shared.metrics.events_journaled.inc_by(held.entries.len() as u64);
+                    for ((entry, sent), seq) in held.entries.into_iter().zip(held.sent).zip(seqs) {
+                        let id = entry.event.event_id;
+                        if held.acked.contains(&id) {
+                            self.undeleted.push(id);
+                        } else {
+                            self.delivery.journaled(seq, id, sent);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, events = held.entries.len(), "journal still failing");
+                    self.held = Some(held);
+                    self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY);
+                    self.retry_at = Instant::now() + self.retry_delay;
+                    return;
+                }
+            }
+        }
+        if !self.undeleted.is_empty() {
+            let ids = std::mem::take(&mut self.undeleted);
+            self.delete(ids).await;
+        }
+    }
+
+    /// The server acknowledged these events.
+    async fn acked(&mut self, mut ids: Vec<EventId>) {
+        if let Some(held) = &mut self.held {
+            ids.retain(|id| {
+                let is_held = held.ids.contains(id);
+                if is_held {
+                    held.acked.insert(*id);
+                }
+                !is_held
+            });
+        }
+        ids.retain(|id| self.delivery.acked(id));
+        if !ids.is_empty() {
+            self.delete(ids).await;
+        }
+    }
+
+    async fn delete(&mut self, ids: Vec<EventId>) {
+        match self.journal.ack(&ids).await {
+            Ok(n) => self.shared.metrics.events_acked.inc_by(n),
+            Err(e) => {
+                tracing::error!(error = %e, events = ids.len(), "cannot delete acknowledged events; trying again later");
+                self.undeleted.extend(ids);
+                self.retry_at = self.retry_at.max(Instant::now() + self.retry_delay);
+            }
+        }
+    }
+
+    /// Pulses barriers and publishes displays, in the order decided.
+    fn act(&self, actions: Vec<Deferred>) {
+        let m = &self.shared.metrics;
+        for action in actions {
+            match action {
+                Deferred::Pulse { lane, ms, received } => {
+                    m.pulses.inc();
+                    if let Some(b) = self.outputs.barriers.get(lane) {
+                        if b.try_send((lane, ms)).is_err() {
+                            tracing::error!(lane, "barrier queue full: pulse not delivered");
+                        }
+                    }
+                    if let Some(r) = received {
+                        m.open_us.observe(r.elapsed().as_secs_f64() * 1e6);
+                    }
+                }
+                Deferred::Publish(msg) => {
+                    if self.outputs.devices.try_send(msg).is_err() {
+                        tracing::warn!("publisher queue full: a display was not sent");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Hands a live event to the publisher; false if it could not go now.
+    fn publish(&self, entry: &Entry) -> bool {
+        self.shared.publisher.connected.load(Ordering::Relaxed)
+            && event_msg(&self.topics, entry.event.gate.as_str(), entry.payload.clone())
+                .is_some_and(|msg| self.outputs.out.try_send(msg).is_ok())
+    }
+
+    async fn resend(&mut self, max: usize) {
+        let (journal, delivery, out, topics, shared) =
+            (&mut self.journal, &mut self.delivery, &self.outputs.out, &self.topics, &self.shared);
+        let now_ms = now().unix_millis();
+        let due = delivery.due(now_ms, max);
+        if due.is_empty() {
+            return;
+        }
+        let rows = match journal.payloads(&due).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the backlog");
+                return;
+            }
+        };
+        let found: std::collections::HashSet<i64> = rows.iter().map(|(s, _, _)| *s).collect();
+        for seq in due.iter().filter(|s| !found.contains(s)) {
+            delivery.forget(*seq);
+        }
+        for (seq, gate, payload) in rows {
+            let Some(msg) = event_msg(topics, &gate, payload) else {
+                tracing::error!(seq, gate, "journal row with a bad gate id");
+                delivery.forget(seq);
+                continue;
+            };
+            if out.try_send(msg).is_err() {
+                break; // the publisher is busy; the rest waits for the next tick
+            }
+            delivery.mark_sent(seq, now_ms);
+            shared.metrics.events_resent.inc();
+        }
     }
 }

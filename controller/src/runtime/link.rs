@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use parking_core::gate::Input;
 use parking_core::wire::{
-    self, EventAck, GateCommand, GateTopic, ListsDelta, ListsSnapshot, LoopMsg, LotTopic, Read, ReadMsg, TariffMsg,
-    Topic, Topics,
+    self, EventAck, GateCommand, GateEvent, GateEventKind, GateTopic, ListsDelta, ListsSnapshot, LoopMsg, LotTopic,
+    Read, ReadMsg, TariffMsg, Topic, Topics,
 };
 use parking_core::{GateId, Plate};
 use tokio::sync::mpsc;
@@ -21,12 +21,26 @@ use tokio_util::sync::CancellationToken;
 use super::EngineMsg;
 use crate::settings::{LoopSource, Settings};
 
-/// The topics this controller listens to.
-fn subscriptions(settings: &Settings, topics: &Topics) -> Vec<String> {
-    let mut subs = vec![topics.lot(LotTopic::Lists), topics.lot(LotTopic::ListsDelta), topics.lot(LotTopic::Tariff)];
+/// The topics from the lot server (lists, tariff, commands, acks) and the
+/// lot's gate events (other controllers' entries and exits).
+fn lot_subscriptions(settings: &Settings, topics: &Topics) -> Vec<String> {
+    let mut subs = vec![
+        topics.lot(LotTopic::Lists),
+        topics.lot(LotTopic::ListsDelta),
+        topics.lot(LotTopic::Tariff),
+        topics.all_gates(GateTopic::Event),
+    ];
     for lane in &settings.lanes {
         subs.push(topics.gate(&lane.gate, GateTopic::Command));
         subs.push(topics.gate(&lane.gate, GateTopic::Ack));
+    }
+    subs
+}
+
+/// The topics from the lanes' MQTT devices: reads and loop detectors.
+fn device_subscriptions(settings: &Settings, topics: &Topics) -> Vec<String> {
+    let mut subs = Vec::new();
+    for lane in &settings.lanes {
         // A serial lane can still take QR and plate reads from cameras.
         subs.push(topics.gate(&lane.gate, GateTopic::Read));
         if matches!(lane.loop_detector, LoopSource::Mqtt) {
@@ -36,7 +50,8 @@ fn subscriptions(settings: &Settings, topics: &Topics) -> Vec<String> {
     subs
 }
 
-/// Runs until `shutdown`, reconnecting with back-off.
+/// Runs until `shutdown`, reconnecting with back-off: one session on the
+/// lot's broker and, with `[device_broker]`, one on the devices' broker.
 pub async fn run(
     settings: Settings,
     engine: mpsc::Sender<EngineMsg>,
@@ -45,13 +60,42 @@ pub async fn run(
 ) {
     let topics = Topics::new(settings.lot.id.clone());
     let lanes: HashMap<GateId, usize> = settings.lanes.iter().enumerate().map(|(i, l)| (l.gate.clone(), i)).collect();
-    let subs = subscriptions(&settings, &topics);
-    let mut options =
-        tag_reader::publisher::mqtt_options(&settings.broker, &format!("{}-in", settings.controller.node), None);
-    options.set_clean_session(false);
-    options.set_max_packet_size(256 * 1024 * 1024, 1024 * 1024);
+    let node = &settings.controller.node;
+    // Checked at start-up by the runtime's publishers.
+    let session = |broker, suffix: &str| {
+        let mut options = tag_reader::publisher::mqtt_options(broker, &format!("{node}-{suffix}"), None)?;
+        options.set_clean_session(false);
+        options.set_max_packet_size(256 * 1024 * 1024, 1024 * 1024);
+        Ok::<_, tag_reader::publisher::BrokerError>(options)
+    };
+    let mut subs = lot_subscriptions(&settings, &topics);
     let mut router = Router { lanes, engine, acks, seen_commands: VecDeque::new() };
+    let devices = match &settings.device_broker {
+        Some(broker) => {
+            let options = match session(broker, "devices-in") {
+                Ok(o) => o,
+                Err(e) => return tracing::error!(error = %e, "no link to the devices' broker"),
+            };
+            let subs = device_subscriptions(&settings, &topics);
+            let mut router = router.clone();
+            let shutdown = shutdown.clone();
+            Some(tokio::spawn(async move {
+                tag_reader::publisher::subscribe("controller devices", options, &subs, &shutdown, &mut router).await;
+            }))
+        }
+        None => {
+            subs.extend(device_subscriptions(&settings, &topics));
+            None
+        }
+    };
+    let options = match session(&settings.broker, "in") {
+        Ok(o) => o,
+        Err(e) => return tracing::error!(error = %e, "no link to the lot's broker"),
+    };
     tag_reader::publisher::subscribe("controller", options, &subs, &shutdown, &mut router).await;
+    if let Some(task) = devices {
+        task.abort();
+    }
 }
 
 impl tag_reader::publisher::OnMessage for Router {
@@ -61,6 +105,7 @@ impl tag_reader::publisher::OnMessage for Router {
     }
 }
 
+#[derive(Clone)]
 struct Router {
     lanes: HashMap<GateId, usize>,
     engine: mpsc::Sender<EngineMsg>,
@@ -133,6 +178,18 @@ impl Router {
                     }
                 };
                 Routed::Engine(EngineMsg::Input { lane, input, received })
+            }
+            // Our own events come back; other controllers' entries and
+            // exits move the lot state.
+            Topic::Gate { gate, kind: GateTopic::Event, .. } => {
+                if self.lanes.contains_key(&gate) {
+                    return Ok(None);
+                }
+                let event: GateEvent = wire::decode(payload).map_err(|e| e.to_string())?;
+                if !matches!(event.kind, GateEventKind::Entry { .. } | GateEventKind::Exit { .. }) {
+                    return Ok(None);
+                }
+                Routed::Engine(EngineMsg::Peer(Box::new(event)))
             }
             Topic::Gate { gate, kind: GateTopic::Loop, .. } => {
                 let lane = lane_of(&gate)?;

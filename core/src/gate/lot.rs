@@ -2,6 +2,12 @@
 //! anti-passback and exit fees), the tickets already used, the next ticket
 //! serial, and what the server says is still owed.
 //!
+//! A lot with several controllers numbers its tickets lot-wide: controller
+//! `index` (0 to [`TICKET_SERIES`] − 1) issues serials `n × 64 + index`,
+//! so no two controllers ever print the same serial (nor, through it, the
+//! same payment code). Each applies the others' entries and exits from
+//! their gate events ([`LotState::peer_entered`], [`LotState::peer_left`]).
+//!
 //! Every change that must survive a restart goes through a method that
 //! also appends a [`LotChange`]; the controller drains them after each
 //! decision and journals them in the same transaction as the decision's
@@ -21,6 +27,10 @@ pub struct Inside {
     pub entered_at: Timestamp,
     pub class: VehicleClass,
 }
+
+/// How many controllers can number tickets in one lot.
+pub const TICKET_SERIES: u64 = 64;
+const TICKET_SERIES_U8: u8 = 64;
 
 /// A change to persist.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,8 +61,11 @@ pub struct LotState {
     pub owed: HashMap<PaymentCode, Vnd>,
     /// Ticket serials that already let a vehicle out.
     pub used_tickets: HashSet<u64>,
-    /// Next ticket serial.
+    /// How many tickets this controller has issued: its next serial is
+    /// `next_ticket_serial × TICKET_SERIES + series`.
     pub next_ticket_serial: u64,
+    /// This controller's place in the lot's ticket numbering.
+    pub series: u8,
     /// Changes since the last [`LotState::take_changes`].
     changes: Vec<LotChange>,
 }
@@ -80,12 +93,36 @@ impl LotState {
         }
     }
 
+    /// A state whose tickets are numbered in `series` (below
+    /// [`TICKET_SERIES`]).
+    pub fn with_series(series: u8) -> Self {
+        LotState { series: series % TICKET_SERIES_U8, ..LotState::default() }
+    }
+
     /// Takes the next ticket serial.
     pub fn issue_ticket_serial(&mut self) -> u64 {
-        let serial = self.next_ticket_serial;
+        let serial = self.next_ticket_serial * TICKET_SERIES + u64::from(self.series);
         self.next_ticket_serial += 1;
         self.changes.push(LotChange::TicketSerial { next: self.next_ticket_serial });
         serial
+    }
+
+    /// Another controller of the lot let `epc` in at `inside.entered_at`.
+    /// A stay already known that began later is kept (the peer's event
+    /// came late).
+    pub fn peer_entered(&mut self, epc: Epc, inside: Inside) {
+        if self.inside.get(&epc).is_some_and(|known| known.entered_at > inside.entered_at) {
+            return;
+        }
+        self.enter(epc, inside);
+    }
+
+    /// Another controller of the lot let `epc` out at `at`; a stay that
+    /// began after that is another one and stays.
+    pub fn peer_left(&mut self, epc: &Epc, at: Timestamp) {
+        if self.inside.get(epc).is_some_and(|known| known.entered_at <= at) {
+            self.leave(epc);
+        }
     }
 
     /// The changes since the last call, oldest first.
@@ -137,5 +174,33 @@ mod tests {
         assert!(again.used_tickets.contains(&0));
         assert_eq!(again.next_ticket_serial, 1);
         assert!(again.take_changes().is_empty(), "restoring logs nothing");
+    }
+
+    #[test]
+    fn controllers_number_tickets_apart() {
+        let mut a = LotState::with_series(0);
+        let mut b = LotState::with_series(5);
+        let serials: Vec<u64> = (0..3).flat_map(|_| [a.issue_ticket_serial(), b.issue_ticket_serial()]).collect();
+        assert_eq!(serials, [0, 5, 64, 69, 128, 133]);
+        let mut restored = LotState::with_series(5);
+        for c in b.take_changes() {
+            restored.restore(c);
+        }
+        assert_eq!(restored.issue_ticket_serial(), 197, "a restart goes on where it stopped");
+    }
+
+    #[test]
+    fn a_peer_event_that_comes_late_does_not_undo_a_newer_stay() {
+        let epc: Epc = "E2000000000000000000000A".parse().unwrap();
+        let at = |s| Timestamp::from_unix_seconds(s).unwrap();
+        let mut lot = LotState::default();
+        lot.peer_entered(epc.clone(), Inside { entered_at: at(100), class: VehicleClass::Car });
+        lot.peer_left(&epc, at(50));
+        assert!(lot.inside.contains_key(&epc), "an exit before the entry is an older stay's");
+        lot.peer_entered(epc.clone(), Inside { entered_at: at(90), class: VehicleClass::Car });
+        assert_eq!(lot.inside[&epc].entered_at, at(100), "an older entry does not replace a newer one");
+        lot.peer_left(&epc, at(200));
+        assert!(lot.inside.is_empty());
+        assert_eq!(lot.take_changes().len(), 2, "entered at 100, left at 200");
     }
 }

@@ -38,7 +38,7 @@ use crate::wire::{GateEventKind, ManualOpenReason, TagPresence};
 
 pub use lane::{Context, ExitWithoutEntry, Lane, LaneConfig};
 pub use lists::{EdgeLists, ListsError};
-pub use lot::{Inside, LotChange, LotState};
+pub use lot::{Inside, LotChange, LotState, TICKET_SERIES};
 pub use ticket::{Ticket, TicketError, TicketKey};
 
 /// What a lane is told.

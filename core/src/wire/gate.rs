@@ -156,6 +156,10 @@ pub enum AlarmKind {
     /// The controller's configuration cannot serve a request (e.g. an
     /// unusable ticket key).
     ConfigError,
+    /// The controller cannot write its journal (a full or failing disk):
+    /// its lanes keep working and their events go to the server from
+    /// memory until the journal takes them again.
+    JournalFailing,
 }
 
 /// Why an operator opened a barrier by hand.

@@ -124,6 +124,11 @@ impl Topics {
         format!("parking/{}/{}", self.lot, kind.as_str())
     }
 
+    /// Filter for every process's status: `parking/{lot}/node/+/status`.
+    pub fn all_nodes(&self) -> String {
+        format!("parking/{}/node/+/status", self.lot)
+    }
+
     /// The retained status of a process (controller, reader bridge, server);
     /// `node` must be a slug like a gate id.
     pub fn node_status(&self, node: &NodeId) -> String {

@@ -154,6 +154,10 @@ pub async fn seal_days(db: Db, key: chain::JournalSigningKey, shutdown: tokio_ut
             Ok(Some(_)) => {}
             Ok(None) => match seal(&db, &key, &day, now.unix_millis()).await {
                 Ok(s) => tracing::info!(day, last_seq = s.last_seq, "journal sealed"),
+                // Another instance on the same database sealed it first.
+                Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                    tracing::debug!(day, "journal already sealed by another instance");
+                }
                 Err(e) => tracing::warn!(day, error = %e, "sealing the journal failed; will retry"),
             },
             Err(e) => tracing::warn!(error = %e, "reading the journal's seals failed; will retry"),
@@ -208,6 +212,12 @@ mod tests {
         let public = key().verifying_key();
         add(db, 120).await;
         seal(db, &key(), "2026-11-22", 1).await.unwrap();
+        // A second instance sealing the same day is told it is sealed
+        // (seal_days takes that as done).
+        match seal(db, &key(), "2026-11-22", 2).await {
+            Err(sqlx::Error::Database(e)) => assert!(e.is_unique_violation(), "{e}"),
+            other => panic!("a day sealed twice: {other:?}"),
+        }
         add(db, 30).await;
         let v = verify(db, &public).await.unwrap().unwrap();
         assert_eq!((v.records, v.seals), (150, 1));

@@ -21,9 +21,9 @@ use anyhow::{Context, bail};
 use image::{GrayImage, Luma};
 use parking_core::settings::BrokerSettings;
 use parking_core::wire::{
-    self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, Read, ReadMsg, TagPresence, Topics, V1,
+    self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, NodeRole, NodeStatus, Read, ReadMsg, TagPresence, Topics, V1,
 };
-use parking_core::{Epc, GateId, LotId};
+use parking_core::{Epc, GateId, LotId, NodeId, Timestamp};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tag_reader::clock::now;
 use tag_reader::publisher::{mqtt_options, new_client};
@@ -37,6 +37,8 @@ use crate::traffic::Visit;
 pub enum LaneMsg {
     Barrier(Instant),
     Display(Box<DisplayMsg>),
+    /// A controller of the lot restarted (its process, not its link).
+    ControllerBack,
 }
 
 /// The devices of every gate the visits use.
@@ -89,13 +91,14 @@ impl Devices {
         // the lanes say waits for us there, as a driver would still see it,
         // and a read the broker had not acknowledged is sent again (with a
         // clean session, rumqttc drops it on reconnecting).
-        let mut sessions = [client_id("devices"), client_id("lanes")].map(|id| mqtt_options(broker, &id, None));
+        let mut sessions =
+            [mqtt_options(broker, &client_id("devices"), None)?, mqtt_options(broker, &client_id("lanes"), None)?];
         for o in &mut sessions {
             o.set_clean_session(false);
         }
         let (publisher, mut pub_loop) = new_client(sessions[0].clone(), 4096);
         let (subscriber, mut sub_loop) = new_client(sessions[1].clone(), 4096);
-        let (ready_tx, mut ready) = mpsc::channel::<()>(4);
+        let (ready_tx, mut ready) = mpsc::channel::<()>(8);
         let pub_ready = ready_tx.clone();
         let pub_task = tokio::spawn(async move {
             loop {
@@ -111,7 +114,9 @@ impl Devices {
                 }
             }
         });
-        let filters: Vec<String> = [GateTopic::Barrier, GateTopic::Display].map(|k| topics.all_gates(k)).into();
+        let mut filters: Vec<String> = [GateTopic::Barrier, GateTopic::Display].map(|k| topics.all_gates(k)).into();
+        filters.push(topics.all_nodes());
+        let mut started: HashMap<NodeId, Timestamp> = HashMap::new();
         let resubscribe = subscriber.clone();
         let sub_task = tokio::spawn(async move {
             loop {
@@ -128,7 +133,18 @@ impl Devices {
                     }
                     Ok(Event::Incoming(Packet::Publish(p))) => {
                         let at = Instant::now();
-                        let Ok(wire::Topic::Gate { gate, kind, .. }) = wire::Topic::parse(&p.topic) else { continue };
+                        let (gate, kind) = match wire::Topic::parse(&p.topic) {
+                            Ok(wire::Topic::Gate { gate, kind, .. }) => (gate, kind),
+                            Ok(wire::Topic::Node { node, .. }) => {
+                                if controller_back(&mut started, node, &p.payload) {
+                                    for tx in senders.values() {
+                                        let _ = tx.send(LaneMsg::ControllerBack);
+                                    }
+                                }
+                                continue;
+                            }
+                            _ => continue,
+                        };
                         let Some(tx) = senders.get(&gate) else { continue };
                         let msg = match kind {
                             GateTopic::Barrier if wire::decode::<BarrierCommand>(&p.payload).is_ok() => {
@@ -156,8 +172,8 @@ impl Devices {
                 }
             }
         });
-        // Two SubAcks (and the publisher's ConnAck).
-        for _ in 0..3 {
+        // Three SubAcks (and the publisher's ConnAck).
+        for _ in 0..4 {
             tokio::time::timeout(Duration::from_secs(10), ready.recv())
                 .await
                 .context("the broker did not answer the simulator's devices within 10 s")?;
@@ -249,6 +265,18 @@ impl Devices {
             .await;
         }
     }
+}
+
+/// Whether a node status says a controller restarted: online again with
+/// another start time than it was last seen online with. A status carries
+/// its process's start time, its last will too, so a broker that restarts
+/// and replays a will (or the retained status) is not taken for one.
+fn controller_back(started: &mut HashMap<NodeId, Timestamp>, node: NodeId, payload: &[u8]) -> bool {
+    let Ok(status) = wire::decode::<NodeStatus>(payload) else { return false };
+    if status.role != NodeRole::Controller || !status.online {
+        return false;
+    }
+    started.insert(node, status.at).is_some_and(|before| before != status.at)
 }
 
 /// What the camera decodes from a photo of a printed ticket: the ticket's

@@ -209,6 +209,45 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<LaneMsg>, timeout: Duration) -> O
     tokio::time::timeout(timeout, rx.recv()).await.ok().flatten()
 }
 
+/// How long a lane may stay silent after its controller restarted before
+/// the vehicle waiting there is read again: a reader keeps reading a tag in
+/// its field and a driver shows the ticket again, but a read the old
+/// process took with it is not what the broker still holds for the new one.
+const REREAD_AFTER: Duration = Duration::from_secs(1);
+
+/// What a lane said next.
+enum Heard {
+    Msg(LaneMsg),
+    /// The lane's controller restarted and the lane stayed silent since.
+    Reread,
+    TimedOut,
+}
+
+/// The lane's next message; after its controller restarted, `Reread` if
+/// the lane then stays silent for [`REREAD_AFTER`].
+async fn hear(rx: &mut mpsc::UnboundedReceiver<LaneMsg>, timeout: Duration, reread: &mut Option<Instant>) -> Heard {
+    loop {
+        let msg = match *reread {
+            Some(at) => match tokio::time::timeout_at(at.into(), rx.recv()).await {
+                Ok(msg) => msg,
+                Err(_) => {
+                    *reread = None;
+                    return Heard::Reread;
+                }
+            },
+            None => next(rx, timeout).await,
+        };
+        match msg {
+            Some(LaneMsg::ControllerBack) => *reread = Some(Instant::now() + REREAD_AFTER),
+            Some(msg) => {
+                *reread = None;
+                return Heard::Msg(msg);
+            }
+            None => return Heard::TimedOut,
+        }
+    }
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -226,29 +265,39 @@ async fn entry(
     }
     let t0 = Instant::now();
     let ticketed = v.credential == CredentialKind::Ticket || v.epc.is_none();
-    match &v.epc {
-        Some(epc) if !ticketed => {
-            let tid = match v.actor {
-                Actor::Cloned => clone_tid(v.vehicle),
-                _ => registered_tid(s.registered, epc, v.vehicle),
-            };
-            s.devices.tag(gate, epc, &tid).await?;
+    let present = || async {
+        match &v.epc {
+            Some(epc) if !ticketed => {
+                let tid = match v.actor {
+                    Actor::Cloned => clone_tid(v.vehicle),
+                    _ => registered_tid(s.registered, epc, v.vehicle),
+                };
+                s.devices.tag(gate, epc, &tid).await
+            }
+            _ => s.devices.ticket_button(gate).await,
         }
-        _ => s.devices.ticket_button(gate).await?,
-    }
+    };
+    present().await?;
     let refused = matches!(v.actor, Actor::Denylisted | Actor::Cloned);
     let (mut opened, mut ticket) = (None, None);
+    let mut reread = None;
     loop {
-        match next(rx, s.timeout).await {
-            Some(LaneMsg::Barrier(at)) => opened = Some(at),
-            Some(LaneMsg::Display(d)) => {
+        match hear(rx, s.timeout, &mut reread).await {
+            Heard::Msg(LaneMsg::Barrier(at)) => opened = Some(at),
+            Heard::Msg(LaneMsg::ControllerBack) => {}
+            Heard::Reread => {
+                if opened.is_none() && ticket.is_none() {
+                    present().await?;
+                }
+            }
+            Heard::Msg(LaneMsg::Display(d)) => {
                 if d.ticket.is_some() {
                     ticket = d.ticket;
                 } else if refused && opened.is_none() {
                     return Ok(Entered::Refused);
                 }
             }
-            None => {
+            Heard::TimedOut => {
                 let what = if refused { "the refusal" } else { "the barrier" };
                 s.report.lock().await.stuck.push(format!("vehicle {} at {gate}: no {what}", v.vehicle));
                 return Ok(Entered::Stuck);
@@ -274,20 +323,26 @@ async fn exit(
 ) -> anyhow::Result<()> {
     let v = &s.visits[i];
     let t0 = Instant::now();
-    match (&ticket, &v.epc) {
-        (Some(t), _) => s.devices.show_ticket(gate, t).await?,
-        (None, Some(epc)) => {
-            let tid = registered_tid(s.registered, epc, v.vehicle);
-            s.devices.tag(gate, epc, &tid).await?;
+    let present = || async {
+        match (&ticket, &v.epc) {
+            (Some(t), _) => s.devices.show_ticket(gate, t).await.map(|()| true),
+            (None, Some(epc)) => {
+                let tid = registered_tid(s.registered, epc, v.vehicle);
+                s.devices.tag(gate, epc, &tid).await.map(|()| true)
+            }
+            (None, None) => Ok(false),
         }
-        (None, None) => return Ok(()),
+    };
+    if !present().await? {
+        return Ok(());
     }
     let mut paid_at: Option<Instant> = None;
     let mut settled: HashSet<String> = HashSet::new();
     let mut payments = 0u32;
+    let mut reread = None;
     loop {
-        match next(rx, s.timeout).await {
-            Some(LaneMsg::Barrier(at)) => {
+        match hear(rx, s.timeout, &mut reread).await {
+            Heard::Msg(LaneMsg::Barrier(at)) => {
                 let mut r = s.report.lock().await;
                 match paid_at {
                     Some(p) => r.paid_open_ms.push(ms(at - p)),
@@ -296,7 +351,14 @@ async fn exit(
                 r.exited[i] = true;
                 break;
             }
-            Some(LaneMsg::Display(d)) => {
+            Heard::Msg(LaneMsg::ControllerBack) => {}
+            // The lane's controller restarted and does not know the
+            // vehicle waits; its reader still sees the tag (or the camera
+            // the ticket) and reports it again. A paid stay opens.
+            Heard::Reread => {
+                present().await?;
+            }
+            Heard::Msg(LaneMsg::Display(d)) => {
                 let Some(payload) = d.vietqr else { continue };
                 let qr = VietQr::decode(&payload).map_err(|e| anyhow::anyhow!("the lane's VietQR: {e}"))?;
                 let memo = qr.memo.clone().context("a VietQR without a memo")?;
@@ -319,7 +381,7 @@ async fn exit(
                 payments += 1;
                 s.report.lock().await.paid_vnd[i] += amount;
             }
-            None => {
+            Heard::TimedOut => {
                 let what = if paid_at.is_some() { "the barrier after paying" } else { "the barrier or a VietQR" };
                 s.report.lock().await.stuck.push(format!("vehicle {} at {gate}: no {what}", v.vehicle));
                 return Ok(());

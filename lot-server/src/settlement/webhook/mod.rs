@@ -67,7 +67,9 @@ fn within_window(at_ms: i64, now: Timestamp, window: Duration) -> Result<(), Web
     // The window is meant in real time: under a simulated clock it runs as
     // fast as the clock does.
     let window = window.mul_f64(tag_reader::clock::speed());
-    let skew = (now.unix_millis() - at_ms).unsigned_abs();
+    // Saturating: a timestamp header is the sender's text, and one near
+    // i64's ends must be refused, not overflow (found by cargo-fuzz).
+    let skew = now.unix_millis().saturating_sub(at_ms).unsigned_abs();
     let limit = u64::try_from(window.as_millis()).unwrap_or(u64::MAX);
     if skew > limit {
         return Err(unauthorized(format!(

@@ -89,6 +89,22 @@ fn casso_signatures_cover_the_sorted_body() {
     assert!(matches!(parse_casso(&out), Ok(Notice::Outgoing { .. })));
 }
 
+/// A timestamp header near i64's ends is refused as outside the window
+/// (cargo-fuzz found `-3333333333333333333` overflowing the skew).
+#[test]
+fn extreme_timestamps_are_refused_not_overflowed() {
+    let k = keys();
+    let body = SEPAY.as_bytes();
+    for t in ["-3333333333333333333", "-9223372036854775808", "9223372036854775807", "9223372036854775"] {
+        let sig = sign_sepay(&Secret::new("sepay-hmac"), 0, body);
+        let err = verify_sepay(&k, None, Some(&sig), Some(t), body, now()).unwrap_err();
+        assert!(err.to_string().contains("window"), "{t}: {err}");
+        let v: Value = serde_json::from_slice(body).unwrap();
+        let err = verify_casso(&k, Some(&format!("t={t},v1=00")), &v, now()).unwrap_err();
+        assert!(err.to_string().contains("window"), "{t}: {err}");
+    }
+}
+
 proptest::proptest! {
     /// Hostile bodies and headers: parsed or refused, never a panic, and
     /// nothing unsigned is ever verified.

@@ -202,7 +202,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     shared.lists_version.store(engine.lists_version(), std::sync::atomic::Ordering::Relaxed);
     let started = now();
     let will = node_status(&settings, false, started);
-    let client_id = format!("{}-out", settings.controller.node);
+    let client_id = settings.client_id("out");
     let pub_config = PublisherConfig {
         options: publisher::mqtt_options(&settings.broker, &client_id, Some(&will)).context("[broker]")?,
         outbox_capacity: 100_000,
@@ -226,7 +226,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
         Some(broker) => {
             let (tx, rx) = mpsc::channel::<OutMsg>(8192);
             let config = PublisherConfig {
-                options: publisher::mqtt_options(broker, &format!("{}-devices-out", settings.controller.node), None)
+                options: publisher::mqtt_options(broker, &settings.client_id("devices-out"), None)
                     .context("[device_broker]")?,
                 outbox_capacity: 10_000,
                 max_inflight: 200,

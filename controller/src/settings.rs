@@ -213,6 +213,15 @@ fn default_modbus_addr() -> u8 {
 }
 
 impl Settings {
+    /// The MQTT client id of one of the controller's links (`in`, `out`,
+    /// `devices-in`, `devices-out`): `{lot}-{node}-{link}`. The lot is in
+    /// it because a broker shared by many lots (a city's) holds one session
+    /// per client id: two lots' `controller-1` would otherwise take each
+    /// other's session over, again and again.
+    pub fn client_id(&self, link: &str) -> String {
+        format!("{}-{}-{link}", self.lot.id, self.controller.node)
+    }
+
     /// Reads the files in order, then `PARKING__…` overrides, once, and
     /// checks what types alone cannot: at least one lane, no gate twice, a
     /// usable ticket key, a loop on the board only with a board barrier.

@@ -3,13 +3,15 @@
 //! once. The migrations in `lot-server/migrations` are portable SQL and
 //! run on both; instants are Unix milliseconds and money whole đồng, both
 //! `BIGINT`. Several lot-server instances may share one PostgreSQL
-//! database: `lock_tx` takes the transaction locks they need.
+//! database: `lock_tx` takes the transaction locks they need. Several lots
+//! may share one PostgreSQL database, each in its own schema
+//! ([`Db::connect_in`]); their locks are apart too.
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -25,6 +27,8 @@ pub enum Backend {
 pub enum DbError {
     #[error("database URL must start with sqlite:// or postgres://")]
     UnknownScheme,
+    #[error("a schema ({0}) is for PostgreSQL; on SQLite each lot has its own file")]
+    SchemaOnSqlite(String),
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
     #[error("migrations: {0}")]
@@ -36,12 +40,21 @@ pub enum DbError {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Set apart the advisory locks of a lot in its own schema from those
+    /// of the other lots of the database (0: the URL's own schema).
+    lock_space: u32,
 }
 
 impl Db {
     /// Connects (creating a SQLite file and its directory if missing). The
     /// URL is never logged: it may carry a password.
     pub async fn connect(url: &str) -> Result<Db, DbError> {
+        Db::connect_in(url, None).await
+    }
+
+    /// Connects with every table in `schema` (PostgreSQL), creating it if
+    /// missing: one lot's tables among other lots' in one database.
+    pub async fn connect_in(url: &str, schema: Option<&str>) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -58,12 +71,38 @@ impl Db {
             }
         }
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let set_path = match schema {
+            None => None,
+            Some(s) if backend == Backend::Sqlite => return Err(DbError::SchemaOnSqlite(s.to_owned())),
+            Some(s) => {
+                let quoted = quote_ident(s);
+                let mut conn = options.connect().await?;
+                // Two instances starting at once may both create it.
+                if let Err(e) = conn.execute(format!("CREATE SCHEMA IF NOT EXISTS {quoted}").as_str()).await {
+                    let exists: bool =
+                        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)")
+                            .bind(s)
+                            .fetch_one(&mut conn)
+                            .await?;
+                    if !exists {
+                        return Err(e.into());
+                    }
+                }
+                conn.close().await?;
+                Some(format!("SET search_path TO {quoted}"))
+            }
+        };
+        let lock_space = schema.map_or(0, lock_space_of);
         let pool = AnyPoolOptions::new()
             // SQLite has one writer; a few readers share the file in WAL mode.
             .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
             .acquire_timeout(Duration::from_secs(10))
             .after_connect(move |conn, _| {
+                let set_path = set_path.clone();
                 Box::pin(async move {
+                    if let Some(set_path) = set_path {
+                        conn.execute(set_path.as_str()).await?;
+                    }
                     if backend == Backend::Sqlite {
                         conn.execute(
                             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 10000; \
@@ -79,7 +118,7 @@ impl Db {
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoints(pool.clone()));
         }
-        Ok(Db { pool, backend })
+        Ok(Db { pool, backend, lock_space })
     }
 
     /// A transaction that will write: on SQLite it takes the write lock at
@@ -197,16 +236,18 @@ pub(crate) enum TxLock {
 }
 
 /// Takes `lock` until the end of `tx` (PostgreSQL), waiting for another
-/// instance's transaction holding it to end. Nothing on SQLite.
+/// instance's transaction holding it to end. Nothing on SQLite. Each lot
+/// of a shared database locks only itself: its schema's hash is the key's
+/// high half.
 pub(crate) async fn lock_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    backend: Backend,
+    db: &Db,
     lock: TxLock,
 ) -> Result<(), sqlx::Error> {
-    if backend == Backend::Postgres {
+    if db.backend == Backend::Postgres {
         // Wrapped: `void` is not a type sqlx's Any driver can describe.
         sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
-            .bind(lock as i64)
+            .bind(lock_key(db.lock_space, lock))
             .execute(&mut **tx)
             .await?;
     }
@@ -273,6 +314,22 @@ impl Backend {
     }
 }
 
+/// A lock's key: the lot's space above, the lock below.
+fn lock_key(space: u32, lock: TxLock) -> i64 {
+    (i64::from(space) << 32) | lock as i64
+}
+
+/// A schema's lock space: FNV-1a of its name, never 0 (the URL's own).
+fn lock_space_of(schema: &str) -> u32 {
+    let h = schema.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    (h & 0x7fff_ffff).max(1)
+}
+
+/// `"name"`, with any `"` doubled: a schema name is an identifier, never text.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 /// The file of a `sqlite://path?…` URL, if it names one.
 fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
@@ -301,6 +358,64 @@ mod tests {
         assert_eq!(Backend::Postgres.placeholders(2, 2), "($1, $2), ($3, $4)");
         assert_eq!(Backend::Postgres.params(3, 2), "$3, $4");
         assert_eq!(Backend::Sqlite.placeholders(2, 2), "(?, ?), (?, ?)");
+    }
+
+    #[test]
+    fn each_lots_locks_are_its_own() {
+        assert_eq!(lock_key(0, TxLock::Stays), 0x5041_524b, "the URL's own schema keeps the key it always had");
+        let (a, b) = (lock_space_of("lot_a"), lock_space_of("lot_b"));
+        assert_ne!(a, b);
+        assert!(a > 0 && b > 0);
+        assert_ne!(lock_key(a, TxLock::Stays), lock_key(b, TxLock::Stays));
+        assert!(lock_key(a, TxLock::Stays) > 0, "a positive bigint");
+        assert_eq!(quote_ident("lot_x-1"), "\"lot_x-1\"");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[tokio::test]
+    async fn a_schema_is_refused_on_sqlite() {
+        let dir = std::env::temp_dir().join(format!("parking-schema-{}", uuid::Uuid::new_v4().simple()));
+        let url = format!("sqlite://{}?mode=rwc", dir.join("x.sqlite").display());
+        let e = Db::connect_in(&url, Some("lot_x")).await.unwrap_err().to_string();
+        assert!(e.contains("own file"), "{e}");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// Two lots in schemas of one PostgreSQL database: neither sees the
+    /// other's rows, a second instance finds the same schema, and each
+    /// lot's transaction lock holds back only its own lot.
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL (PARKING_TEST_DATABASE_URL); .ci/run runs it"]
+    async fn lots_in_schemas_of_one_database_are_apart() {
+        use crate::tokens::{self, Role};
+        let t = crate::testing::TestDb::postgres().await.expect("postgres test database");
+        let a = Db::connect_in(&t.url, Some("lot_a")).await.unwrap();
+        a.migrate().await.unwrap();
+        let b = Db::connect_in(&t.url, Some("lot_b")).await.unwrap();
+        b.migrate().await.unwrap();
+        let made = tokens::create(&a, Role::Operator, "a's", 0).await.unwrap();
+        assert!(tokens::verify(&a, &made.token).await.unwrap().is_some());
+        assert!(tokens::verify(&b, &made.token).await.unwrap().is_none(), "lot a's token means nothing in lot b");
+        assert!(tokens::verify(&t.db, &made.token).await.unwrap().is_none(), "nor in the public schema");
+        let a2 = Db::connect_in(&t.url, Some("lot_a")).await.unwrap();
+        a2.migrate().await.unwrap();
+        assert!(tokens::verify(&a2, &made.token).await.unwrap().is_some(), "a second instance finds lot a");
+
+        let mut held = a.begin_write().await.unwrap();
+        lock_tx(&mut held, &a, TxLock::Stays).await.unwrap();
+        let mut other_lot = b.begin_write().await.unwrap();
+        let took = tokio::time::timeout(Duration::from_secs(5), lock_tx(&mut other_lot, &b, TxLock::Stays)).await;
+        assert!(matches!(took, Ok(Ok(()))), "lot b is not held back by lot a's lock");
+        let mut same_lot = a2.begin_write().await.unwrap();
+        let waited = tokio::time::timeout(Duration::from_millis(500), lock_tx(&mut same_lot, &a2, TxLock::Stays)).await;
+        assert!(waited.is_err(), "lot a's second instance waits for the first");
+        drop(same_lot);
+        held.rollback().await.unwrap();
+        other_lot.rollback().await.unwrap();
+        for db in [a, a2, b] {
+            db.pool.close().await;
+        }
+        t.drop_db().await;
     }
 
     #[test]

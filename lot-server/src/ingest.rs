@@ -93,7 +93,7 @@ pub async fn commit(
     let mut tx = db.pool.begin().await?;
     // Another instance's batch may touch the same sessions (an entry here,
     // its exit there), a settler the same payment requests.
-    crate::db::lock_tx(&mut tx, db.backend, crate::db::TxLock::Stays).await?;
+    crate::db::lock_tx(&mut tx, db, crate::db::TxLock::Stays).await?;
     let mut new_ids: HashSet<String> = HashSet::with_capacity(unique.len());
     for chunk in db.backend.chunks(&unique, CHUNK) {
         let sql = format!(

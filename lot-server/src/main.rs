@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
-use lot_server::settings::Settings;
+use clap::{Args, Parser, Subcommand};
+use lot_server::settings::{LotConfig, Settings};
 use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
@@ -13,6 +13,17 @@ use tokio_util::sync::CancellationToken;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+}
+
+/// The configuration, and which of its lots a command is about.
+#[derive(Args, Debug)]
+struct Target {
+    /// TOML files, later ones overriding earlier ones.
+    #[arg(long = "config", required = true)]
+    config: Vec<PathBuf>,
+    /// The lot, by id: `[lot]` (the default) or one of `[[lots]]`.
+    #[arg(long)]
+    lot: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -24,7 +35,7 @@ enum Command {
         #[arg(long = "config", required = true)]
         config: Vec<PathBuf>,
     },
-    /// Create or bring the database schema up to date, then exit.
+    /// Create or bring the database schema of every lot up to date, then exit.
     Migrate {
         #[arg(long = "config", required = true)]
         config: Vec<PathBuf>,
@@ -54,17 +65,14 @@ enum Command {
     /// The revenue report of a period, with its reconciliation, as JSON,
     /// CSV or XLSX (to --out, or standard output).
     Report {
-        #[arg(long = "config", required = true)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        target: Target,
         /// First local day, YYYY-MM-DD.
         #[arg(long)]
         from: String,
         /// Last local day, YYYY-MM-DD (included).
         #[arg(long)]
         to: String,
-        /// The lot (default: the configured one).
-        #[arg(long)]
-        lot: Option<String>,
         /// Only this vehicle class.
         #[arg(long)]
         class: Option<String>,
@@ -91,8 +99,8 @@ enum Command {
 enum TokenCommand {
     /// Create a token and print it, once: only its hash is stored.
     Create {
-        #[arg(long = "config", required = true)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        target: Target,
         /// admin, operator or tax_officer.
         #[arg(long)]
         role: lot_server::tokens::Role,
@@ -102,13 +110,13 @@ enum TokenCommand {
     },
     /// List tokens (never the tokens themselves).
     List {
-        #[arg(long = "config", required = true)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        target: Target,
     },
     /// Revoke a token by its id.
     Revoke {
-        #[arg(long = "config", required = true)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        target: Target,
         token_id: String,
     },
 }
@@ -127,11 +135,10 @@ fn main() -> ExitCode {
         Command::BenchIngest(args) => block_on(lot_server::bench::run(args)),
         Command::BenchLedger(args) => lot_server::bench_ledger::run(args),
         Command::BenchReport(args) => block_on(lot_server::bench_report::run(args)),
-        Command::Report { config, from, to, lot, class, channel, format, out } => block_on(async move {
-            let s = load(&config)?;
-            let db = database(&config).await?;
-            let lot = lot.unwrap_or_else(|| s.lot.id.as_str().to_owned());
-            let q = lot_server::tax::report::ReportQuery::new(&lot, &from, &to, class, channel.as_deref())?;
+        Command::Report { target, from, to, class, channel, format, out } => block_on(async move {
+            let (lot, db) = database(&target).await?;
+            let q =
+                lot_server::tax::report::ReportQuery::new(lot.lot.id.as_str(), &from, &to, class, channel.as_deref())?;
             let r = lot_server::tax::report::revenue(&db, &q, tag_reader::reader::now()).await?;
             let bytes = lot_server::tax::export::export(&r, format)?;
             match out {
@@ -178,35 +185,67 @@ fn telemetry() {
 }
 
 async fn migrate(s: Settings) -> anyhow::Result<()> {
-    let db = lot_server::db::Db::connect(s.database.url.expose()).await?;
-    db.migrate().await?;
-    println!("database schema up to date ({:?})", db.backend);
+    for lot in lot_configs(&s)? {
+        let db = open(&lot).await?;
+        println!("lot {}: database schema up to date ({:?})", lot.lot.id, db.backend);
+    }
     Ok(())
 }
 
-async fn database(config: &[PathBuf]) -> anyhow::Result<lot_server::db::Db> {
-    let s = load(config)?;
-    let db = lot_server::db::Db::connect(s.database.url.expose()).await?;
+fn lot_configs(s: &Settings) -> anyhow::Result<Vec<LotConfig>> {
+    s.lot_configs().map_err(|(key, message, _)| anyhow::anyhow!("{key}: {message}"))
+}
+
+/// The lot `--lot` names (`[lot]` without it).
+fn lot_config(s: &Settings, lot: Option<&str>) -> anyhow::Result<LotConfig> {
+    let lots = lot_configs(s)?;
+    match lot {
+        None => lots.into_iter().next().context("no lot configured"),
+        Some(id) => {
+            let known: Vec<String> = lots.iter().map(|l| l.lot.id.to_string()).collect();
+            lots.into_iter()
+                .find(|l| l.lot.id.as_str() == id)
+                .with_context(|| format!("--lot {id}: this server serves {}", known.join(", ")))
+        }
+    }
+}
+
+/// A lot's database, migrated.
+async fn open(lot: &LotConfig) -> anyhow::Result<lot_server::db::Db> {
+    let db = lot_server::db::Db::connect_in(lot.database.url.expose(), lot.database.schema.as_deref())
+        .await
+        .with_context(|| format!("lot {}: cannot open {}", lot.lot.id, lot.database.describe()))?;
     db.migrate().await?;
     Ok(db)
+}
+
+/// The lot a command names, and its database.
+async fn database(target: &Target) -> anyhow::Result<(LotConfig, lot_server::db::Db)> {
+    let lot = lot_config(&load(&target.config)?, target.lot.as_deref())?;
+    let db = open(&lot).await?;
+    Ok((lot, db))
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<()> {
     let now = lot_server::db::now_ms();
     match command {
-        TokenCommand::Create { config, role, label } => {
-            let t = lot_server::tokens::create(&database(&config).await?, role, &label, now).await?;
-            eprintln!("token {} ({role}, {label}); it is shown once, keep it secret:", t.info.token_id);
+        TokenCommand::Create { target, role, label } => {
+            let (lot, db) = database(&target).await?;
+            let t = lot_server::tokens::create(&db, role, &label, now).await?;
+            eprintln!(
+                "token {} ({role}, {label}) of lot {}; it is shown once, keep it secret:",
+                t.info.token_id, lot.lot.id
+            );
             println!("{}", t.token);
         }
-        TokenCommand::List { config } => {
-            for t in lot_server::tokens::list(&database(&config).await?).await? {
+        TokenCommand::List { target } => {
+            for t in lot_server::tokens::list(&database(&target).await?.1).await? {
                 let state = if t.revoked_ms.is_some() { "revoked" } else { "live" };
                 println!("{}  {:<11}  {:<7}  {}", t.token_id, t.role.as_str(), state, t.label);
             }
         }
-        TokenCommand::Revoke { config, token_id } => {
-            if !lot_server::tokens::revoke(&database(&config).await?, &token_id, now).await? {
+        TokenCommand::Revoke { target, token_id } => {
+            if !lot_server::tokens::revoke(&database(&target).await?.1, &token_id, now).await? {
                 anyhow::bail!("no live token {token_id}");
             }
             println!("token {token_id} revoked");
@@ -233,8 +272,8 @@ enum LedgerCommand {
     /// Check every record and seal; exits 1 naming where and how the
     /// journal was tampered with.
     Verify {
-        #[arg(long = "config", required = true)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        target: Target,
         /// The lot's published public key (hex); default: the one of
         /// `tax.journal_key`.
         #[arg(long)]
@@ -242,8 +281,8 @@ enum LedgerCommand {
     },
     /// Seal a day (YYYY-MM-DD) at the journal's current end.
     Seal {
-        #[arg(long = "config", required = true)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        target: Target,
         #[arg(long)]
         day: String,
     },
@@ -255,8 +294,8 @@ enum LedgerCommand {
     /// Write the journal as JSON lines, for `journal-verify` or any
     /// verifier that follows the README's algorithm.
     Export {
-        #[arg(long = "config", required = true)]
-        config: Vec<PathBuf>,
+        #[command(flatten)]
+        target: Target,
         #[arg(long)]
         out: PathBuf,
     },
@@ -264,21 +303,20 @@ enum LedgerCommand {
 
 async fn ledger(command: LedgerCommand) -> anyhow::Result<()> {
     use parking_core::chain;
-    let (config, public, day) = match &command {
-        LedgerCommand::Verify { config, public_key, .. } => (config, public_key.clone(), None),
-        LedgerCommand::Seal { config, day } => (config, None, Some(day.clone())),
-        LedgerCommand::PublicKey { config } | LedgerCommand::Export { config, .. } => (config, None, None),
+    let (target, public, day) = match &command {
+        LedgerCommand::Verify { target, public_key, .. } => (target, public_key.clone(), None),
+        LedgerCommand::Seal { target, day } => (target, None, Some(day.clone())),
+        LedgerCommand::Export { target, .. } => (target, None, None),
+        LedgerCommand::PublicKey { config } => {
+            let key = Settings::load(config)?.tax.journal_key().context("tax.journal_key")?;
+            let key = key.context("tax.journal_key is not set")?;
+            println!("{}", chain::public_hex(&key));
+            return Ok(());
+        }
     };
-    let s = Settings::load(config)?;
-    let key = s.tax.journal_key().context("tax.journal_key")?;
-    if let LedgerCommand::PublicKey { .. } = command {
-        let key = key.context("tax.journal_key is not set")?;
-        println!("{}", chain::public_hex(&key));
-        return Ok(());
-    }
-    let db = lot_server::db::Db::connect(s.database.url.expose()).await?;
-    db.migrate().await?;
-    lot_server::audit::init(&db, s.lot.id.as_str()).await?;
+    let key = load(&target.config)?.tax.journal_key().context("tax.journal_key")?;
+    let (lot, db) = database(target).await?;
+    lot_server::audit::init(&db, lot.lot.id.as_str()).await?;
     if let LedgerCommand::Export { out, .. } = &command {
         let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;
         let mut w = std::io::BufWriter::new(file);
@@ -318,15 +356,39 @@ async fn ledger(command: LedgerCommand) -> anyhow::Result<()> {
 
 fn check(config: &[PathBuf]) -> anyhow::Result<()> {
     let s = Settings::load(config)?;
-    let book = lot_server::tariffs::load_dir(Path::new(&s.lot.tariff_dir), &s.lot.zone)?;
-    println!("config ok: lot {} ({}), zone {}, listening on {}", s.lot.id, s.lot.name, s.lot.zone, s.server.listen);
+    let lots = lot_configs(&s)?;
+    let further: Vec<String> = lots.iter().skip(1).map(|l| l.lot.id.to_string()).collect();
+    println!(
+        "config ok: lot {} ({}), zone {}, listening on {}{}",
+        s.lot.id,
+        s.lot.name,
+        s.lot.zone,
+        s.server.listen,
+        if further.is_empty() { String::new() } else { format!("; further lots {}", further.join(", ")) }
+    );
+    let vat = s.tax.schedule().context("[tax] vat")?;
+    let today = vat.rate_at(tag_reader::reader::now()).context("[tax] vat")?;
+    println!("VAT {today} today ({} dated periods)", vat.periods().len());
+    for lot in &lots {
+        check_lot(lot, s.server.listen)?;
+    }
+    Ok(())
+}
+
+fn check_lot(lot: &LotConfig, listen: std::net::SocketAddr) -> anyhow::Result<()> {
+    let at = if lot.primary {
+        format!("http://{listen}/ and /lots/{}/", lot.lot.id)
+    } else {
+        format!("/lots/{}/", lot.lot.id)
+    };
+    println!("lot {} ({}), zone {}, served at {at}", lot.lot.id, lot.lot.name, lot.lot.zone);
+    let book = lot_server::tariffs::load_dir(Path::new(&lot.lot.tariff_dir), &lot.lot.zone)
+        .with_context(|| format!("lot {}", lot.lot.id))?;
     for t in book.tariffs() {
         println!("  tariff {} for zone {} from {}", t.version(), t.zone(), t.effective_from());
     }
-    let vat = s.tax.schedule().context("[tax] vat")?;
-    let today = vat.rate_at(tag_reader::reader::now()).context("[tax] vat")?;
-    println!("  VAT {today} today ({} dated periods)", vat.periods().len());
-    let k = &s.settlement;
+    println!("  database {}", lot.database.describe());
+    let k = &lot.settlement;
     let providers: Vec<&str> = [
         (k.sepay_api_key.is_some() || k.sepay_hmac_secret.is_some(), "SePay"),
         (k.casso_secret.is_some(), "Casso"),
@@ -339,14 +401,16 @@ fn check(config: &[PathBuf]) -> anyhow::Result<()> {
         "  transfer notifications: {}",
         if providers.is_empty() { "none configured".into() } else { providers.join(", ") }
     );
-    match lot_server::tax::invoicing::Issuer::from_settings(&s.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))? {
+    match lot_server::tax::invoicing::Issuer::from_settings(&lot.invoice)
+        .map_err(|e| anyhow::anyhow!("[invoice] {e}"))?
+    {
         Some(i) => println!(
             "  invoices: series {} by {} (MST {}), delivered to {}{}",
             i.series(tag_reader::reader::now()),
             i.seller.name,
             i.seller.tax_code,
-            s.invoice.drop_dir.display(),
-            if s.invoice.topups { "; top-ups invoiced" } else { "" }
+            lot.invoice.drop_dir.display(),
+            if lot.invoice.topups { "; top-ups invoiced" } else { "" }
         ),
         None => println!("  invoices: no seller configured ([invoice]): sales wait for their invoices"),
     }

@@ -107,6 +107,17 @@ pub async fn http_with(
     headers: &[(&str, &str)],
     json: Option<&str>,
 ) -> Option<(u16, String)> {
+    http_full(port, method, path, headers, json).await.map(|(status, _, body)| (status, body))
+}
+
+/// [`http_with`], with the response's head (status line and headers) too.
+pub async fn http_full(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    json: Option<&str>,
+) -> Option<(u16, String, String)> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
@@ -125,7 +136,7 @@ pub async fn http_with(
     let text = String::from_utf8_lossy(&buf).into_owned();
     let (head, body) = text.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
+    Some((status, head.to_owned(), body.to_owned()))
 }
 
 /// The value of a Prometheus metric line `name value` in `body`.
@@ -154,11 +165,17 @@ pub fn start_logged_env(bin: &str, config: &Path, log: &Path, env: &[(&str, &str
 
 /// A new API token of `role`, made with `lot-server token create`.
 pub fn token(config: &Path, role: &str) -> Result<String, String> {
-    let made = command("lot-server")
-        .args(["token", "create", "--role", role, "--label", "test", "--config"])
-        .arg(config)
-        .output()
-        .map_err(|e| format!("lot-server token create: {e}"))?;
+    lot_token(config, role, None)
+}
+
+/// [`token`] of one lot of a server of many (`--lot`).
+pub fn lot_token(config: &Path, role: &str, lot: Option<&str>) -> Result<String, String> {
+    let mut cmd = command("lot-server");
+    cmd.args(["token", "create", "--role", role, "--label", "test", "--config"]).arg(config);
+    if let Some(lot) = lot {
+        cmd.args(["--lot", lot]);
+    }
+    let made = cmd.output().map_err(|e| format!("lot-server token create: {e}"))?;
     if !made.status.success() {
         return Err(String::from_utf8_lossy(&made.stderr).into_owned());
     }

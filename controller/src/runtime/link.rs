@@ -60,10 +60,9 @@ pub async fn run(
 ) {
     let topics = Topics::new(settings.lot.id.clone());
     let lanes: HashMap<GateId, usize> = settings.lanes.iter().enumerate().map(|(i, l)| (l.gate.clone(), i)).collect();
-    let node = &settings.controller.node;
     // Checked at start-up by the runtime's publishers.
-    let session = |broker, suffix: &str| {
-        let mut options = tag_reader::publisher::mqtt_options(broker, &format!("{node}-{suffix}"), None)?;
+    let session = |broker, link: &str| {
+        let mut options = tag_reader::publisher::mqtt_options(broker, &settings.client_id(link), None)?;
         options.set_clean_session(false);
         options.set_max_packet_size(256 * 1024 * 1024, 1024 * 1024);
         Ok::<_, tag_reader::publisher::BrokerError>(options)

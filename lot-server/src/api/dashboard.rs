@@ -11,7 +11,7 @@
 use std::convert::Infallible;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -41,7 +41,7 @@ const APP_CSS: &str = include_str!("../dashboard/app.css");
 /// The page: no token needed, no data in it.
 pub(super) fn public_routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { page(INDEX, "text/html; charset=utf-8") }))
+        .route("/", get(index))
         .route("/dashboard/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/i18n.js", get(|| async { page(I18N_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
@@ -80,6 +80,11 @@ async fn qr_svg(Params(q): Params<QrQuery>) -> Result<Response, ApiError> {
 /// For operators and admins.
 pub(super) fn ops_routes() -> Router<AppState> {
     Router::new().route("/api/v1/gates/{gate}/open", post(open_gate))
+}
+
+/// The dashboard's page.
+pub(super) async fn index() -> Response {
+    page(INDEX, "text/html; charset=utf-8")
 }
 
 fn page(body: &'static str, kind: &'static str) -> Response {
@@ -128,18 +133,26 @@ struct Login {
     token: String,
 }
 
-async fn login(State(s): State<AppState>, Body(b): Body<Login>) -> Result<Response, ApiError> {
+async fn login(State(s): State<AppState>, uri: OriginalUri, Body(b): Body<Login>) -> Result<Response, ApiError> {
     let info = tokens::verify(&s.0.db, b.token.trim())
         .await?
         .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
-    tracing::info!(label = %info.label, role = %info.role, "dashboard login");
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/; Max-Age=43200", b.token.trim());
+    tracing::info!(lot = %s.0.lot, label = %info.label, role = %info.role, "dashboard login");
+    let path = cookie_path(&s, &uri);
+    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path={path}; Max-Age=43200", b.token.trim());
     Ok(([(header::SET_COOKIE, cookie)], Json(info)).into_response())
 }
 
-async fn logout() -> Response {
-    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+async fn logout(State(s): State<AppState>, uri: OriginalUri) -> Response {
+    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path={}; Max-Age=0", cookie_path(&s, &uri));
     ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
+}
+
+/// Where the session cookie applies: the whole site for the page at `/`,
+/// only the lot's own routes for one under `/lots/{lot}/`, so that signing
+/// in to one lot leaves another's session alone.
+fn cookie_path(s: &AppState, uri: &OriginalUri) -> String {
+    if uri.path().starts_with("/lots/") { format!("/lots/{}/", s.0.lot) } else { "/".to_owned() }
 }
 
 /// `GET /api/v1/live`: the board, then every change, as server-sent events.

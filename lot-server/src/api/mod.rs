@@ -61,8 +61,9 @@ pub struct App {
     pub journal_key: Option<parking_core::chain::JournalVerifyingKey>,
     /// The live gate board of the dashboard.
     pub live: Arc<crate::live::LiveBoard>,
-    /// Sign-in and webhook rate limits per address.
-    pub limits: limits::RateLimits,
+    /// Sign-in and webhook rate limits per address, shared by every lot
+    /// of the server.
+    pub limits: Arc<limits::RateLimits>,
 }
 
 #[derive(Clone, Debug)]
@@ -76,8 +77,36 @@ const ALL: &[Role] = &[Role::Admin, Role::Operator, Role::TaxOfficer];
 const OPS: &[Role] = &[Role::Admin, Role::Operator];
 const ADMIN: &[Role] = &[Role::Admin];
 
-/// The whole API.
+/// The whole API of a server of one lot.
 pub fn router(state: AppState) -> Router {
+    serve(vec![state])
+}
+
+/// The API of every lot a server serves: each at `/lots/{lot}/…`, and the
+/// first (`[lot]`) at `/` as well. A lot's routes reach only its own
+/// database, so a token of one lot means nothing at another's. `/health`
+/// is the process's; `/health/ready` is ready when every lot is, and
+/// `/lots/{lot}/health/ready` when that one is.
+pub fn serve(lots: Vec<AppState>) -> Router {
+    let Some(first) = lots.first().cloned() else {
+        return Router::new().route("/health", get(health));
+    };
+    let mut top = lot_routes(first)
+        .route("/health", get(health))
+        .route("/health/ready", get(ready).with_state(Arc::new(lots.clone())));
+    for lot in lots {
+        let path = format!("/lots/{}", lot.0.lot);
+        let own = Arc::new(vec![lot.clone()]);
+        top = top
+            .nest(&path, lot_routes(lot).route("/health/ready", get(ready).with_state(own)))
+            // The nested page answers `/lots/{lot}` only.
+            .route(&format!("{path}/"), get(dashboard::index));
+    }
+    top
+}
+
+/// One lot's routes, on its state.
+fn lot_routes(state: AppState) -> Router {
     let guard = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), authorize);
     let throttle = |which| middleware::from_fn_with_state((state.clone(), which), limits::limit);
     let ops = registry::routes()
@@ -101,8 +130,6 @@ pub fn router(state: AppState) -> Router {
         .merge(settlement::webhook_routes().route_layer(throttle(limits::Limited::Webhooks)))
         .merge(dashboard::login_routes().route_layer(throttle(limits::Limited::Login)))
         .merge(dashboard::public_routes())
-        .route("/health", get(health))
-        .route("/health/ready", get(ready))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)
@@ -161,15 +188,22 @@ async fn health() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers and the broker link is up.
-async fn ready(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Ready when, for every lot, the database answers and the broker link is
+/// up.
+async fn ready(State(lots): State<Arc<Vec<AppState>>>) -> Result<Json<serde_json::Value>, ApiError> {
     let mut problems = Vec::new();
-    if let Err(e) = sqlx::query("SELECT 1").execute(&state.0.db.pool).await {
-        tracing::warn!(error = %e, "readiness: database");
-        problems.push("database unreachable");
-    }
-    if !state.0.broker.connected.load(std::sync::atomic::Ordering::Relaxed) {
-        problems.push("MQTT broker not connected");
+    let name = |lot: &AppState, what: &str| match lots.len() {
+        1 => what.to_owned(),
+        _ => format!("lot {}: {what}", lot.0.lot),
+    };
+    for lot in lots.iter() {
+        if let Err(e) = sqlx::query("SELECT 1").execute(&lot.0.db.pool).await {
+            tracing::warn!(lot = %lot.0.lot, error = %e, "readiness: database");
+            problems.push(name(lot, "database unreachable"));
+        }
+        if !lot.0.broker.connected.load(std::sync::atomic::Ordering::Relaxed) {
+            problems.push(name(lot, "MQTT broker not connected"));
+        }
     }
     if problems.is_empty() {
         Ok(Json(serde_json::json!({ "status": "ready" })))

@@ -65,7 +65,7 @@ impl Api {
             settlement,
             journal_key: Some(crate::audit::tests_key().verifying_key()),
             live: Arc::default(),
-            limits,
+            limits: Arc::new(limits),
         };
         Api {
             router: router(AppState(Arc::new(app))),

@@ -10,6 +10,9 @@ if (!T[lang]) lang = "vi";
 const t = (k) => (T[lang] && T[lang][k]) || T.vi[k] || k;
 const $ = (id) => document.getElementById(id);
 let me = null;
+// A server of many lots serves each one's page at /lots/{lot}/: its API
+// calls go under the same prefix (none for the page at /).
+const BASE = (location.pathname.match(/^\/lots\/[a-z0-9][a-z0-9_-]*/) || [""])[0];
 let lanes = {};
 let source = null;
 let panelsDue = null;
@@ -52,7 +55,7 @@ async function api(method, path, body) {
     opts.headers["content-type"] = "application/json";
     opts.body = JSON.stringify(body);
   }
-  const r = await fetch(path, opts);
+  const r = await fetch(BASE + path, opts);
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch (_) { data = text; }
@@ -114,7 +117,7 @@ function showView(name) {
 // ---- live gate board -----------------------------------------------------
 function connectLive() {
   if (source) source.close();
-  source = new EventSource("/api/v1/live");
+  source = new EventSource(BASE + "/api/v1/live");
   source.onopen = () => { $("live-state").textContent = t("live_ok"); };
   source.onerror = () => { $("live-state").textContent = t("live_lost"); };
   source.onmessage = (m) => {
@@ -161,7 +164,7 @@ function laneCard(l) {
     card.append(el("div", { class: "waiting" },
       el("strong", {}, `${t("waiting")}: ${vnd(l.waiting.amount_vnd)}`),
       el("div", {}, (l.waiting.lines || []).join(" / ")),
-      el("img", { alt: "VietQR", src: "/api/v1/qr.svg?text=" + encodeURIComponent(l.waiting.vietqr) })));
+      el("img", { alt: "VietQR", src: BASE + "/api/v1/qr.svg?text=" + encodeURIComponent(l.waiting.vietqr) })));
   }
   if (me && me.role !== "tax_officer") {
     card.append(el("button", { class: "open-button", type: "button", onclick: () => askOpen(l.gate) }, t("manual_open")));
@@ -307,8 +310,8 @@ $("rep-to").value = today();
 $("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadReport(); });
 async function loadReport() {
   const q = `from=${$("rep-from").value}&to=${$("rep-to").value}`;
-  $("rep-csv").href = `/api/v1/reports/revenue?${q}&format=csv`;
-  $("rep-xlsx").href = `/api/v1/reports/revenue?${q}&format=xlsx`;
+  $("rep-csv").href = BASE + `/api/v1/reports/revenue?${q}&format=csv`;
+  $("rep-xlsx").href = BASE + `/api/v1/reports/revenue?${q}&format=xlsx`;
   let rep;
   try { rep = await api("GET", `/api/v1/reports/revenue?${q}`); } catch (e) { $("report").textContent = e.message; return; }
   const rows = rep.by_day.map((r) => el("tr", {}, el("td", {}, r.period), el("td", {}, r.class), el("td", {}, r.channel),

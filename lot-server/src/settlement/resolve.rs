@@ -49,7 +49,7 @@ pub async fn resolve(
     now_ms: i64,
 ) -> Result<(Disposition, Effects, bool), ResolveError> {
     let mut tx = db.begin_write().await?;
-    crate::db::lock_tx(&mut tx, db.backend, crate::db::TxLock::Stays).await?;
+    crate::db::lock_tx(&mut tx, db, crate::db::TxLock::Stays).await?;
     let sql = format!("SELECT amount_vnd, state FROM transfers WHERE transfer_id = $1{}", db.backend.for_update());
     let row: Option<AnyRow> = sqlx::query(&sql).bind(transfer_id.to_owned()).fetch_optional(&mut *tx).await?;
     let Some(row) = row else { return Err(ResolveError::NotFound(transfer_id.to_owned())) };

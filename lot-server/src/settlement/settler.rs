@@ -153,7 +153,7 @@ async fn commit(
 ) -> Result<(Vec<Disposition>, Effects, bool), sqlx::Error> {
     let now = now_ms();
     let mut tx = db.begin_write().await?;
-    crate::db::lock_tx(&mut tx, db.backend, crate::db::TxLock::Stays).await?;
+    crate::db::lock_tx(&mut tx, db, crate::db::TxLock::Stays).await?;
     let mut fx = Effects::default();
     let transfers: Vec<Incoming> = batch.iter().map(|(t, _)| t.clone()).collect();
     let out = apply_transfers(&mut tx, db.backend, policy, &transfers, now, &mut fx).await?;

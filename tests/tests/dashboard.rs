@@ -327,3 +327,56 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A server of two lots: the second lot's page at `/lots/lot-b/` signs in
+/// with that lot's token, calls its own API (the token is unknown at `/`),
+/// and its session cookie leaves the first lot's page signed out; the
+/// first lot's token is refused there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and ChromeDriver (apt-get install chromium chromium-driver); .ci/run runs it"]
+async fn a_second_lots_dashboard_lives_under_its_own_path() {
+    let dir = std::env::temp_dir().join(format!("parking-dash-lots-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mqtt_port, http_port) = (free_port(), free_port());
+    let lot_b = "[[lots]]\nid = \"lot-b\"\nname = \"B\"\nzone = \"hanoi-zone-1\"\n";
+    let lot_b = format!("{lot_b}tariff_dir = \"{}\"\n", bins::repo_root().join("config/tariffs").display());
+    let cfg = dir.join("lot-server.toml");
+    std::fs::write(&cfg, bins::embedded_server_toml(&bins::lot_toml(LOT), mqtt_port, http_port, &dir, &lot_b)).unwrap();
+    let token_a = bins::token(&cfg, "operator").unwrap();
+    let made = bins::command("lot-server")
+        .args(["token", "create", "--role", "tax_officer", "--label", "Thuế quận B", "--lot", "lot-b", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let token_b = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    let _server = bins::start_server(&cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
+
+    let (_driver, driver_port) = start_chromedriver().await;
+    let c = browser(driver_port).await;
+    let lot_b_page = format!("http://127.0.0.1:{http_port}/lots/lot-b/");
+    let sign = |token: String| {
+        let c = c.clone();
+        let page = lot_b_page.clone();
+        async move {
+            c.goto(&page).await.unwrap();
+            c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys(&token).await.unwrap();
+            c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
+        }
+    };
+    sign(token_a.clone()).await;
+    wait_text(&c, "#login-error", "Mã truy cập không đúng").await;
+    sign(token_b).await;
+    wait_text(&c, "#who", "Thuế quận B").await;
+    shot(&c, "20-second-lot.png").await;
+    let cookies = c.get_all_cookies().await.unwrap();
+    let paths: Vec<String> = cookies.iter().map(|k| k.path().unwrap_or("").to_owned()).collect();
+    assert_eq!(paths, ["/lots/lot-b/"], "one cookie, for lot B's routes");
+    // Lot A's page at / does not see lot B's session.
+    c.goto(&format!("http://127.0.0.1:{http_port}/")).await.unwrap();
+    c.wait().for_element(Locator::Css("#token")).await.unwrap();
+    let signed_out = c.execute("return document.getElementById('login-view').hidden", vec![]).await.unwrap();
+    assert_eq!(signed_out, json!(false), "lot A's page asks for a token");
+    c.close().await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

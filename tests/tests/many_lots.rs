@@ -138,6 +138,8 @@ async fn one_server_keeps_two_lots_apart() {
     let body = serde_json::json!({ "token": token_a }).to_string();
     let (_, head, _) = http_full(http_port, "POST", "/api/v1/login", &[], Some(&body)).await.unwrap();
     assert!(head.contains("Path=/;"), "{head}");
+    let doc = api(http_port, "GET", "/lots/lot-b/openapi.json", &token_b, None).await;
+    assert_eq!(doc["servers"][0]["url"], "/lots/lot-b", "{}", doc["servers"]);
     assert_eq!(http(http_port, "GET", "/health/ready", None, None).await.unwrap().0, 200);
     assert_eq!(http(http_port, "GET", "/lots/lot-b/health/ready", None, None).await.unwrap().0, 200);
 

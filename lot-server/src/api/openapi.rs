@@ -240,6 +240,14 @@ pub(super) fn build() -> Value {
     })
 }
 
-pub(super) async fn document() -> Json<Value> {
-    Json(build())
+/// The document, its `servers` naming where it was asked for: `/` or a
+/// lot's `/lots/{lot}` on a server of many lots.
+pub(super) async fn document(
+    axum::extract::State(state): axum::extract::State<super::AppState>,
+    uri: axum::extract::OriginalUri,
+) -> Json<Value> {
+    let mut doc = build();
+    let base = if uri.path().starts_with("/lots/") { format!("/lots/{}", state.0.lot) } else { "/".to_owned() };
+    doc["servers"] = json!([{ "url": base, "description": format!("lot {}", state.0.lot) }]);
+    Json(doc)
 }

@@ -1,0 +1,320 @@
+//! Typed settings of the lot server: `[lot]`, `[broker]`, `[server]`,
+//! `[database]`, `[settlement]`, `[tax]`, `[invoice]`, and `[[lots]]`.
+//!
+//! Layout:
+//! - this file: [`Settings`], read once, and each section's type;
+//! - `lots`: the `[[lots]]` entries one server serves, each resolved
+//!   into a [`LotConfig`], and the collisions refused between them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use parking_core::config::{ConfigError, Loader};
+use parking_core::secret::Secret;
+use parking_core::settings::{BrokerSettings, LotSettings};
+use parking_core::vat::{VatPeriod, VatSchedule};
+use parking_core::{LotId, NodeId};
+use serde::Deserialize;
+
+mod lots;
+
+pub use lots::{DatabaseTarget, InvoiceOverride, LotConfig, LotEntry};
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct Settings {
+    pub lot: LotSettings,
+    pub broker: BrokerSettings,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    #[serde(default)]
+    pub settlement: SettlementSettings,
+    #[serde(default)]
+    pub tax: TaxSettings,
+    #[serde(default)]
+    pub invoice: InvoiceSettings,
+    /// `[[lots]]`: further lots this server serves besides `[lot]`, each
+    /// kept apart by its id (see [`LotConfig`]).
+    #[serde(default)]
+    pub lots: Vec<LotEntry>,
+}
+
+/// `[invoice]`: the seller every e-invoice names, its series, and where
+/// issued invoices are delivered. Without a seller, sales wait for their
+/// invoices (the reconciliation lists them) until one is configured.
+#[derive(Clone, Debug, Deserialize)]
+pub struct InvoiceSettings {
+    #[serde(default)]
+    pub seller_name: Option<String>,
+    #[serde(default)]
+    pub seller_address: Option<String>,
+    /// Mã số thuế: 10 digits, or 10-3 for a branch.
+    #[serde(default)]
+    pub seller_tax_code: Option<String>,
+    /// The series' last two letters, chosen by the seller: `PK` makes
+    /// `C26MPK` in 2026 (C: with the tax authority's code, M: cash register).
+    #[serde(default = "default_series_letters")]
+    pub series_letters: String,
+    /// The 5 characters the tax authority gave the cash register, in
+    /// each invoice's lookup code `M1-26-XXXXX-00000000123`.
+    #[serde(default = "default_register_code")]
+    pub register_code: String,
+    /// Whether account top-ups are invoiced when paid (then stays debited
+    /// from an account are not: their VAT was invoiced with the top-up).
+    #[serde(default)]
+    pub topups: bool,
+    /// The file-drop sink: each invoice's XML is written here, for the
+    /// provider's agent to pick up.
+    #[serde(default = "default_drop_dir")]
+    pub drop_dir: PathBuf,
+}
+
+impl Default for InvoiceSettings {
+    fn default() -> Self {
+        InvoiceSettings {
+            seller_name: None,
+            seller_address: None,
+            seller_tax_code: None,
+            series_letters: default_series_letters(),
+            register_code: default_register_code(),
+            topups: false,
+            drop_dir: default_drop_dir(),
+        }
+    }
+}
+
+fn default_series_letters() -> String {
+    "PK".to_owned()
+}
+
+fn default_register_code() -> String {
+    "00000".to_owned()
+}
+
+fn default_drop_dir() -> PathBuf {
+    PathBuf::from("var/invoices")
+}
+
+/// `[settlement]`: how transfers reach the lot.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SettlementSettings {
+    /// `Authorization: Apikey …` that SePay sends.
+    #[serde(default)]
+    pub sepay_api_key: Option<Secret>,
+    /// HMAC-SHA256 key for `X-SePay-Signature`.
+    #[serde(default)]
+    pub sepay_hmac_secret: Option<Secret>,
+    /// HMAC-SHA512 key of Casso webhook v2.
+    #[serde(default)]
+    pub casso_secret: Option<Secret>,
+    /// How far a signature's timestamp may be from now (default 300 s).
+    #[serde(default)]
+    pub webhook_window_secs: Option<u64>,
+    /// Reconciliation against SePay's transaction list.
+    #[serde(default)]
+    pub sepay_poll: Option<SepayPoll>,
+}
+
+/// `[settlement.sepay_poll]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SepayPoll {
+    /// The API's base, e.g. an egress proxy to `https://my.sepay.vn`.
+    pub base_url: String,
+    pub token: Secret,
+    #[serde(default)]
+    pub account_number: Option<String>,
+    #[serde(default = "default_poll_secs")]
+    pub every_secs: u64,
+}
+
+fn default_poll_secs() -> u64 {
+    60
+}
+
+/// `[tax]`: VAT by date. Tariff prices include VAT; the ledger splits it
+/// out at the rate in force on the day of the sale.
+#[derive(Clone, Debug, Deserialize)]
+pub struct TaxSettings {
+    #[serde(default = "default_vat")]
+    pub vat: Vec<VatPeriod>,
+    /// The Ed25519 seed (64 hex digits) that seals the journal each day;
+    /// `lot-server ledger public-key` prints the key officers verify with.
+    /// Without it the journal is kept but not sealed.
+    #[serde(default)]
+    pub journal_key: Option<Secret>,
+}
+
+impl Default for TaxSettings {
+    fn default() -> Self {
+        TaxSettings { vat: default_vat(), journal_key: None }
+    }
+}
+
+/// Vietnam's standard 10%, and the 8% reduction for most services in
+/// force 2022, mid-2023 to 2026 (Decrees 15/2022, 44/2023, 94/2023,
+/// 72/2024, 174/2025). The lot's accountant confirms it in config.
+fn default_vat() -> Vec<VatPeriod> {
+    use time::macros::date;
+    vec![
+        VatPeriod { from: date!(2020 - 01 - 01), rate_bp: 1_000 },
+        VatPeriod { from: date!(2022 - 02 - 01), rate_bp: 800 },
+        VatPeriod { from: date!(2023 - 01 - 01), rate_bp: 1_000 },
+        VatPeriod { from: date!(2023 - 07 - 01), rate_bp: 800 },
+        VatPeriod { from: date!(2027 - 01 - 01), rate_bp: 1_000 },
+    ]
+}
+
+impl TaxSettings {
+    /// The journal's signing key, if configured.
+    pub fn journal_key(
+        &self,
+    ) -> Result<Option<parking_core::chain::JournalSigningKey>, parking_core::chain::ChainError> {
+        self.journal_key.as_ref().map(|k| parking_core::chain::signing_key(k.expose())).transpose()
+    }
+
+    pub fn schedule(&self) -> Result<VatSchedule, parking_core::vat::VatError> {
+        VatSchedule::new(self.vat.clone())
+    }
+}
+
+impl SettlementSettings {
+    /// These settings, with what they leave unset taken from `base`.
+    pub fn over(self, base: &SettlementSettings) -> SettlementSettings {
+        SettlementSettings {
+            sepay_api_key: self.sepay_api_key.or_else(|| base.sepay_api_key.clone()),
+            sepay_hmac_secret: self.sepay_hmac_secret.or_else(|| base.sepay_hmac_secret.clone()),
+            casso_secret: self.casso_secret.or_else(|| base.casso_secret.clone()),
+            webhook_window_secs: self.webhook_window_secs.or(base.webhook_window_secs),
+            sepay_poll: self.sepay_poll.or_else(|| base.sepay_poll.clone()),
+        }
+    }
+
+    pub fn keys(&self) -> crate::settlement::webhook::WebhookKeys {
+        crate::settlement::webhook::WebhookKeys {
+            sepay_api_key: self.sepay_api_key.clone(),
+            sepay_hmac_secret: self.sepay_hmac_secret.clone(),
+            casso_secret: self.casso_secret.clone(),
+            window: std::time::Duration::from_secs(self.webhook_window_secs.unwrap_or(300)),
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ServerSettings {
+    /// Address the HTTP API and dashboard listen on.
+    pub listen: SocketAddr,
+    /// This server's node id: its status topic is
+    /// `parking/{lot}/node/{node}/status`.
+    #[serde(default = "default_node")]
+    pub node: NodeId,
+    /// Longest the retained lists snapshot lags a registry change (deltas
+    /// go out at once).
+    #[serde(default = "default_snapshot_secs")]
+    pub lists_snapshot_secs: u64,
+    /// Sign-in attempts (`/api/v1/login`) one address may make per minute;
+    /// 0 for no limit.
+    #[serde(default = "default_login_per_minute")]
+    pub login_per_minute: u32,
+    /// Transfer notifications (`/api/v1/webhooks/*`) one address may post
+    /// per second; 0 for no limit.
+    #[serde(default = "default_webhooks_per_second")]
+    pub webhooks_per_second: u32,
+    /// Several lot-server instances on one PostgreSQL database share the
+    /// lot's gate events when they name the same group: each event goes to
+    /// one of them (an MQTT shared subscription, `$share/{group}/…`). Each
+    /// instance needs its own `node`. Unset: this instance takes them all.
+    #[serde(default)]
+    pub share_group: Option<ShareGroup>,
+}
+
+/// A shared-subscription group name: letters, digits, `-` and `_`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareGroup(String);
+
+impl ShareGroup {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromStr for ShareGroup {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+            return Err(format!("share_group {s:?}: 1 to 64 letters, digits, '-' or '_'"));
+        }
+        Ok(ShareGroup(s.to_owned()))
+    }
+}
+
+impl<'de> Deserialize<'de> for ShareGroup {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+fn default_login_per_minute() -> u32 {
+    10
+}
+
+fn default_webhooks_per_second() -> u32 {
+    1_000
+}
+
+fn default_node() -> NodeId {
+    NodeId::from_str("lot-server").unwrap_or_else(|_| unreachable!("a valid slug"))
+}
+
+fn default_snapshot_secs() -> u64 {
+    30
+}
+
+/// `[database]`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://…` (the default) or `postgres://…`. A secret, since a
+    /// PostgreSQL URL may carry a password.
+    pub url: Secret,
+}
+
+impl Settings {
+    /// Reads the files in order, then `PARKING__…` overrides, once.
+    pub fn load(paths: &[PathBuf]) -> Result<Self, ConfigError> {
+        let s: Settings = Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()?;
+        let invalid = |key: &str, message: String, hint: &str| ConfigError::Invalid {
+            origin: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+            key: key.into(),
+            message,
+            hint: hint.into(),
+        };
+        if s.broker.embedded && s.broker.tls.is_some() {
+            return Err(invalid(
+                "broker.tls",
+                "the embedded broker speaks plain MQTT on this machine only".into(),
+                " (for TLS, run Mosquitto with a certificate and set broker.embedded = false)",
+            ));
+        }
+        s.lot_configs().map_err(|(key, message, hint)| invalid(&key, message, hint))?;
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_share_group_is_a_plain_name() {
+        assert_eq!("lot-servers".parse::<ShareGroup>().unwrap().as_str(), "lot-servers");
+        for bad in ["", "a/b", "lots+", "#", "a b", &"x".repeat(65)] {
+            let e = bad.parse::<ShareGroup>().unwrap_err();
+            assert!(e.contains("share_group"), "{e}");
+        }
+        assert_eq!(crate::mqtt_ingest::shared(Some("g"), "parking/l/gate/+/event"), "$share/g/parking/l/gate/+/event");
+        assert_eq!(crate::mqtt_ingest::shared(None, "parking/l/gate/+/event"), "parking/l/gate/+/event");
+    }
+}

@@ -18,7 +18,7 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
         "/api/v1/owners",
         "Register an owner; the ID number is stored only as a salted hash",
         "admin, operator",
-        Some("OwnerInput"),
+        Some("NewOwner"),
     ),
     ("get", "/api/v1/owners/{id}", "Read an owner", "admin, operator", None),
     ("put", "/api/v1/owners/{id}", "Replace an owner (id_number optional)", "admin, operator", Some("OwnerInput")),
@@ -148,33 +148,147 @@ fn object(required: &[&str], properties: Value) -> Value {
     json!({ "type": "object", "additionalProperties": false, "required": required, "properties": properties })
 }
 
+/// Text the server takes: not blank, at most `max` characters.
+fn text(max: u32) -> Value {
+    json!({ "type": "string", "minLength": 1, "maxLength": max, "pattern": "\\S" })
+}
+
+/// A registry id as the server makes them (a UUID's 32 hex digits).
+fn id() -> Value {
+    json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" })
+}
+
+/// A plate in one of its common spellings (`29A-123.45`, `29A12345`,
+/// `30LD-1234`); the server also takes spaces and `·` between groups.
+fn plate() -> Value {
+    json!({ "type": "string", "pattern": "^[0-9]{2}[A-Za-z]{1,2}-?[0-9]{3,4}\\.?[0-9]{1,2}$", "examples": ["29A-123.45"] })
+}
+
 fn schemas() -> Value {
     let s = json!({ "type": "string" });
     let n = json!({ "type": "integer", "format": "int64" });
+    let vnd = json!({ "type": "integer", "format": "int64", "minimum": 0 });
     let date = json!({ "type": "string", "format": "date" });
-    let class = json!({ "type": "string", "examples": ["motorbike", "car", "bus_truck", "bicycle"] });
+    let phone = json!({ "type": ["string", "null"] });
+    // Two letters, six characters, a check character; no I, L, O or U.
+    let payment_code =
+        json!({ "type": "string", "pattern": "^[A-HJKMNP-TV-Za-hjkmnp-tv-z]{2}[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{7}$" });
+    // CMND (9 digits) or CCCD (12); the server also ignores spaces.
+    let citizen_id = json!({ "type": "string", "pattern": "^[0-9]{9}([0-9]{3})?$" });
+    let class = json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$", "examples": ["motorbike", "car", "bus_truck", "bicycle"] });
+    // EPC and TID: whole 16-bit words in hex; a TID starts with its
+    // allocation class (E0, E2 or E3) and has at least two words.
+    let epc =
+        json!({ "type": "string", "pattern": "^([0-9A-Fa-f]{4}){1,31}$", "examples": ["E200301666130121155074EF"] });
+    let tid = json!({ "type": "string", "pattern": "^[Ee][023][0-9A-Fa-f]{2}([0-9A-Fa-f]{4}){1,31}$" });
     json!({
-        "OwnerInput": object(&["name"], json!({ "name": s, "id_number": { "type": "string", "pattern": "^[0-9 ]{9,15}$" }, "phone": s })),
-        "IdNumber": object(&["id_number"], json!({ "id_number": s })),
-        "AccountInput": object(&["owner_id"], json!({ "owner_id": s, "credit_limit_vnd": n, "state": { "enum": ["active", "blocked"] } })),
-        "TopUpInput": object(&["amount_vnd", "reference"], json!({ "amount_vnd": n, "reference": s })),
-        "VehicleInput": object(&["plate", "class"], json!({ "plate": { "type": "string", "examples": ["29A-123.45"] }, "class": class, "owner_id": s, "account_id": s, "state": { "enum": ["active", "stolen"] } })),
-        "TagInput": object(&["epc", "vehicle_id"], json!({ "epc": { "type": "string", "pattern": "^[0-9A-Fa-f]+$" }, "tid": s, "vehicle_id": s, "state": { "enum": ["active", "suspended", "stolen", "cloned"] } })),
-        "PassInput": object(&["vehicle_id", "valid_from", "valid_until", "price_vnd"], json!({ "vehicle_id": s, "valid_from": date, "valid_until": date, "price_vnd": n, "state": { "enum": ["active", "cancelled"] } })),
-        "Resolution": object(&["note"], json!({ "note": s })),
-        "TokenRequest": object(&["role", "label"], json!({ "role": { "enum": ["admin", "operator", "tax_officer"] }, "label": s })),
+        "NewOwner": object(&["name", "id_number"], json!({ "name": text(200), "id_number": citizen_id.clone(), "phone": phone })),
+        "OwnerInput": object(&["name"], json!({ "name": text(200), "id_number": citizen_id.clone(), "phone": phone })),
+        "IdNumber": object(&["id_number"], json!({ "id_number": citizen_id })),
+        "AccountInput": object(&["owner_id"], json!({ "owner_id": id(), "credit_limit_vnd": vnd, "state": { "enum": ["active", "blocked"] } })),
+        "TopUpInput": object(&["amount_vnd", "reference"], json!({ "amount_vnd": { "type": "integer", "minimum": 1, "maximum": 1_000_000_000 }, "reference": text(200) })),
+        "VehicleInput": object(&["plate", "class"], json!({ "plate": plate(), "class": class, "owner_id": id(), "account_id": id(), "state": { "enum": ["active", "stolen"] } })),
+        "TagInput": object(&["epc", "vehicle_id"], json!({ "epc": epc, "tid": tid, "vehicle_id": id(), "state": { "enum": ["active", "suspended", "stolen", "cloned"] } })),
+        "PassInput": object(&["vehicle_id", "valid_from", "valid_until", "price_vnd"], json!({ "vehicle_id": id(), "valid_from": date, "valid_until": date, "price_vnd": vnd, "state": { "enum": ["active", "cancelled"] } })),
+        "Resolution": object(&["note"], json!({ "note": text(1000) })),
+        "TokenRequest": object(&["role", "label"], json!({ "role": { "enum": ["admin", "operator", "tax_officer"] }, "label": text(100) })),
         "SepayNotification": { "type": "object", "required": ["id", "transactionDate", "transferType", "transferAmount"], "properties": { "id": n, "gateway": s, "transactionDate": { "type": "string", "examples": ["2023-03-25 14:02:37"] }, "accountNumber": s, "code": { "type": ["string", "null"] }, "content": s, "transferType": { "enum": ["in", "out"] }, "transferAmount": n, "accumulated": n, "referenceCode": s, "description": s } },
         "CassoNotification": { "type": "object", "required": ["error", "data"], "properties": { "error": n, "data": { "type": "object", "required": ["id", "amount", "transactionDateTime"], "properties": { "id": n, "reference": s, "description": s, "amount": n, "transactionDateTime": s, "accountNumber": s } } } },
         "TransferResolution": { "oneOf": [
-            object(&["action", "payment_code", "note"], json!({ "action": { "const": "stay" }, "payment_code": s, "note": s })),
-            object(&["action", "account_id", "note"], json!({ "action": { "const": "account" }, "account_id": s, "note": s })),
-            object(&["action", "note"], json!({ "action": { "const": "refund" }, "note": s })),
+            object(&["action", "payment_code", "note"], json!({ "action": { "const": "stay" }, "payment_code": payment_code, "note": text(500) })),
+            object(&["action", "account_id", "note"], json!({ "action": { "const": "account" }, "account_id": id(), "note": text(500) })),
+            object(&["action", "note"], json!({ "action": { "const": "refund" }, "note": text(500) })),
         ] },
         "Login": object(&["token"], json!({ "token": s })),
-        "ManualOpen": object(&["reason", "note"], json!({ "reason": { "enum": ["emergency_vehicle", "equipment_fault", "payment_problem", "unreadable_credential", "other"] }, "note": { "type": "string", "minLength": 3, "maxLength": 500 } })),
-        "RefundPaid": object(&["reference"], json!({ "reference": s })),
+        "ManualOpen": object(&["reason", "note"], json!({ "reason": { "enum": ["emergency_vehicle", "equipment_fault", "payment_problem", "unreadable_credential", "other"] }, "note": { "type": "string", "minLength": 3, "maxLength": 500, "pattern": "^\\S(.*\\S)?$" } })),
+        "RefundPaid": object(&["reference"], json!({ "reference": text(200) })),
         "Error": object(&["error", "message"], json!({ "error": s, "message": s })),
     })
+}
+
+/// The query parameters an operation takes (all optional but where
+/// marked), as `(name, schema, required)`.
+fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)> {
+    if method != "get" {
+        return Vec::new();
+    }
+    let page = || {
+        vec![
+            ("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }), false),
+            ("offset", json!({ "type": "integer", "minimum": 0, "default": 0 }), false),
+        ]
+    };
+    let ms = json!({ "type": "integer", "format": "int64", "description": "Unix milliseconds" });
+    let date = json!({ "type": "string", "format": "date" });
+    // A filter by id or gate: an empty value filters nothing.
+    let filter = json!({ "type": "string" });
+    let gate = filter.clone();
+    let states = |values: &[&str]| json!({ "enum": values });
+    let mut q = match path {
+        "/api/v1/owners" => vec![],
+        "/api/v1/accounts" => vec![("owner_id", filter.clone(), false)],
+        "/api/v1/vehicles" => {
+            vec![("plate", plate(), false), ("owner_id", filter.clone(), false), ("account_id", filter.clone(), false)]
+        }
+        "/api/v1/tags" | "/api/v1/passes" => vec![("vehicle_id", filter.clone(), false)],
+        "/api/v1/sessions" => vec![
+            ("state", states(&["open", "closed"]), false),
+            ("plate", plate(), false),
+            ("credential_key", json!({ "type": "string", "examples": ["tag:E200301666130121155074EF"] }), false),
+            ("settlement", states(&["account", "transfer", "pass", "free", "unpaid"]), false),
+            ("from_ms", ms.clone(), false),
+            ("to_ms", ms.clone(), false),
+        ],
+        "/api/v1/events" => vec![
+            ("gate", gate.clone(), false),
+            ("kind", states(&["entry", "exit", "denied", "manual_open", "alarm"]), false),
+            ("from_ms", ms.clone(), false),
+            ("to_ms", ms, false),
+        ],
+        "/api/v1/exceptions" => vec![
+            ("state", states(&["open", "resolved", "all"]), false),
+            ("kind", json!({ "type": "string" }), false),
+            ("gate", gate.clone(), false),
+        ],
+        "/api/v1/transfers" => vec![
+            ("state", states(&["all", "suspense", "matched", "resolved", "refunds"]), false),
+            ("payment_code", json!({ "type": "string" }), false),
+        ],
+        "/api/v1/payment-requests" => vec![("state", states(&["all", "owed", "paid"]), false), ("gate", gate, false)],
+        "/api/v1/reports/revenue" => {
+            return vec![
+                ("from", date.clone(), true),
+                ("to", date, true),
+                ("lot", json!({ "type": "string" }), false),
+                ("class", json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$" }), false),
+                ("channel", states(&["account", "transfer", "pass", "free", "manual"]), false),
+                ("format", states(&["json", "csv", "xlsx"]), false),
+            ];
+        }
+        "/api/v1/invoices" => {
+            return vec![
+                ("from", date.clone(), false),
+                ("to", date, false),
+                ("series", json!({ "type": "string" }), false),
+                ("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), false),
+            ];
+        }
+        "/api/v1/occupancy" => return vec![("date", date, false)],
+        "/api/v1/qr.svg" => return vec![("text", json!({ "type": "string", "minLength": 1, "maxLength": 512 }), true)],
+        _ => return Vec::new(),
+    };
+    q.extend(page());
+    q
+}
+
+/// A path parameter's shape: registry ids stay plain strings (an unknown
+/// one is a 404, whatever it looks like).
+fn path_parameter(name: &str) -> Value {
+    match name {
+        "gate" => json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$" }),
+        "number" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
+        _ => json!({ "type": "string" }),
+    }
 }
 
 fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<&str>) -> Value {
@@ -183,15 +297,44 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
         "200": { "description": "OK" },
         "400": { "description": "Malformed request", "content": error["content"] },
     });
-    let answers_200 = ["verify-id", "resolve", "refund-paid", "sepay", "casso"];
+    let mut add = |status: &str, description: &str| {
+        responses[status] = if status.starts_with('2') {
+            json!({ "description": description })
+        } else {
+            json!({ "description": description, "content": error["content"] })
+        };
+    };
+    let answers_200 = ["verify-id", "resolve", "refund-paid", "sepay", "casso", "login"];
     if method == "post" && body.is_some() && !answers_200.iter().any(|end| path.ends_with(end)) {
-        responses["201"] = json!({ "description": "Created" });
+        add("201", "Created");
     }
-    if method == "delete" {
-        responses["204"] = json!({ "description": "Deleted" });
+    if method == "delete" || path.ends_with("logout") {
+        add("204", "Done; nothing to return");
+    }
+    if path.ends_with("/open") {
+        add("202", "The command is on its way to the lane");
     }
     if path.contains('{') {
-        responses["404"] = json!({ "description": "Not found", "content": error["content"] });
+        add("404", "Not found");
+    }
+    if path.ends_with("/journal/verify") {
+        add("404", "The journal is not sealed here ([tax] journal_key is not set)");
+    }
+    if body.is_some() {
+        add("413", "The body is over the size limit");
+        add("415", "The body is not JSON");
+    }
+    if method != "get" && path.starts_with("/api/v1/") {
+        add("409", "Conflicts with what is stored (a duplicate, or a record still in use)");
+    }
+    if path.contains("/webhooks/") || path.ends_with("/login") {
+        add("401", "Not signed, badly signed, out of its time window, or an unknown token");
+    }
+    if path.contains("/webhooks/") || path.ends_with("/login") || path.ends_with("/logout") {
+        add("429", "Too many requests from this address: see Retry-After");
+    }
+    if path == "/health/ready" {
+        add("503", "The database or the broker is not reachable");
     }
     let mut op = json!({ "summary": summary, "description": format!("Roles: {roles}."), "responses": responses });
     if roles == "none" {
@@ -208,9 +351,17 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
             "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
         });
     }
-    if let Some((_, rest)) = path.split_once('{') {
-        let name = rest.split('}').next().unwrap_or("id");
-        op["parameters"] = json!([{ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }]);
+    let mut parameters: Vec<Value> = path
+        .split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}'))
+        .map(|(name, _)| json!({ "name": name, "in": "path", "required": true, "schema": path_parameter(name) }))
+        .collect();
+    for (name, schema, required) in query(method, path) {
+        parameters.push(json!({ "name": name, "in": "query", "required": required, "schema": schema }));
+    }
+    if !parameters.is_empty() {
+        op["parameters"] = json!(parameters);
     }
     op
 }

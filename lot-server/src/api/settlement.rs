@@ -163,7 +163,7 @@ async fn resolve(
     let note = match &how {
         Resolution::Stay { note, .. } | Resolution::Account { note, .. } | Resolution::Refund { note } => note,
     };
-    if note.trim().is_empty() || note.len() > 500 {
+    if note.trim().is_empty() || note.chars().count() > 500 {
         return Err(ApiError::bad("note must be 1 to 500 characters: say why"));
     }
     let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
@@ -196,7 +196,7 @@ async fn refund_paid(
     Path(id): Path<String>,
     Body(b): Body<RefundPaid>,
 ) -> Result<Json<Value>, ApiError> {
-    if b.reference.trim().is_empty() || b.reference.len() > 200 {
+    if b.reference.trim().is_empty() || b.reference.chars().count() > 200 {
         return Err(ApiError::bad("reference must be 1 to 200 characters"));
     }
     let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);

@@ -197,7 +197,16 @@ async fn documented_operations_are_routed(db: &Db) {
     let api = Api::new(db).await;
     let doc = openapi::build();
     for (method, path, _, roles, _) in openapi::OPERATIONS {
-        assert!(doc["paths"][*path][*method].is_object(), "{method} {path} documented");
+        let op = &doc["paths"][*path][*method];
+        assert!(op.is_object(), "{method} {path} documented");
+        // Every `{name}` of the path is a declared path parameter.
+        let declared: Vec<&str> = op["parameters"]
+            .as_array()
+            .map(|ps| ps.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect())
+            .unwrap_or_default();
+        let in_path: Vec<&str> =
+            path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect();
+        assert_eq!(declared, in_path, "{method} {path}: path parameters");
         let concrete = path.replace("{id}", "x1").replace("{epc}", "E200");
         let (s, v) = api.raw(&method.to_uppercase(), &concrete, None, None).await;
         if path.contains("/webhooks/") {

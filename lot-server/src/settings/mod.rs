@@ -10,11 +10,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::str::FromStr;
 
+use parking_core::NodeId;
 use parking_core::config::{ConfigError, Loader};
 use parking_core::secret::Secret;
 use parking_core::settings::{BrokerSettings, LotSettings};
 use parking_core::vat::{VatPeriod, VatSchedule};
-use parking_core::{LotId, NodeId};
 use serde::Deserialize;
 
 mod lots;

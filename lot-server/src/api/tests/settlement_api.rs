@@ -115,7 +115,12 @@ async fn notifications_are_verified_booked_once_and_reach_the_lane(db: &Db) {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
     assert_eq!(list[0]["transfer_id"], json!("casso:9001"));
-    let how = json!({ "action": "stay", "payment_code": other.as_str(), "note": "bank truncated the memo" });
+    // A reason of 500 characters in Vietnamese (over 500 bytes) is taken;
+    // one character more is not.
+    let note: String = "ngân hàng cắt mất nội dung chuyển khoản; ".chars().cycle().take(500).collect();
+    assert!(note.len() > 600, "{} bytes", note.len());
+    let too_long = format!("{note}.");
+    let how = json!({ "action": "stay", "payment_code": other.as_str(), "note": note });
     let (s, _) = api.call("POST", "/api/v1/transfers/casso:9001/resolve", &api.tax, Some(how.clone())).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, v) = api
@@ -127,6 +132,9 @@ async fn notifications_are_verified_booked_once_and_reach_the_lane(db: &Db) {
         )
         .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "a resolution needs a reason: {v}");
+    let long = json!({ "action": "stay", "payment_code": other.as_str(), "note": too_long });
+    let (s, v) = api.call("POST", "/api/v1/transfers/casso:9001/resolve", &api.operator, Some(long)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "501 characters: {v}");
     let (s, v) = api.call("POST", "/api/v1/transfers/casso:9001/resolve", &api.operator, Some(how.clone())).await;
     assert_eq!((s, &v["outcome"]), (StatusCode::OK, &json!("settled")), "{v}");
     assert!(v["transfer"]["resolved_by"].as_str().unwrap().contains("operator"), "{v}");

@@ -84,6 +84,13 @@ impl Journal {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
+            // The write-ahead log is cut back to nothing each time it
+            // restarts, instead of being overwritten in place at its
+            // high-water size: a full disk then fails the next commit (and
+            // raises `journal_failing` when the disk fills), not some later
+            // one when the log outgrows its old size; and a burst does not
+            // keep its disk space. One truncate per ~4 MB of log.
+            .pragma("journal_size_limit", "0")
             .busy_timeout(std::time::Duration::from_secs(5))
             .connect()
             .await?;

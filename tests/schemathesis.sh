@@ -72,13 +72,15 @@ curl -fs "http://127.0.0.1:$http_port/health/ready" >/dev/null || { cat "$dir/se
 seed=()
 [ "$SEED" != random ] && seed=(--seed "$SEED")
 status=0
-st run "http://127.0.0.1:$http_port/openapi.json" \
+# From the run's directory: schemathesis keeps a cache (.schemathesis/)
+# where it runs, and that goes with the directory.
+(cd "$dir" && st run "http://127.0.0.1:$http_port/openapi.json" \
   --url "http://127.0.0.1:$http_port" \
   -H "Authorization: Bearer $token" \
   --exclude-path /api/v1/live \
   --checks all --exclude-checks positive_data_acceptance \
   --max-examples "$EXAMPLES" --workers 1 "${seed[@]}" \
-  --no-color || status=$?
+  --no-color) || status=$?
 # A 500 is logged at ERROR with its detail; so is any other fault of ours
 # (the embedded broker's own library logs a client's dropped connection at
 # ERROR too: not ours).

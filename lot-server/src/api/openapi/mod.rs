@@ -1,9 +1,14 @@
 //! The OpenAPI 3.1 document, served at `/openapi.json`. It is built from
 //! one table of operations; a test calls every operation it lists and
 //! checks the router knows it, so the two cannot drift apart.
+//!
+//! Layout: this file holds the operations, the request schemas and the
+//! responses; `params` the path and query parameters.
 
 use axum::Json;
 use serde_json::{Value, json};
+
+mod params;
 
 /// `(method, path, summary, roles, request body schema)`.
 pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
@@ -164,6 +169,11 @@ fn plate() -> Value {
     json!({ "type": "string", "pattern": "^[0-9]{2}[A-Za-z]{1,2}-?[0-9]{3,4}\\.?[0-9]{1,2}$", "examples": ["29A-123.45"] })
 }
 
+/// A vehicle class: a built-in one or a configured lower-case name.
+fn class() -> Value {
+    json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$", "examples": ["motorbike", "car", "bus_truck", "bicycle"] })
+}
+
 fn schemas() -> Value {
     let s = json!({ "type": "string" });
     let n = json!({ "type": "integer", "format": "int64" });
@@ -175,7 +185,6 @@ fn schemas() -> Value {
         json!({ "type": "string", "pattern": "^[A-HJKMNP-TV-Za-hjkmnp-tv-z]{2}[0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{7}$" });
     // CMND (9 digits) or CCCD (12); the server also ignores spaces.
     let citizen_id = json!({ "type": "string", "pattern": "^[0-9]{9}([0-9]{3})?$" });
-    let class = json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$", "examples": ["motorbike", "car", "bus_truck", "bicycle"] });
     // EPC and TID: whole 16-bit words in hex; a TID starts with its
     // allocation class (E0, E2 or E3) and has at least two words.
     let epc =
@@ -187,7 +196,7 @@ fn schemas() -> Value {
         "IdNumber": object(&["id_number"], json!({ "id_number": citizen_id })),
         "AccountInput": object(&["owner_id"], json!({ "owner_id": id(), "credit_limit_vnd": vnd, "state": { "enum": ["active", "blocked"] } })),
         "TopUpInput": object(&["amount_vnd", "reference"], json!({ "amount_vnd": { "type": "integer", "minimum": 1, "maximum": 1_000_000_000 }, "reference": text(200) })),
-        "VehicleInput": object(&["plate", "class"], json!({ "plate": plate(), "class": class, "owner_id": id(), "account_id": id(), "state": { "enum": ["active", "stolen"] } })),
+        "VehicleInput": object(&["plate", "class"], json!({ "plate": plate(), "class": class(), "owner_id": id(), "account_id": id(), "state": { "enum": ["active", "stolen"] } })),
         "TagInput": object(&["epc", "vehicle_id"], json!({ "epc": epc, "tid": tid, "vehicle_id": id(), "state": { "enum": ["active", "suspended", "stolen", "cloned"] } })),
         "PassInput": object(&["vehicle_id", "valid_from", "valid_until", "price_vnd"], json!({ "vehicle_id": id(), "valid_from": date, "valid_until": date, "price_vnd": vnd, "state": { "enum": ["active", "cancelled"] } })),
         "Resolution": object(&["note"], json!({ "note": text(1000) })),
@@ -204,91 +213,6 @@ fn schemas() -> Value {
         "RefundPaid": object(&["reference"], json!({ "reference": text(200) })),
         "Error": object(&["error", "message"], json!({ "error": s, "message": s })),
     })
-}
-
-/// The query parameters an operation takes (all optional but where
-/// marked), as `(name, schema, required)`.
-fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)> {
-    if method != "get" {
-        return Vec::new();
-    }
-    let page = || {
-        vec![
-            ("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }), false),
-            ("offset", json!({ "type": "integer", "minimum": 0, "default": 0 }), false),
-        ]
-    };
-    let ms = json!({ "type": "integer", "format": "int64", "description": "Unix milliseconds" });
-    let date = json!({ "type": "string", "format": "date" });
-    // A filter by id or gate: an empty value filters nothing.
-    let filter = json!({ "type": "string" });
-    let gate = filter.clone();
-    let states = |values: &[&str]| json!({ "enum": values });
-    let mut q = match path {
-        "/api/v1/owners" => vec![],
-        "/api/v1/accounts" => vec![("owner_id", filter.clone(), false)],
-        "/api/v1/vehicles" => {
-            vec![("plate", plate(), false), ("owner_id", filter.clone(), false), ("account_id", filter.clone(), false)]
-        }
-        "/api/v1/tags" | "/api/v1/passes" => vec![("vehicle_id", filter.clone(), false)],
-        "/api/v1/sessions" => vec![
-            ("state", states(&["open", "closed"]), false),
-            ("plate", plate(), false),
-            ("credential_key", json!({ "type": "string", "examples": ["tag:E200301666130121155074EF"] }), false),
-            ("settlement", states(&["account", "transfer", "pass", "free", "unpaid"]), false),
-            ("from_ms", ms.clone(), false),
-            ("to_ms", ms.clone(), false),
-        ],
-        "/api/v1/events" => vec![
-            ("gate", gate.clone(), false),
-            ("kind", states(&["entry", "exit", "denied", "manual_open", "alarm"]), false),
-            ("from_ms", ms.clone(), false),
-            ("to_ms", ms, false),
-        ],
-        "/api/v1/exceptions" => vec![
-            ("state", states(&["open", "resolved", "all"]), false),
-            ("kind", json!({ "type": "string" }), false),
-            ("gate", gate.clone(), false),
-        ],
-        "/api/v1/transfers" => vec![
-            ("state", states(&["all", "suspense", "matched", "resolved", "refunds"]), false),
-            ("payment_code", json!({ "type": "string" }), false),
-        ],
-        "/api/v1/payment-requests" => vec![("state", states(&["all", "owed", "paid"]), false), ("gate", gate, false)],
-        "/api/v1/reports/revenue" => {
-            return vec![
-                ("from", date.clone(), true),
-                ("to", date, true),
-                ("lot", json!({ "type": "string" }), false),
-                ("class", json!({ "type": "string", "pattern": "^[a-z][a-z0-9_]{0,31}$" }), false),
-                ("channel", states(&["account", "transfer", "pass", "free", "manual"]), false),
-                ("format", states(&["json", "csv", "xlsx"]), false),
-            ];
-        }
-        "/api/v1/invoices" => {
-            return vec![
-                ("from", date.clone(), false),
-                ("to", date, false),
-                ("series", json!({ "type": "string" }), false),
-                ("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), false),
-            ];
-        }
-        "/api/v1/occupancy" => return vec![("date", date, false)],
-        "/api/v1/qr.svg" => return vec![("text", json!({ "type": "string", "minLength": 1, "maxLength": 512 }), true)],
-        _ => return Vec::new(),
-    };
-    q.extend(page());
-    q
-}
-
-/// A path parameter's shape: registry ids stay plain strings (an unknown
-/// one is a 404, whatever it looks like).
-fn path_parameter(name: &str) -> Value {
-    match name {
-        "gate" => json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$" }),
-        "number" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
-        _ => json!({ "type": "string" }),
-    }
 }
 
 fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<&str>) -> Value {
@@ -355,9 +279,11 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
         .split('{')
         .skip(1)
         .filter_map(|rest| rest.split_once('}'))
-        .map(|(name, _)| json!({ "name": name, "in": "path", "required": true, "schema": path_parameter(name) }))
+        .map(
+            |(name, _)| json!({ "name": name, "in": "path", "required": true, "schema": params::path_parameter(name) }),
+        )
         .collect();
-    for (name, schema, required) in query(method, path) {
+    for (name, schema, required) in params::query(method, path) {
         parameters.push(json!({ "name": name, "in": "query", "required": required, "schema": schema }));
     }
     if !parameters.is_empty() {

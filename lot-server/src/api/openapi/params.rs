@@ -1,0 +1,90 @@
+//! The parameters of each operation: its path parameters' shapes and
+//! the query parameters each listing takes.
+
+use serde_json::{Value, json};
+
+use super::{class, plate};
+
+/// The query parameters an operation takes (all optional but where
+/// marked), as `(name, schema, required)`.
+pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)> {
+    if method != "get" {
+        return Vec::new();
+    }
+    let page = || {
+        vec![
+            ("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000, "default": 100 }), false),
+            ("offset", json!({ "type": "integer", "minimum": 0, "default": 0 }), false),
+        ]
+    };
+    let ms = json!({ "type": "integer", "format": "int64", "description": "Unix milliseconds" });
+    let date = json!({ "type": "string", "format": "date" });
+    // A filter by id, gate, kind or code: an empty value filters nothing.
+    let filter = json!({ "type": "string" });
+    let states = |values: &[&str]| json!({ "enum": values });
+    let mut q = match path {
+        "/api/v1/owners" => vec![],
+        "/api/v1/accounts" => vec![("owner_id", filter.clone(), false)],
+        "/api/v1/vehicles" => {
+            vec![("plate", plate(), false), ("owner_id", filter.clone(), false), ("account_id", filter.clone(), false)]
+        }
+        "/api/v1/tags" | "/api/v1/passes" => vec![("vehicle_id", filter.clone(), false)],
+        "/api/v1/sessions" => vec![
+            ("state", states(&["open", "closed"]), false),
+            ("plate", plate(), false),
+            ("credential_key", json!({ "type": "string", "examples": ["tag:E200301666130121155074EF"] }), false),
+            ("settlement", states(&["account", "transfer", "pass", "free", "unpaid"]), false),
+            ("from_ms", ms.clone(), false),
+            ("to_ms", ms.clone(), false),
+        ],
+        "/api/v1/events" => vec![
+            ("gate", filter.clone(), false),
+            ("kind", states(&["entry", "exit", "denied", "manual_open", "alarm"]), false),
+            ("from_ms", ms.clone(), false),
+            ("to_ms", ms, false),
+        ],
+        "/api/v1/exceptions" => vec![
+            ("state", states(&["open", "resolved", "all"]), false),
+            ("kind", filter.clone(), false),
+            ("gate", filter.clone(), false),
+        ],
+        "/api/v1/transfers" => vec![
+            ("state", states(&["all", "suspense", "matched", "resolved", "refunds"]), false),
+            ("payment_code", filter.clone(), false),
+        ],
+        "/api/v1/payment-requests" => vec![("state", states(&["all", "owed", "paid"]), false), ("gate", filter, false)],
+        "/api/v1/reports/revenue" => {
+            return vec![
+                ("from", date.clone(), true),
+                ("to", date, true),
+                ("lot", filter, false),
+                ("class", class(), false),
+                ("channel", states(&["account", "transfer", "pass", "free", "manual"]), false),
+                ("format", states(&["json", "csv", "xlsx"]), false),
+            ];
+        }
+        "/api/v1/invoices" => {
+            return vec![
+                ("from", date.clone(), false),
+                ("to", date, false),
+                ("series", filter, false),
+                ("limit", json!({ "type": "integer", "minimum": 1, "maximum": 1000 }), false),
+            ];
+        }
+        "/api/v1/occupancy" => return vec![("date", date, false)],
+        "/api/v1/qr.svg" => return vec![("text", json!({ "type": "string", "minLength": 1, "maxLength": 512 }), true)],
+        _ => return Vec::new(),
+    };
+    q.extend(page());
+    q
+}
+
+/// A path parameter's shape: registry ids stay plain strings (an unknown
+/// one is a 404, whatever it looks like).
+pub(super) fn path_parameter(name: &str) -> Value {
+    match name {
+        "gate" => json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$" }),
+        "number" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
+        _ => json!({ "type": "string" }),
+    }
+}

@@ -121,10 +121,15 @@ async fn click(c: &Client, css: &str) {
     panic!("could not click {css}");
 }
 
-async fn sign_in(c: &Client, base: &str, token: &str) {
+/// Opens the page at `base` and submits `token` on its sign-in form.
+async fn submit_token(c: &Client, base: &str, token: &str) {
     c.goto(base).await.unwrap();
     c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys(token).await.unwrap();
     c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
+}
+
+async fn sign_in(c: &Client, base: &str, token: &str) {
+    submit_token(c, base, token).await;
     c.wait().for_element(Locator::Css(".lane")).await.unwrap();
 }
 
@@ -173,9 +178,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let base = format!("http://127.0.0.1:{http_port}/");
 
     // Signed out, the page asks for a token; a wrong one is refused.
-    c.goto(&base).await.unwrap();
-    c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys("lsk_wrong").await.unwrap();
-    c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
+    submit_token(&c, &base, "lsk_wrong").await;
     wait_text(&c, "#login-error", "Mã truy cập không đúng").await;
     shot(&c, "01-login.png").await;
 
@@ -355,18 +358,9 @@ async fn a_second_lots_dashboard_lives_under_its_own_path() {
     let (_driver, driver_port) = start_chromedriver().await;
     let c = browser(driver_port).await;
     let lot_b_page = format!("http://127.0.0.1:{http_port}/lots/lot-b/");
-    let sign = |token: String| {
-        let c = c.clone();
-        let page = lot_b_page.clone();
-        async move {
-            c.goto(&page).await.unwrap();
-            c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys(&token).await.unwrap();
-            c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
-        }
-    };
-    sign(token_a.clone()).await;
+    submit_token(&c, &lot_b_page, &token_a).await;
     wait_text(&c, "#login-error", "Mã truy cập không đúng").await;
-    sign(token_b).await;
+    submit_token(&c, &lot_b_page, &token_b).await;
     wait_text(&c, "#who", "Thuế quận B").await;
     shot(&c, "20-second-lot.png").await;
     let cookies = c.get_all_cookies().await.unwrap();

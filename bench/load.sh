@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The load run (README, "Load"): a big lot of 50 lanes (25 in, 25 out) on
+# The load run (docs/operations.md, "Load"): a big lot of 50 lanes (25 in, 25 out) on
 # one controller (a lot's controllers do not share which vehicles are
 # inside: a car must leave through a lane of the controller it entered
 # by, and the simulator's cars leave by any exit), two lot-server instances sharing the gate

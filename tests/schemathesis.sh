@@ -2,7 +2,7 @@
 # Schemathesis against the lot server's own /openapi.json: a real server
 # (the debug build, embedded broker, a fresh SQLite file on free ports) is
 # sent requests generated from the document, valid and invalid, as an
-# admin. Every check runs but positive_data_acceptance (see README
+# admin. Every check runs but positive_data_acceptance (see docs/testing.md
 # "Hostile input": rules across fields that a schema cannot say). Fails on
 # any 5xx, an undocumented status, a response that breaks its schema, or an
 # invalid request accepted.
@@ -19,8 +19,10 @@ SEED="${SCHEMATHESIS_SEED:-20261206}"
 # Through the interpreter: pip's new command may not be on PATH yet (pyenv).
 st() { python3 -m schemathesis.cli "$@"; }
 st --version >/dev/null 2>&1 || python3 -m pip install -q "schemathesis>=4.32,<5"
-cargo build -q -p lot-server
-BIN="$PWD/target/debug/lot-server"
+# The binary `cargo test --workspace` builds (same features, so after the
+# tests nothing is compiled again).
+cargo test -q --workspace --no-run 2>/dev/null
+BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/lot-server"
 
 dir="$(mktemp -d)"
 server=""

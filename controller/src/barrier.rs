@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use parking_core::wire::{self, BarrierCommand, GateTopic, Topics, V1};
 use parking_core::{GateId, Timestamp};
-use tag_reader::publisher::OutMsg;
+use parking_runtime::Clock;
+use parking_runtime::mqtt::OutMsg;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 
@@ -131,18 +132,20 @@ pub struct MqttBarrier {
     out: mpsc::Sender<OutMsg>,
     started: Timestamp,
     next: u64,
+    clock: Clock,
 }
 
 impl MqttBarrier {
-    pub fn new(topics: &Topics, gate: &GateId, out: mpsc::Sender<OutMsg>) -> Self {
-        MqttBarrier { topic: topics.gate(gate, GateTopic::Barrier), out, started: tag_reader::reader::now(), next: 0 }
+    pub fn new(topics: &Topics, gate: &GateId, out: mpsc::Sender<OutMsg>, clock: Clock) -> Self {
+        let started = clock.now();
+        MqttBarrier { topic: topics.gate(gate, GateTopic::Barrier), out, started, next: 0, clock }
     }
 }
 
 impl Barrier for MqttBarrier {
     async fn pulse(&mut self, ms: u16) -> Result<(), BarrierError> {
         self.next += 1;
-        let at = tag_reader::reader::now();
+        let at = self.clock.now();
         // Unique within the run: this process's start time and a counter.
         let command_id = uuid::Uuid::from_u64_pair(self.started.unix_millis().unsigned_abs(), self.next);
         let cmd = BarrierCommand { v: V1, command_id, at, pulse_ms: ms };

@@ -67,15 +67,13 @@ pub struct Journal {
     /// million-tag snapshot is tens of megabytes, written straight from
     /// the received buffer rather than copied into a statement.
     snapshot_path: std::path::PathBuf,
-}
-
-fn now_ms() -> i64 {
-    tag_reader::reader::now().unix_millis()
+    /// Stamps each commit (`journaled_ms`).
+    clock: parking_runtime::Clock,
 }
 
 impl Journal {
     /// Opens (or creates) the journal and brings its schema up to date.
-    pub async fn open(path: &Path) -> Result<Journal, JournalError> {
+    pub async fn open(path: &Path, clock: parking_runtime::Clock) -> Result<Journal, JournalError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| JournalError::Db(sqlx::Error::Io(e)))?;
         }
@@ -97,7 +95,7 @@ impl Journal {
         MIGRATOR.run_direct(&mut conn).await?;
         let mut snapshot_path = path.as_os_str().to_owned();
         snapshot_path.push(".lists.json");
-        Ok(Journal { conn, snapshot_path: snapshot_path.into() })
+        Ok(Journal { conn, snapshot_path: snapshot_path.into(), clock })
     }
 
     /// Reads back everything a restart needs.
@@ -161,7 +159,7 @@ impl Journal {
     /// made, in one transaction; returns each event's journal sequence
     /// number, in order.
     pub async fn commit(&mut self, batch: &[Entry], changes: &[LotChange]) -> Result<Vec<i64>, JournalError> {
-        let journaled = now_ms();
+        let journaled = self.clock.now_ms();
         let mut tx = self.conn.begin().await?;
         let mut seqs = Vec::with_capacity(batch.len());
         let mut gate_seqs: HashMap<&str, u64> = HashMap::new();

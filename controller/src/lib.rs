@@ -5,7 +5,7 @@
 //! Modules:
 //! - [`acl`]: the controller's block of a Mosquitto ACL (its own lanes' topics);
 //! - [`barrier`]: barrier drivers behind one trait (Modbus relay board, MQTT, simulated);
-//! - [`bench`], [`bench_broker`]: `controller bench`, in-process and through a broker;
+//! - [`bench`]: `controller bench`, in-process and through a broker;
 //! - [`delivery`]: which journaled events still need sending;
 //! - [`engine`]: every lane's decisions over shared state, stamped as gate events;
 //! - [`journal`]: the local SQLite journal (WAL) of events, lot state, lists and tariff;
@@ -19,7 +19,6 @@
 pub mod acl;
 pub mod barrier;
 pub mod bench;
-pub mod bench_broker;
 pub mod delivery;
 pub mod engine;
 pub mod journal;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use controller::settings::Settings;
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Edge controller for a lot's lanes")]
@@ -76,7 +75,7 @@ fn main() -> ExitCode {
                     return ExitCode::from(2);
                 }
             };
-            telemetry();
+            parking_runtime::logging::init("info");
             match runtime().and_then(|rt| rt.block_on(serve(settings))) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -95,33 +94,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn telemetry() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-}
-
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
 
 /// Runs until SIGINT or SIGTERM, then flushes the journal.
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
-    tokio::spawn(async move {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot watch SIGTERM");
-                return;
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-        tracing::info!("stopping");
-        stop.cancel();
-    });
-    controller::runtime::run(settings, shutdown).await
+    controller::runtime::run(settings, parking_runtime::shutdown::on_signal()).await
 }

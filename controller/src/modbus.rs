@@ -1,4 +1,4 @@
-//! Modbus RTU frames for relay boards (DOMAIN.md §3): write single coil
+//! Modbus RTU frames for relay boards (docs/devices.md, "Barriers and relay boards"): write single coil
 //! (function 05) to pulse a barrier's OPEN contact, read discrete inputs
 //! (function 02) for the loop detector, CRC-16/MODBUS (preset 0xFFFF,
 //! reflected polynomial 0xA001, low byte first).

@@ -31,8 +31,8 @@ use parking_core::wire::{
     TariffMsg, Topics, V1,
 };
 use parking_core::{GateId, Timestamp};
-use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
-use tag_reader::reader::now;
+use parking_runtime::Clock;
+use parking_runtime::mqtt::{self, OutMsg, PublisherConfig, PublisherStats};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -83,6 +83,8 @@ pub struct Shared {
     pub publisher: Arc<PublisherStats>,
     /// The lists version decisions are made with now.
     pub lists_version: std::sync::atomic::AtomicU64,
+    /// The controller's clock: lane timers, dedup windows, stamps.
+    pub clock: Clock,
 }
 
 /// How long a stopping controller keeps trying to deliver what it holds.
@@ -102,7 +104,7 @@ async fn start_engine(
     journal: &mut Journal,
 ) -> anyhow::Result<(Engine, Vec<crate::journal::Unacked>)> {
     let key = TicketKey::new(settings.controller.ticket_key.clone()).context("controller.ticket_key")?;
-    let book = tariff_book(settings);
+    let book = tariff_book(settings)?;
     let seed = uuid::Uuid::new_v4().into_bytes();
     let mut ids_seed = [0u8; 6];
     ids_seed.copy_from_slice(&seed[..6]);
@@ -138,34 +140,27 @@ async fn start_engine(
     Ok((engine, restored.unacked))
 }
 
-/// The tariff book from the lot's tariff files (empty, with a warning, if
-/// none is usable: the server's retained tariff then has to arrive).
-pub fn tariff_book(settings: &Settings) -> parking_core::TariffBook {
+/// The tariff book from the lot's tariff files, through the one strict
+/// loader: a file that cannot be read or parsed refuses the start, naming
+/// it. A lot whose tariffs come only from the server (no directory) starts
+/// with an empty book, with a warning, until the server's retained tariff
+/// arrives.
+pub fn tariff_book(settings: &Settings) -> anyhow::Result<parking_core::TariffBook> {
     let dir = std::path::Path::new(&settings.lot.tariff_dir);
-    let mut files = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.extension().is_some_and(|x| x == "toml") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
-                    files.push((p.display().to_string(), text));
-                }
-            }
+    match parking_runtime::tariffs::load_dir(dir, &settings.lot.zone) {
+        Ok(book) => Ok(book),
+        Err(parking_runtime::tariffs::TariffDirError::Dir { dir, error })
+            if error.kind() == std::io::ErrorKind::NotFound =>
+        {
+            tracing::warn!(dir, "no tariff directory; exits cannot be priced until the server sends a tariff");
+            Ok(parking_core::TariffBook::default())
         }
-    }
-    let pairs = files.iter().map(|(o, t)| (o.as_str(), t.as_str()));
-    match parking_core::TariffBook::from_files(pairs, Some(&settings.lot.zone), &dir.display().to_string()) {
-        Ok(book) => book,
-        Err(e) => {
-            tracing::warn!(error = %e, "no usable tariff files; exits cannot be priced until the server sends one");
-            parking_core::TariffBook::default()
-        }
+        Err(e) => Err(anyhow::Error::new(e).context("lot.tariff_dir")),
     }
 }
 
 /// Runs the controller until `shutdown`, then flushes the journal.
 pub async fn run(settings: Settings, shutdown: CancellationToken) -> anyhow::Result<()> {
-    tag_reader::clock::check_env().map_err(anyhow::Error::msg)?;
     let shared = Arc::new(Shared::new(&settings)?);
     run_with(settings, shutdown, shared).await
 }
@@ -189,22 +184,23 @@ impl Shared {
             health: Health(std::sync::Mutex::new(lanes)),
             publisher: Arc::new(PublisherStats::default()),
             lists_version: std::sync::atomic::AtomicU64::new(0),
+            clock: settings.clock.clone(),
         })
     }
 }
 
 /// [`run`] with metrics and health the caller can read (the bench does).
 pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: Arc<Shared>) -> anyhow::Result<()> {
-    let mut journal = Journal::open(&settings.controller.journal)
+    let mut journal = Journal::open(&settings.controller.journal, shared.clock.clone())
         .await
         .with_context(|| format!("opening the journal {}", settings.controller.journal.display()))?;
     let (engine, unacked) = start_engine(&settings, &mut journal).await?;
     shared.lists_version.store(engine.lists_version(), std::sync::atomic::Ordering::Relaxed);
-    let started = now();
+    let started = shared.clock.now();
     let will = node_status(&settings, false, started);
     let client_id = settings.client_id("out");
     let pub_config = PublisherConfig {
-        options: publisher::mqtt_options(&settings.broker, &client_id, Some(&will)).context("[broker]")?,
+        options: mqtt::mqtt_options(&settings.broker, &client_id, Some(&will)).context("[broker]")?,
         outbox_capacity: 100_000,
         max_inflight: 200,
         on_connect: Some(node_status(&settings, true, started)),
@@ -212,7 +208,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     let (out_tx, out_rx) = mpsc::channel::<OutMsg>(8192);
     let pub_stop = CancellationToken::new();
     let publisher_task =
-        tokio::spawn(publisher::run(pub_config, out_rx, Arc::clone(&shared.publisher), pub_stop.clone(), DRAIN));
+        tokio::spawn(mqtt::run(pub_config, out_rx, Arc::clone(&shared.publisher), pub_stop.clone(), DRAIN));
 
     let (engine_tx, engine_rx) = mpsc::channel::<EngineMsg>(8192);
     let (journal_tx, journal_rx) = mpsc::channel::<JournalMsg>(65_536);
@@ -226,14 +222,14 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
         Some(broker) => {
             let (tx, rx) = mpsc::channel::<OutMsg>(8192);
             let config = PublisherConfig {
-                options: publisher::mqtt_options(broker, &settings.client_id("devices-out"), None)
+                options: mqtt::mqtt_options(broker, &settings.client_id("devices-out"), None)
                     .context("[device_broker]")?,
                 outbox_capacity: 10_000,
                 max_inflight: 200,
                 on_connect: None,
             };
             let stats = Arc::new(PublisherStats::default());
-            tokio::spawn(publisher::run(config, rx, stats, pub_stop.clone(), DRAIN));
+            tokio::spawn(mqtt::run(config, rx, stats, pub_stop.clone(), DRAIN));
             tx
         }
         None => out_tx.clone(),
@@ -300,7 +296,7 @@ async fn report_status(
             let status = LaneStatus {
                 v: V1,
                 gate: gate.clone(),
-                at: now(),
+                at: shared.clock.now(),
                 reader_alive: h.reader_alive,
                 barrier: h.barrier,
                 last_read_at: h.last_read_at,

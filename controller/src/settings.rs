@@ -32,6 +32,9 @@ pub struct Settings {
     /// The lot's bank account, for the VietQR an exit lane shows.
     #[serde(default)]
     pub bank: Option<BankSettings>,
+    /// The clock (`PARKING_CLOCK`, read once at load).
+    #[serde(skip)]
+    pub clock: parking_runtime::Clock,
 }
 
 /// `[bank]`: where drivers' transfers go.
@@ -95,7 +98,7 @@ pub struct LaneSettings {
     pub barrier: BarrierSettings,
     #[serde(default, rename = "loop")]
     pub loop_detector: LoopSource,
-    /// Length of the OPEN pulse (DOMAIN.md §3: 300 to 500 ms).
+    /// Length of the OPEN pulse (300 to 500 ms: docs/devices.md).
     #[serde(default = "default_pulse")]
     pub pulse_ms: u16,
     /// After an open, the vehicle must cross the loop within this.
@@ -227,7 +230,8 @@ impl Settings {
     /// usable ticket key, a loop on the board only with a board barrier.
     pub fn load(paths: &[PathBuf]) -> Result<Self, ConfigError> {
         let loader = Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars());
-        let s: Settings = loader.load()?;
+        let mut s: Settings = loader.load()?;
+        s.clock = parking_runtime::Clock::from_env()?;
         let origin = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
         s.check().map_err(|(key, message)| ConfigError::Invalid {
             origin: origin.clone(),

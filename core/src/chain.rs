@@ -1,11 +1,11 @@
-//! The tamper-evident journal (DOMAIN.md §8): every record holds the
+//! The tamper-evident journal (docs/journal.md): every record holds the
 //! SHA-256 of the one before it, and each day is sealed with an Ed25519
 //! signature over its last hash and running totals. Anyone with the lot's
 //! public key can check a journal without trusting the server that kept
 //! it: an edited, deleted, reordered or inserted record breaks the chain
 //! where it happened, and a rewritten chain no longer matches its seals.
 //!
-//! The algorithm (also in the README, for independent verifiers):
+//! The algorithm (also in docs/journal.md, for independent verifiers):
 //! - `hash(record) = SHA-256("PKJ1" || prev (32 bytes) || seq (u64 BE) ||
 //!   at_ms (i64 BE) || len(kind) (u32 BE) || kind || len(body) (u32 BE) || body)`;
 //!   the first record's `prev` is `SHA-256("PKJ1 genesis " || lot id)`;

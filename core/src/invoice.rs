@@ -1,4 +1,4 @@
-//! Cash-register e-invoices (DOMAIN.md §6): the record of one sale with
+//! Cash-register e-invoices (docs/tax.md): the record of one sale with
 //! its mandatory content, exported as the `TDiep/DLieu/HDon/DLHDon` XML the
 //! tax authority's providers take. Pure: numbering, queuing and sending
 //! belong to the lot server.

@@ -20,7 +20,8 @@ pub struct LotSettings {
     pub tariff_dir: String,
 }
 
-fn default_tariff_dir() -> String {
+/// Where tariff files are looked for unless configured.
+pub fn default_tariff_dir() -> String {
     "config/tariffs".to_owned()
 }
 

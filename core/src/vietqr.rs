@@ -1,5 +1,5 @@
 //! VietQR: the NAPAS EMVCo merchant-presented payload a banking app scans
-//! to make a transfer (DOMAIN.md §4).
+//! to make a transfer (docs/settlement.md, "The VietQR payload").
 //!
 //! Each field is `ID(2 digits) LEN(2 digits) VALUE`. The payload ends with
 //! field `63`, a CRC-16/CCITT-FALSE over everything before its value
@@ -14,7 +14,7 @@ use crate::money::Vnd;
 
 /// NAPAS's globally unique identifier in field 38/00.
 pub const NAPAS_GUID: &str = "A000000727";
-/// The longest memo worth putting in 62/08 (DOMAIN.md §4).
+/// The longest memo worth putting in 62/08 (docs/settlement.md, "The VietQR payload").
 pub const MAX_MEMO: usize = 25;
 
 /// Static (any amount, reusable) or dynamic (amount fixed).

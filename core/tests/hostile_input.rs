@@ -19,7 +19,7 @@ use parking_core::wire::{self, Topic};
 use parking_core::{Epc, GateId, LotId, PaymentCode, Plate, Tid};
 use proptest::prelude::*;
 
-/// A real VietQR payload (DOMAIN.md's dynamic vector).
+/// A real VietQR payload (the dynamic vector of docs/settlement.md).
 const VIETQR: &str = "00020101021238570010A00000072701270006970403011300110123456780208QRIBFTTA530370454061800005802VN62340107NPS68690819thanh toan don hang63042E2E";
 
 /// Well-formed payloads of each message type, to mutate.

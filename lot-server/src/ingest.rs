@@ -14,8 +14,14 @@
 //! no entry makes a closed session and an `exit_without_entry` exception;
 //! when the entry then arrives, it completes that session and resolves the
 //! exception.
+//!
+//! Parts: this file (the batch commit), `session` (the session logic in
+//! memory), [`keys`] (the key a session is found by).
 
+pub mod keys;
 mod session;
+
+pub use keys::credential_key;
 
 use std::collections::HashSet;
 
@@ -26,20 +32,6 @@ use sqlx::{Any, Row, Transaction};
 
 use crate::db::{Backend, CHUNK, Db, json_text};
 use session::{Exception, SessionRow, Sessions};
-
-/// The key a session is found by.
-pub fn credential_key(lot: &str, c: &Credential) -> String {
-    match c {
-        Credential::Tag { epc, .. } => format!("tag:{epc}"),
-        // `PT1.{lot}.{gate}.{serial}.…`: the serial is unique per lot.
-        Credential::Ticket { code } => match code.split('.').nth(3) {
-            Some(serial) => format!("ticket:{lot}:{serial}"),
-            None => format!("ticket:{lot}:{code}"),
-        },
-        Credential::Plate { plate } => format!("plate:{}", plate.compact()),
-        Credential::None => "none".to_owned(),
-    }
-}
 
 pub(crate) fn settlement_kind(s: &Settlement) -> &'static str {
     match s {
@@ -136,7 +128,7 @@ pub async fn commit(
     write_sessions(&mut tx, db.backend, sessions.touched()).await?;
     write_exceptions(&mut tx, db.backend, &sessions.exceptions).await?;
     resolve_exceptions(&mut tx, &sessions.resolved).await?;
-    out.lists_changed = fx.finish(&mut tx, db.backend).await?;
+    out.lists_changed = fx.finish(&mut tx, db.backend, now.unix_millis()).await?;
     // Every new gate event, decisions and manual opens included, into the
     // tamper-evident journal, in the same transaction: one record per
     // batch, naming each event with the SHA-256 of its stored payload (the

@@ -3,7 +3,7 @@
 
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
 
-use crate::mqtt_ingest::IngestMetrics;
+use crate::mqtt::ingest::IngestMetrics;
 
 #[derive(Clone, Debug)]
 pub struct ServerMetrics {

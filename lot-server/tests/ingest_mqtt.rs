@@ -7,7 +7,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use lot_server::mqtt_ingest::{self, IngestMetrics};
+use lot_server::mqtt::ingest::{self as mqtt_ingest, IngestMetrics};
 use lot_server::testing::TestDb;
 use parking_core::wire::{self, Credential, EventAck, GateEvent, GateEventKind, V1};
 use parking_core::{Epc, EventId, Timestamp, VehicleClass};
@@ -49,7 +49,13 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
         .unwrap();
     let metrics = IngestMetrics::new(&prometheus::Registry::new()).unwrap();
     let stop = CancellationToken::new();
-    let (out, _link) = mqtt_ingest::spawn_publisher(&settings, "test-ingest-ack", CancellationToken::new()).unwrap();
+    let (out, _link) =
+        lot_server::mqtt::link::spawn_publisher(&settings, "test-ingest-ack", CancellationToken::new()).unwrap();
+    let after = lot_server::mqtt::commands::AfterCommit {
+        out: out.clone(),
+        lists_changed: std::sync::Arc::default(),
+        clock: parking_runtime::Clock::wall(),
+    };
     let ingest = tokio::spawn(mqtt_ingest::run(
         t.db.clone(),
         "mqtt-lot".parse().unwrap(),
@@ -59,14 +65,16 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
         metrics.clone(),
         mqtt_ingest::SettleLink {
             policy: std::sync::Arc::new(lot_server::settlement::Policy::from_tax(&Default::default()).unwrap()),
-            lists_changed: std::sync::Arc::default(),
+            after,
         },
         out,
         stop.clone(),
     ));
 
     let (acks, mut ack_loop) = client(broker.port, "test-acks", true);
-    acks.subscribe("parking/mqtt-lot/gate/+/ack", QoS::AtLeastOnce).await.unwrap();
+    let early =
+        parking_tests::mqtt::subscribed(&acks, &mut ack_loop, &["parking/mqtt-lot/gate/+/ack".to_owned()]).await;
+    assert!(early.is_empty(), "no acknowledgement before any event");
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, EventAck)>();
     tokio::spawn(async move {
         loop {
@@ -87,7 +95,7 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
             }
         }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    parking_tests::wait::until(10, "the ingestion's subscription", || async { metrics.subscribed.get() == 1 }).await;
 
     // 200 events, the first 50 sent twice; one payload that is not an event.
     let events: Vec<GateEvent> = (1..=200).map(entry).collect();

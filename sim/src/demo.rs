@@ -3,7 +3,7 @@
 //! In one process: the lot server (embedded MQTT broker, SQLite in a fresh
 //! directory), one controller with two entry and two exit lanes (devices
 //! on the broker), and the simulator. The clock is simulated
-//! (`tag_reader::clock`), so a seeded busy day passes in well under a
+//! (`parking_runtime::Clock::held`), so a seeded busy day passes in well under a
 //! minute and is still priced, journaled and reported as a day. Then it
 //! prints the run's summary, the day's revenue report, the operator's
 //! address and login, and serves until Ctrl-C (or ends, with `--exit`).
@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use parking_core::secret::Secret;
+use parking_runtime::Clock;
 use serde_json::Value;
 use tokio_serial::SerialPort;
 use tokio_util::sync::CancellationToken;
@@ -104,7 +105,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     if std::env::var("PARKING_CLOCK").is_ok_and(|v| !v.trim().is_empty()) {
         anyhow::bail!("sim demo sets its own clock: unset PARKING_CLOCK");
     }
-    tag_reader::clock::simulate_held(start, args.speed).map_err(anyhow::Error::msg)?;
+    let start_at = parking_core::Timestamp::from_unix_millis(start).context("the day's start")?;
+    // One clock for the whole lot: held through the setup, released when
+    // the traffic starts.
+    let clock = Clock::held(start_at, args.speed);
 
     let dir = match &args.dir {
         Some(d) => d.clone(),
@@ -143,13 +147,15 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     );
     std::fs::write(dir.join("lot-server.toml"), &server_toml)?;
     std::fs::write(dir.join("controller.toml"), &ctl_toml)?;
-    let server_settings = lot_server::settings::Settings::load(&[dir.join("lot-server.toml")])?;
-    let ctl_settings = controller::settings::Settings::load(&[dir.join("controller.toml")])?;
+    let mut server_settings = lot_server::settings::Settings::load(&[dir.join("lot-server.toml")])?;
+    server_settings.clock = clock.clone();
+    let mut ctl_settings = controller::settings::Settings::load(&[dir.join("controller.toml")])?;
+    ctl_settings.clock = clock.clone();
 
     // Logins, made before the server starts.
     let db = lot_server::db::Db::connect(server_settings.database.url.expose()).await?;
     db.migrate().await?;
-    let now = tag_reader::clock::now().unix_millis();
+    let now = clock.now_ms();
     let admin = lot_server::tokens::create(&db, lot_server::tokens::Role::Admin, "demo-simulator", now).await?.token;
     let operator =
         lot_server::tokens::create(&db, lot_server::tokens::Role::Operator, "demo-operator", now).await?.token;
@@ -158,7 +164,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(lot_server::run(server_settings.clone(), listener, shutdown.clone()));
-    let http = Http::new(&format!("http://127.0.0.1:{http_port}"), admin.clone(), Secret::new(HMAC));
+    let http = Http::new(&format!("http://127.0.0.1:{http_port}"), admin.clone(), Secret::new(HMAC), clock.clone());
     http.wait_ready(30).await?;
     let controller = tokio::spawn(controller::runtime::run(ctl_settings, shutdown.clone()));
     eprintln!(
@@ -166,7 +172,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
          controller with 4 lanes, their barriers on a Modbus RTU relay board at {board_path}; \
          the clock stands at {} and runs {}× once the traffic starts",
         dir.display(),
-        tag_reader::clock::now().local_short(),
+        clock.now().local_short(),
         args.speed
     );
 
@@ -185,6 +191,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             timeout_s: 10,
         },
         traffic,
+        clock: clock.clone(),
     };
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = crate::run::replay(&run, visits, Speed::Times(args.speed), progress, Some(relays)).await?;
@@ -202,7 +209,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     check::print(&summary);
     if !args.exit {
         eprintln!("serving until Ctrl-C");
-        let _ = tokio::signal::ctrl_c().await;
+        parking_runtime::shutdown::signalled().await;
     }
     shutdown.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(10), controller).await;

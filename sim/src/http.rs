@@ -10,7 +10,7 @@ use parking_core::secret::Secret;
 use serde_json::{Value, json};
 
 use anyhow::bail;
-use tag_reader::clock::now;
+use parking_runtime::Clock;
 
 pub type HttpClient = Client<HttpConnector, Full<Bytes>>;
 
@@ -22,6 +22,8 @@ pub struct Http {
     pub token: String,
     /// The SePay webhook's HMAC secret, shared with the lot server.
     pub hmac: Secret,
+    /// The system's clock: the bank's transaction times.
+    pub clock: Clock,
 }
 
 impl std::fmt::Debug for Http {
@@ -32,11 +34,11 @@ impl std::fmt::Debug for Http {
 
 impl Http {
     /// A client with TCP_NODELAY and a pool as large as the bench's bursts.
-    pub fn new(base: &str, token: String, hmac: Secret) -> Self {
+    pub fn new(base: &str, token: String, hmac: Secret, clock: Clock) -> Self {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         let client = Client::builder(hyper_util::rt::TokioExecutor::new()).pool_max_idle_per_host(256).build(connector);
-        Http { client, base: base.trim_end_matches('/').to_owned(), token, hmac }
+        Http { client, base: base.trim_end_matches('/').to_owned(), token, hmac, clock }
     }
 
     /// Waits up to `secs` for `/health/ready` to answer 200.
@@ -91,7 +93,7 @@ impl Http {
     /// The simulated bank's signed SePay notification of a transfer to `account`.
     pub async fn pay_to(&self, account: &str, id: u64, amount: i64, memo: &str) -> anyhow::Result<(u16, Value)> {
         let body = json!({
-            "id": id, "gateway": "Vietcombank", "transactionDate": now().local().format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))?,
+            "id": id, "gateway": "Vietcombank", "transactionDate": self.clock.now().local().format(&time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]"))?,
             "accountNumber": account, "code": null, "content": memo, "transferType": "in",
             "transferAmount": amount, "accumulated": 0, "referenceCode": format!("FT{id}"), "description": memo,
         })
@@ -100,7 +102,7 @@ impl Http {
         // down, or answered 5xx) until it does, each try signed anew.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
         loop {
-            let ts = now().unix_seconds();
+            let ts = self.clock.now().unix_seconds();
             let headers = [
                 ("x-sepay-signature", sign_sepay(&self.hmac, ts, body.as_bytes())),
                 ("x-sepay-timestamp", ts.to_string()),

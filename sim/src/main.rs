@@ -134,13 +134,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,rumqttd=off")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    parking_runtime::logging::init("warn,rumqttd=off");
     let result = match cli.command {
         Command::BenchSettle(args) => runtime().and_then(|rt| rt.block_on(sim::bench_settle::run(args))),
         Command::Run(args) => runtime().and_then(|rt| {

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_serial::SerialStream;
 
 /// CRC-16/MODBUS, as the board computes it: the controller's own
-/// function, checked against DOMAIN.md's vectors in its tests.
+/// function, checked against the vectors of docs/devices.md in its tests.
 pub use controller::modbus::crc16 as modbus_crc;
 
 /// One read from the device end; `None` at end of file. EIO (the host end

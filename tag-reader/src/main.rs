@@ -7,7 +7,6 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tag_reader::settings::{Protocol, Settings};
-use tokio_util::sync::CancellationToken;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "UHF reader and QR camera bridge onto MQTT")]
@@ -35,11 +34,13 @@ enum Command {
         protocol: CliProtocol,
     },
     /// Decode the QR codes in image files, one JSON line per file.
+    #[cfg(feature = "qr")]
     DecodeQr {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
     /// Decode rate and time over every image under DIR that has a sibling .txt.
+    #[cfg(feature = "qr")]
     BenchQr { dir: PathBuf },
 }
 
@@ -84,12 +85,14 @@ fn main() -> ExitCode {
                 Err(e) => fail(e),
             }
         }
-        Command::DecodeQr { files } => match tag_reader::cli::decode_qr(&files, stdout.lock()) {
+        #[cfg(feature = "qr")]
+        Command::DecodeQr { files } => match tag_reader::qr::cli::decode_qr(&files, stdout.lock()) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::from(1),
             Err(e) => fail(e),
         },
-        Command::BenchQr { dir } => match tag_reader::cli::bench_qr(&dir, stdout.lock()) {
+        #[cfg(feature = "qr")]
+        Command::BenchQr { dir } => match tag_reader::qr::cli::bench_qr(&dir, stdout.lock()) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) => fail(format!("{}: {e}", dir.display())),
         },
@@ -98,20 +101,13 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .init();
+            parking_runtime::logging::init("info");
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => return fail(e),
             };
             let result = runtime.block_on(async {
-                let shutdown = CancellationToken::new();
-                tokio::spawn(stop_on_signal(shutdown.clone()));
+                let shutdown = parking_runtime::shutdown::on_signal();
                 tag_reader::bridge::run(settings, shutdown).await
             });
             let _ = std::io::stderr().flush();
@@ -124,27 +120,4 @@ fn main() -> ExitCode {
             }
         }
     }
-}
-
-/// SIGINT or SIGTERM cancels the token once.
-async fn stop_on_signal(token: CancellationToken) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
-    tracing::info!("stopping");
-    token.cancel();
 }

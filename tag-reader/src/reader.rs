@@ -6,14 +6,14 @@
 //! readers are polled: an inventory command, the frames of its answer
 //! until the status says no more follow, then a pause.
 //!
-//! [`open_serial`] opens the device, retrying with back-off while it is
-//! unplugged; the bridge, the controller's readers and its relay boards
-//! all use it.
+//! The device itself is opened by `parking_runtime::serial::open`, which
+//! retries with back-off while it is unplugged.
 
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use parking_core::Timestamp;
+use parking_runtime::Clock;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::mpsc;
 use tokio_util::codec::{Decoder, Encoder, Framed};
@@ -25,8 +25,10 @@ use crate::codec::{CodecStats, TagReport};
 use crate::settings::Protocol;
 
 /// Settings of the loop.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ReaderConfig {
+    /// Stamps each tag report.
+    pub clock: Clock,
     pub protocol: Protocol,
     /// Reader bus address: `0x01` for R2000, `0x00` for Chafon by default.
     pub addr: u8,
@@ -39,8 +41,9 @@ pub struct ReaderConfig {
 }
 
 impl ReaderConfig {
-    pub fn new(protocol: Protocol) -> Self {
+    pub fn new(protocol: Protocol, clock: Clock) -> Self {
         ReaderConfig {
+            clock,
             protocol,
             addr: match protocol {
                 Protocol::R2000 => 0x01,
@@ -62,41 +65,6 @@ pub enum ReaderEvent {
     },
     /// The reader started or stopped answering.
     Alive(bool),
-}
-
-/// The time, as every process of the system reads it: the wall clock, or
-/// a simulated one ([`crate::clock`]).
-pub fn now() -> Timestamp {
-    crate::clock::now()
-}
-
-/// Opens a serial device, retrying with back-off (200 ms, doubling to
-/// 10 s) while it is missing or busy, as an unplugged USB adapter is.
-/// `on_fail` is told of each failure; `None` once `shutdown` is cancelled.
-pub async fn open_serial(
-    port: &str,
-    baud: u32,
-    shutdown: &CancellationToken,
-    mut on_fail: impl FnMut(&tokio_serial::Error),
-) -> Option<tokio_serial::SerialStream> {
-    use tokio_serial::SerialPortBuilderExt as _;
-    let mut backoff = Duration::from_millis(200);
-    loop {
-        if shutdown.is_cancelled() {
-            return None;
-        }
-        match tokio_serial::new(port, baud).open_native_async() {
-            Ok(io) => return Some(io),
-            Err(e) => {
-                on_fail(&e);
-                tokio::select! {
-                    _ = shutdown.cancelled() => return None,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
-        }
-    }
 }
 
 /// Tracks whether the reader answers, and reports changes once.
@@ -238,7 +206,7 @@ async fn drive<P: Inventory, T: AsyncRead + AsyncWrite + Unpin>(
                     answered = true;
                     let (tags, round_over) = P::split(frame);
                     for report in tags {
-                        if events.send(ReaderEvent::Tag { report, at: now() }).await.is_err() {
+                        if events.send(ReaderEvent::Tag { report, at: config.clock.now() }).await.is_err() {
                             return Ok(P::stats(framed.codec()));
                         }
                     }

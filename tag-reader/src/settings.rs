@@ -12,6 +12,9 @@ pub struct Settings {
     pub lot: LotSettings,
     pub broker: BrokerSettings,
     pub reader: ReaderSettings,
+    /// The clock (`PARKING_CLOCK`, read once at load).
+    #[serde(skip)]
+    pub clock: parking_runtime::Clock,
 }
 
 /// The reader's serial protocol.
@@ -69,6 +72,17 @@ fn default_outbox() -> usize {
 impl Settings {
     /// Reads the files in order, then `PARKING__…` overrides, once.
     pub fn load(paths: &[PathBuf]) -> Result<Self, ConfigError> {
-        Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()
+        let mut s: Settings = Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()?;
+        s.clock = parking_runtime::Clock::from_env()?;
+        #[cfg(not(feature = "qr"))]
+        if s.reader.frames_dir.is_some() {
+            return Err(ConfigError::Invalid {
+                origin: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
+                key: "reader.frames_dir".into(),
+                message: "this build decodes no QR codes".into(),
+                hint: " (build tag-reader with its default feature `qr`)".into(),
+            });
+        }
+        Ok(s)
     }
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use parking_core::wire::{self, Read, ReadMsg, Topics};
-use tag_reader::bridge::frames_loop;
+use parking_runtime::Clock;
+use tag_reader::qr::watch::Watch;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -24,13 +25,16 @@ async fn a_dropped_frame_becomes_a_qr_read() {
     let (tx, mut rx) = mpsc::channel(8);
     let stop = CancellationToken::new();
     let topics = Topics::new("hn-01".parse().unwrap());
-    let task = tokio::spawn(frames_loop(dir.clone(), "entry-1".parse().unwrap(), topics, tx, stop.clone()));
+    let at: parking_core::Timestamp = "2026-11-23T09:00:00+07:00".parse().unwrap();
+    let watch = Watch { dir: dir.clone(), gate: "entry-1".parse().unwrap(), topics, clock: Clock::manual(at) };
+    let task = tokio::spawn(watch.run(tx, stop.clone()));
     std::fs::copy(fixtures.join("zxing-qrcode-2-1.png"), dir.join("frame-0001.png")).unwrap();
 
     let out = tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.unwrap().unwrap();
     assert_eq!(out.topic, "parking/hn-01/gate/entry-1/read");
     let msg: ReadMsg = wire::decode(&out.payload).unwrap();
     assert_eq!(msg.read, Read::Qr { text: expected });
+    assert_eq!(msg.at, at, "stamped by the clock it was handed");
     // Moved once handled; the broken frame stays for someone to look at.
     let moved = dir.join("processed/frame-0001.png");
     tokio::time::timeout(Duration::from_secs(5), async {

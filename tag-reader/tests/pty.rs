@@ -135,7 +135,8 @@ async fn run_against(protocol: Protocol) -> (HashMap<String, u32>, tag_reader::c
         Protocol::Chafon => tokio::spawn(play_chafon(device, stop.clone())),
     };
     let (tx, mut rx) = mpsc::channel(64);
-    let reader = tokio::spawn(reader::run(host, ReaderConfig::new(protocol), tx, stop.clone()));
+    let reader =
+        tokio::spawn(reader::run(host, ReaderConfig::new(protocol, parking_runtime::Clock::wall()), tx, stop.clone()));
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut alive = false;
     let collect = async {
@@ -183,7 +184,7 @@ async fn a_silent_reader_is_reported_offline() {
     let (_device, host) = SerialStream::pair().expect("a pty pair");
     let stop = CancellationToken::new();
     let (tx, mut rx) = mpsc::channel(8);
-    let mut config = ReaderConfig::new(Protocol::R2000);
+    let mut config = ReaderConfig::new(Protocol::R2000, parking_runtime::Clock::wall());
     config.round_timeout = Duration::from_millis(50);
     let reader = tokio::spawn(reader::run(host, config, tx, stop.clone()));
     let event = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap();

@@ -10,25 +10,72 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
-/// The path of a workspace binary, built up to date first: cargo builds
-/// only the binaries of the package under test, and an old binary left in
-/// `target/` would test yesterday's code. Built once per test process.
+/// The path of a workspace binary, up to date.
+///
+/// `cargo test --workspace` builds every binary once, with the workspace's
+/// features, before any test runs (each binary's package has an
+/// integration test), so a process test finds them beside its own
+/// executable. A binary that is missing, or older than a source file of
+/// the workspace (a test run for one package only, after an edit), is
+/// built first with that same command (`cargo test --workspace
+/// --no-run`), so the build matches the full run's and compiles nothing
+/// twice. Checked once per test process.
 pub fn bin(name: &str) -> PathBuf {
-    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    static CHECKED: Mutex<bool> = Mutex::new(false);
     let profile_dir = std::env::current_exe()
         .ok()
         .and_then(|exe| exe.parent().and_then(Path::parent).map(Path::to_path_buf))
         .unwrap_or_else(|| repo_root().join("target/debug"));
     let path = profile_dir.join(name);
-    let mut built = BUILT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if !built.iter().any(|b| b == name) {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-        let status =
-            Command::new(cargo).args(["build", "--quiet", "-p", name, "--bin", name]).current_dir(repo_root()).status();
-        assert!(status.is_ok_and(|s| s.success()), "cargo build -p {name} failed");
-        built.push(name.to_owned());
+    let mut checked = CHECKED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if !*checked {
+        let newest = newest_source();
+        let fresh = BINARIES.iter().all(|b| {
+            std::fs::metadata(profile_dir.join(b)).and_then(|m| m.modified()).is_ok_and(|built| built >= newest)
+        });
+        if !fresh {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+            let mut cmd = Command::new(cargo);
+            cmd.args(["test", "--workspace", "--no-run", "--quiet"]).current_dir(repo_root());
+            if profile_dir.ends_with("release") {
+                cmd.arg("--release");
+            }
+            let status = cmd.status();
+            assert!(status.is_ok_and(|s| s.success()), "cargo test --workspace --no-run failed");
+        }
+        *checked = true;
     }
+    assert!(path.exists(), "{} was not built: is {name} a binary of the workspace?", path.display());
     path
+}
+
+/// The binaries the process tests run.
+const BINARIES: [&str; 5] = ["lot-server", "controller", "tag-reader", "sim", "journal-verify"];
+
+/// When the newest source of the workspace was written.
+fn newest_source() -> std::time::SystemTime {
+    let root = repo_root();
+    let mut dirs: Vec<PathBuf> = vec![root.clone()];
+    let mut newest = std::time::SystemTime::UNIX_EPOCH;
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if p.is_dir() {
+                // Sources live in the crates' folders, not in build output.
+                if !name.starts_with('.') && !name.starts_with("target") && name != "fuzz" && name != "node_modules" {
+                    dirs.push(p);
+                }
+            } else if name.ends_with(".rs") || name == "Cargo.toml" || name == "Cargo.lock" {
+                if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
+                    newest = newest.max(m);
+                }
+            }
+        }
+    }
+    newest
 }
 
 /// A command for a workspace binary, run from the repository root so the

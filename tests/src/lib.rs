@@ -7,7 +7,9 @@
 //! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts;
 //! - [`proxy`]: a TCP proxy a test can cut, to cut one process off its broker;
 //! - [`postgres`]: a PostgreSQL server that a test starts, kills and restarts;
-//! - [`scenario`]: a lot of server, controller and `sim run` processes, and the books they must keep.
+//! - [`scenario`]: a lot of server, controller and `sim run` processes, and the books they must keep;
+//! - [`wait`]: waiting for a condition with a deadline, or holding the scenario's own time;
+//! - `structure` checks live in `tests/structure.rs`.
 //!
 //! Suites that need a real service are `#[ignore]`d with the reason, so the
 //! README's `cargo test --workspace` passes on a machine with only the Rust
@@ -22,3 +24,4 @@ pub mod mqtt;
 pub mod postgres;
 pub mod proxy;
 pub mod scenario;
+pub mod wait;

@@ -89,6 +89,22 @@ impl Broker {
         Ok(())
     }
 
+    /// Waits (10 s at most) until the broker has saved its persistent
+    /// state after this call: sessions and subscriptions made before it
+    /// then survive a SIGKILL. False if it never did.
+    pub async fn saved(&self) -> bool {
+        let db = self.dir.join("mosquitto.db");
+        let since = std::time::SystemTime::now();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            if std::fs::metadata(&db).and_then(|m| m.modified()).is_ok_and(|m| m > since) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
     /// SIGKILL, as a crash or power cut would.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -146,3 +146,34 @@ pub fn tag_read(gate: &str, n: u64, reads: u32) -> Option<Vec<u8>> {
     };
     Some(wire::encode(&ReadMsg { v: V1, gate: gate.parse().ok()?, at, read: Read::Tag(p) }))
 }
+
+/// Subscribes to `filters` (QoS 1) and polls `eventloop` until the broker
+/// has acknowledged every subscription, so what is published afterwards
+/// reaches this client. Messages that arrived meanwhile (retained ones)
+/// are returned, not lost.
+#[allow(clippy::panic)]
+pub async fn subscribed(
+    client: &AsyncClient,
+    eventloop: &mut rumqttc::EventLoop,
+    filters: &[String],
+) -> Vec<rumqttc::Publish> {
+    for f in filters {
+        let _ = client.subscribe(f.clone(), QoS::AtLeastOnce).await;
+    }
+    let mut acked = 0;
+    let mut early = Vec::new();
+    let wait = async {
+        while acked < filters.len() {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::SubAck(_))) => acked += 1,
+                Ok(Event::Incoming(Packet::Publish(p))) => early.push(p),
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
+        }
+    };
+    if tokio::time::timeout(Duration::from_secs(10), wait).await.is_err() {
+        panic!("the broker never acknowledged the subscriptions {filters:?}");
+    }
+    early
+}

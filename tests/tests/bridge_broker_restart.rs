@@ -16,6 +16,7 @@ use parking_core::wire::{self, NodeStatus, Read, ReadMsg};
 use parking_tests::bins;
 use parking_tests::devices::{Field, epc_text, play_r2000};
 use parking_tests::mosquitto::Broker;
+use parking_tests::wait;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio_serial::{SerialPort, SerialStream};
@@ -118,16 +119,17 @@ async fn bridge_survives_a_broker_restart_without_losing_a_read() {
     let mut seen = HashSet::new();
     wait_for_reads(&mut reads, &[epc_text(1)], &mut seen).await;
     wait_for_status(&mut statuses, true).await;
-    // Let the broker save the subscriber's persistent session, then crash it.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Once the broker has saved the subscriber's persistent session, it crashes.
+    assert!(broker.saved().await, "the broker saved its state");
     broker.kill();
 
     // While the broker is gone, five vehicles come and go.
     for n in 10..15u64 {
+        // Each stands in the reader's field a moment, then drives off.
         *field.lock().unwrap() = vec![n];
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        wait::hold(Duration::from_millis(400)).await;
         field.lock().unwrap().clear();
-        tokio::time::sleep(Duration::from_millis(400)).await;
+        wait::hold(Duration::from_millis(400)).await;
     }
     broker.restart().expect("restart mosquitto");
     let during: Vec<String> = (10..15).map(epc_text).collect();

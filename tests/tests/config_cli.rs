@@ -87,22 +87,3 @@ fn a_missing_file_is_named() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("config/nope.toml: cannot read"), "{}", text(&out.stderr));
 }
-
-#[test]
-fn sim_quotes_a_stay_from_the_example_tariff() {
-    let out = run(
-        "sim",
-        &["quote", "--class", "car", "--entry", "2026-11-22T09:00:00+07:00", "--exit", "2026-11-22T13:30:00+07:00"],
-        &[],
-    );
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let receipt = text(&out.stdout);
-    assert!(receipt.contains("Total (car, tariff hn-z1-2018-example): 140,000 VND"), "{receipt}");
-    let out = run(
-        "sim",
-        &["quote", "--class", "tractor", "--entry", "2026-11-22T09:00:00+07:00", "--exit", "2026-11-22T10:00:00+07:00"],
-        &[],
-    );
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("no price for vehicle class tractor"), "{}", text(&out.stderr));
-}

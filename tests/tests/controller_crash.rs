@@ -15,6 +15,7 @@ use parking_core::{EventId, VehicleClass};
 use parking_tests::bins::{self, http_get, metric};
 use parking_tests::mosquitto::{Broker, free_port};
 use parking_tests::mqtt::{EventSink, client, lists_snapshot, publish_once, tag_read};
+use parking_tests::wait;
 use rumqttc::QoS;
 use sqlx::{Connection, Row};
 
@@ -99,9 +100,13 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
 
     // The server stops acknowledging (it is slow, or cut off), so the
     // journal holds events already sent; then, mid-stream, the power goes.
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    wait::until(30, "the first events to reach the server", || async { sink.snapshot().len() >= 20 }).await;
     sink.acking.store(false, Ordering::Relaxed);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let unacked_from = sent.load(Ordering::Relaxed);
+    wait::until(30, "a hundred more reads while the server does not acknowledge", || async {
+        sent.load(Ordering::Relaxed) >= unacked_from + 100
+    })
+    .await;
     controller.kill();
     let at_kill = journaled(&journal).await;
     assert!(!at_kill.is_empty(), "the kill left unacknowledged events in the journal");
@@ -111,9 +116,15 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
         sent.load(Ordering::Relaxed),
         at_kill.len()
     );
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The power stays off a moment while reads go on.
+    wait::hold(Duration::from_millis(500)).await;
     let mut controller = bins::start_logged("controller", &config, &log).unwrap();
-    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let restarted_at = sent.load(Ordering::Relaxed);
+    let seen = sink.snapshot().len();
+    wait::until(30, "the restarted controller to decide again", || async {
+        sent.load(Ordering::Relaxed) >= restarted_at + 100 && sink.snapshot().len() > seen
+    })
+    .await;
     stop.store(true, Ordering::Relaxed);
     feeder.await.unwrap();
     let reads = sent.load(Ordering::Relaxed);
@@ -178,7 +189,7 @@ async fn a_killed_controller_delivers_every_journaled_event_once() {
     }
     assert!(entries.values().all(|n| *n == 1), "a tag entered twice");
     // Only reads in flight at the kill (received, not yet journaled) can
-    // be missing: the crash window the README states.
+    // be missing: the crash window docs/architecture.md states.
     let lost = reads.saturating_sub(entries.len() as u64);
     assert!(lost <= 50, "{lost} of {reads} reads left no entry");
     eprintln!(

@@ -18,6 +18,7 @@ use parking_tests::bins::{self, http_get, metric};
 use parking_tests::devices::{self, Board, BoardState, Field, epc_text};
 use parking_tests::mosquitto::{Broker, free_port};
 use parking_tests::mqtt::{EventSink, lists_snapshot, publish_once};
+use parking_tests::wait;
 use tokio_serial::{SerialPort, SerialStream};
 
 const LOT: &str = "offline-lot";
@@ -37,10 +38,12 @@ async fn vehicle(field: &Field, board: &Board, n: u64, pulses_before: usize) {
     wait_until(20, &format!("the barrier to open for tag {n}"), || devices::pulses(board, 0).len() > pulses_before)
         .await;
     field.lock().unwrap().clear();
+    // It stands on the loop a moment, then leaves; the next one comes once
+    // this one is past the reader's dedup window.
     board.lock().unwrap().inputs[0] = true;
-    tokio::time::sleep(Duration::from_millis(250)).await;
+    wait::hold(Duration::from_millis(250)).await;
     board.lock().unwrap().inputs[0] = false;
-    tokio::time::sleep(Duration::from_millis(400)).await; // past the dedup window
+    wait::hold(Duration::from_millis(400)).await;
 }
 
 fn entries_by_tag(events: &[parking_core::wire::GateEvent]) -> HashMap<String, HashSet<parking_core::EventId>> {
@@ -112,7 +115,7 @@ async fn gates_keep_deciding_offline_and_the_backlog_drains_on_reconnect() {
     assert!(held[0] >= Duration::from_millis(300), "a pulse of about 400 ms: {held:?}");
 
     // The broker dies. Four vehicles come in meanwhile: every one opens.
-    tokio::time::sleep(Duration::from_millis(1_200)).await; // the broker saves sessions each second
+    assert!(broker.saved().await, "the broker saved its sessions");
     broker.kill();
     for (i, n) in (2..=5).enumerate() {
         vehicle(&field, &board, n, 1 + i).await;

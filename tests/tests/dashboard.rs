@@ -25,6 +25,7 @@ use parking_tests::bins::{self, Proc, api};
 use parking_tests::devices::epc_text;
 use parking_tests::mosquitto::free_port;
 use parking_tests::mqtt::{client, tag_read};
+use parking_tests::wait;
 use rumqttc::QoS;
 use serde_json::json;
 
@@ -217,7 +218,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     // The car drives to the exit a moment later (a stay of no time at all
     // is free): its tag has no account, so the lane shows a VietQR and the
     // board shows the car waiting to pay.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    wait::hold(Duration::from_millis(1_500)).await;
     reads
         .publish(format!("parking/{LOT}/gate/exit-1/read"), QoS::AtLeastOnce, false, tag_read("exit-1", 7, 3).unwrap())
         .await
@@ -237,7 +238,8 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let dialog_confirm = c.wait().for_element(Locator::Css("#open-confirm")).await.unwrap();
     // Without a reason and a note nothing is sent: the dialog stays.
     dialog_confirm.click().await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A window in which a wrongly sent open would close the dialog.
+    wait::hold(Duration::from_millis(300)).await;
     let still_open = c.execute("return document.getElementById('open-dialog').open", vec![]).await.unwrap();
     assert_eq!(still_open, json!(true));
     let decision = c.find(Locator::Css(".lane[data-gate=\"exit-1\"] .decision")).await.unwrap().text().await.unwrap();
@@ -320,12 +322,14 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     wait_text(&c, "header h1", "Parking lot — Operations").await;
     c.find(Locator::Css("nav button[data-view=gates]")).await.unwrap().click().await.unwrap();
     c.set_window_size(390, 844).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let overflow = c
-        .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
-        .await
-        .unwrap();
-    assert!(overflow.as_i64().unwrap() <= 0, "the board fits a phone's width (overflow {overflow})");
+    let overflow = || async {
+        let o = c
+            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
+            .await
+            .unwrap();
+        o.as_i64().unwrap_or(i64::MAX)
+    };
+    wait::until(10, "the board to fit a phone's width", || async { overflow().await <= 0 }).await;
     shot(&c, "09-phone-english.png").await;
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);

@@ -15,6 +15,11 @@ use parking_tests::mosquitto::Broker;
 use parking_tests::postgres::PgServer;
 use parking_tests::proxy::Proxy;
 use parking_tests::scenario::{Layout, Lot, assert_books, finish_sim};
+use parking_tests::wait;
+
+/// How long each fault lasts: three real seconds, three simulated hours
+/// of the day at its speed.
+const OUTAGE: Duration = Duration::from_secs(3);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Mosquitto (apt-get install mosquitto); .ci/run runs it"]
@@ -29,7 +34,7 @@ async fn the_lot_server_killed_mid_day_loses_and_doubles_nothing() {
     let s = l
         .day_with_fault(21, async {
             server.kill();
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            wait::hold(OUTAGE).await;
             restarted = Some(l.start_server(0, 2).await);
         })
         .await;
@@ -49,7 +54,7 @@ async fn the_broker_killed_mid_day_loses_and_doubles_nothing() {
     let s = l
         .day_with_fault(22, async {
             broker.kill();
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            wait::hold(OUTAGE).await;
             broker.restart().expect("restart mosquitto");
         })
         .await;
@@ -69,7 +74,7 @@ async fn postgresql_killed_mid_day_loses_and_doubles_nothing() {
     let s = l
         .day_with_fault(23, async {
             pg.kill();
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            wait::hold(OUTAGE).await;
             pg.restart().expect("restart postgresql");
         })
         .await;
@@ -90,7 +95,7 @@ async fn a_controller_killed_mid_day_loses_and_doubles_nothing() {
     let s = l
         .day_with_fault(24, async {
             controller.kill();
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            wait::hold(OUTAGE).await;
             restarted = Some(l.start_controller(2));
         })
         .await;
@@ -116,7 +121,7 @@ async fn a_controller_cut_off_from_the_broker_loses_and_doubles_nothing() {
     let s = l
         .day_with_fault(26, async {
             proxy.cut();
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            wait::hold(OUTAGE).await;
             backlog = l.controller_metric("parking_controller_events_backlog").await;
             proxy.restore();
         })
@@ -189,7 +194,7 @@ async fn the_controller_disk_filled_mid_day_loses_and_doubles_nothing() {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
             eprintln!("filled the journal's disk with {written} bytes; journal failing: {failing_seen}");
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            wait::hold(OUTAGE).await;
             std::fs::remove_file(&filler).unwrap();
         })
         .await;

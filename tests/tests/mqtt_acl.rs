@@ -129,8 +129,8 @@ async fn one_controller_cannot_pose_as_another() {
     let mut ctl = bins::start_logged("controller", &a, &dir.join("ctl-a.log")).unwrap();
     assert!(bins::wait_for_lists(metrics_port, version).await, "ctl-a took the lists v{version} under its ACL");
     let (reader, mut reader_loop) = connect(broker.port, "test-reader", Some(("test-reader", "reader-secret")));
+    // The read is queued in the client and goes out once it is connected.
     tokio::spawn(async move { while reader_loop.poll().await.is_ok() {} });
-    tokio::time::sleep(Duration::from_millis(300)).await;
     reader
         .publish(
             format!("parking/{LOT}/gate/entry-1/read"),

@@ -1,6 +1,6 @@
 //! MQTT over TLS against a real Mosquitto listening with a certificate the
 //! test makes (openssl): every process's clients come from
-//! `tag_reader::publisher::mqtt_options`, which takes `[broker.tls]`.
+//! `parking_runtime::mqtt::mqtt_options`, which takes `[broker.tls]`.
 //! A client that trusts the broker's CA connects and its messages go
 //! through; one that trusts another CA, or speaks plain TCP to the TLS
 //! port, never connects; a missing CA file is a clear error; and a
@@ -14,10 +14,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use parking_core::settings::{BrokerSettings, TlsSettings};
+use parking_runtime::mqtt::{mqtt_options, new_client};
 use parking_tests::bins;
 use parking_tests::mosquitto::{Broker, free_port};
 use rumqttc::{Event, Packet, QoS};
-use tag_reader::publisher::{mqtt_options, new_client};
 
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");

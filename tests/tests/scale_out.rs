@@ -12,6 +12,7 @@ use std::time::Duration;
 use lot_server::testing::TestDb;
 use parking_tests::mosquitto::Broker;
 use parking_tests::scenario::{Layout, Lot, assert_books, finish_sim};
+use parking_tests::wait;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Mosquitto and PostgreSQL; .ci/run runs it"]
@@ -31,7 +32,8 @@ async fn two_instances_share_the_gate_events_and_lose_and_double_nothing() {
     // re-sent by the controller and committed by the other, once.
     let b_before = l.server_metric(1, "parking_server_ingest_events_total").await;
     b.kill();
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The instance stays down a while: two seconds of a simulated day.
+    wait::hold(Duration::from_secs(2)).await;
     let _b = l.start_server(1, 2).await;
     let (s, out) = finish_sim(sim).await;
     assert_books(&s, &out);

@@ -15,7 +15,8 @@ use parking_core::wire::{BarrierCommand, DisplayMsg};
 use parking_tests::bins::{self, api, http_with};
 use parking_tests::devices::epc_text;
 use parking_tests::mosquitto::{Broker, free_port};
-use parking_tests::mqtt::{client, tag_read};
+use parking_tests::mqtt::{client, subscribed, tag_read};
+use parking_tests::wait;
 use rumqttc::{Event, Packet, QoS};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -113,16 +114,24 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
     // The exit lane's display and barrier, as its devices see them.
     let (watch, mut watch_loop) = client(broker.port, "e2e-lane-devices", true);
     let (lane_tx, mut lane) = mpsc::channel(64);
+    let filters: Vec<String> =
+        ["display", "barrier"].iter().map(|t| format!("parking/{LOT}/gate/exit-1/{t}")).collect();
+    let early = subscribed(&watch, &mut watch_loop, &filters).await;
+    let as_lane = |p: rumqttc::Publish| {
+        if p.topic.ends_with("/display") {
+            serde_json::from_slice(&p.payload).ok().map(Lane::Display)
+        } else {
+            serde_json::from_slice(&p.payload).ok().map(Lane::Barrier)
+        }
+    };
+    for m in early.into_iter().filter_map(as_lane) {
+        lane_tx.send(m).await.unwrap();
+    }
     tokio::spawn(async move {
         loop {
             match watch_loop.poll().await {
                 Ok(Event::Incoming(Packet::Publish(p))) => {
-                    let msg = if p.topic.ends_with("/display") {
-                        serde_json::from_slice(&p.payload).ok().map(Lane::Display)
-                    } else {
-                        serde_json::from_slice(&p.payload).ok().map(Lane::Barrier)
-                    };
-                    if let Some(m) = msg {
+                    if let Some(m) = as_lane(p) {
                         if lane_tx.send(m).await.is_err() {
                             return;
                         }
@@ -133,9 +142,6 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
             }
         }
     });
-    for t in ["display", "barrier"] {
-        watch.subscribe(format!("parking/{LOT}/gate/exit-1/{t}"), QoS::AtLeastOnce).await.unwrap();
-    }
     let (reads, mut reads_loop) = client(broker.port, "e2e-reader", true);
     tokio::spawn(async move {
         loop {
@@ -144,10 +150,15 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
             }
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await; // subscriptions in place
     let read = |gate: &str| tag_read(gate, 7, 3).unwrap();
     reads.publish(format!("parking/{LOT}/gate/entry-1/read"), QoS::AtLeastOnce, false, read("entry-1")).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    wait::until(15, "the entry recorded as an open stay", || async {
+        api(http_port, "GET", "/api/v1/sessions?state=open", &token, None)
+            .await
+            .as_array()
+            .is_some_and(|a| a.len() == 1)
+    })
+    .await;
     reads.publish(format!("parking/{LOT}/gate/exit-1/read"), QoS::AtLeastOnce, false, read("exit-1")).await.unwrap();
 
     // The lane shows a dynamic VietQR for the fee, with the stay's code.
@@ -207,7 +218,7 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
     }
     assert!(xml.contains("<TgTTTBSo>50000</TgTTTBSo>") && xml.contains("<SHDon>1</SHDon>"), "{xml}");
     // The report from the command line, beside the running server.
-    let today = tag_reader::reader::now().local_date().to_string();
+    let today = parking_runtime::Clock::wall().now().local_date().to_string();
     let out = bins::command("lot-server")
         .args(["report", "--from", &today, "--to", &today, "--format", "csv", "--config"])
         .arg(&server_cfg)
@@ -217,12 +228,15 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(csv.lines().any(|l| l.starts_with("total,") && l.contains(",1,1,0,46296,3704,50000,")), "{csv}");
     // The journal, sealed, exported and checked by the independent verifier.
-    tokio::time::sleep(Duration::from_millis(600)).await; // a chaining round
     let run = |args: &[&str]| {
         let out = bins::command("lot-server").args(args).arg("--config").arg(&server_cfg).output().unwrap();
         assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
+    wait::until(15, "the journal chained to its end", || async {
+        run(&["ledger", "verify"]).contains("\"pending\":0")
+    })
+    .await;
     run(&["ledger", "seal", "--day", &today]);
     let public = run(&["ledger", "public-key"]);
     let exported = dir.join("journal.jsonl");

@@ -9,18 +9,20 @@ use std::time::Duration;
 
 use parking_core::wire::{self, Read, ReadMsg, TagPresence, V1};
 use parking_core::{Epc, Timestamp, VehicleClass};
+use parking_runtime::Clock;
 use parking_tests::bins::{self, api};
 use parking_tests::devices::epc_text;
 use parking_tests::mosquitto::{Broker, free_port};
 use parking_tests::mqtt::client;
+use parking_tests::wait;
 use rumqttc::QoS;
 use serde_json::json;
 
 const LOT: &str = "clock-lot";
 const TARIFF: &str = include_str!("../fixtures/no-grace-tariff.toml");
 
-fn read(gate: &str, epc: &str) -> Vec<u8> {
-    let at = tag_reader::reader::now();
+fn read(clock: &Clock, gate: &str, epc: &str) -> Vec<u8> {
+    let at = clock.now();
     let p = TagPresence {
         epc: epc.parse::<Epc>().unwrap(),
         tid: None,
@@ -38,8 +40,8 @@ fn read(gate: &str, epc: &str) -> Vec<u8> {
 async fn a_day_at_an_hour_a_second_is_priced_as_hours() {
     let anchor = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis();
     let clock = format!("2026-11-23T09:00:00+07:00@{anchor}*3600");
-    tag_reader::clock::simulate(clock.parse().unwrap()).unwrap();
     let env = [("PARKING_CLOCK", clock.as_str())];
+    let clock = Clock::from_env_value(Some(&clock)).unwrap();
 
     let broker = Broker::start().expect("start mosquitto");
     let (dir, lot) = bins::test_dir_with_tariff("clock", LOT, TARIFF).unwrap();
@@ -92,11 +94,12 @@ async fn a_day_at_an_hour_a_second_is_priced_as_hours() {
             }
         }
     });
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Reads are queued in the client and go out once it is connected.
     let topic = |gate: &str| format!("parking/{LOT}/gate/{gate}/read");
-    reads.publish(topic("entry-1"), QoS::AtLeastOnce, false, read("entry-1", &epc)).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
-    reads.publish(topic("exit-1"), QoS::AtLeastOnce, false, read("exit-1", &epc)).await.unwrap();
+    reads.publish(topic("entry-1"), QoS::AtLeastOnce, false, read(&clock, "entry-1", &epc)).await.unwrap();
+    // The stay: 2.5 real seconds, two and a half hours on the clock.
+    wait::hold(Duration::from_millis(2_500)).await;
+    reads.publish(topic("exit-1"), QoS::AtLeastOnce, false, read(&clock, "exit-1", &epc)).await.unwrap();
 
     let closed = bins::closed_sessions(http_port, &token, 1).await[0].clone();
     // Two and a half real seconds are about two and a half hours.

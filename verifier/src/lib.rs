@@ -1,7 +1,7 @@
 //! An independent check of a lot's tamper-evident journal, from the JSON
 //! lines `lot-server ledger export` writes and the lot's published
 //! Ed25519 public key. It shares no code with the server: it follows the
-//! algorithm in the README (§ Tamper-evident journal).
+//! algorithm in docs/journal.md.
 //!
 //! The export: a first line `{"journal": "<lot>"}`; one line per record
 //! `{"seq", "at_ms", "kind", "body", "prev", "hash"}` in stored order;

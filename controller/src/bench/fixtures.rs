@@ -147,14 +147,6 @@ fn status_mb(key: &str) -> f64 {
     kb / 1024.0
 }
 
-pub(super) fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[idx.min(sorted.len() - 1)]
-}
-
 /// The traffic: each read is a lane and a tag number; a vehicle is read
 /// several times while it waits (repeats), at entry and later at exit.
 pub(super) fn traffic(args: &BenchArgs) -> Vec<(usize, u64)> {

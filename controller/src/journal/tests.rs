@@ -43,7 +43,7 @@ async fn committed_events_and_state_survive_a_reopen_until_acknowledged() {
         LotChange::TicketUsed { serial: 3 },
     ];
     {
-        let mut j = Journal::open(&path).await.unwrap();
+        let mut j = Journal::open(&path, parking_runtime::Clock::wall()).await.unwrap();
         let seqs = j.commit(&[a.clone(), b.clone()], &changes).await.unwrap();
         assert_eq!(seqs.len(), 2);
         assert!(seqs[0] < seqs[1]);
@@ -51,7 +51,7 @@ async fn committed_events_and_state_survive_a_reopen_until_acknowledged() {
         j.save_delta(4, b"{\"delta\":4}").await.unwrap();
         j.save_tariff(b"{\"tariff\":1}").await.unwrap();
     } // dropped without any shutdown step, as a crash would
-    let mut j = Journal::open(&path).await.unwrap();
+    let mut j = Journal::open(&path, parking_runtime::Clock::wall()).await.unwrap();
     let r = j.restore().await.unwrap();
     assert_eq!(r.unacked.iter().map(|u| u.event_id).collect::<Vec<_>>(), vec![a.event.event_id, b.event.event_id]);
     assert!(r.changes.contains(&LotChange::Entered { epc, inside }));
@@ -75,7 +75,7 @@ async fn committed_events_and_state_survive_a_reopen_until_acknowledged() {
 #[tokio::test]
 async fn the_same_event_cannot_be_journaled_twice() {
     let path = temp_db("twice");
-    let mut j = Journal::open(&path).await.unwrap();
+    let mut j = Journal::open(&path, parking_runtime::Clock::wall()).await.unwrap();
     let a = entry(1, "E2000000000000000000000A");
     j.commit(std::slice::from_ref(&a), &[]).await.unwrap();
     let serial = [LotChange::TicketSerial { next: 99 }];

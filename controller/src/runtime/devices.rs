@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use parking_core::gate::Input;
 use parking_core::wire::{AlarmKind, BarrierState, Topics};
+use parking_runtime::mqtt::OutMsg;
 use tag_reader::dedup::{DedupConfig, DedupEvent, Deduplicator};
-use tag_reader::publisher::OutMsg;
-use tag_reader::reader::{self, ReaderConfig, ReaderEvent, now};
+use tag_reader::reader::{self, ReaderConfig, ReaderEvent};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -38,7 +38,7 @@ pub fn spawn_barriers(
         match &l.barrier {
             BarrierSettings::Mqtt => {
                 let (tx, rx) = mpsc::channel(16);
-                let b = MqttBarrier::new(topics, &l.gate, out.clone());
+                let b = MqttBarrier::new(topics, &l.gate, out.clone(), shared.clock.clone());
                 tokio::spawn(barrier_task(b, rx, engine.clone(), Arc::clone(shared)));
                 senders.push(tx);
             }
@@ -125,7 +125,7 @@ impl Board {
         shutdown: CancellationToken,
     ) {
         loop {
-            let opened = reader::open_serial(&self.port, self.baud, &shutdown, |e| {
+            let opened = parking_runtime::serial::open(&self.port, self.baud, &shutdown, |e| {
                 tracing::error!(port = %self.port, error = %e, "cannot open the relay board; retrying");
                 for l in &self.lanes {
                     shared.health.update(l.lane, |h| h.barrier_answered = false);
@@ -240,7 +240,7 @@ pub fn spawn_readers(
 ) {
     for (lane, l) in settings.lanes.iter().enumerate() {
         if let ReaderSource::Serial { protocol, port, baud, address } = &l.reader {
-            let mut config = ReaderConfig::new(*protocol);
+            let mut config = ReaderConfig::new(*protocol, shared.clock.clone());
             if let Some(a) = address {
                 config.addr = *a;
             }
@@ -263,14 +263,14 @@ impl SerialReader {
     async fn run(self, engine: mpsc::Sender<EngineMsg>, shared: Arc<Shared>, shutdown: CancellationToken) {
         let mut dedup: Deduplicator<u8> = Deduplicator::new(self.dedup);
         loop {
-            let opened = reader::open_serial(&self.port, self.baud, &shutdown, |e| {
+            let opened = parking_runtime::serial::open(&self.port, self.baud, &shutdown, |e| {
                 tracing::error!(port = %self.port, error = %e, "cannot open the reader; retrying");
                 shared.health.update(self.lane, |h| h.reader_alive = false);
             });
             let Some(io) = opened.await else { return };
             let (tx, mut rx) = mpsc::channel(1024);
             let stop = shutdown.child_token();
-            let reader = tokio::spawn(reader::run(io, self.config, tx, stop.clone()));
+            let reader = tokio::spawn(reader::run(io, self.config.clone(), tx, stop.clone()));
             while let Some(event) = rx.recv().await {
                 match event {
                     ReaderEvent::Tag { report, at } => {
@@ -295,7 +295,7 @@ impl SerialReader {
                     }
                 }
                 // Presences end by time; a tick per event keeps memory flat.
-                dedup.tick(now());
+                dedup.tick(shared.clock.now());
             }
             stop.cancel();
             match reader.await {

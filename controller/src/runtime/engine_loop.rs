@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 use parking_core::gate::Input;
 use parking_core::wire::{self, BarrierState, GateTopic, Topics, V1};
 use parking_core::{GateId, Timestamp};
-use tag_reader::publisher::OutMsg;
-use tag_reader::reader::now;
+use parking_runtime::mqtt::OutMsg;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -39,7 +38,7 @@ impl EngineLoop {
         loop {
             let next_wake = self.wakes.peek().map(|Reverse((at, _))| *at);
             // Lane timers are in clock time; the sleep is real.
-            let sleep = next_wake.map_or(Duration::from_secs(3600), tag_reader::clock::real_wait);
+            let sleep = next_wake.map_or(Duration::from_secs(3600), |at| self.shared.clock.real_wait(at));
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 msg = rx.recv() => match msg {
@@ -47,7 +46,7 @@ impl EngineLoop {
                     None => break,
                 },
                 _ = tokio::time::sleep(sleep), if next_wake.is_some() => {
-                    let t = now();
+                    let t = self.shared.clock.now();
                     while let Some(Reverse((at, lane))) = self.wakes.peek().copied() {
                         if at > t { break; }
                         self.wakes.pop();
@@ -62,7 +61,7 @@ impl EngineLoop {
     }
 
     async fn on_msg(&mut self, msg: EngineMsg, outs: &mut Vec<Out>) {
-        let t = now();
+        let t = self.shared.clock.now();
         match msg {
             EngineMsg::Input { lane, input, received } => {
                 match input {
@@ -148,7 +147,7 @@ impl EngineLoop {
                         let msg = wire::DisplayMsg {
                             v: V1,
                             gate: gate.clone(),
-                            at: now(),
+                            at: self.shared.clock.now(),
                             lines: vec!["Vé của bạn / Your ticket".into()],
                             vietqr: None,
                             amount: None,

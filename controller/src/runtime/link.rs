@@ -62,10 +62,10 @@ pub async fn run(
     let lanes: HashMap<GateId, usize> = settings.lanes.iter().enumerate().map(|(i, l)| (l.gate.clone(), i)).collect();
     // Checked at start-up by the runtime's publishers.
     let session = |broker, link: &str| {
-        let mut options = tag_reader::publisher::mqtt_options(broker, &settings.client_id(link), None)?;
+        let mut options = parking_runtime::mqtt::mqtt_options(broker, &settings.client_id(link), None)?;
         options.set_clean_session(false);
         options.set_max_packet_size(256 * 1024 * 1024, 1024 * 1024);
-        Ok::<_, tag_reader::publisher::BrokerError>(options)
+        Ok::<_, parking_runtime::mqtt::BrokerError>(options)
     };
     let mut subs = lot_subscriptions(&settings, &topics);
     let mut router = Router { lanes, engine, acks, seen_commands: VecDeque::new() };
@@ -79,7 +79,7 @@ pub async fn run(
             let mut router = router.clone();
             let shutdown = shutdown.clone();
             Some(tokio::spawn(async move {
-                tag_reader::publisher::subscribe("controller devices", options, &subs, &shutdown, &mut router).await;
+                parking_runtime::mqtt::subscribe("controller devices", options, &subs, &shutdown, &mut router).await;
             }))
         }
         None => {
@@ -91,13 +91,13 @@ pub async fn run(
         Ok(o) => o,
         Err(e) => return tracing::error!(error = %e, "no link to the lot's broker"),
     };
-    tag_reader::publisher::subscribe("controller", options, &subs, &shutdown, &mut router).await;
+    parking_runtime::mqtt::subscribe("controller", options, &subs, &shutdown, &mut router).await;
     if let Some(task) = devices {
         task.abort();
     }
 }
 
-impl tag_reader::publisher::OnMessage for Router {
+impl parking_runtime::mqtt::OnMessage for Router {
     /// False once the engine is gone: we are shutting down.
     async fn on_message(&mut self, msg: rumqttc::Publish) -> bool {
         self.route(&msg.topic, &msg.payload).await

@@ -51,7 +51,7 @@ fn an_untouched_journal_verifies() {
 
 #[test]
 fn the_algorithm_is_the_documented_one() {
-    // Recomputed by hand from the README's description.
+    // Recomputed by hand from docs/journal.md's description.
     let mut h = Sha256::new();
     h.update(b"PKJ1 genesis hn-01");
     let g: [u8; 32] = h.finalize().into();

@@ -10,49 +10,16 @@ use super::lot::{Inside, LotState};
 use super::safety::Safety;
 
 mod exit;
+pub use super::config::{ExitWithoutEntry, LaneConfig};
 use super::ticket::{Ticket, TicketKey};
-use super::{Action, Input};
-use crate::ids::{Epc, GateId, LotId};
+use super::{Action, Input, alarm, emit};
+use crate::ids::Epc;
 use crate::payment_code::PaymentCode;
 use crate::plate::Plate;
 use crate::tariff::{Fee, TariffBook};
 use crate::timestamp::Timestamp;
-use crate::vehicle::VehicleClass;
 use crate::wire::{AlarmKind, Credential, DenyReason, DenyTarget, Direction, GateEventKind, Settlement, TagPresence};
 use exit::Payer;
-
-/// How a lane behaves.
-#[derive(Clone, Debug)]
-pub struct LaneConfig {
-    pub lot: LotId,
-    pub gate: GateId,
-    pub direction: Direction,
-    /// Length of the OPEN contact pulse (DOMAIN.md §3: 300 to 500 ms).
-    pub pulse_ms: u16,
-    /// After an open, the vehicle must cross the loop within this.
-    pub pass_timeout_ms: u32,
-    /// The loop occupied longer than this: the arm is held open.
-    pub arm_held_ms: u32,
-    /// A passage this soon after the last, with no open for it, is a tailgater.
-    pub tailgate_window_ms: u32,
-    /// The class a ticket is issued for when nothing identifies the vehicle.
-    pub ticket_class: VehicleClass,
-    /// Plate reads below this confidence are not used.
-    pub min_plate_confidence: f32,
-    /// How long a plate read counts for the tag decision that follows it.
-    pub plate_valid_ms: u32,
-    /// A tag that is not inside tries to leave.
-    pub exit_without_entry: ExitWithoutEntry,
-}
-
-/// Policy for a tag that is not inside and tries to leave (anti-passback).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExitWithoutEntry {
-    /// Open, raise an alarm, and let the server charge per its policy.
-    OpenAndCharge,
-    /// Keep the barrier down and raise an alarm.
-    Refuse,
-}
 
 /// Everything a decision may consult.
 #[derive(Debug)]
@@ -82,14 +49,6 @@ pub struct Lane {
     safety: Safety,
     last_plate: Option<(Plate, Timestamp)>,
     waiting: Option<Waiting>,
-}
-
-fn emit(kind: GateEventKind) -> Action {
-    Action::Emit { kind, tariff_version: None }
-}
-
-pub(super) fn alarm(alarm: AlarmKind, detail: impl Into<String>) -> Action {
-    emit(GateEventKind::Alarm { alarm, detail: detail.into() })
 }
 
 fn deny(credential: Credential, reason: DenyReason, alarm_kind: AlarmKind, detail: &str) -> Vec<Action> {

@@ -2,6 +2,7 @@
 //!
 //! Layout:
 //! - `mod.rs`: the inputs a lane takes and the actions it asks for;
+//! - `config`: how a lane behaves ([`LaneConfig`]);
 //! - [`lane`]: `Lane::handle(input, now, ctx) -> Vec<Action>`, the flows
 //!   (entry, exit, tickets, passes, deny list, anti-passback, safety);
 //! - [`lists`]: the allow/deny lists and passes at the edge, versioned;
@@ -22,6 +23,7 @@
 //! loop passage within `pass_timeout_ms`, and a passage with no open to
 //! match is a tailgater.
 
+mod config;
 pub mod lane;
 pub mod lists;
 pub mod lot;
@@ -34,9 +36,10 @@ use crate::payment_code::PaymentCode;
 use crate::plate::Plate;
 use crate::tariff::TariffVersion;
 use crate::timestamp::Timestamp;
-use crate::wire::{GateEventKind, ManualOpenReason, TagPresence};
+use crate::wire::{AlarmKind, GateEventKind, ManualOpenReason, TagPresence};
 
-pub use lane::{Context, ExitWithoutEntry, Lane, LaneConfig};
+pub use config::{ExitWithoutEntry, LaneConfig};
+pub use lane::{Context, Lane};
 pub use lists::{EdgeLists, ListsError};
 pub use lot::{Inside, LotChange, LotState, TICKET_SERIES};
 pub use ticket::{Ticket, TicketError, TicketKey};
@@ -102,3 +105,13 @@ pub fn stay_code_for_tag(epc: &Epc, entered_at: Timestamp) -> PaymentCode {
 
 #[cfg(test)]
 mod tests;
+
+/// A gate event to emit, its tariff version filled in later if it has one.
+pub(crate) fn emit(kind: GateEventKind) -> Action {
+    Action::Emit { kind, tariff_version: None }
+}
+
+/// An alarm to emit.
+pub(crate) fn alarm(alarm: AlarmKind, detail: impl Into<String>) -> Action {
+    emit(GateEventKind::Alarm { alarm, detail: detail.into() })
+}

@@ -9,8 +9,8 @@
 
 use std::collections::VecDeque;
 
-use super::Action;
-use super::lane::{LaneConfig, alarm};
+use super::config::LaneConfig;
+use super::{Action, alarm};
 use crate::timestamp::Timestamp;
 use crate::wire::AlarmKind;
 

@@ -20,10 +20,10 @@ use axum::{Extension, Router};
 use futures_util::Stream;
 use parking_core::wire::{self, Command, GateCommand, GateTopic, ManualOpenReason, Topics, V1};
 use parking_core::{GateId, Timestamp};
+use parking_runtime::mqtt::OutMsg;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
-use tag_reader::publisher::OutMsg;
 
 use super::{ApiError, AppState, Body, Caller, Params};
 use crate::tokens;
@@ -193,7 +193,7 @@ struct OccupancyQuery {
 async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>) -> Result<Json<Value>, ApiError> {
     let day = match &q.date {
         Some(d) => crate::tax::report::local_date("date", d).map_err(|e| ApiError::bad(e.to_string()))?,
-        None => tag_reader::reader::now().local_date(),
+        None => s.0.clock.now().local_date(),
     };
     let start = crate::tax::report::midnight_ms(day);
     let end = start + 24 * 3_600_000;
@@ -212,7 +212,7 @@ async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>)
     .bind(start)
     .fetch_all(&s.0.db.pool)
     .await?;
-    let now_ms = tag_reader::reader::now().unix_millis();
+    let now_ms = s.0.clock.now().unix_millis();
     let mut hours: Vec<serde_json::Map<String, Value>> = vec![serde_json::Map::new(); 24];
     for r in &stays {
         let class: String = r.try_get("class")?;
@@ -267,11 +267,12 @@ async fn open_gate(
     let cmd = GateCommand {
         v: V1,
         command_id,
-        issued_at: Timestamp::from_unix_millis(crate::db::now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
+        issued_at: Timestamp::from_unix_millis(s.0.clock.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
         command: Command::ManualOpen { operator: who.label.clone(), reason: b.reason, note: note.to_owned() },
     };
     let topic = Topics::new(s.0.lot.clone()).gate(&gate, GateTopic::Command);
     s.0.settlement
+        .after
         .out
         .send(OutMsg { topic, payload: wire::encode(&cmd), retain: false })
         .await

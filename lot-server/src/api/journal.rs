@@ -7,7 +7,7 @@ use axum::{Extension, Json, Router};
 use parking_core::wire::ListsSnapshot;
 use serde::Deserialize;
 
-use super::{ApiError, AppState, Body, Caller, Params, now_ms};
+use super::{ApiError, AppState, Body, Caller, Params};
 use crate::journal::{self, EventQuery, ExceptionQuery, ExceptionRecord, JournalEvent, Session, SessionQuery};
 use crate::tokens::{self, NewToken, Role, TokenInfo};
 
@@ -69,7 +69,7 @@ async fn resolve(
     Body(b): Body<Resolution>,
 ) -> Result<Json<ExceptionRecord>, ApiError> {
     let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
-    Ok(Json(journal::resolve_exception(&s.0.db, &id, &by, &b.note, now_ms()).await?))
+    Ok(Json(journal::resolve_exception(&s.0.db, &id, &by, &b.note, s.0.clock.now_ms()).await?))
 }
 
 async fn acknowledge(
@@ -78,11 +78,11 @@ async fn acknowledge(
     Path(id): Path<String>,
 ) -> Result<Json<ExceptionRecord>, ApiError> {
     let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
-    Ok(Json(journal::acknowledge_exception(&s.0.db, &id, &by, now_ms()).await?))
+    Ok(Json(journal::acknowledge_exception(&s.0.db, &id, &by, s.0.clock.now_ms()).await?))
 }
 
 async fn lists_snapshot(State(s): State<AppState>) -> Result<Json<ListsSnapshot>, ApiError> {
-    Ok(Json(crate::lists::snapshot(&s.0.db, &s.0.lot, tag_reader::reader::now()).await?))
+    Ok(Json(crate::lists::snapshot(&s.0.db, &s.0.lot, s.0.clock.now()).await?))
 }
 
 async fn lists_summary(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
@@ -107,13 +107,13 @@ async fn create_token(
     if b.label.trim().is_empty() || b.label.chars().count() > 100 {
         return Err(ApiError::bad("label must be 1 to 100 characters: say whose token it is"));
     }
-    let token = tokens::create(&s.0.db, b.role, b.label.trim(), now_ms()).await?;
+    let token = tokens::create(&s.0.db, b.role, b.label.trim(), s.0.clock.now_ms()).await?;
     tracing::info!(token_id = %token.info.token_id, role = %token.info.role, "API token created");
     Ok((StatusCode::CREATED, Json(token)))
 }
 
 async fn revoke_token(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    if tokens::revoke(&s.0.db, &id, now_ms()).await? {
+    if tokens::revoke(&s.0.db, &id, s.0.clock.now_ms()).await? {
         tracing::info!(token_id = %id, "API token revoked");
         Ok(StatusCode::NO_CONTENT)
     } else {

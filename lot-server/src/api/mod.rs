@@ -37,10 +37,11 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
+use parking_runtime::Clock;
+use parking_runtime::mqtt::PublisherStats;
 use serde::de::DeserializeOwned;
-use tag_reader::publisher::PublisherStats;
 
-use crate::db::{Db, now_ms};
+use crate::db::Db;
 use crate::metrics::ServerMetrics;
 use crate::registry::Registry;
 use crate::tokens::{self, Role, TokenInfo};
@@ -60,10 +61,12 @@ pub struct App {
     /// The key the journal's seals verify with, if it is sealed.
     pub journal_key: Option<parking_core::chain::JournalVerifyingKey>,
     /// The live gate board of the dashboard.
-    pub live: Arc<crate::live::LiveBoard>,
+    pub live: Arc<crate::mqtt::live::LiveBoard>,
     /// Sign-in and webhook rate limits per address, shared by every lot
     /// of the server.
     pub limits: Arc<limits::RateLimits>,
+    /// The server's clock: every handler's "now".
+    pub clock: Clock,
 }
 
 #[derive(Clone, Debug)]

@@ -7,7 +7,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 
-use super::{ApiError, AppState, Body, Params, now_ms};
+use super::{ApiError, AppState, Body, Params};
 use crate::registry::{
     Account, AccountInput, ListQuery, Owner, OwnerInput, Pass, PassInput, Tag, TagInput, TopUpInput, Vehicle,
     VehicleInput,
@@ -37,13 +37,13 @@ async fn list_owners(State(s): State<AppState>, Params(q): Params<ListQuery>) ->
     Ok(Json(s.0.registry.list_owners(&q).await?))
 }
 async fn create_owner(State(s): State<AppState>, Body(b): Body<OwnerInput>) -> Created<Owner> {
-    Ok((StatusCode::CREATED, Json(s.0.registry.create_owner(b, now_ms()).await?)))
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_owner(b, s.0.clock.now_ms()).await?)))
 }
 async fn get_owner(State(s): State<AppState>, Path(id): Path<String>) -> Found<Owner> {
     Ok(Json(s.0.registry.get_owner(&id).await?))
 }
 async fn update_owner(State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<OwnerInput>) -> Found<Owner> {
-    Ok(Json(s.0.registry.update_owner(&id, b, now_ms()).await?))
+    Ok(Json(s.0.registry.update_owner(&id, b, s.0.clock.now_ms()).await?))
 }
 async fn delete_owner(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
     s.0.registry.delete_owner(&id).await?;
@@ -69,7 +69,7 @@ async fn list_accounts(State(s): State<AppState>, Params(q): Params<ListQuery>) 
     Ok(Json(s.0.registry.list_accounts(&q).await?))
 }
 async fn create_account(State(s): State<AppState>, Body(b): Body<AccountInput>) -> Created<Account> {
-    Ok((StatusCode::CREATED, Json(s.0.registry.create_account(b, now_ms()).await?)))
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_account(b, s.0.clock.now_ms()).await?)))
 }
 async fn get_account(State(s): State<AppState>, Path(id): Path<String>) -> Found<Account> {
     Ok(Json(s.0.registry.get_account(&id).await?))
@@ -79,21 +79,21 @@ async fn update_account(
     Path(id): Path<String>,
     Body(b): Body<AccountInput>,
 ) -> Found<Account> {
-    Ok(Json(s.0.registry.update_account(&id, b, now_ms()).await?))
+    Ok(Json(s.0.registry.update_account(&id, b, s.0.clock.now_ms()).await?))
 }
 async fn delete_account(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
-    s.0.registry.delete_account(&id).await?;
+    s.0.registry.delete_account(&id, s.0.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 async fn top_up(State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<TopUpInput>) -> Found<Account> {
-    Ok(Json(s.0.registry.top_up(&id, b, now_ms()).await?))
+    Ok(Json(s.0.registry.top_up(&id, b, s.0.clock.now_ms()).await?))
 }
 
 async fn list_vehicles(State(s): State<AppState>, Params(q): Params<ListQuery>) -> Found<Vec<Vehicle>> {
     Ok(Json(s.0.registry.list_vehicles(&q).await?))
 }
 async fn create_vehicle(State(s): State<AppState>, Body(b): Body<VehicleInput>) -> Created<Vehicle> {
-    Ok((StatusCode::CREATED, Json(s.0.registry.create_vehicle(b, now_ms()).await?)))
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_vehicle(b, s.0.clock.now_ms()).await?)))
 }
 async fn get_vehicle(State(s): State<AppState>, Path(id): Path<String>) -> Found<Vehicle> {
     Ok(Json(s.0.registry.get_vehicle(&id).await?))
@@ -103,10 +103,10 @@ async fn update_vehicle(
     Path(id): Path<String>,
     Body(b): Body<VehicleInput>,
 ) -> Found<Vehicle> {
-    Ok(Json(s.0.registry.update_vehicle(&id, b, now_ms()).await?))
+    Ok(Json(s.0.registry.update_vehicle(&id, b, s.0.clock.now_ms()).await?))
 }
 async fn delete_vehicle(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
-    s.0.registry.delete_vehicle(&id).await?;
+    s.0.registry.delete_vehicle(&id, s.0.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -114,16 +114,16 @@ async fn list_tags(State(s): State<AppState>, Params(q): Params<ListQuery>) -> F
     Ok(Json(s.0.registry.list_tags(&q).await?))
 }
 async fn create_tag(State(s): State<AppState>, Body(b): Body<TagInput>) -> Created<Tag> {
-    Ok((StatusCode::CREATED, Json(s.0.registry.create_tag(b, now_ms()).await?)))
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_tag(b, s.0.clock.now_ms()).await?)))
 }
 async fn get_tag(State(s): State<AppState>, Path(epc): Path<String>) -> Found<Tag> {
     Ok(Json(s.0.registry.get_tag(&epc).await?))
 }
 async fn update_tag(State(s): State<AppState>, Path(epc): Path<String>, Body(b): Body<TagInput>) -> Found<Tag> {
-    Ok(Json(s.0.registry.update_tag(&epc, b, now_ms()).await?))
+    Ok(Json(s.0.registry.update_tag(&epc, b, s.0.clock.now_ms()).await?))
 }
 async fn delete_tag(State(s): State<AppState>, Path(epc): Path<String>) -> Gone {
-    s.0.registry.delete_tag(&epc).await?;
+    s.0.registry.delete_tag(&epc, s.0.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -131,15 +131,15 @@ async fn list_passes(State(s): State<AppState>, Params(q): Params<ListQuery>) ->
     Ok(Json(s.0.registry.list_passes(&q).await?))
 }
 async fn create_pass(State(s): State<AppState>, Body(b): Body<PassInput>) -> Created<Pass> {
-    Ok((StatusCode::CREATED, Json(s.0.registry.create_pass(b, now_ms()).await?)))
+    Ok((StatusCode::CREATED, Json(s.0.registry.create_pass(b, s.0.clock.now_ms()).await?)))
 }
 async fn get_pass(State(s): State<AppState>, Path(id): Path<String>) -> Found<Pass> {
     Ok(Json(s.0.registry.get_pass(&id).await?))
 }
 async fn update_pass(State(s): State<AppState>, Path(id): Path<String>, Body(b): Body<PassInput>) -> Found<Pass> {
-    Ok(Json(s.0.registry.update_pass(&id, b, now_ms()).await?))
+    Ok(Json(s.0.registry.update_pass(&id, b, s.0.clock.now_ms()).await?))
 }
 async fn delete_pass(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
-    s.0.registry.delete_pass(&id).await?;
+    s.0.registry.delete_pass(&id, s.0.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

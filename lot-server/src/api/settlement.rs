@@ -9,10 +9,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tag_reader::publisher::OutMsg;
-use tokio::sync::mpsc;
 
-use super::{ApiError, AppState, Body, Caller, Params, now_ms};
+use super::{ApiError, AppState, Body, Caller, Params};
 use crate::settlement::records::{self, RequestQuery, RequestRecord, TransferQuery, TransferRecord};
 use crate::settlement::settler::{SettleError, Settler};
 use crate::settlement::webhook::{self, Notice, WebhookError, WebhookKeys};
@@ -24,8 +22,8 @@ pub struct SettlementState {
     pub settler: Settler,
     pub policy: std::sync::Arc<Policy>,
     pub keys: WebhookKeys,
-    /// Lane commands from resolutions by hand.
-    pub out: mpsc::Sender<OutMsg>,
+    /// Lane commands from resolutions by hand, after their commit.
+    pub after: crate::mqtt::commands::AfterCommit,
 }
 
 /// The providers' endpoints: no token, their own verification.
@@ -99,7 +97,7 @@ async fn sepay(
         header(&headers, "x-sepay-signature"),
         header(&headers, "x-sepay-timestamp"),
         &body,
-        tag_reader::reader::now(),
+        s.0.clock.now(),
     )
     .map_err(|e| refused(&s, "sepay", e))?;
     let notice = webhook::parse_sepay(&body).map_err(|e| refused(&s, "sepay", e))?;
@@ -118,13 +116,8 @@ async fn casso(
     }
     let value: Value = serde_json::from_slice(&body)
         .map_err(|e| refused(&s, "casso", WebhookError::BadBody(format!("not JSON: {e}"))))?;
-    webhook::verify_casso(
-        &s.0.settlement.keys,
-        header(&headers, "x-casso-signature"),
-        &value,
-        tag_reader::reader::now(),
-    )
-    .map_err(|e| refused(&s, "casso", e))?;
+    webhook::verify_casso(&s.0.settlement.keys, header(&headers, "x-casso-signature"), &value, s.0.clock.now())
+        .map_err(|e| refused(&s, "casso", e))?;
     let notice = webhook::parse_casso(&value).map_err(|e| refused(&s, "casso", e))?;
     book(&s, notice).await
 }
@@ -168,16 +161,9 @@ async fn resolve(
     }
     let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
     let app = &s.0;
-    let (d, fx, lists_changed) = settlement::resolve(&app.db, &app.settlement.policy, &id, &how, &by, now_ms()).await?;
-    let now = tag_reader::reader::now();
-    for cmd in &fx.commands {
-        if app.settlement.out.send(cmd.to_out(now)).await.is_err() {
-            tracing::warn!(gate = %cmd.gate, "the MQTT link has stopped; lane command not sent");
-        }
-    }
-    if lists_changed {
-        app.registry.lists_changed.notify_one();
-    }
+    let (d, fx, lists_changed) =
+        settlement::resolve(&app.db, &app.settlement.policy, &id, &how, &by, app.clock.now_ms()).await?;
+    app.settlement.after.publish(&fx.commands, lists_changed).await;
     tracing::info!(transfer = %id, by, outcome = d.name(), "transfer resolved by hand");
     let record = records::transfer(&app.db, &id).await?;
     Ok(Json(json!({ "outcome": d.name(), "detail": d, "transfer": record })))
@@ -200,6 +186,6 @@ async fn refund_paid(
         return Err(ApiError::bad("reference must be 1 to 200 characters"));
     }
     let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
-    let amount = settlement::refund_paid(&s.0.db, &id, b.reference.trim(), &by, now_ms()).await?;
+    let amount = settlement::refund_paid(&s.0.db, &id, b.reference.trim(), &by, s.0.clock.now_ms()).await?;
     Ok(Json(json!({ "transfer_id": id, "refunded_vnd": amount })))
 }

@@ -45,7 +45,7 @@ struct RevenueParams {
 async fn revenue(State(s): State<AppState>, Params(p): Params<RevenueParams>) -> Result<Response, ApiError> {
     let lot = p.lot.unwrap_or_else(|| s.0.lot.as_str().to_owned());
     let q = ReportQuery::new(&lot, &p.from, &p.to, p.class, p.channel.as_deref())?;
-    let r = report::revenue(&s.0.db, &q, tag_reader::reader::now()).await?;
+    let r = report::revenue(&s.0.db, &q, s.0.clock.now()).await?;
     let format = p.format.unwrap_or(ExportFormat::Json);
     let body = export::export(&r, format).map_err(|e| ApiError::Unexpected(e.to_string()))?;
     let name = format!("attachment; filename=\"revenue-{}-{}-{}.{}\"", r.lot, r.from, r.to, format.extension());

@@ -20,7 +20,7 @@ struct Api {
     operator: String,
     tax: String,
     /// What the server published (lane commands).
-    published: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<tag_reader::publisher::OutMsg>>,
+    published: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<parking_runtime::mqtt::OutMsg>>,
 }
 
 /// The webhook keys the API tests sign with.
@@ -47,15 +47,20 @@ impl Api {
         let metrics = crate::metrics::ServerMetrics::new().unwrap();
         let policy = Arc::new(crate::settlement::Policy::from_tax(&Default::default()).unwrap());
         let (out, published) = tokio::sync::mpsc::channel(1024);
+        let clock = parking_runtime::Clock::wall();
+        let after = crate::mqtt::commands::AfterCommit {
+            out,
+            lists_changed: Arc::clone(&registry.lists_changed),
+            clock: clock.clone(),
+        };
         let (settler, _task) = crate::settlement::settler::Settler::spawn(
             db.clone(),
             Arc::clone(&policy),
-            out.clone(),
-            Arc::clone(&registry.lists_changed),
+            after.clone(),
             metrics.settlement.clone(),
             tokio_util::sync::CancellationToken::new(),
         );
-        let settlement = settlement::SettlementState { settler, policy, keys: webhook_keys(), out };
+        let settlement = settlement::SettlementState { settler, policy, keys: webhook_keys(), after };
         let app = App {
             db: db.clone(),
             registry,
@@ -66,6 +71,7 @@ impl Api {
             journal_key: Some(crate::audit::tests_key().verifying_key()),
             live: Arc::default(),
             limits: Arc::new(limits),
+            clock,
         };
         Api {
             router: router(AppState(Arc::new(app))),

@@ -1,6 +1,8 @@
 //! The journal's outbox: items queued in the transactions that make them
 //! happen, and the task that chains them in order.
 
+use parking_runtime::Clock;
+use parking_runtime::every::Every;
 use sqlx::{Any, Row, Transaction};
 
 use super::append;
@@ -108,10 +110,10 @@ pub async fn pending(db: &Db) -> Result<i64, sqlx::Error> {
 }
 
 /// Chains the outbox every 250 ms until `shutdown`, then once more.
-pub async fn run(db: Db, shutdown: tokio_util::sync::CancellationToken) {
-    let mut every = crate::Every::new(std::time::Duration::from_millis(250), &shutdown);
+pub async fn run(db: Db, clock: Clock, shutdown: tokio_util::sync::CancellationToken) {
+    let mut every = Every::new(std::time::Duration::from_millis(250), &shutdown, clock);
     loop {
-        let stop = !every.tick().await;
+        let stop = every.tick().await.is_none();
         if let Err(e) = chain_pending(&db).await {
             tracing::warn!(error = %e, "chaining the journal failed; will retry");
         }

@@ -8,11 +8,8 @@
 //! it went. Versions commit in order, so one read of `list_entries` is a
 //! consistent snapshot, and the rows above a version are the delta from it.
 //!
-//! Layout:
-//! - this file: deriving entries, and reading snapshots and deltas;
-//! - `publish`: the task that puts them on the broker, retained.
-
-pub mod publish;
+//! Deriving entries, and reading snapshots and deltas; the task that puts
+//! them on the broker is `crate::mqtt::lists`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -75,6 +72,7 @@ pub(crate) async fn refresh(
     backend: Backend,
     mut t: Touched,
     version: i64,
+    now_ms: i64,
 ) -> Result<usize, sqlx::Error> {
     // Widen: an account's vehicles (their tags carry the account), then each
     // vehicle's plate, tags and passes.
@@ -225,8 +223,7 @@ pub(crate) async fn refresh(
             })
             .collect();
         let body = serde_json::json!({ "version": version, "entries": entries });
-        let item =
-            crate::audit::Item::new(format!("lists:{version}:{first}"), crate::db::now_ms(), "lists_version", &body);
+        let item = crate::audit::Item::new(format!("lists:{version}:{first}"), now_ms, "lists_version", &body);
         crate::audit::queue(tx, backend, &[item]).await?;
     }
     Ok(changed.len())

@@ -111,7 +111,7 @@ async fn deltas_follow_the_registry(db: &Db) {
     assert!(reg.owner_id_matches(&owner.owner_id, "123456789").await.unwrap(), "the hash survives a rename");
 
     // Removal reaches the controller as a removal.
-    reg.delete_tag("E20000000000000000000002").await.unwrap();
+    reg.delete_tag("E20000000000000000000002", 5).await.unwrap();
     let d = lists::delta_since(db, &lot(), version, now()).await.unwrap().unwrap();
     assert_eq!(d.remove_tags, vec!["E20000000000000000000002".parse::<Epc>().unwrap()]);
     edge.apply_delta(d).unwrap();

@@ -21,7 +21,7 @@ pub struct LotEntry {
     pub id: LotId,
     pub name: String,
     pub zone: String,
-    #[serde(default = "default_tariff_dir")]
+    #[serde(default = "parking_core::settings::default_tariff_dir")]
     pub tariff_dir: String,
     /// Its own database, instead of the derived one.
     #[serde(default)]
@@ -34,10 +34,6 @@ pub struct LotEntry {
     /// level's (at least `register_code`, when a seller is set).
     #[serde(default)]
     pub invoice: Option<InvoiceOverride>,
-}
-
-fn default_tariff_dir() -> String {
-    "config/tariffs".to_owned()
 }
 
 /// `[lots.invoice]`: each key set replaces the top level's.

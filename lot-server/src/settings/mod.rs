@@ -37,6 +37,9 @@ pub struct Settings {
     /// kept apart by its id (see [`LotConfig`]).
     #[serde(default)]
     pub lots: Vec<LotEntry>,
+    /// The clock (`PARKING_CLOCK`, read once at load).
+    #[serde(skip)]
+    pub clock: parking_runtime::Clock,
 }
 
 /// `[invoice]`: the seller every e-invoice names, its series, and where
@@ -282,7 +285,8 @@ pub struct DatabaseSettings {
 impl Settings {
     /// Reads the files in order, then `PARKING__…` overrides, once.
     pub fn load(paths: &[PathBuf]) -> Result<Self, ConfigError> {
-        let s: Settings = Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()?;
+        let mut s: Settings = Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()?;
+        s.clock = parking_runtime::Clock::from_env()?;
         let invalid = |key: &str, message: String, hint: &str| ConfigError::Invalid {
             origin: paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "),
             key: key.into(),
@@ -314,7 +318,5 @@ mod tests {
             let e = bad.parse::<ShareGroup>().unwrap_err();
             assert!(e.contains("share_group"), "{e}");
         }
-        assert_eq!(crate::mqtt_ingest::shared(Some("g"), "parking/l/gate/+/event"), "$share/g/parking/l/gate/+/event");
-        assert_eq!(crate::mqtt_ingest::shared(None, "parking/l/gate/+/event"), "parking/l/gate/+/event");
     }
 }

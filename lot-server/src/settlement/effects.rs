@@ -193,7 +193,12 @@ impl Effects {
     /// list entries of accounts whose balance changed, in the caller's
     /// transaction. Returns whether any list entry changed (the lists
     /// publisher should be woken after commit).
-    pub async fn finish(&mut self, tx: &mut Transaction<'_, Any>, backend: Backend) -> Result<bool, sqlx::Error> {
+    pub async fn finish(
+        &mut self,
+        tx: &mut Transaction<'_, Any>,
+        backend: Backend,
+        now_ms: i64,
+    ) -> Result<bool, sqlx::Error> {
         let dirty: Vec<Request> = std::mem::take(&mut self.dirty)
             .into_iter()
             .filter_map(|c| self.requests.get(&c).cloned().flatten())
@@ -216,7 +221,7 @@ impl Effects {
         crate::tax::write(tx, backend, &std::mem::take(&mut self.sales)).await?;
         let Some(version) = self.version.take() else { return Ok(false) };
         let touched = Touched { accounts: std::mem::take(&mut self.accounts), ..Touched::default() };
-        Ok(lists::refresh(tx, backend, touched, version).await? > 0)
+        Ok(lists::refresh(tx, backend, touched, version, now_ms).await? > 0)
     }
 }
 

@@ -7,9 +7,10 @@ use parking_core::timestamp::Timestamp;
 use parking_core::wire::{Command, Credential, GateEvent, GateEventKind, Settlement};
 use sqlx::{Any, Row, Transaction};
 
-use super::apply::{apply_to_stay, settle_if_paid, update_transfer};
+use super::apply::{apply_to_stay, settle_if_paid};
 use super::effects::{Effects, Request};
 use super::ledger::{self, Entry, SUSPENSE, VAT_PAYABLE};
+use super::rows::update_transfer;
 use super::{LaneCommand, Policy};
 use crate::db::Backend;
 use crate::ingest::credential_key;

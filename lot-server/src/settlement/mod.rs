@@ -28,6 +28,7 @@
 //! - `apply`: applying transfers (stay, top-up, held, suspense), set-based;
 //! - `effects`: what one transaction reads and defers (requests, entries, sales, balances);
 //! - `events`: the ingest side (payment requests, account debits, pass and free exits as sales);
+//! - `rows`: a transfer's row, inserted or updated with what became of it;
 //! - `topup`: account top-ups (by transfer, by an operator, by hand);
 //! - `resolve`: suspense resolved by hand, refunds sent, top-up codes;
 //! - [`ledger`], [`records`], [`settler`], [`webhook`], [`reconcile`].
@@ -39,6 +40,7 @@ pub mod ledger;
 pub mod reconcile;
 pub mod records;
 mod resolve;
+mod rows;
 pub mod settler;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -56,9 +58,8 @@ use parking_core::money::Vnd;
 use parking_core::payment_code::PaymentCode;
 use parking_core::timestamp::Timestamp;
 use parking_core::vat::VatSchedule;
-use parking_core::wire::{self, Command, GateCommand, GateTopic, Topics, V1};
+use parking_core::wire::Command;
 use serde::{Deserialize, Serialize};
-use tag_reader::publisher::OutMsg;
 
 /// What settlement needs from the lot's configuration.
 #[derive(Debug, Clone)]
@@ -168,16 +169,4 @@ pub struct LaneCommand {
     pub lot: LotId,
     pub gate: GateId,
     pub command: Command,
-}
-
-impl LaneCommand {
-    pub fn to_out(&self, now: Timestamp) -> OutMsg {
-        let msg =
-            GateCommand { v: V1, command_id: uuid::Uuid::new_v4(), issued_at: now, command: self.command.clone() };
-        OutMsg {
-            topic: Topics::new(self.lot.clone()).gate(&self.gate, GateTopic::Command),
-            payload: wire::encode(&msg),
-            retain: false,
-        }
-    }
 }

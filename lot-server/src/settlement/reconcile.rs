@@ -19,13 +19,15 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use parking_core::money::Vnd;
 use parking_core::secret::Secret;
+use parking_runtime::Clock;
+use parking_runtime::every::Every;
 use serde::Deserialize;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
 use super::settler::Settler;
 use super::{Incoming, Provider};
-use crate::db::{Db, now_ms};
+use crate::db::Db;
 
 /// Why a poll failed; the poller logs it and tries again next time.
 #[derive(Debug, thiserror::Error)]
@@ -178,7 +180,12 @@ pub struct PollOutcome {
 
 /// Polls once: fetches after the stored cursor, books each transfer, and
 /// moves the cursor only past what was booked.
-pub async fn poll_once<F: TransactionFeed>(db: &Db, feed: &F, settler: &Settler) -> anyhow::Result<PollOutcome> {
+pub async fn poll_once<F: TransactionFeed>(
+    db: &Db,
+    feed: &F,
+    settler: &Settler,
+    now_ms: i64,
+) -> anyhow::Result<PollOutcome> {
     let provider = feed.provider().as_str();
     let cursor: Option<String> = sqlx::query("SELECT cursor FROM provider_cursors WHERE provider = $1")
         .bind(provider)
@@ -202,17 +209,24 @@ pub async fn poll_once<F: TransactionFeed>(db: &Db, feed: &F, settler: &Settler)
     )
     .bind(provider)
     .bind(page.next_cursor)
-    .bind(now_ms())
+    .bind(now_ms)
     .execute(&db.pool)
     .await?;
     Ok(out)
 }
 
 /// Polls every `every` until `shutdown`.
-pub async fn run<F: TransactionFeed>(db: Db, feed: F, settler: Settler, every: Duration, shutdown: CancellationToken) {
-    let mut every = crate::Every::new(every, &shutdown);
-    while every.tick().await {
-        match poll_once(&db, &feed, &settler).await {
+pub async fn run<F: TransactionFeed>(
+    db: Db,
+    feed: F,
+    settler: Settler,
+    every: Duration,
+    clock: Clock,
+    shutdown: CancellationToken,
+) {
+    let mut every = Every::new(every, &shutdown, clock);
+    while let Some(now) = every.tick().await {
+        match poll_once(&db, &feed, &settler, now.unix_millis()).await {
             Ok(o) if o.booked > 0 => {
                 tracing::warn!(seen = o.seen, booked = o.booked, "reconciliation found missed transfers")
             }

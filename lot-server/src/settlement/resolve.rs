@@ -7,9 +7,10 @@ use serde::Deserialize;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::apply::{Applied, apply_to_stay, update_transfer};
+use super::apply::apply_to_stay;
 use super::effects::Effects;
 use super::ledger::{BANK, Entry, REFUNDS, SUSPENSE};
+use super::rows::{Applied, update_transfer};
 use super::topup::{TopUp, top_up};
 use super::{Disposition, Policy};
 use crate::db::Db;
@@ -101,7 +102,7 @@ pub async fn resolve(
     .bind(transfer_id.to_owned())
     .execute(&mut *tx)
     .await?;
-    let lists_changed = fx.finish(&mut tx, db.backend).await?;
+    let lists_changed = fx.finish(&mut tx, db.backend, now_ms).await?;
     tx.commit().await?;
     Ok((disposition, fx, lists_changed))
 }
@@ -133,7 +134,7 @@ pub async fn refund_paid(
             .line(BANK, -amount);
     let mut fx = Effects::default();
     fx.post(entry)?;
-    fx.finish(&mut tx, db.backend).await?;
+    fx.finish(&mut tx, db.backend, now_ms).await?;
     sqlx::query("UPDATE transfers SET refund_paid_ms = $1 WHERE transfer_id = $2")
         .bind(now_ms)
         .bind(transfer_id.to_owned())

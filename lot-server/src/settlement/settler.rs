@@ -9,12 +9,14 @@
 
 use std::sync::Arc;
 
-use tag_reader::publisher::OutMsg;
-use tokio::sync::{Notify, mpsc, oneshot};
+use parking_core::Timestamp;
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+use crate::mqtt::commands::AfterCommit;
+
 use super::{Disposition, Effects, Incoming, Policy, apply_transfers};
-use crate::db::{Db, now_ms};
+use crate::db::Db;
 use crate::metrics::SettlementMetrics;
 
 /// Most transfers applied in one transaction.
@@ -38,19 +40,18 @@ pub enum SettleError {
 }
 
 impl Settler {
-    /// Starts the writer. `out` carries lane commands to the broker;
-    /// `lists_changed` wakes the lists publisher when a balance changed
-    /// what a tag may spend.
+    /// Starts the writer. `after` carries lane commands to the broker and
+    /// wakes the lists publisher when a balance changed what a tag may
+    /// spend.
     pub fn spawn(
         db: Db,
         policy: Arc<Policy>,
-        out: mpsc::Sender<OutMsg>,
-        lists_changed: Arc<Notify>,
+        after: AfterCommit,
         metrics: SettlementMetrics,
         shutdown: CancellationToken,
     ) -> (Settler, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(16_384);
-        let task = tokio::spawn(run(db, policy, rx, out, lists_changed, metrics, shutdown));
+        let task = tokio::spawn(run(db, policy, rx, after, metrics, shutdown));
         (Settler { tx }, task)
     }
 
@@ -66,8 +67,7 @@ impl Settler {
 struct Writer {
     db: Db,
     policy: Arc<Policy>,
-    out: mpsc::Sender<OutMsg>,
-    lists_changed: Arc<Notify>,
+    after: AfterCommit,
     metrics: SettlementMetrics,
 }
 
@@ -75,12 +75,11 @@ async fn run(
     db: Db,
     policy: Arc<Policy>,
     mut rx: mpsc::Receiver<(Incoming, Reply)>,
-    out: mpsc::Sender<OutMsg>,
-    lists_changed: Arc<Notify>,
+    after: AfterCommit,
     metrics: SettlementMetrics,
     shutdown: CancellationToken,
 ) {
-    let w = Writer { db, policy, out, lists_changed, metrics };
+    let w = Writer { db, policy, after, metrics };
     let mut batch: Vec<(Incoming, Reply)> = Vec::with_capacity(BATCH);
     loop {
         let first = tokio::select! {
@@ -119,17 +118,10 @@ impl Writer {
     /// callers; on failure leaves the batch unanswered for the caller.
     async fn book(&self, batch: &mut Vec<(Incoming, Reply)>) -> Result<(), sqlx::Error> {
         let started = std::time::Instant::now();
-        let (dispositions, mut fx, changed) = commit(&self.db, &self.policy, batch).await?;
+        let now = self.after.clock.now();
+        let (dispositions, fx, changed) = commit(&self.db, &self.policy, batch, now).await?;
         self.metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
-        let now = tag_reader::reader::now();
-        for cmd in fx.commands.drain(..) {
-            if self.out.send(cmd.to_out(now)).await.is_err() {
-                tracing::warn!(gate = %cmd.gate, "the MQTT link has stopped; lane command not sent");
-            }
-        }
-        if changed {
-            self.lists_changed.notify_one();
-        }
+        self.after.publish(&fx.commands, changed).await;
         for ((t, reply), d) in batch.drain(..).zip(dispositions) {
             self.metrics.transfers.with_label_values(&[t.provider.as_str(), d.name()]).inc();
             tracing::info!(transfer = %t.transfer_id(), amount = %t.amount, outcome = d.name(), "transfer booked");
@@ -150,14 +142,15 @@ async fn commit(
     db: &Db,
     policy: &Policy,
     batch: &[(Incoming, Reply)],
+    now: Timestamp,
 ) -> Result<(Vec<Disposition>, Effects, bool), sqlx::Error> {
-    let now = now_ms();
+    let now = now.unix_millis();
     let mut tx = db.begin_write().await?;
     crate::db::lock_tx(&mut tx, db, crate::db::TxLock::Stays).await?;
     let mut fx = Effects::default();
     let transfers: Vec<Incoming> = batch.iter().map(|(t, _)| t.clone()).collect();
     let out = apply_transfers(&mut tx, db.backend, policy, &transfers, now, &mut fx).await?;
-    let changed = fx.finish(&mut tx, db.backend).await?;
+    let changed = fx.finish(&mut tx, db.backend, now).await?;
     tx.commit().await?;
     Ok((out, fx, changed))
 }

@@ -7,9 +7,9 @@ use parking_core::payment_code::PaymentCode;
 use parking_core::timestamp::Timestamp;
 use sqlx::{Any, Transaction};
 
-use super::apply::{Applied, insert_transfers};
 use super::effects::Effects;
 use super::ledger::{self, BANK, Entry};
+use super::rows::{Applied, insert_transfers};
 use super::{Disposition, Incoming, Policy, Provider};
 use crate::db::Backend;
 use crate::tax::{Channel, Sale, SaleKind};
@@ -38,7 +38,7 @@ pub(super) async fn top_up(
     if !fx.change_balance(tx, account, amount, now_ms).await? {
         return Err(sqlx::Error::RowNotFound);
     }
-    let now = Timestamp::from_unix_millis(now_ms).unwrap_or_else(tag_reader::reader::now);
+    let now = Timestamp::from_unix_millis(now_ms).unwrap_or(Timestamp::UNIX_EPOCH);
     let rate = policy.vat.rate_at(now).map_err(|e| sqlx::Error::Protocol(format!("cannot book top-up: {e}")))?;
     fx.post(
         Entry::new(format!("apply:{transfer_id}"), now_ms, format!("top-up of account {account}"))
@@ -91,7 +91,7 @@ pub async fn manual_top_up(
         code_hint: None,
         bank_account: None,
         reference: Some(reference.to_owned()),
-        transferred_at: Timestamp::from_unix_millis(now_ms).unwrap_or_else(tag_reader::reader::now),
+        transferred_at: Timestamp::from_unix_millis(now_ms).unwrap_or(Timestamp::UNIX_EPOCH),
     };
     let id = t.transfer_id();
     let known: Option<String> = sqlx::query_scalar("SELECT transfer_id FROM transfers WHERE transfer_id = $1")

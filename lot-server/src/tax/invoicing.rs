@@ -322,14 +322,14 @@ pub async fn run<S: InvoiceSink>(
     db: Db,
     issuer: Option<Issuer>,
     sink: S,
+    clock: parking_runtime::Clock,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
     if issuer.is_none() {
         tracing::warn!("[invoice] has no seller: sales wait for their invoices until one is configured");
     }
-    let mut every = crate::Every::new(Duration::from_millis(500), &shutdown);
-    while every.tick().await {
-        let now = tag_reader::reader::now();
+    let mut every = parking_runtime::every::Every::new(Duration::from_millis(500), &shutdown, clock);
+    while let Some(now) = every.tick().await {
         if let Some(issuer) = &issuer {
             loop {
                 match issue_due(&db, issuer, now, 1_000).await {

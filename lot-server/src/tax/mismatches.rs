@@ -7,7 +7,7 @@ use parking_core::timestamp::Timestamp;
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 
-use super::report::ReportQuery;
+use super::query::ReportQuery;
 use crate::db::Db;
 
 /// Something the books do not explain by themselves.

@@ -9,12 +9,14 @@
 //!   builds their `TDiep` XML and queues them to an [`invoicing::InvoiceSink`],
 //!   retrying failed deliveries; none of it is on a gate's path.
 //! - [`report`]: revenue by day and month, lot, class, channel and VAT
-//!   rate, and the reconciliation (its list of mismatches in `mismatches`);
+//!   rate, and the reconciliation (its list of mismatches in `mismatches`),
+//!   for the period a [`query`] names;
 //!   [`export`] as CSV, JSON or XLSX.
 
 pub mod export;
 pub mod invoicing;
 mod mismatches;
+pub mod query;
 pub mod report;
 #[cfg(test)]
 mod tests;

@@ -45,7 +45,7 @@ const TARIFF: &str = include_str!("../../../tests/fixtures/no-grace-tariff.toml"
 #[derive(clap::Args, Debug)]
 pub struct BenchSettleArgs {
     /// Broker HOST:PORT (Mosquitto with `set_tcp_nodelay true`, as in
-    /// production; DOMAIN.md §9).
+    /// production; docs/mqtt.md).
     #[arg(long, default_value = "127.0.0.1:1883")]
     pub broker: String,
     /// `sqlite` or `postgres` (PARKING_TEST_DATABASE_URL).
@@ -65,8 +65,9 @@ pub struct BenchSettleArgs {
     pub concurrency: usize,
 }
 
+/// The bench runs on the wall clock.
 pub(super) fn now() -> Timestamp {
-    tag_reader::reader::now()
+    parking_runtime::Clock::wall().now()
 }
 
 /// Vehicle `n`'s tag, as the traffic generator numbers them.
@@ -115,8 +116,12 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(lot_server::run(server_settings, listener, shutdown.clone()));
 
-    let http =
-        Arc::new(Http::new(&format!("http://127.0.0.1:{http_port}"), token, parking_core::secret::Secret::new(HMAC)));
+    let http = Arc::new(Http::new(
+        &format!("http://127.0.0.1:{http_port}"),
+        token,
+        parking_core::secret::Secret::new(HMAC),
+        parking_runtime::Clock::wall(),
+    ));
     http.wait_ready(10).await?;
 
     // Phase 1: the whole chain.
@@ -203,7 +208,7 @@ pub async fn run(args: BenchSettleArgs) -> anyhow::Result<()> {
     }
     latencies.sort_by(f64::total_cmp);
     answers.sort_by(f64::total_cmp);
-    let pct = crate::run::check::percentile;
+    let pct = crate::run::check::percentile_2dp;
     let (p50, p99, max) = (pct(&latencies, 0.50), pct(&latencies, 0.99), latencies.last().copied().unwrap_or(f64::NAN));
     eprintln!(
         "  webhook -> barrier command: p50 {p50:.2} ms, p99 {p99:.2} ms, max {max:.2} ms; webhook answered p50 {:.2} ms, p99 {:.2} ms",

@@ -68,10 +68,10 @@ impl Summary {
     }
 }
 
-/// The `p` quantile of sorted figures (nearest rank), to 0.01.
-pub fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let v = sorted.get(((sorted.len() as f64 * p).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
-    (v * 100.0).round() / 100.0
+/// The `p` quantile of sorted figures (nearest rank), to 0.01, as the
+/// summary prints it.
+pub fn percentile_2dp(sorted: &[f64], p: f64) -> f64 {
+    (parking_runtime::histogram::percentile(sorted, p) * 100.0).round() / 100.0
 }
 
 /// Every page of a list endpoint.
@@ -269,10 +269,10 @@ pub async fn check(
         duplicates,
         revenue_vnd: revenue,
         expected_revenue_vnd: expected,
-        open_p50_ms: percentile(&open, 0.5),
-        open_p99_ms: percentile(&open, 0.99),
+        open_p50_ms: percentile_2dp(&open, 0.5),
+        open_p99_ms: percentile_2dp(&open, 0.99),
         alarms: alarms_by_kind.values().sum(),
-        paid_open_p99_ms: percentile(&paid, 0.99),
+        paid_open_p99_ms: percentile_2dp(&paid, 0.99),
         transferred_vnd: report.paid_vnd.iter().sum(),
         settled_by_transfer_vnd: settled_by_transfer,
         fee_mismatches: mismatches,

@@ -6,7 +6,7 @@
 //!   all on one connection that only publishes;
 //! - the barrier and the lane display are read on a second connection
 //!   that only subscribes. Keeping the two apart matters on a broker
-//!   without TCP_NODELAY (the embedded one, DOMAIN.md §9): a connection
+//!   without TCP_NODELAY (the embedded one, docs/mqtt.md): a connection
 //!   that both publishes and receives waits ~40 ms for each answer behind
 //!   the acknowledgement of its own publish.
 //!
@@ -24,9 +24,9 @@ use parking_core::wire::{
     self, BarrierCommand, DisplayMsg, GateTopic, LoopMsg, NodeRole, NodeStatus, Read, ReadMsg, TagPresence, Topics, V1,
 };
 use parking_core::{Epc, GateId, LotId, NodeId, Timestamp};
+use parking_runtime::Clock;
+use parking_runtime::mqtt::{mqtt_options, new_client};
 use rumqttc::{AsyncClient, Event, Packet, QoS};
-use tag_reader::clock::now;
-use tag_reader::publisher::{mqtt_options, new_client};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -51,10 +51,12 @@ pub struct Devices {
     sessions: [rumqttc::MqttOptions; 2],
     lanes: std::sync::Mutex<HashMap<GateId, mpsc::UnboundedReceiver<LaneMsg>>>,
     tasks: Vec<JoinHandle<()>>,
+    /// Stamps what the devices publish.
+    clock: Clock,
 }
 
 fn client_id(role: &str) -> String {
-    format!("sim-{role}-{}-{}", std::process::id(), now().unix_millis() % 100_000)
+    format!("sim-{role}-{}-{}", std::process::id(), Clock::wall().now_ms() % 100_000)
 }
 
 impl Devices {
@@ -65,6 +67,7 @@ impl Devices {
         lot: &LotId,
         visits: &[Visit],
         relays: Option<mpsc::UnboundedReceiver<(GateId, Instant)>>,
+        clock: Clock,
     ) -> anyhow::Result<Self> {
         let topics = Topics::new(lot.clone());
         let mut senders = HashMap::new();
@@ -188,6 +191,7 @@ impl Devices {
                 tasks.extend([pub_task, sub_task]);
                 tasks
             },
+            clock,
         })
     }
 
@@ -202,12 +206,17 @@ impl Devices {
     }
 
     async fn read(&self, gate: &GateId, read: Read) -> anyhow::Result<()> {
-        self.publish(gate, GateTopic::Read, wire::encode(&ReadMsg { v: V1, gate: gate.clone(), at: now(), read })).await
+        self.publish(
+            gate,
+            GateTopic::Read,
+            wire::encode(&ReadMsg { v: V1, gate: gate.clone(), at: self.clock.now(), read }),
+        )
+        .await
     }
 
     /// The reader sees a tag: a presence of a few reads, with its TID.
     pub async fn tag(&self, gate: &GateId, epc: &Epc, tid: &str) -> anyhow::Result<()> {
-        let at = now();
+        let at = self.clock.now();
         let p = TagPresence {
             epc: epc.clone(),
             tid: Some(tid.parse().map_err(|e| anyhow::anyhow!("TID {tid}: {e}"))?),
@@ -234,7 +243,7 @@ impl Devices {
     /// A vehicle crosses the loop: occupied, then clear.
     pub async fn cross_loop(&self, gate: &GateId) -> anyhow::Result<()> {
         for occupied in [true, false] {
-            let m = LoopMsg { v: V1, gate: gate.clone(), at: now(), occupied };
+            let m = LoopMsg { v: V1, gate: gate.clone(), at: self.clock.now(), occupied };
             self.publish(gate, GateTopic::Loop, wire::encode(&m)).await?;
         }
         Ok(())

@@ -104,7 +104,7 @@ pub async fn replay(
     for actions in plan.values_mut() {
         actions.sort_by_key(|(t, i, _)| (*t, *i));
     }
-    let first = visits.iter().map(|v| v.entry_at).min().unwrap_or_else(tag_reader::clock::now);
+    let first = visits.iter().map(|v| v.entry_at).min().unwrap_or_else(|| http.clock.now());
     let shared = Shared {
         visits,
         registered,
@@ -123,7 +123,7 @@ pub async fn replay(
         }),
         done: AtomicUsize::new(0),
         transfer_ids: AtomicUsize::new(0),
-        nonce: u64::try_from(tag_reader::clock::now().unix_millis()).unwrap_or(0) % 1_000_000_000,
+        nonce: u64::try_from(http.clock.now_ms()).unwrap_or(0) % 1_000_000_000,
     };
     let total = visits.len() * 2;
     let results = {
@@ -170,9 +170,9 @@ async fn lane(
 ) -> anyhow::Result<()> {
     for (at, i, side) in actions {
         if let Speed::Times(n) = s.speed {
-            if tag_reader::clock::speed() > 1.0 {
+            if s.http.clock.is_simulated() {
                 // A simulated clock: the trace is on its timeline.
-                tokio::time::sleep(tag_reader::clock::real_wait(at)).await;
+                tokio::time::sleep(s.http.clock.real_wait(at)).await;
             } else {
                 let offset = u64::try_from(at.since(s.first).whole_milliseconds()).unwrap_or(0);
                 tokio::time::sleep_until((s.start + Duration::from_millis(offset).div_f64(n)).into()).await;

@@ -123,12 +123,19 @@ pub struct RunSettings {
     pub sim: SimSettings,
     #[serde(default)]
     pub traffic: TrafficSettings,
+    /// The clock (`PARKING_CLOCK`, read once at load): the trace's
+    /// timeline when simulated.
+    #[serde(skip)]
+    pub clock: parking_runtime::Clock,
 }
 
 impl RunSettings {
-    /// Reads the files in order, then `PARKING__…` overrides, once.
+    /// Reads the files in order, then `PARKING__…` overrides and
+    /// `PARKING_CLOCK`, once.
     pub fn load(paths: &[PathBuf]) -> Result<Self, ConfigError> {
-        Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()
+        let mut s: RunSettings = Loader::new().files(paths, std::fs::read_to_string)?.env(std::env::vars()).load()?;
+        s.clock = parking_runtime::Clock::from_env()?;
+        Ok(s)
     }
 }
 
@@ -164,7 +171,6 @@ pub fn visits(traffic: &TrafficSettings, trace: Option<&PathBuf>) -> anyhow::Res
 
 /// `sim run`.
 pub async fn run(args: RunArgs) -> anyhow::Result<check::Summary> {
-    tag_reader::clock::check_env().map_err(anyhow::Error::msg)?;
     let mut s = RunSettings::load(&args.config)?;
     s.traffic.seed = args.seed.unwrap_or(s.traffic.seed);
     s.traffic.visits = args.visits.unwrap_or(s.traffic.visits);
@@ -183,17 +189,22 @@ pub async fn replay(
     relays: Option<tokio::sync::mpsc::UnboundedReceiver<(parking_core::GateId, std::time::Instant)>>,
 ) -> anyhow::Result<check::Summary> {
     anyhow::ensure!(!visits.is_empty(), "no visits to replay");
-    let http = Arc::new(Http::new(&s.sim.server, s.sim.token.expose().to_owned(), s.sim.sepay_hmac_secret.clone()));
+    let http = Arc::new(Http::new(
+        &s.sim.server,
+        s.sim.token.expose().to_owned(),
+        s.sim.sepay_hmac_secret.clone(),
+        s.clock.clone(),
+    ));
     http.wait_ready(30).await?;
-    let book = lot_server::tariffs::load_dir(std::path::Path::new(&s.lot.tariff_dir), &s.lot.zone)?;
+    let book = parking_runtime::tariffs::load_dir(std::path::Path::new(&s.lot.tariff_dir), &s.lot.zone)?;
     let timeout = Duration::from_secs(s.sim.timeout_s.max(1));
 
-    let started_clock = tag_reader::clock::now();
+    let started_clock = s.clock.now();
     let registered = setup::register(&http, &s.sim, &visits).await?;
     setup::wait_for_lists(&http, &s.sim).await?;
-    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, relays).await?;
+    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, relays, s.clock.clone()).await?;
     // A clock held through the setup (the demo's) starts with the traffic.
-    tag_reader::clock::release();
+    s.clock.release();
     let report = lanes::replay(&visits, &registered, &devices, &http, speed, timeout, progress).await?;
     devices.close().await;
     let summary = check::check(&http, &book, &s.lot.zone, &visits, &report, started_clock, timeout).await?;

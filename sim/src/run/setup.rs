@@ -46,7 +46,7 @@ pub fn clone_tid(n: u64) -> String {
 /// Unique per run, so bank references and owner ids never collide with an
 /// earlier run's.
 fn run_nonce() -> u64 {
-    u64::try_from(tag_reader::clock::now().unix_millis()).unwrap_or(0) % 1_000_000_000
+    u64::try_from(parking_runtime::Clock::wall().now_ms()).unwrap_or(0) % 1_000_000_000
 }
 
 async fn create_or_find(http: &Http, path: &str, body: Value, find: Option<String>) -> anyhow::Result<Value> {

@@ -21,12 +21,7 @@ pub struct BenchReport {
 
 impl BenchReport {
     pub fn percentile_ms(&self, q: f64) -> f64 {
-        if self.times_ms.is_empty() {
-            return 0.0;
-        }
-        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-        let idx = ((self.times_ms.len() - 1) as f64 * q).round() as usize;
-        self.times_ms[idx.min(self.times_ms.len() - 1)]
+        parking_runtime::histogram::percentile(&self.times_ms, q)
     }
 
     pub fn rate(&self) -> f64 {

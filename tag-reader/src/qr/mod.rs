@@ -10,11 +10,15 @@
 //! Layout:
 //! - `mod.rs`: the pipeline and its attempts;
 //! - [`bench`]: decode rate and timing over a labelled corpus;
+//! - [`cli`]: the `decode-qr` and `bench-qr` commands;
 //! - [`prep`]: preprocessing: downscaling, inversion, contrast stretch,
-//!   adaptive binarisation.
+//!   adaptive binarisation;
+//! - [`watch`]: camera frames dropped into a directory, published as reads.
 
 pub mod bench;
+pub mod cli;
 pub mod prep;
+pub mod watch;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -309,7 +313,7 @@ mod tests {
 
     #[test]
     fn a_decoder_panic_is_caught_not_fatal() {
-        // rqrr 0.11 panics on this real photo (DOMAIN.md §9).
+        // rqrr 0.11 panics on this real photo (docs/mqtt.md, "TCP_NODELAY on every hop").
         let img = gray("qrcode-6/7.png");
         let mut panics = 0;
         let codes = rqrr_decode(&img, &mut panics);

@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::settlement::webhook::{sign_casso, sign_sepay};
 
 fn now() -> parking_core::Timestamp {
-    tag_reader::reader::now()
+    parking_runtime::Clock::wall().now()
 }
 
 /// A lane at `exit-1` asks for `amount` under `code`.

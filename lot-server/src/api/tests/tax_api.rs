@@ -16,7 +16,7 @@ async fn a_tax_officer_reads_reports_invoices_and_the_journal(db: &Db) {
     let apikey = vec![("authorization", "Apikey sepay-test-key".to_owned())];
     let (s, v) = api.post_with("/api/v1/webhooks/sepay", &apikey, &sepay_body(9001, 45_000, code.as_str())).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let now = tag_reader::reader::now();
+    let now = parking_runtime::Clock::wall().now();
     let issuer = crate::tax::invoicing::Issuer::from_settings(&crate::settings::InvoiceSettings {
         seller_name: Some("Bãi xe Hàng Bài".into()),
         seller_address: Some("Hà Nội".into()),

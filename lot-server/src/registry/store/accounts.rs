@@ -45,7 +45,7 @@ impl Registry {
         .map_err(|e| conflict(e, "account"))?;
         crate::settlement::assign_topup_code(&mut tx, &account_id).await?;
         let touched = Touched { accounts: [account_id.clone()].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_account(&account_id).await
     }
 
@@ -90,7 +90,7 @@ impl Registry {
             return Err(RegistryError::not_found("account", account_id));
         }
         let touched = Touched { accounts: [account_id.to_owned()].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_account(account_id).await
     }
 
@@ -130,13 +130,13 @@ impl Registry {
         // The top-up's own effects rewrite the account's list entries (under
         // the version taken above): refreshing them again would find nothing
         // changed and leave the publisher asleep.
-        let changed = fx.finish(&mut tx, self.db.backend).await?;
+        let changed = fx.finish(&mut tx, self.db.backend, now_ms).await?;
         tracing::info!(account = account_id, amount = input.amount_vnd, "account topped up");
         self.commit(tx, changed, version).await?;
         self.get_account(account_id).await
     }
 
-    pub async fn delete_account(&self, account_id: &str) -> Result<(), RegistryError> {
+    pub async fn delete_account(&self, account_id: &str, now_ms: i64) -> Result<(), RegistryError> {
         let (mut tx, version) = self.begin().await?;
         let balance: Option<i64> = sqlx::query_scalar("SELECT balance_vnd FROM accounts WHERE account_id = $1")
             .bind(account_id.to_owned())
@@ -157,6 +157,6 @@ impl Registry {
             .await
             .map_err(|e| conflict(e, "account"))?;
         let touched = Touched { accounts: [account_id.to_owned()].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await
+        self.finish(tx, touched, version, now_ms).await
     }
 }

@@ -74,8 +74,9 @@ impl Registry {
         mut tx: Transaction<'static, Any>,
         touched: Touched,
         version: i64,
+        now_ms: i64,
     ) -> Result<(), RegistryError> {
-        let changed = lists::refresh(&mut tx, self.db.backend, touched, version).await?;
+        let changed = lists::refresh(&mut tx, self.db.backend, touched, version, now_ms).await?;
         self.commit(tx, changed > 0, version).await
     }
 

@@ -52,7 +52,7 @@ impl Registry {
         .await
         .map_err(|e| conflict(e, "pass"))?;
         let touched = Touched { passes: [pass_id.clone()].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_pass(&pass_id).await
     }
 
@@ -94,11 +94,11 @@ impl Registry {
             return Err(RegistryError::not_found("pass", pass_id));
         }
         let touched = Touched { passes: [pass_id.to_owned()].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_pass(pass_id).await
     }
 
-    pub async fn delete_pass(&self, pass_id: &str) -> Result<(), RegistryError> {
+    pub async fn delete_pass(&self, pass_id: &str, now_ms: i64) -> Result<(), RegistryError> {
         let (mut tx, version) = self.begin().await?;
         let done =
             sqlx::query("DELETE FROM passes WHERE pass_id = $1").bind(pass_id.to_owned()).execute(&mut *tx).await?;
@@ -106,6 +106,6 @@ impl Registry {
             return Err(RegistryError::not_found("pass", pass_id));
         }
         let touched = Touched { passes: [pass_id.to_owned()].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await
+        self.finish(tx, touched, version, now_ms).await
     }
 }

@@ -44,7 +44,7 @@ impl Registry {
             plates: [input.plate.compact().to_owned()].into(),
             ..Touched::default()
         };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_vehicle(&vehicle_id).await
     }
 
@@ -101,11 +101,11 @@ impl Registry {
             plates: [old_plate, input.plate.compact().to_owned()].into(),
             ..Touched::default()
         };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_vehicle(vehicle_id).await
     }
 
-    pub async fn delete_vehicle(&self, vehicle_id: &str) -> Result<(), RegistryError> {
+    pub async fn delete_vehicle(&self, vehicle_id: &str, now_ms: i64) -> Result<(), RegistryError> {
         let (mut tx, version) = self.begin().await?;
         let plate: Option<String> = sqlx::query_scalar("SELECT plate FROM vehicles WHERE vehicle_id = $1")
             .bind(vehicle_id.to_owned())
@@ -120,7 +120,7 @@ impl Registry {
             .await
             .map_err(|e| conflict(e, "vehicle (delete its tags and passes first)"))?;
         let touched = Touched { plates: [plate].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await
+        self.finish(tx, touched, version, now_ms).await
     }
 
     fn tag(row: &AnyRow) -> Result<Tag, RegistryError> {
@@ -152,7 +152,7 @@ impl Registry {
         .await
         .map_err(|e| conflict(e, &format!("tag {epc}")))?;
         let touched = Touched { epcs: [epc.clone()].into(), vehicles: [input.vehicle_id].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_tag(&epc).await
     }
 
@@ -200,11 +200,11 @@ impl Registry {
             vehicles: [old_vehicle, input.vehicle_id].into(),
             ..Touched::default()
         };
-        self.finish(tx, touched, version).await?;
+        self.finish(tx, touched, version, now_ms).await?;
         self.get_tag(&epc).await
     }
 
-    pub async fn delete_tag(&self, epc: &str) -> Result<(), RegistryError> {
+    pub async fn delete_tag(&self, epc: &str, now_ms: i64) -> Result<(), RegistryError> {
         let epc = epc.to_ascii_uppercase();
         let (mut tx, version) = self.begin().await?;
         let vehicle: Option<String> = sqlx::query_scalar("DELETE FROM tags WHERE epc = $1 RETURNING vehicle_id")
@@ -215,6 +215,6 @@ impl Registry {
             return Err(RegistryError::not_found("tag", &epc));
         };
         let touched = Touched { epcs: [epc].into(), vehicles: [vehicle].into(), ..Touched::default() };
-        self.finish(tx, touched, version).await
+        self.finish(tx, touched, version, now_ms).await
     }
 }

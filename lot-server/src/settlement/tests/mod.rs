@@ -1,5 +1,5 @@
 //! Settlement against a real database, on SQLite and on PostgreSQL: every
-//! trap of DOMAIN.md §5, account debits and top-ups, and the ledger's
+//! trap of docs/settlement.md ("Transfer notifications"), account debits and top-ups, and the ledger's
 //! invariants under a random mix of all of them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -101,7 +101,7 @@ async fn book(db: &Db, t: &Incoming) -> (Disposition, Vec<LaneCommand>) {
     let mut tx = db.pool.begin().await.unwrap();
     let mut fx = Effects::default();
     let d = apply_transfer(&mut tx, db.backend, &policy(), t, NOW, &mut fx).await.unwrap();
-    fx.finish(&mut tx, db.backend).await.unwrap();
+    fx.finish(&mut tx, db.backend, NOW).await.unwrap();
     tx.commit().await.unwrap();
     (d, fx.commands)
 }
@@ -366,7 +366,7 @@ async fn a_batch_books_each_id_once(db: &Db) {
     let mut tx = db.pool.begin().await.unwrap();
     let mut fx = Effects::default();
     let ds = apply_transfers(&mut tx, db.backend, &policy(), &[t.clone(), stray, t], NOW, &mut fx).await.unwrap();
-    fx.finish(&mut tx, db.backend).await.unwrap();
+    fx.finish(&mut tx, db.backend, NOW).await.unwrap();
     tx.commit().await.unwrap();
     assert!(
         matches!(ds[..], [Disposition::Stay { settled: true, .. }, Disposition::Suspense, Disposition::Duplicate]),

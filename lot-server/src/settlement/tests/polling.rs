@@ -49,22 +49,25 @@ async fn reconciliation_books_what_the_webhooks_missed(db: &Db) {
     let (settler, _task) = settler::Settler::spawn(
         db.clone(),
         std::sync::Arc::new(policy()),
-        out,
-        std::sync::Arc::default(),
+        crate::mqtt::commands::AfterCommit {
+            out,
+            lists_changed: std::sync::Arc::default(),
+            clock: parking_runtime::Clock::manual(ts(NOW)),
+        },
         crate::metrics::ServerMetrics::new().unwrap().settlement,
         tokio_util::sync::CancellationToken::new(),
     );
     let wrong = reconcile::SepayFeed::new(&url, parking_core::secret::Secret::new("nope"), None);
-    let err = reconcile::poll_once(db, &wrong, &settler).await.unwrap_err();
+    let err = reconcile::poll_once(db, &wrong, &settler, NOW).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
     let feed = reconcile::SepayFeed::new(&url, parking_core::secret::Secret::new("api-token"), None);
-    let first = reconcile::poll_once(db, &feed, &settler).await.unwrap();
+    let first = reconcile::poll_once(db, &feed, &settler, NOW).await.unwrap();
     assert_eq!(first, reconcile::PollOutcome { seen: 2, booked: 1 }, "101 was known, 103 is money out");
     assert_eq!(request_state(db, code).await, (40_000, "paid".into()));
     let msg = published.recv().await.unwrap();
     assert!(msg.topic.ends_with("/gate/exit-1/cmd"), "{}", msg.topic);
     // The cursor moved: the next poll asks from 103 on and books nothing.
-    let second = reconcile::poll_once(db, &feed, &settler).await.unwrap();
+    let second = reconcile::poll_once(db, &feed, &settler, NOW).await.unwrap();
     assert_eq!(second, reconcile::PollOutcome { seen: 0, booked: 0 });
     assert_eq!(assert_books(db).await.fees_settled_vnd, 40_000);
     server.abort();

@@ -1,5 +1,5 @@
 //! Transfer notifications from the services that watch the lot's bank
-//! account (DOMAIN.md §5): parsing their bodies and verifying that they
+//! account (docs/settlement.md, "Transfer notifications"): parsing their bodies and verifying that they
 //! come from the service. Pure functions over header values and bytes, so
 //! the simulated bank in the tests signs with the same code the server
 //! verifies with, and the HTTP layer stays thin.
@@ -33,7 +33,9 @@ pub struct WebhookKeys {
     pub sepay_api_key: Option<Secret>,
     pub sepay_hmac_secret: Option<Secret>,
     pub casso_secret: Option<Secret>,
-    /// How far a signature's timestamp may be from now.
+    /// How far a signature's timestamp may be from now, in clock time.
+    /// It is meant in real time: under a simulated clock the server's
+    /// wiring stretches it by the clock's speed ([`parking_runtime::Clock::stretch`]).
     pub window: Duration,
 }
 
@@ -64,9 +66,6 @@ fn unauthorized(s: impl Into<String>) -> WebhookError {
 }
 
 fn within_window(at_ms: i64, now: Timestamp, window: Duration) -> Result<(), WebhookError> {
-    // The window is meant in real time: under a simulated clock it runs as
-    // fast as the clock does.
-    let window = window.mul_f64(tag_reader::clock::speed());
     // Saturating: a timestamp header is the sender's text, and one near
     // i64's ends must be refused, not overflow (found by cargo-fuzz).
     let skew = now.unix_millis().saturating_sub(at_ms).unsigned_abs();

@@ -185,7 +185,7 @@ async fn top_ups_are_invoiced_when_the_policy_says(db: &Db) {
         let mut fx = Effects::default();
         let t = transfer(&format!("top-{n}"), 200_000, &format!("nap {code}"));
         apply_transfer(&mut tx, db.backend, &policy, &t, NOW, &mut fx).await.unwrap();
-        fx.finish(&mut tx, db.backend).await.unwrap();
+        fx.finish(&mut tx, db.backend, NOW).await.unwrap();
         tx.commit().await.unwrap();
         let debit = Settlement::Account { account: account.clone() };
         let e = exit("hn-01", n, NOW + 1_000, VehicleClass::Car, 30_000, debit);

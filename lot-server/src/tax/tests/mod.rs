@@ -48,7 +48,7 @@ async fn pay_memo(db: &Db, id: &str, amount: i64, memo: &str, at_ms: i64) {
     let mut tx = db.pool.begin().await.unwrap();
     let mut fx = Effects::default();
     apply_transfer(&mut tx, db.backend, &policy(), &transfer(id, amount, memo), at_ms, &mut fx).await.unwrap();
-    fx.finish(&mut tx, db.backend).await.unwrap();
+    fx.finish(&mut tx, db.backend, at_ms).await.unwrap();
     tx.commit().await.unwrap();
 }
 

@@ -18,12 +18,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use parking_core::wire::{self, Credential, EventAck, GateEvent, GateEventKind, Settlement, V1};
 use parking_core::{Epc, EventId, Timestamp, VehicleClass};
+use parking_runtime::histogram::percentile;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Db;
-use crate::mqtt_ingest::{self, IngestMetrics};
+
+use crate::mqtt::ingest::{self as mqtt_ingest, IngestMetrics};
 use crate::testing::TestDb;
 
 /// Options of `lot-server bench-ingest`.
@@ -42,13 +44,6 @@ pub struct IngestArgs {
     /// Offered load, events per second (0: as fast as the broker takes them).
     #[arg(long, default_value_t = 5_000)]
     pub rate: u32,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
 fn events(n: usize) -> anyhow::Result<Vec<GateEvent>> {
@@ -123,7 +118,10 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     let client_id = format!("bench-ingest-{}", std::process::id());
     let link_stop = CancellationToken::new();
-    let (out, link) = mqtt_ingest::spawn_publisher(&broker, &format!("{client_id}-ack"), link_stop.clone())?;
+    let (out, link) = crate::mqtt::link::spawn_publisher(&broker, &format!("{client_id}-ack"), link_stop.clone())?;
+    let clock = parking_runtime::Clock::wall();
+    let after =
+        crate::mqtt::commands::AfterCommit { out, lists_changed: std::sync::Arc::default(), clock: clock.clone() };
     let ingest = tokio::spawn(mqtt_ingest::run(
         db.clone(),
         "bench-lot".parse()?,
@@ -133,15 +131,15 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         metrics.clone(),
         mqtt_ingest::SettleLink {
             policy: std::sync::Arc::new(crate::settlement::Policy::from_tax(&Default::default())?),
-            lists_changed: std::sync::Arc::default(),
+            after: after.clone(),
         },
-        out,
+        after.out.clone(),
         shutdown.clone(),
     ));
     // The journal task, as `lot-server run` has it: chaining what ingest
     // queues competes for the same database.
     crate::audit::init(&db, "bench-lot").await?;
-    let journal = tokio::spawn(crate::audit::run(db.clone(), shutdown.clone()));
+    let journal = tokio::spawn(crate::audit::run(db.clone(), clock, shutdown.clone()));
 
     // The acknowledgement listener.
     let mut opts = MqttOptions::new(format!("bench-acks-{}", std::process::id()), host, port);
@@ -171,7 +169,7 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
     let mut sent_at: HashMap<EventId, Instant> = HashMap::with_capacity(total);
     let mut opts = MqttOptions::new(format!("bench-controllers-{}", std::process::id()), host, port);
     opts.set_inflight(1_000);
-    let (controllers, mut pub_loop) = tag_reader::publisher::new_client(opts, 4096);
+    let (controllers, mut pub_loop) = parking_runtime::mqtt::new_client(opts, 4096);
     tokio::spawn(async move {
         loop {
             if pub_loop.poll().await.is_err() {

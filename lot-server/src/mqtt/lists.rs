@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use parking_core::LotId;
 use parking_core::wire::{self, LotTopic, Topics};
-use tag_reader::publisher::OutMsg;
+use parking_runtime::Clock;
+use parking_runtime::mqtt::OutMsg;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -31,6 +32,8 @@ pub struct PublishConfig {
     pub snapshot_every: Duration,
     /// Also look for changes this often, in case another process made them.
     pub poll_every: Duration,
+    /// Stamps each snapshot and delta.
+    pub clock: Clock,
 }
 
 /// Publishes until `shutdown`. Database errors are logged and retried at
@@ -61,10 +64,10 @@ pub async fn run(
             _ = changed.notified() => false,
             _ = tokio::time::sleep(config.poll_every) => false,
         };
-        let now = tag_reader::reader::now();
+        let now = config.clock.now();
         if !snapshot_now {
             if let Some(from) = published {
-                match super::delta_since(&db, &config.lot, from, now).await {
+                match crate::lists::delta_since(&db, &config.lot, from, now).await {
                     Ok(None) => continue,
                     Ok(Some(delta)) => {
                         let entries = delta.upsert_tags.len()
@@ -101,7 +104,7 @@ pub async fn run(
             snapshot_due = Some(snapshot_due.map_or(earliest, |d| d.min(earliest)));
             continue;
         }
-        match super::snapshot(&db, &config.lot, now).await {
+        match crate::lists::snapshot(&db, &config.lot, now).await {
             Ok(s) if last_snapshot_version == Some(s.version) => snapshot_due = None,
             Ok(s) => {
                 let (version, tags) = (s.version, s.tags.len());

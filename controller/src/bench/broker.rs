@@ -19,14 +19,9 @@ use parking_core::{Epc, GateId};
 use rumqttc::{Event, MqttOptions, Packet, QoS};
 use tokio_util::sync::CancellationToken;
 
-use crate::bench::{BenchArgs, bench_settings, epc_bytes, lists, peak_rss_mb};
+use parking_runtime::histogram::percentile;
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
+use super::{BenchArgs, bench_settings, epc_bytes, lists, peak_rss_mb};
 
 /// The upper bound of the bucket holding quantile `q` of a histogram.
 fn histogram_quantile(h: &prometheus::Histogram, q: f64) -> f64 {
@@ -48,7 +43,7 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
 
     let mut options = MqttOptions::new(format!("bench-bridge-{}", std::process::id()), host, port);
     options.set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
-    let (client, mut eventloop) = tag_reader::publisher::new_client(options, 1024);
+    let (client, mut eventloop) = parking_runtime::mqtt::new_client(options, 1024);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     tokio::spawn(async move {
         loop {
@@ -67,22 +62,25 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     for g in &gates {
         client.subscribe(topics.gate(g, GateTopic::Barrier), QoS::AtLeastOnce).await?;
     }
-    let snapshot = lists(args.tags)?;
+    let reads = args.reads.min(20_000);
+    let warmup = 200;
+    // A fresh known tag for every read: with fewer tags than reads, a tag
+    // would come back while inside, open nothing, and time out.
+    let tags = args.tags.max(reads + warmup);
+    let snapshot = lists(tags)?;
     client.publish(topics.lot(LotTopic::Lists), QoS::AtLeastOnce, true, wire::encode(&snapshot)).await?;
 
     let shutdown = CancellationToken::new();
     let shared = std::sync::Arc::new(crate::runtime::Shared::new(&settings)?);
     let controller = tokio::spawn(crate::runtime::run_with(settings, shutdown.clone(), std::sync::Arc::clone(&shared)));
 
-    let reads = args.reads.min(20_000);
     let mut latencies = Vec::with_capacity(reads);
     let mut timeouts = 0usize;
-    let warmup = 200;
     for i in 0..reads + warmup {
         let gate = &gates[i % gates.len()];
         // A fresh known tag each time: every read is a decision that opens.
-        let n = (i as u64) % args.tags.max(1) as u64;
-        let at = tag_reader::reader::now();
+        let n = i as u64;
+        let at = parking_runtime::Clock::wall().now();
         let presence = TagPresence {
             epc: Epc::from_bytes(&epc_bytes(n))?,
             tid: None,

@@ -9,22 +9,29 @@
 //! lanes' actions anyway, publishes the events from memory, and holds them
 //! and their lot-state changes in memory, committing them (oldest first,
 //! in one transaction) as soon as the journal takes writes again.
+//!
+//! Parts: this file (the task, its commits and actions), `failing` (the
+//! held events while the journal fails, and the retries), `sending`
+//! (acknowledgements, deletions and the backlog's re-sends).
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use parking_core::gate::LotChange;
-use parking_core::wire::{AlarmKind, EventAck, GateTopic, Topics};
+use parking_core::wire::{EventAck, GateTopic, Topics};
 use parking_core::{EventId, GateId};
-use tag_reader::publisher::OutMsg;
-use tag_reader::reader::now;
+use parking_runtime::mqtt::OutMsg;
 use tokio::sync::mpsc;
+
+mod failing;
+mod sending;
+
+use failing::Held;
 
 use super::{EngineMsg, Shared};
 use crate::delivery::Delivery;
-use crate::journal::{Entry, Journal, JournalError, Unacked};
+use crate::journal::{Entry, Journal, Unacked};
 
 /// Most events committed in one transaction.
 const MAX_BATCH: usize = 512;
@@ -76,19 +83,6 @@ fn event_msg(topics: &Topics, gate: &str, payload: Vec<u8>) -> Option<OutMsg> {
     Some(OutMsg { topic: topics.gate(&gate, GateTopic::Event), payload, retain: false })
 }
 
-/// Events and lot-state changes decided while the journal failed, in
-/// decision order: in memory only, until a commit takes them.
-#[derive(Debug, Default)]
-struct Held {
-    entries: Vec<Entry>,
-    /// When each entry was handed to the publisher (ms), if it was.
-    sent: Vec<Option<i64>>,
-    changes: Vec<LotChange>,
-    ids: HashSet<EventId>,
-    /// Held events the server has acknowledged already.
-    acked: HashSet<EventId>,
-}
-
 struct Task {
     journal: Journal,
     delivery: Delivery,
@@ -116,8 +110,8 @@ pub async fn run(
     shared: Arc<Shared>,
 ) {
     // A network timeout, meant in real time: stretched under a simulated clock.
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
-    let ack_timeout = (limits.ack_timeout_ms as f64 * tag_reader::clock::speed()) as u64;
+    let ack_timeout = shared.clock.stretch(Duration::from_millis(limits.ack_timeout_ms));
+    let ack_timeout = u64::try_from(ack_timeout.as_millis()).unwrap_or(u64::MAX);
     let mut delivery = Delivery::new(ack_timeout);
     for u in unacked {
         delivery.journaled(u.seq, u.event_id, None);
@@ -243,7 +237,7 @@ impl Task {
                     }
                     m.events_journaled.inc_by(entries.len() as u64);
                     self.act(actions);
-                    let now_ms = now().unix_millis();
+                    let now_ms = self.shared.clock.now_ms();
                     for (entry, seq) in entries.into_iter().zip(seqs) {
                         let id = entry.event.event_id;
                         let sent = self.publish(&entry).then_some(now_ms);
@@ -256,98 +250,13 @@ impl Task {
         }
         // Not on disk: the lanes go on, the events go out from memory.
         self.act(actions);
-        let now_ms = now().unix_millis();
+        let now_ms = self.shared.clock.now_ms();
         let sent: Vec<Option<i64>> = entries.iter().map(|e| self.publish(e).then_some(now_ms)).collect();
         let held = self.held.get_or_insert_with(Held::default);
         held.ids.extend(entries.iter().map(|e| e.event.event_id));
         held.entries.extend(entries);
         held.sent.extend(sent);
         held.changes.extend(changes);
-    }
-
-    /// The journal just failed: hold from now on, and alarm every lane.
-    fn failing(&mut self, error: &JournalError, events: usize) {
-        tracing::error!(
-            error = %error,
-            events,
-            "journal commit failed: the lanes go on, their events are held in memory until the journal takes them"
-        );
-        self.held = Some(Held::default());
-        self.retry_delay = Duration::from_millis(50);
-        self.retry_at = Instant::now() + self.retry_delay;
-        for lane in 0..self.outputs.barriers.len() {
-            let detail = format!("the controller's journal cannot be written ({error}): events are held in memory");
-            let msg = EngineMsg::Alarm { lane, alarm: AlarmKind::JournalFailing, detail };
-            if self.outputs.engine.try_send(msg).is_err() {
-                tracing::error!(lane, "engine queue full: journal alarm not raised");
-            }
-        }
-    }
-
-    /// Tries the failing journal again: the held events and changes, then
-    /// the deletions of acknowledged rows that failed.
-    async fn retry(&mut self) {
-        if Instant::now() < self.retry_at {
-            return;
-        }
-        if let Some(held) = self.held.take() {
-            match self.journal.commit(&held.entries, &held.changes).await {
-                Ok(seqs) => {
-                    tracing::info!(
-                        events = held.entries.len(),
-                        "the journal takes writes again: held events committed"
-                    );
-                    self.shared.metrics.events_journaled.inc_by(held.entries.len() as u64);
-                    for ((entry, sent), seq) in held.entries.into_iter().zip(held.sent).zip(seqs) {
-                        let id = entry.event.event_id;
-                        if held.acked.contains(&id) {
-                            self.undeleted.push(id);
-                        } else {
-                            self.delivery.journaled(seq, id, sent);
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::debug!(error = %e, events = held.entries.len(), "journal still failing");
-                    self.held = Some(held);
-                    self.retry_delay = (self.retry_delay * 2).min(MAX_RETRY);
-                    self.retry_at = Instant::now() + self.retry_delay;
-                    return;
-                }
-            }
-        }
-        if !self.undeleted.is_empty() {
-            let ids = std::mem::take(&mut self.undeleted);
-            self.delete(ids).await;
-        }
-    }
-
-    /// The server acknowledged these events.
-    async fn acked(&mut self, mut ids: Vec<EventId>) {
-        if let Some(held) = &mut self.held {
-            ids.retain(|id| {
-                let is_held = held.ids.contains(id);
-                if is_held {
-                    held.acked.insert(*id);
-                }
-                !is_held
-            });
-        }
-        ids.retain(|id| self.delivery.acked(id));
-        if !ids.is_empty() {
-            self.delete(ids).await;
-        }
-    }
-
-    async fn delete(&mut self, ids: Vec<EventId>) {
-        match self.journal.ack(&ids).await {
-            Ok(n) => self.shared.metrics.events_acked.inc_by(n),
-            Err(e) => {
-                tracing::error!(error = %e, events = ids.len(), "cannot delete acknowledged events; trying again later");
-                self.undeleted.extend(ids);
-                self.retry_at = self.retry_at.max(Instant::now() + self.retry_delay);
-            }
-        }
     }
 
     /// Pulses barriers and publishes displays, in the order decided.
@@ -380,38 +289,5 @@ impl Task {
         self.shared.publisher.connected.load(Ordering::Relaxed)
             && event_msg(&self.topics, entry.event.gate.as_str(), entry.payload.clone())
                 .is_some_and(|msg| self.outputs.out.try_send(msg).is_ok())
-    }
-
-    async fn resend(&mut self, max: usize) {
-        let (journal, delivery, out, topics, shared) =
-            (&mut self.journal, &mut self.delivery, &self.outputs.out, &self.topics, &self.shared);
-        let now_ms = now().unix_millis();
-        let due = delivery.due(now_ms, max);
-        if due.is_empty() {
-            return;
-        }
-        let rows = match journal.payloads(&due).await {
-            Ok(rows) => rows,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the backlog");
-                return;
-            }
-        };
-        let found: std::collections::HashSet<i64> = rows.iter().map(|(s, _, _)| *s).collect();
-        for seq in due.iter().filter(|s| !found.contains(s)) {
-            delivery.forget(*seq);
-        }
-        for (seq, gate, payload) in rows {
-            let Some(msg) = event_msg(topics, &gate, payload) else {
-                tracing::error!(seq, gate, "journal row with a bad gate id");
-                delivery.forget(seq);
-                continue;
-            };
-            if out.try_send(msg).is_err() {
-                break; // the publisher is busy; the rest waits for the next tick
-            }
-            delivery.mark_sent(seq, now_ms);
-            shared.metrics.events_resent.inc();
-        }
     }
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use parking_core::settings::BrokerSettings;
 use parking_core::wire::{self, EventAck, GateEvent, GateTopic, Topics, V1};
 use parking_core::{GateId, LotId};
+use parking_runtime::mqtt::OutMsg;
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge, Registry};
-use tag_reader::publisher::{self, OutMsg, PublisherConfig, PublisherStats};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
@@ -33,6 +33,8 @@ pub struct IngestMetrics {
     pub refused: IntCounter,
     pub commit_seconds: Histogram,
     pub backlog: IntGauge,
+    /// 1 while the broker holds the ingestion's subscription.
+    pub subscribed: IntGauge,
 }
 
 impl IngestMetrics {
@@ -49,12 +51,14 @@ impl IngestMetrics {
                     .buckets(prometheus::exponential_buckets(0.0005, 2.0, 14)?),
             )?,
             backlog: IntGauge::new("ingest_backlog", "Gate events received and not yet committed")?,
+            subscribed: IntGauge::new("ingest_subscribed", "1 while the broker holds the ingestion's subscription")?,
         };
         registry.register(Box::new(m.events.clone()))?;
         registry.register(Box::new(m.duplicates.clone()))?;
         registry.register(Box::new(m.refused.clone()))?;
         registry.register(Box::new(m.commit_seconds.clone()))?;
         registry.register(Box::new(m.backlog.clone()))?;
+        registry.register(Box::new(m.subscribed.clone()))?;
         Ok(m)
     }
 }
@@ -90,42 +94,13 @@ pub fn shared(group: Option<&str>, filter: &str) -> String {
     }
 }
 
-/// What ingestion needs for settlement: the VAT policy, and the lists
-/// publisher to wake when account debits change what tags may spend.
+/// What ingestion needs for settlement: the VAT policy, and what to do
+/// after each commit (lane commands out, the lists publisher woken when
+/// account debits change what tags may spend).
 #[derive(Clone, Debug)]
 pub struct SettleLink {
     pub policy: Arc<crate::settlement::Policy>,
-    pub lists_changed: Arc<tokio::sync::Notify>,
-}
-
-/// The server's one outgoing MQTT link (acknowledgements, lists, tariff,
-/// its status): a publisher with an outbox that survives broker outages.
-/// `options` carry the client id and last will; `on_connect` is published
-/// (retained) at every connect; `stats` tell readiness whether it is up.
-/// Returns its input and a handle that finishes after `stop`, once the
-/// outbox is drained or 3 s have passed.
-pub fn spawn_link(
-    mut options: rumqttc::MqttOptions,
-    on_connect: Option<OutMsg>,
-    stats: Arc<PublisherStats>,
-    stop: CancellationToken,
-) -> (mpsc::Sender<OutMsg>, tokio::task::JoinHandle<()>) {
-    // Lists snapshots of a large lot exceed the default 1 MiB.
-    options.set_max_packet_size(1024 * 1024, 256 * 1024 * 1024);
-    let (out_tx, out_rx) = mpsc::channel::<OutMsg>(65_536);
-    let config = PublisherConfig { options, outbox_capacity: 100_000, max_inflight: 1_000, on_connect };
-    let handle = tokio::spawn(publisher::run(config, out_rx, stats, stop, Duration::from_secs(3)));
-    (out_tx, handle)
-}
-
-/// [`spawn_link`] with no last will or status, for the bench and tests.
-pub fn spawn_publisher(
-    broker: &BrokerSettings,
-    client_id: &str,
-    stop: CancellationToken,
-) -> Result<(mpsc::Sender<OutMsg>, tokio::task::JoinHandle<()>), publisher::BrokerError> {
-    let options = publisher::mqtt_options(broker, client_id, None)?;
-    Ok(spawn_link(options, None, Arc::new(PublisherStats::default()), stop))
+    pub after: super::commands::AfterCommit,
 }
 
 async fn subscribe(
@@ -136,12 +111,14 @@ async fn subscribe(
     metrics: IngestMetrics,
     shutdown: CancellationToken,
 ) {
-    let mut options = match publisher::mqtt_options(&broker, &client_id, None) {
+    let mut options = match parking_runtime::mqtt::mqtt_options(&broker, &client_id, None) {
         Ok(o) => o,
         Err(e) => return tracing::error!(error = %e, "ingestion: no broker link"),
     };
     options.set_clean_session(false);
-    publisher::subscribe("ingest", options, &[filter], &shutdown, &mut Queue { tx, metrics }).await;
+    let subscribed = metrics.subscribed.clone();
+    parking_runtime::mqtt::subscribe("ingest", options, &[filter], &shutdown, &mut Queue { tx, metrics }).await;
+    subscribed.set(0);
 }
 
 /// Decodes each gate event onto the committer's queue.
@@ -150,7 +127,7 @@ struct Queue {
     metrics: IngestMetrics,
 }
 
-impl publisher::OnMessage for Queue {
+impl parking_runtime::mqtt::OnMessage for Queue {
     async fn on_message(&mut self, msg: rumqttc::Publish) -> bool {
         match wire::decode::<GateEvent>(&msg.payload) {
             Ok(event) => {
@@ -168,6 +145,10 @@ impl publisher::OnMessage for Queue {
                 true
             }
         }
+    }
+
+    fn on_subscribed(&mut self) {
+        self.metrics.subscribed.set(1);
     }
 }
 
@@ -199,7 +180,7 @@ async fn committer(
             let mut delay = Duration::from_millis(50);
             loop {
                 let started = Instant::now();
-                match crate::ingest::commit(&db, &settle.policy, &batch, tag_reader::reader::now()).await {
+                match crate::ingest::commit(&db, &settle.policy, &batch, settle.after.clock.now()).await {
                     Ok(outcome) => {
                         metrics.commit_seconds.observe(started.elapsed().as_secs_f64());
                         tracing::debug!(new = outcome.new, "committed");
@@ -231,18 +212,21 @@ async fn committer(
                 tracing::error!("the acknowledgement publisher is gone");
             }
         }
-        let now = tag_reader::reader::now();
-        for cmd in &outcome.commands {
-            if out.send(cmd.to_out(now)).await.is_err() {
-                tracing::error!("the command publisher is gone");
-            }
-        }
-        if outcome.lists_changed {
-            settle.lists_changed.notify_one();
-        }
+        settle.after.publish(&outcome.commands, outcome.lists_changed).await;
         drop(_enter);
         for s in &spans {
             s.in_scope(|| tracing::trace!("committed and acknowledged"));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shared;
+
+    #[test]
+    fn a_share_group_subscribes_through_share() {
+        assert_eq!(shared(Some("g"), "parking/l/gate/+/event"), "$share/g/parking/l/gate/+/event");
+        assert_eq!(shared(None, "parking/l/gate/+/event"), "parking/l/gate/+/event");
     }
 }

@@ -19,10 +19,10 @@ use parking_core::settings::BrokerSettings;
 use parking_core::wire::{
     self, Credential, DisplayMsg, GateEvent, GateEventKind, GateTopic, LaneStatus, NodeStatus, Topic, Topics,
 };
+use parking_runtime::mqtt::{mqtt_options, new_client};
 use rumqttc::{Event, Packet, QoS};
 use serde::Serialize;
 use serde_json::{Value, json};
-use tag_reader::publisher::{mqtt_options, new_client};
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 

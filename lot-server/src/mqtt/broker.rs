@@ -2,7 +2,7 @@
 //! lot-server process plus its controllers make a whole lot, with nothing
 //! else installed.
 //!
-//! rumqttd never sets TCP_NODELAY on its sockets (DOMAIN.md §9), so a QoS 1
+//! rumqttd never sets TCP_NODELAY on its sockets (docs/mqtt.md, "TCP_NODELAY on every hop"), so a QoS 1
 //! round trip through it costs ~44 ms. Nothing that opens a barrier waits
 //! on one: controllers decide from local state, and what the server sends
 //! a lane (acknowledgements, lists, payment confirmations) is one-way. For

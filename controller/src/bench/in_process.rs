@@ -1,19 +1,9 @@
-//! `controller bench`: decision latency, measured.
-//!
-//! In-process (the default): reader bytes go into the R2000 codec, through
-//! deduplication and the engine, to the Modbus relay frame written to an
-//! in-memory transport, over 8 lanes, while a real SQLite journal commits
-//! every event on another thread. The latency of each read that reaches a
-//! decision is the wall time from its first byte entering the codec to
-//! its relay frame being written.
-//!
-//! `--broker HOST:PORT`: the same path through a real broker. A reader
-//! bridge publishes each read, the controller runtime decides, and the
-//! barrier command comes back over MQTT; the latency is publish to
-//! barrier command received.
+//! `controller bench` in-process: reader bytes through the R2000 codec,
+//! deduplication and the engine to the Modbus relay frame, over 8 lanes,
+//! with a real SQLite journal committing on another thread.
 
-// Figures for printing: lane numbers below 8, counts far below 2^32, and
-// percentile indices within the slice, so these casts cannot truncate.
+// Figures for printing: lane numbers below 8, counts far below 2^32, so
+// these casts cannot truncate.
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
 
 use std::collections::HashMap;
@@ -24,43 +14,17 @@ use parking_core::Timestamp;
 use parking_core::gate::{Input, TicketKey};
 use parking_core::secret::Secret;
 use parking_core::wire::{self, ListsSnapshot};
+use parking_runtime::histogram::Samples;
 use tag_reader::codec::r2000::{R2000Codec, R2000Frame};
 use tag_reader::dedup::{DedupConfig, DedupEvent, Deduplicator};
 use tokio::sync::mpsc;
 use tokio_util::codec::Decoder;
 
-mod fixtures;
-
-pub use fixtures::{Rng, bench_settings, current_rss_mb, epc_bytes, lists, peak_rss_mb, snapshot_json, tag_frame};
-use fixtures::{percentile, traffic};
-
+use super::fixtures::traffic;
+use super::{BenchArgs, bench_settings, current_rss_mb, epc_bytes, peak_rss_mb, snapshot_json, tag_frame};
 use crate::engine::{Engine, EventIds, Out};
 use crate::journal::{Entry, Journal};
 use crate::modbus;
-
-/// Options of `controller bench`.
-#[derive(clap::Args, Debug, Clone)]
-pub struct BenchArgs {
-    /// Reads to feed (repeats included).
-    #[arg(long, default_value_t = 400_000)]
-    pub reads: usize,
-    /// Registered tags in the lists (1000000 for the memory figure).
-    #[arg(long, default_value_t = 10_000)]
-    pub tags: usize,
-    /// Measure through this MQTT broker instead of in-process.
-    #[arg(long)]
-    pub broker: Option<String>,
-    /// Seed of the traffic mix.
-    #[arg(long, default_value_t = 7)]
-    pub seed: u64,
-}
-
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    match args.broker.clone() {
-        Some(b) => crate::bench_broker::run(args, &b).await,
-        None => in_process(args).await,
-    }
-}
 
 fn event_name(kind: &parking_core::wire::GateEventKind) -> &'static str {
     use parking_core::wire::GateEventKind as K;
@@ -74,12 +38,12 @@ fn event_name(kind: &parking_core::wire::GateEventKind) -> &'static str {
     }
 }
 
-async fn in_process(args: BenchArgs) -> anyhow::Result<()> {
+pub(super) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("parking-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let settings = bench_settings(&dir.join("journal.sqlite"), None)?;
     let key = TicketKey::new(Secret::new("bench-ticket-key-0123456789"))?;
-    let book = crate::runtime::tariff_book(&settings);
+    let book = crate::runtime::tariff_book(&settings)?;
     let mut engine = Engine::new(&settings, key, book, EventIds::new([1, 2, 3, 4, 5, 6]));
     let base_rss = current_rss_mb();
     // The lists arrive as the server publishes them: one JSON snapshot,
@@ -99,7 +63,7 @@ async fn in_process(args: BenchArgs) -> anyhow::Result<()> {
     );
     let reads = traffic(&args);
 
-    let mut journal = Journal::open(&dir.join("journal.sqlite")).await?;
+    let mut journal = Journal::open(&dir.join("journal.sqlite"), parking_runtime::Clock::wall()).await?;
     let (tx, mut rx) = mpsc::channel::<(Vec<Entry>, Vec<parking_core::gate::LotChange>)>(4_096);
     let writer = tokio::spawn(async move {
         let mut committed = 0usize;
@@ -197,18 +161,13 @@ async fn in_process(args: BenchArgs) -> anyhow::Result<()> {
         (latencies, counts, relay_bytes)
     });
     let started = Instant::now();
-    let (mut latencies, counts, relay_bytes) = hot.await?;
+    let (latencies, counts, relay_bytes) = hot.await?;
     let hot_s = started.elapsed().as_secs_f64();
     let (committed, batches) = writer.await??;
     let total_s = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let us = |ns: u64| ns as f64 / 1e3;
-    let (p50, p99, p999, max) = (
-        us(percentile(&latencies, 0.50)),
-        us(percentile(&latencies, 0.99)),
-        us(percentile(&latencies, 0.999)),
-        us(latencies.last().copied().unwrap_or(0)),
-    );
+    let mut samples: Samples = latencies.iter().map(|&ns| ns as f64 / 1e3).collect();
+    let (p50, p99, p999, max) =
+        (samples.percentile(0.50), samples.percentile(0.99), samples.percentile(0.999), samples.max());
     println!(
         "reads: {} over 8 lanes ({} repeats absorbed by dedup), decisions: {} ({} opened, {} not opened)",
         args.reads,

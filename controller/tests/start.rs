@@ -1,0 +1,61 @@
+//! The controller refuses to start on what would make it decide wrongly,
+//! and names the cause: a malformed `PARKING_CLOCK`, a tariff file it
+//! cannot read. (Also the reason `cargo test --workspace` builds the
+//! `controller` binary for the process tests.)
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn controller(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_controller"));
+    cmd.args(args).current_dir(root()).env_remove("PARKING_CLOCK");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn a_malformed_clock_is_refused_by_name() {
+    let args = ["check-config", "--config", "config/lot.toml", "--config", "config/controller.toml"];
+    let out = controller(&args, &[("PARKING_CLOCK", "tomorrow@1*2")]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("environment variable PARKING_CLOCK"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let out = controller(&args, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn an_unreadable_tariff_file_refuses_the_start_naming_it() {
+    let dir = std::env::temp_dir().join(format!("parking-ctl-tariffs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("tariffs")).unwrap();
+    for e in std::fs::read_dir(root().join("config/tariffs")).unwrap() {
+        let p = e.unwrap().path();
+        std::fs::copy(&p, dir.join("tariffs").join(p.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(dir.join("tariffs/zz-broken.toml"), "version = ").unwrap();
+    let tariffs = dir.join("tariffs").display().to_string();
+    let journal = dir.join("journal.sqlite").display().to_string();
+    let out = controller(
+        &["run", "--config", "config/lot.toml", "--config", "config/controller.toml"],
+        &[("PARKING__LOT__TARIFF_DIR", &tariffs), ("PARKING__CONTROLLER__JOURNAL", &journal)],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("zz-broken.toml"), "{err}");
+    assert!(err.contains("lot.tariff_dir"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

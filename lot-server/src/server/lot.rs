@@ -1,0 +1,169 @@
+//! One lot's part of the server: its database, its MQTT link
+//! (acknowledgements, lists, tariff, status), ingestion, settlement, the
+//! journal, invoices, reconciliation and the live board, each task handed
+//! the server's clock.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use parking_core::wire::{self, LotTopic, TariffMsg, Topics, V1};
+use parking_runtime::mqtt::{self, OutMsg, PublisherStats};
+use tokio_util::sync::CancellationToken;
+
+use super::node_status;
+use crate::mqtt::commands::AfterCommit;
+use crate::mqtt::{ingest as mqtt_ingest, link, lists, live};
+use crate::settings::{LotConfig, Settings};
+use crate::{api, audit, db, metrics, registry, settlement, tax};
+
+/// One lot's part of the server: its API state and its running tasks.
+pub(super) struct LotRuntime {
+    pub(super) state: api::AppState,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    out: tokio::sync::mpsc::Sender<OutMsg>,
+    offline: OutMsg,
+    link_stop: CancellationToken,
+    link: tokio::task::JoinHandle<()>,
+}
+
+impl LotRuntime {
+    pub(super) async fn start(
+        settings: &Settings,
+        config: &LotConfig,
+        limits: Arc<api::limits::RateLimits>,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<LotRuntime> {
+        let lot = config.lot.id.clone();
+        let node = &settings.server.node;
+        let clock = settings.clock.clone();
+        let db = db::Db::connect_in(config.database.url.expose(), config.database.schema.as_deref())
+            .await
+            .with_context(|| format!("cannot open the database ({})", config.database.describe()))?;
+        db.migrate().await.context("cannot bring the database schema up to date")?;
+        let book = parking_runtime::tariffs::load_dir(Path::new(&config.lot.tariff_dir), &config.lot.zone)?;
+        let policy = Arc::new(settlement::Policy {
+            lot: lot.as_str().to_owned(),
+            invoice_topups: config.invoice.topups,
+            ..settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?
+        });
+        policy.vat.rate_at(clock.now()).context("[tax] vat: no rate is in force today")?;
+        audit::init(&db, lot.as_str()).await.context("cannot start the journal")?;
+        audit::record_tariff(&db, &config.lot.zone, &book, clock.now_ms())
+            .await
+            .context("cannot journal the tariff")?;
+        let codes = settlement::assign_topup_codes(&db).await?;
+        if codes > 0 {
+            tracing::info!(%lot, accounts = codes, "gave top-up codes to accounts that had none");
+        }
+        let metrics = metrics::ServerMetrics::new()?;
+        tracing::info!(backend = ?db.backend, %lot, "lot starting");
+
+        // One MQTT link out: acknowledgements, lists, tariff, our status.
+        let stats = Arc::new(PublisherStats::default());
+        let offline = node_status(&lot, node, false, clock.now());
+        let client_id = format!("{node}-{lot}-out");
+        let link_stop = CancellationToken::new();
+        let (out, link) = link::spawn_link(
+            mqtt::mqtt_options(&settings.broker, &client_id, Some(&offline))?,
+            Some(node_status(&lot, node, true, clock.now())),
+            Arc::clone(&stats),
+            link_stop.clone(),
+        );
+        let topics = Topics::new(lot.clone());
+        let tariff = TariffMsg { v: V1, lot: lot.clone(), zone: config.lot.zone.clone(), issued_at: clock.now(), book };
+        out.send(OutMsg { topic: topics.lot(LotTopic::Tariff), payload: wire::encode(&tariff), retain: true }).await?;
+
+        let registry = registry::Registry::new(db.clone()).with_policy(Arc::clone(&policy));
+        let after =
+            AfterCommit { out: out.clone(), lists_changed: Arc::clone(&registry.lists_changed), clock: clock.clone() };
+        let mut tasks = vec![
+            tokio::spawn(lists::run(
+                db.clone(),
+                lists::PublishConfig {
+                    lot: lot.clone(),
+                    snapshot_every: Duration::from_secs(settings.server.lists_snapshot_secs.max(1)),
+                    poll_every: Duration::from_secs(5),
+                    clock: clock.clone(),
+                },
+                Arc::clone(&registry.lists_changed),
+                out.clone(),
+                shutdown.clone(),
+            )),
+            tokio::spawn(mqtt_ingest::run(
+                db.clone(),
+                lot.clone(),
+                settings.broker.clone(),
+                format!("{node}-{lot}-ingest"),
+                settings.server.share_group.as_ref().map(|g| g.as_str().to_owned()),
+                metrics.ingest.clone(),
+                mqtt_ingest::SettleLink { policy: Arc::clone(&policy), after: after.clone() },
+                out.clone(),
+                shutdown.clone(),
+            )),
+        ];
+        let (settler, settler_task) = settlement::settler::Settler::spawn(
+            db.clone(),
+            Arc::clone(&policy),
+            after.clone(),
+            metrics.settlement.clone(),
+            shutdown.clone(),
+        );
+        tasks.push(settler_task);
+        tasks.push(tokio::spawn(audit::run(db.clone(), clock.clone(), shutdown.clone())));
+        let issuer =
+            tax::invoicing::Issuer::from_settings(&config.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
+        tasks.push(tokio::spawn(tax::invoicing::run(
+            db.clone(),
+            issuer,
+            tax::invoicing::FileDrop { dir: config.invoice.drop_dir.clone() },
+            clock.clone(),
+            shutdown.clone(),
+        )));
+        match settings.tax.journal_key().context("tax.journal_key")? {
+            Some(key) => tasks.push(tokio::spawn(audit::seal_days(db.clone(), key, clock.clone(), shutdown.clone()))),
+            None => tracing::warn!(%lot, "tax.journal_key is not set: the journal is kept but not sealed"),
+        }
+        if let Some(p) = config.settlement.sepay_poll.as_ref() {
+            let feed = settlement::reconcile::SepayFeed::new(&p.base_url, p.token.clone(), p.account_number.clone());
+            let every = Duration::from_secs(p.every_secs.max(1));
+            tasks.push(tokio::spawn(settlement::reconcile::run(
+                db.clone(),
+                feed,
+                settler.clone(),
+                every,
+                clock.clone(),
+                shutdown.clone(),
+            )));
+        }
+
+        let mut keys = config.settlement.keys();
+        // A signature's window is meant in real time.
+        keys.window = clock.stretch(keys.window);
+        let settlement = api::settlement::SettlementState { settler, policy, keys, after };
+        let journal_key = settings.tax.journal_key()?.map(|k| k.verifying_key());
+        let live = Arc::new(live::LiveBoard::default());
+        tasks.push(tokio::spawn(live::run(
+            Arc::clone(&live),
+            lot.clone(),
+            settings.broker.clone(),
+            format!("{node}-{lot}-live"),
+            shutdown.clone(),
+        )));
+        let app = api::App { db, registry, lot, metrics, broker: stats, settlement, journal_key, live, limits, clock };
+        Ok(LotRuntime { state: api::AppState(Arc::new(app)), tasks, out, offline, link_stop, link })
+    }
+
+    /// Waits for its tasks (already told to stop), says it is offline, and
+    /// closes its MQTT link.
+    pub(super) async fn stop(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        let _ = self.out.send(self.offline).await;
+        drop(self.out);
+        self.link_stop.cancel();
+        let _ = self.link.await;
+    }
+}

@@ -159,6 +159,8 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
             .is_some_and(|a| a.len() == 1)
     })
     .await;
+    // The stay: stays are whole seconds, and one of no time at all is free.
+    wait::hold(Duration::from_millis(1_500)).await;
     reads.publish(format!("parking/{LOT}/gate/exit-1/read"), QoS::AtLeastOnce, false, read("exit-1")).await.unwrap();
 
     // The lane shows a dynamic VietQR for the fee, with the stay's code.

@@ -75,7 +75,8 @@ async fn a_lot_of_two_controllers_lets_vehicles_leave_by_either() {
     let s = l
         .day_with_fault(28, async {
             second.kill();
-            tokio::time::sleep(Duration::from_secs(3)).await;
+            // Down for three seconds of the day.
+            wait::hold(Duration::from_secs(3)).await;
             second = l.start_second_controller(2);
         })
         .await;

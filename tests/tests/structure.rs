@@ -25,8 +25,12 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).unwrap().flatten() {
             let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
             if p.is_dir() {
-                stack.push(p);
+                // Build output (a fuzz crate's own target/) is not source.
+                if !name.starts_with("target") && !name.starts_with('.') {
+                    stack.push(p);
+                }
             } else if p.extension().is_some_and(|x| x == "rs") {
                 out.push(p);
             }

@@ -76,3 +76,36 @@ pub async fn seal_days(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+    use parking_runtime::Clock;
+
+    use super::*;
+
+    /// The sealer takes its day from the clock it is handed: with the
+    /// clock on 24 November it seals the 23rd, whatever the wall says.
+    async fn the_clocks_yesterday_is_sealed(db: &Db) {
+        super::super::init(db, "hn-01").await.unwrap();
+        let now: parking_core::Timestamp = "2026-11-24T10:00:00+07:00".parse().unwrap();
+        let clock = Clock::manual(now);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let task = tokio::spawn(seal_days(db.clone(), super::super::tests_key(), clock, stop.clone()));
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        let sealed = loop {
+            let row: Option<(String, i64)> =
+                sqlx::query_as("SELECT day, sealed_ms FROM journal_seals").fetch_optional(&db.pool).await.unwrap();
+            if let Some(row) = row {
+                break row;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no day was sealed");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        stop.cancel();
+        task.await.unwrap();
+        assert_eq!(sealed, ("2026-11-23".to_owned(), now.unix_millis()));
+    }
+    crate::on_both_databases!(seals_follow_the_clock, the_clocks_yesterday_is_sealed);
+}

@@ -47,7 +47,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::from(2)
+                ExitCode::FAILURE
             }
         },
         Command::CheckConfig { config } => match Settings::load(&config) {
@@ -64,7 +64,7 @@ fn main() -> ExitCode {
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                ExitCode::from(2)
+                ExitCode::FAILURE
             }
         },
         Command::Run { config } => {
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => {
                     eprintln!("error: {e}");
-                    return ExitCode::from(2);
+                    return ExitCode::FAILURE;
                 }
             };
             parking_runtime::logging::init("info");

@@ -29,7 +29,7 @@ fn text(b: &[u8]) -> String {
 fn a_malformed_clock_is_refused_by_name() {
     let args = ["check-config", "--config", "config/lot.toml", "--config", "config/controller.toml"];
     let out = controller(&args, &[("PARKING_CLOCK", "tomorrow@1*2")]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(err.contains("environment variable PARKING_CLOCK"), "{err}");
     assert!(!err.contains("panicked"), "{err}");

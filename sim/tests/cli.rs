@@ -35,6 +35,6 @@ fn sim_quotes_a_stay_from_the_example_tariff() {
         "--exit",
         "2026-11-22T10:00:00+07:00",
     ]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("no price for vehicle class tractor"), "{}", text(&out.stderr));
 }

@@ -52,7 +52,7 @@ enum CliProtocol {
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
-    ExitCode::from(2)
+    ExitCode::FAILURE
 }
 
 fn main() -> ExitCode {

@@ -52,7 +52,7 @@ fn a_typo_is_refused_naming_file_and_key() {
     let typo = temp_config("typo", &example("controller.toml").replace("journal =", "jurnal ="));
     let typo_s = typo.display().to_string();
     let out = run("controller", &["check-config", "--config", "config/lot.toml", "--config", &typo_s], &[]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1), "a bad configuration is a failure at run time (exit 1)");
     let err = text(&out.stderr);
     assert!(err.contains("missing key `controller.journal`"), "{err}");
     assert!(err.contains(&format!("unknown key `controller.jurnal` in {typo_s}")), "{err}");
@@ -64,7 +64,7 @@ fn a_wrong_value_names_the_file_and_key() {
     let bad = temp_config("bad", &example("lot-server.toml").replace("127.0.0.1:8080", "localhost-8080"));
     let bad_s = bad.display().to_string();
     let out = run("lot-server", &["check-config", "--config", "config/lot.toml", "--config", &bad_s], &[]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1), "a bad configuration is a failure at run time (exit 1)");
     let err = text(&out.stderr);
     assert!(err.contains(&format!("{bad_s}: key `server.listen`")), "{err}");
 }
@@ -76,7 +76,7 @@ fn environment_overrides_apply_and_are_named_when_wrong() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("at 9600 baud"), "{}", text(&out.stdout));
     let out = run("tag-reader", &args, &[("PARKING__READER__PROTOCOL", "x9000")]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1), "a bad configuration is a failure at run time (exit 1)");
     let err = text(&out.stderr);
     assert!(err.contains("PARKING__READER__PROTOCOL: key `reader.protocol`"), "{err}");
 }
@@ -84,6 +84,25 @@ fn environment_overrides_apply_and_are_named_when_wrong() {
 #[test]
 fn a_missing_file_is_named() {
     let out = run("controller", &["check-config", "--config", "config/nope.toml"], &[]);
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1), "a bad configuration is a failure at run time (exit 1)");
     assert!(text(&out.stderr).contains("config/nope.toml: cannot read"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn exit_codes_say_usage_from_failure() {
+    for bin in ["controller", "lot-server", "tag-reader", "sim"] {
+        // A usage error (an unknown subcommand): 2, and clap's help.
+        let out = run(bin, &["no-such-command"], &[]);
+        assert_eq!(out.status.code(), Some(2), "{bin}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("Usage"), "{bin}: {}", text(&out.stderr));
+    }
+    for bin in ["controller", "lot-server", "tag-reader"] {
+        // A failure at run time (the configuration file is missing): 1.
+        let out = run(bin, &["check-config", "--config", "config/nope.toml"], &[]);
+        assert_eq!(out.status.code(), Some(1), "{bin}: {}", text(&out.stderr));
+        // Success: 0.
+        let own = format!("config/{bin}.toml");
+        let out = run(bin, &["check-config", "--config", "config/lot.toml", "--config", &own], &[]);
+        assert_eq!(out.status.code(), Some(0), "{bin}: {}", text(&out.stderr));
+    }
 }

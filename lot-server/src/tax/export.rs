@@ -100,8 +100,12 @@ fn percent(bp: i64) -> String {
     format!("{}.{:02}%", bp / 100, bp % 100)
 }
 
+/// UTF-8's byte order mark: Excel reads a CSV without it in the
+/// Windows code page, which garbles every Vietnamese diacritic.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut w = csv::Writer::from_writer(UTF8_BOM.to_vec());
     w.write_record(HEADER)?;
     for r in &report.by_day {
         w.write_record(row_fields("day", r))?;

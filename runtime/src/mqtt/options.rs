@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use parking_core::settings::{BrokerSettings, TlsSettings};
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
+use rustls_pki_types::pem::PemObject as _;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::OutMsg;
 
@@ -30,15 +32,15 @@ fn tls_transport(tls: &TlsSettings) -> Result<Transport, BrokerError> {
         if found { Ok(()) } else { Err(BrokerError::NoPem { key, path: path.display().to_string(), what }) }
     };
     let ca = read("ca_file", &tls.ca_file)?;
-    let certs = rustls_pemfile::certs(&mut &ca[..]).filter_map(Result::ok).count();
+    let certs = CertificateDer::pem_slice_iter(&ca).filter_map(Result::ok).count();
     pem("ca_file", &tls.ca_file, "certificate", certs > 0)?;
     let client_auth = match (&tls.client_cert, &tls.client_key) {
         (Some(cert_path), Some(key_path)) => {
             let cert = read("client_cert", cert_path)?;
-            let certs = rustls_pemfile::certs(&mut &cert[..]).filter_map(Result::ok).count();
+            let certs = CertificateDer::pem_slice_iter(&cert).filter_map(Result::ok).count();
             pem("client_cert", cert_path, "certificate", certs > 0)?;
             let key = read("client_key", key_path)?;
-            let found = matches!(rustls_pemfile::private_key(&mut &key[..]), Ok(Some(_)));
+            let found = PrivateKeyDer::from_pem_slice(&key).is_ok();
             pem("client_key", key_path, "private key", found)?;
             Some((cert, key))
         }

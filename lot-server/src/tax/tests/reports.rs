@@ -144,7 +144,9 @@ async fn revenue_is_split_by_vat_rate(db: &Db) {
         r.by_vat_rate.iter().map(|x| (x.vat_bp, x.sums.net_vnd, x.sums.vat_vnd, x.sums.total_vnd)).collect();
     assert_eq!(rates, [(800, 50_000, 4_000, 54_000), (1_000, 50_000, 5_000, 55_000)]);
     assert_eq!(r.by_month.iter().map(|m| m.period.as_str()).collect::<Vec<_>>(), ["2026-12", "2027-01"]);
-    let csv_text = String::from_utf8(export::export(&r, export::ExportFormat::Csv).unwrap()).unwrap();
+    let csv_bytes = export::export(&r, export::ExportFormat::Csv).unwrap();
+    assert!(csv_bytes.starts_with(export::UTF8_BOM), "Excel needs the BOM to read UTF-8");
+    let csv_text = String::from_utf8(csv_bytes).unwrap();
     // One sale at 10%, awaiting its invoice (no issuer ran).
     assert!(csv_text.contains(",vat 10.00%,1,0,1,50000,5000,55000,"), "{csv_text}");
 }
@@ -186,7 +188,9 @@ async fn reconciliation_lists_every_mismatch_and_exports(db: &Db) {
     assert_eq!(r.totals.total_vnd, 40_000, "paid twice, counted once");
 
     // CSV: one table, every row accounted for, amounts as in the JSON.
-    let csv_text = String::from_utf8(export::export(&r, export::ExportFormat::Csv).unwrap()).unwrap();
+    let csv_bytes = export::export(&r, export::ExportFormat::Csv).unwrap();
+    assert!(csv_bytes.starts_with(export::UTF8_BOM), "Excel needs the BOM to read UTF-8");
+    let csv_text = String::from_utf8(csv_bytes).unwrap();
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let expected = r.by_day.len() + r.by_month.len() + 2 + r.by_vat_rate.len() + r.reconciliation.mismatches.len();

@@ -52,7 +52,7 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
     let (out, _link) =
         lot_server::mqtt::link::spawn_publisher(&settings, "test-ingest-ack", CancellationToken::new()).unwrap();
     let after = lot_server::mqtt::commands::AfterCommit {
-        out: out.clone(),
+        out,
         lists_changed: std::sync::Arc::default(),
         clock: parking_runtime::Clock::wall(),
     };
@@ -67,7 +67,6 @@ async fn events_are_committed_once_and_acknowledged_after_commit() {
             policy: std::sync::Arc::new(lot_server::settlement::Policy::from_tax(&Default::default()).unwrap()),
             after,
         },
-        out,
         stop.clone(),
     ));
 

@@ -73,7 +73,7 @@ enum Source {
         speed: f64,
         anchor: AtomicI64,
     },
-    /// Stands still until moved ([`Clock::advance`], [`Clock::set`]).
+    /// Stands still until moved ([`Clock::advance`]).
     Manual(AtomicI64),
 }
 
@@ -183,13 +183,6 @@ impl Clock {
     pub fn advance(&self, by: Duration) {
         if let Source::Manual(ms) = &*self.0 {
             ms.fetch_add(i64::try_from(by.as_millis()).unwrap_or(i64::MAX), Ordering::SeqCst);
-        }
-    }
-
-    /// Sets a manual clock to `at`; any other clock is left alone.
-    pub fn set(&self, at: Timestamp) {
-        if let Source::Manual(ms) = &*self.0 {
-            ms.store(at.unix_millis(), Ordering::SeqCst);
         }
     }
 

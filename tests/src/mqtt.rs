@@ -15,11 +15,7 @@ pub fn client(port: u16, id: &str, clean: bool) -> (AsyncClient, rumqttc::EventL
     opts.set_clean_session(clean);
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_max_packet_size(64 * 1024 * 1024, 64 * 1024 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(opts, 1024);
-    let mut net = rumqttc::NetworkOptions::new();
-    net.set_tcp_nodelay(true);
-    eventloop.set_network_options(net);
-    (client, eventloop)
+    parking_runtime::mqtt::new_client(opts, 1024)
 }
 
 /// Every gate event delivered, duplicates included, in arrival order.

@@ -80,7 +80,7 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
         let gate = &gates[i % gates.len()];
         // A fresh known tag each time: every read is a decision that opens.
         let n = i as u64;
-        let at = parking_runtime::Clock::wall().now();
+        let at = shared.clock.now();
         let presence = TagPresence {
             epc: Epc::from_bytes(&epc_bytes(n))?,
             tid: None,

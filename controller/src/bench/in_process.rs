@@ -14,7 +14,7 @@ use parking_core::Timestamp;
 use parking_core::gate::{Input, TicketKey};
 use parking_core::secret::Secret;
 use parking_core::wire::{self, ListsSnapshot};
-use parking_runtime::histogram::Samples;
+use parking_runtime::histogram::percentile;
 use tag_reader::codec::r2000::{R2000Codec, R2000Frame};
 use tag_reader::dedup::{DedupConfig, DedupEvent, Deduplicator};
 use tokio::sync::mpsc;
@@ -165,9 +165,10 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let hot_s = started.elapsed().as_secs_f64();
     let (committed, batches) = writer.await??;
     let total_s = started.elapsed().as_secs_f64();
-    let mut samples: Samples = latencies.iter().map(|&ns| ns as f64 / 1e3).collect();
-    let (p50, p99, p999, max) =
-        (samples.percentile(0.50), samples.percentile(0.99), samples.percentile(0.999), samples.max());
+    let mut us: Vec<f64> = latencies.iter().map(|&ns| ns as f64 / 1e3).collect();
+    us.sort_by(f64::total_cmp);
+    let (p50, p99, p999) = (percentile(&us, 0.50), percentile(&us, 0.99), percentile(&us, 0.999));
+    let max = us.last().copied().unwrap_or(0.0);
     println!(
         "reads: {} over 8 lanes ({} repeats absorbed by dedup), decisions: {} ({} opened, {} not opened)",
         args.reads,

@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use futures_util::Stream;
 use parking_core::wire::{self, Command, GateCommand, GateTopic, ManualOpenReason, Topics, V1};
-use parking_core::{GateId, Timestamp};
+use parking_core::GateId;
 use parking_runtime::mqtt::OutMsg;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -267,7 +267,7 @@ async fn open_gate(
     let cmd = GateCommand {
         v: V1,
         command_id,
-        issued_at: Timestamp::from_unix_millis(s.0.clock.now_ms()).unwrap_or(Timestamp::UNIX_EPOCH),
+        issued_at: s.0.clock.now(),
         command: Command::ManualOpen { operator: who.label.clone(), reason: b.reason, note: note.to_owned() },
     };
     let topic = Topics::new(s.0.lot.clone()).gate(&gate, GateTopic::Command);

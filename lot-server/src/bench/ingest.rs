@@ -131,9 +131,8 @@ pub async fn run(args: IngestArgs) -> anyhow::Result<()> {
         metrics.clone(),
         mqtt_ingest::SettleLink {
             policy: std::sync::Arc::new(crate::settlement::Policy::from_tax(&Default::default())?),
-            after: after.clone(),
+            after,
         },
-        after.out.clone(),
         shutdown.clone(),
     ));
     // The journal task, as `lot-server run` has it: chaining what ingest

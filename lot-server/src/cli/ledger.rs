@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 
-use super::{Target, database, load};
+use super::{Target, database};
 use crate::settings::Settings;
 
 #[derive(Subcommand, Debug)]
@@ -57,8 +57,8 @@ pub async fn run(command: LedgerCommand) -> anyhow::Result<()> {
             return Ok(());
         }
     };
-    let key = load(&target.config)?.tax.journal_key().context("tax.journal_key")?;
     let (settings, lot, db) = database(target).await?;
+    let key = settings.tax.journal_key().context("tax.journal_key")?;
     crate::audit::init(&db, lot.lot.id.as_str()).await?;
     if let LedgerCommand::Export { out, .. } = &command {
         let file = std::fs::File::create(out).with_context(|| format!("cannot create {}", out.display()))?;

@@ -6,6 +6,10 @@
 //! database: `lock_tx` takes the transaction locks they need. Several lots
 //! may share one PostgreSQL database, each in its own schema
 //! ([`Db::connect_in`]); their locks are apart too.
+//!
+//! Parts: this file (connecting, migrating, the SQLite checkpointer);
+//! `sql` (stored values decoded, dates, pages, the dialects' few
+//! differences); `locks` (the transaction locks, each lot's apart).
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -64,7 +64,8 @@ impl IngestMetrics {
 }
 
 /// Runs ingestion for `lot` until `shutdown`; commits what is queued
-/// first. Acknowledgements go out through `out`, the process's publisher.
+/// first. Acknowledgements go out through the lot's link, the one
+/// `settle.after` publishes on.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     db: Db,
@@ -74,14 +75,13 @@ pub async fn run(
     share_group: Option<String>,
     metrics: IngestMetrics,
     settle: SettleLink,
-    out: mpsc::Sender<OutMsg>,
     shutdown: CancellationToken,
 ) {
     let topics = Topics::new(lot.clone());
     let (tx, rx) = mpsc::channel::<(GateEvent, tracing::Span)>(65_536);
     let filter = shared(share_group.as_deref(), &topics.all_gates(GateTopic::Event));
     let sub = tokio::spawn(subscribe(broker, client_id, filter, tx, metrics.clone(), shutdown.clone()));
-    committer(db, rx, out, topics, metrics, settle).await;
+    committer(db, rx, topics, metrics, settle).await;
     let _ = sub.await;
 }
 
@@ -155,7 +155,6 @@ impl parking_runtime::mqtt::OnMessage for Queue {
 async fn committer(
     db: Db,
     mut rx: mpsc::Receiver<(GateEvent, tracing::Span)>,
-    out: mpsc::Sender<OutMsg>,
     topics: Topics,
     metrics: IngestMetrics,
     settle: SettleLink,
@@ -208,7 +207,7 @@ async fn committer(
         for (gate, event_ids) in by_gate {
             let ack = EventAck { v: V1, event_ids };
             let msg = OutMsg { topic: topics.gate(gate, GateTopic::Ack), payload: wire::encode(&ack), retain: false };
-            if out.send(msg).await.is_err() {
+            if settle.after.out.send(msg).await.is_err() {
                 tracing::error!("the acknowledgement publisher is gone");
             }
         }

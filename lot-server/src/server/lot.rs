@@ -99,7 +99,6 @@ impl LotRuntime {
                 settings.server.share_group.as_ref().map(|g| g.as_str().to_owned()),
                 metrics.ingest.clone(),
                 mqtt_ingest::SettleLink { policy: Arc::clone(&policy), after: after.clone() },
-                out.clone(),
                 shutdown.clone(),
             )),
         ];

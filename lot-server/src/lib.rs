@@ -5,7 +5,8 @@
 //! The folders are the layers, lowest first:
 //! - domain over the database: [`db`] (SQLite or PostgreSQL through sqlx
 //!   `Any`, migrations, the locks instances sharing a database take),
-//!   [`tokens`], [`registry`] (owners, accounts, vehicles,
+//!   [`tokens`] (machines' API tokens), [`people`] (people's accounts,
+//!   passwords, sessions, lockout, their actions journalled), [`registry`] (owners, accounts, vehicles,
 //!   tags, passes), [`lists`] (the versioned lists derived from the
 //!   registry), [`ingest`] (exactly-once gate events into sessions),
 //!   [`journal`] (sessions, events, exceptions), [`settlement`] (transfers
@@ -34,6 +35,7 @@ pub mod journal;
 pub mod lists;
 pub mod metrics;
 pub mod mqtt;
+pub mod people;
 pub mod registry;
 pub mod server;
 pub mod settings;

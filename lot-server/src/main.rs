@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::token::TokenCommand,
     },
+    /// Manage the accounts people sign in to the dashboard with.
+    User {
+        #[command(subcommand)]
+        command: cli::user::UserCommand,
+    },
     /// Make or check a VietQR payment payload.
     Vietqr {
         #[command(subcommand)]
@@ -77,6 +82,7 @@ fn main() -> ExitCode {
             block_on(serve(s))
         }),
         Command::Token { command } => block_on(cli::token::run(command)),
+        Command::User { command } => block_on(cli::user::run(command)),
         Command::Vietqr { command } => cli::vietqr::run(command),
         Command::Ledger { command } => block_on(cli::ledger::run(command)),
         Command::Report(args) => block_on(cli::report::run(args)),

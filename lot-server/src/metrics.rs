@@ -18,6 +18,9 @@ pub struct ServerMetrics {
     pub http_requests: IntCounterVec,
     /// Requests refused over a rate limit, by limit (`login`, `webhooks`).
     pub rate_limited: IntCounterVec,
+    /// Sign-ins refused, by reason (`wrong_password`, `locked_out`,
+    /// `unknown_token`).
+    pub login_refused: IntCounterVec,
     pub settlement: SettlementMetrics,
 }
 
@@ -70,8 +73,20 @@ impl ServerMetrics {
         )?;
         registry.register(Box::new(http_requests.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
+        let login_refused =
+            IntCounterVec::new(Opts::new("login_refused_total", "Sign-ins refused, by reason"), &["reason"])?;
+        registry.register(Box::new(login_refused.clone()))?;
         let settlement = SettlementMetrics::new(&registry)?;
-        Ok(ServerMetrics { registry, ingest, open_sessions, lists_version, http_requests, rate_limited, settlement })
+        Ok(ServerMetrics {
+            registry,
+            ingest,
+            open_sessions,
+            lists_version,
+            http_requests,
+            rate_limited,
+            login_refused,
+            settlement,
+        })
     }
 
     /// The text exposition format.

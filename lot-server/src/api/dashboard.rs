@@ -1,18 +1,12 @@
-//! The operator's dashboard: the page itself (`/`, no data in it), the
-//! cookie login it uses, the live gate board as server-sent events,
+//! The operator's dashboard: the page itself (`/`, no data in it; it
+//! signs in through `people`), the live gate board as server-sent events,
 //! occupancy by class, and opening a barrier by hand with a reason.
-//!
-//! The page holds no secret: it logs in by posting an API token to
-//! `/api/v1/login`, which answers with an HttpOnly, SameSite=Strict
-//! cookie; every API route accepts that cookie in place of the
-//! `Authorization` header, and a write made with it must also carry the
-//! `x-parking-csrf` header, which no other site can send.
 
 use std::convert::Infallible;
 
 use axum::Json;
-use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,12 +20,6 @@ use serde_json::{Value, json};
 use sqlx::Row;
 
 use super::{ApiError, AppState, Body, Caller, Params};
-use crate::tokens;
-
-/// The session cookie's name.
-pub(super) const COOKIE: &str = "parking_session";
-/// The header a cookie-authenticated write must carry.
-pub(super) const CSRF: &str = "x-parking-csrf";
 
 const INDEX: &str = include_str!("../dashboard/index.html");
 const APP_JS: &str = include_str!("../dashboard/app.js");
@@ -45,11 +33,6 @@ pub(super) fn public_routes() -> Router<AppState> {
         .route("/dashboard/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/i18n.js", get(|| async { page(I18N_JS, "text/javascript; charset=utf-8") }))
         .route("/dashboard/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
-}
-
-/// Sign-in and sign-out: no token needed, rate limited per address.
-pub(super) fn login_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/login", post(login)).route("/api/v1/logout", post(logout))
 }
 
 /// For every role.
@@ -98,61 +81,6 @@ fn page(body: &'static str, kind: &'static str) -> Response {
         body,
     )
         .into_response()
-}
-
-/// The token a request presents: the bearer header, else the dashboard's
-/// cookie (then writes must carry the CSRF header).
-pub(super) fn presented(headers: &HeaderMap, method: &axum::http::Method) -> Result<Option<String>, ApiError> {
-    if let Some(h) = headers.get(header::AUTHORIZATION) {
-        let token = h
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
-        return Ok(Some(token.to_owned()));
-    }
-    let cookie = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned));
-    if cookie.is_some()
-        && !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD)
-        && !headers.contains_key(CSRF)
-    {
-        return Err(ApiError::Forbidden(format!("a write with the session cookie must carry the {CSRF} header")));
-    }
-    Ok(cookie)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Login {
-    token: String,
-}
-
-async fn login(State(s): State<AppState>, uri: OriginalUri, Body(b): Body<Login>) -> Result<Response, ApiError> {
-    let info = tokens::verify(&s.0.db, b.token.trim())
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
-    tracing::info!(lot = %s.0.lot, label = %info.label, role = %info.role, "dashboard login");
-    let path = cookie_path(&s, &uri);
-    let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path={path}; Max-Age=43200", b.token.trim());
-    Ok(([(header::SET_COOKIE, cookie)], Json(info)).into_response())
-}
-
-async fn logout(State(s): State<AppState>, uri: OriginalUri) -> Response {
-    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path={}; Max-Age=0", cookie_path(&s, &uri));
-    ([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response()
-}
-
-/// Where the session cookie applies: the whole site for the page at `/`,
-/// only the lot's own routes for one under `/lots/{lot}/`, so that signing
-/// in to one lot leaves another's session alone.
-fn cookie_path(s: &AppState, uri: &OriginalUri) -> String {
-    if uri.path().starts_with("/lots/") { format!("/lots/{}/", s.0.lot) } else { "/".to_owned() }
 }
 
 /// `GET /api/v1/live`: the board, then every change, as server-sent events.
@@ -268,7 +196,7 @@ async fn open_gate(
         v: V1,
         command_id,
         issued_at: s.0.clock.now(),
-        command: Command::ManualOpen { operator: who.label.clone(), reason: b.reason, note: note.to_owned() },
+        command: Command::ManualOpen { operator: who.name.clone(), reason: b.reason, note: note.to_owned() },
     };
     let topic = Topics::new(s.0.lot.clone()).gate(&gate, GateTopic::Command);
     s.0.settlement
@@ -277,6 +205,6 @@ async fn open_gate(
         .send(OutMsg { topic, payload: wire::encode(&cmd), retain: false })
         .await
         .map_err(|_| ApiError::Unavailable("the broker link is down".into()))?;
-    tracing::info!(operator = %who.label, %gate, reason = ?b.reason, "manual open sent to the lane");
-    Ok((StatusCode::ACCEPTED, Json(json!({ "command_id": command_id, "gate": gate, "operator": who.label }))))
+    tracing::info!(operator = %who.id, %gate, reason = ?b.reason, "manual open sent to the lane");
+    Ok((StatusCode::ACCEPTED, Json(json!({ "command_id": command_id, "gate": gate, "operator": who.name }))))
 }

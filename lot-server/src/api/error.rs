@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::journal::JournalError;
+use crate::people::users::PeopleError;
 use crate::registry::RegistryError;
 
 #[derive(Debug)]
@@ -23,6 +24,12 @@ pub enum ApiError {
     Conflict(String),
     /// A dependency is down (readiness): 503.
     Unavailable(String),
+    /// A refusal with a code of its own, which the page translates
+    /// (`login_failed`, `password_weak`, `plate_invalid`…).
+    Coded(StatusCode, &'static str, String),
+    /// A username locked out after failed sign-ins: 429 with
+    /// `Retry-After` (seconds).
+    Locked(u64),
     /// Our fault: logged, answered with a bare 500.
     Unexpected(String),
 }
@@ -31,10 +38,18 @@ impl ApiError {
     pub fn bad(message: impl Into<String>) -> Self {
         ApiError::BadRequest(StatusCode::BAD_REQUEST, message.into())
     }
+
+    pub fn coded(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Coded(status, code, message.into())
+    }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            ApiError::Locked(secs) => Some(*secs),
+            _ => None,
+        };
         let (status, code, message) = match self {
             ApiError::Unauthorized(m) => (StatusCode::UNAUTHORIZED, "unauthorized", m),
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m),
@@ -42,12 +57,23 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, "not_found", m),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, "conflict", m),
             ApiError::Unavailable(m) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", m),
+            ApiError::Coded(s, code, m) => (s, code, m),
+            ApiError::Locked(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "locked_out",
+                format!("too many failed sign-ins for this username; try again in {secs} s"),
+            ),
             ApiError::Unexpected(detail) => {
                 tracing::error!(%detail, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log".to_owned())
             }
         };
         let mut response = (status, Json(serde_json::json!({ "error": code, "message": message }))).into_response();
+        if let Some(secs) = retry_after {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -65,6 +91,17 @@ impl From<RegistryError> for ApiError {
             RegistryError::Invalid(m) => ApiError::bad(m),
             RegistryError::Conflict(m) => ApiError::Conflict(m),
             RegistryError::Db(e) => db_error(e),
+        }
+    }
+}
+
+impl From<PeopleError> for ApiError {
+    fn from(e: PeopleError) -> Self {
+        match e {
+            PeopleError::Invalid(code, m) => ApiError::Coded(StatusCode::BAD_REQUEST, code, m),
+            PeopleError::NotFound(_) => ApiError::NotFound(e.to_string()),
+            PeopleError::Conflict(m) => ApiError::Coded(StatusCode::CONFLICT, "username_taken", m),
+            PeopleError::Db(e) => db_error(e),
         }
     }
 }

@@ -68,7 +68,7 @@ async fn resolve(
     Path(id): Path<String>,
     Body(b): Body<Resolution>,
 ) -> Result<Json<ExceptionRecord>, ApiError> {
-    let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
+    let by = who.attribution();
     Ok(Json(journal::resolve_exception(&s.0.db, &id, &by, &b.note, s.0.clock.now_ms()).await?))
 }
 
@@ -77,7 +77,7 @@ async fn acknowledge(
     Extension(Caller(who)): Extension<Caller>,
     Path(id): Path<String>,
 ) -> Result<Json<ExceptionRecord>, ApiError> {
-    let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
+    let by = who.attribution();
     Ok(Json(journal::acknowledge_exception(&s.0.db, &id, &by, s.0.clock.now_ms()).await?))
 }
 

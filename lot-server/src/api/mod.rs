@@ -25,6 +25,7 @@ pub mod error;
 mod journal;
 pub mod limits;
 mod openapi;
+mod people;
 mod registry;
 pub mod settlement;
 mod tax;
@@ -36,15 +37,16 @@ use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
+use axum::{Json, Router};
 use parking_runtime::Clock;
 use parking_runtime::mqtt::PublisherStats;
 use serde::de::DeserializeOwned;
 
 use crate::db::Db;
 use crate::metrics::ServerMetrics;
+use crate::people::{self as persons, Principal};
 use crate::registry::Registry;
-use crate::tokens::{self, Role, TokenInfo};
+use crate::tokens::Role;
 pub use error::ApiError;
 
 /// What every handler shares.
@@ -67,14 +69,16 @@ pub struct App {
     pub limits: Arc<limits::RateLimits>,
     /// The server's clock: every handler's "now".
     pub clock: Clock,
+    /// How long a sign-in session lasts, and how its cookie is marked.
+    pub people: persons::Policy,
 }
 
 #[derive(Clone, Debug)]
 pub struct AppState(pub Arc<App>);
 
-/// Who is calling, once the token checked out.
+/// Who is calling, once the credential checked out.
 #[derive(Clone, Debug)]
-pub struct Caller(pub TokenInfo);
+pub struct Caller(pub Principal);
 
 const ALL: &[Role] = &[Role::Admin, Role::Operator, Role::TaxOfficer];
 const OPS: &[Role] = &[Role::Admin, Role::Operator];
@@ -111,27 +115,34 @@ pub fn serve(lots: Vec<AppState>) -> Router {
 /// One lot's routes, on its state.
 fn lot_routes(state: AppState) -> Router {
     let guard = |roles: &'static [Role]| middleware::from_fn_with_state((state.clone(), roles), authorize);
+    let attributed = || middleware::from_fn_with_state(state.clone(), attribute);
     let throttle = |which| middleware::from_fn_with_state((state.clone(), which), limits::limit);
     let ops = registry::routes()
         .merge(journal::ops_routes())
         .merge(dashboard::ops_routes())
         .merge(settlement::ops_routes())
         .route("/metrics", get(metrics))
+        .route_layer(attributed())
         .route_layer(guard(OPS));
     let all = journal::read_routes()
         .merge(settlement::read_routes())
         .merge(dashboard::read_routes())
         .merge(tax::read_routes())
+        .merge(people::read_routes())
         .route("/openapi.json", get(openapi::document))
-        .route("/api/v1/me", get(me))
+        .route_layer(attributed())
         .route_layer(guard(ALL));
-    let admin = journal::token_routes().merge(settlement::admin_routes()).route_layer(guard(ADMIN));
+    let admin = journal::token_routes()
+        .merge(settlement::admin_routes())
+        .merge(people::admin_routes())
+        .route_layer(attributed())
+        .route_layer(guard(ADMIN));
     Router::new()
         .merge(ops)
         .merge(all)
         .merge(admin)
         .merge(settlement::webhook_routes().route_layer(throttle(limits::Limited::Webhooks)))
-        .merge(dashboard::login_routes().route_layer(throttle(limits::Limited::Login)))
+        .merge(people::login_routes().route_layer(throttle(limits::Limited::Login)))
         .merge(dashboard::public_routes())
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count))
@@ -142,8 +153,13 @@ fn lot_routes(state: AppState) -> Router {
 /// live token learns nothing (401), not even which routes exist.
 async fn not_found(State(state): State<AppState>, req: Request) -> ApiError {
     if req.uri().path().starts_with("/api/") {
-        let known = match dashboard::presented(req.headers(), req.method()) {
-            Ok(Some(token)) => tokens::verify(&state.0.db, &token).await.ok().flatten().is_some(),
+        let app = &state.0;
+        let known = match people::presented(req.headers(), req.method()) {
+            Ok(Some(presented)) => persons::authenticate(&app.db, &presented, app.clock.now_ms(), &app.people)
+                .await
+                .ok()
+                .flatten()
+                .is_some(),
             _ => false,
         };
         if !known {
@@ -153,18 +169,20 @@ async fn not_found(State(state): State<AppState>, req: Request) -> ApiError {
     ApiError::NotFound("no such route; see /openapi.json".into())
 }
 
-/// Checks the bearer token and the role, and hands the caller on.
+/// Checks the credential (a bearer token, or the session cookie) and the
+/// role, and hands the caller on.
 async fn authorize(
     State((state, roles)): State<(AppState, &'static [Role])>,
     mut req: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let Some(token) = dashboard::presented(req.headers(), req.method())? else {
+    let Some(presented) = people::presented(req.headers(), req.method())? else {
         return Err(ApiError::Unauthorized("missing `Authorization: Bearer <token>`".into()));
     };
-    let info = tokens::verify(&state.0.db, &token)
+    let app = &state.0;
+    let info = persons::authenticate(&app.db, &presented, app.clock.now_ms(), &app.people)
         .await?
-        .ok_or_else(|| ApiError::Unauthorized("unknown or revoked token".into()))?;
+        .ok_or_else(|| ApiError::Unauthorized("unknown, revoked or expired credential".into()))?;
     if !roles.contains(&info.role) {
         let allowed: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
         return Err(ApiError::Forbidden(format!(
@@ -176,6 +194,28 @@ async fn authorize(
     }
     req.extensions_mut().insert(Caller(info));
     Ok(next.run(req).await)
+}
+
+/// Records each change a caller made (a write that succeeded) in the
+/// tamper-evident journal: who, which route, which thing, the outcome.
+async fn attribute(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    use axum::http::Method;
+    let (Some(Caller(who)), false) =
+        (req.extensions().get::<Caller>().cloned(), matches!(*req.method(), Method::GET | Method::HEAD))
+    else {
+        return next.run(req).await;
+    };
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let action = format!("{} {route}", req.method());
+    let target = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    if response.status().is_success() {
+        let done = persons::actions::Action::new(&who, action, target, response.status().as_u16());
+        if let Err(e) = persons::actions::record(&state.0.db, &done, state.0.clock.now_ms()).await {
+            tracing::error!(error = %e, action = ?done, "could not journal a change; it is in this log line");
+        }
+    }
+    response
 }
 
 /// Counts requests by route template, so ids do not explode the labels.
@@ -213,10 +253,6 @@ async fn ready(State(lots): State<Arc<Vec<AppState>>>) -> Result<Json<serde_json
     } else {
         Err(ApiError::Unavailable(problems.join("; ")))
     }
-}
-
-async fn me(Extension(Caller(info)): Extension<Caller>) -> Json<TokenInfo> {
-    Json(info)
 }
 
 async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -159,7 +159,7 @@ async fn resolve(
     if note.trim().is_empty() || note.chars().count() > 500 {
         return Err(ApiError::bad("note must be 1 to 500 characters: say why"));
     }
-    let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
+    let by = who.attribution();
     let app = &s.0;
     let (d, fx, lists_changed) =
         settlement::resolve(&app.db, &app.settlement.policy, &id, &how, &by, app.clock.now_ms()).await?;
@@ -185,7 +185,7 @@ async fn refund_paid(
     if b.reference.trim().is_empty() || b.reference.chars().count() > 200 {
         return Err(ApiError::bad("reference must be 1 to 200 characters"));
     }
-    let by = format!("{} ({}, token {})", who.label, who.role, who.token_id);
+    let by = who.attribution();
     let amount = settlement::refund_paid(&s.0.db, &id, b.reference.trim(), &by, s.0.clock.now_ms()).await?;
     Ok(Json(json!({ "transfer_id": id, "refunded_vnd": amount })))
 }

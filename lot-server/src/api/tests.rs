@@ -11,7 +11,7 @@ use tower::ServiceExt as _;
 
 use super::*;
 use crate::db::Db;
-use crate::tokens::Role;
+use crate::tokens::{self, Role};
 
 struct Api {
     router: Router,
@@ -40,6 +40,11 @@ impl Api {
     }
 
     async fn with_limits(db: &Db, limits: super::limits::RateLimits) -> Api {
+        Api::build(db, limits, parking_runtime::Clock::wall()).await
+    }
+
+    /// An API whose "now" is `clock`'s.
+    async fn build(db: &Db, limits: super::limits::RateLimits, clock: parking_runtime::Clock) -> Api {
         let token = |role| async move { tokens::create(db, role, &format!("test {role}"), 1).await.unwrap().token };
         let (admin, operator, tax) =
             (token(Role::Admin).await, token(Role::Operator).await, token(Role::TaxOfficer).await);
@@ -47,7 +52,6 @@ impl Api {
         let metrics = crate::metrics::ServerMetrics::new().unwrap();
         let policy = Arc::new(crate::settlement::Policy::from_tax(&Default::default()).unwrap());
         let (out, published) = tokio::sync::mpsc::channel(1024);
-        let clock = parking_runtime::Clock::wall();
         let after = crate::mqtt::commands::AfterCommit {
             out,
             lists_changed: Arc::clone(&registry.lists_changed),
@@ -72,6 +76,7 @@ impl Api {
             live: Arc::default(),
             limits: Arc::new(limits),
             clock,
+            people: Default::default(),
         };
         Api {
             router: router(AppState(Arc::new(app))),
@@ -159,7 +164,7 @@ async fn tokens_and_roles(db: &Db) {
     assert_eq!(error_of(&v).0, "unauthorized");
     assert!(error_of(&v).1.contains("Authorization"), "{v}");
     let (s, v) = api.call("GET", "/api/v1/vehicles", "lsk_0000", None).await;
-    assert_eq!((s, error_of(&v).1), (StatusCode::UNAUTHORIZED, "unknown or revoked token"));
+    assert_eq!((s, error_of(&v).1), (StatusCode::UNAUTHORIZED, "unknown, revoked or expired credential"));
     let (s, _) = api.raw("GET", "/api/v1/vehicles", Some("Basic abc"), None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 
@@ -331,6 +336,7 @@ crate::on_both_databases!(api_malformed_input_is_a_clear_4xx, malformed_input_is
 
 mod flows;
 mod hostile;
+mod people_api;
 
 mod settlement_api;
 mod tax_api;

@@ -5,6 +5,7 @@
 //! - this file: the configuration a command reads and the lot it names;
 //! - [`check`]: `check-config` and `migrate`;
 //! - [`token`]: `token create|list|revoke`;
+//! - [`user`]: `user create|list|disable|enable|reset-password`;
 //! - [`ledger`]: `ledger verify|seal|public-key|export`;
 //! - [`report`]: `report`: a period's revenue as JSON, CSV or XLSX;
 //! - [`vietqr`]: `vietqr encode|decode`, and QR images (PNG, SVG).
@@ -21,6 +22,7 @@ pub mod check;
 pub mod ledger;
 pub mod report;
 pub mod token;
+pub mod user;
 pub mod vietqr;
 
 /// The configuration, and which of its lots a command is about.

@@ -150,7 +150,20 @@ impl LotRuntime {
             format!("{node}-{lot}-live"),
             shutdown.clone(),
         )));
-        let app = api::App { db, registry, lot, metrics, broker: stats, settlement, journal_key, live, limits, clock };
+        let people = settings.server.sessions();
+        let app = api::App {
+            db,
+            registry,
+            lot,
+            metrics,
+            broker: stats,
+            settlement,
+            journal_key,
+            live,
+            limits,
+            clock,
+            people,
+        };
         Ok(LotRuntime { state: api::AppState(Arc::new(app)), tasks, out, offline, link_stop, link })
     }
 

@@ -229,6 +229,35 @@ pub struct ServerSettings {
     /// instance needs its own `node`. Unset: this instance takes them all.
     #[serde(default)]
     pub share_group: Option<ShareGroup>,
+    /// A signed-in session ends after this many minutes without a request…
+    #[serde(default = "default_session_idle_minutes")]
+    pub session_idle_minutes: u32,
+    /// … and this many hours after signing in, whatever happens.
+    #[serde(default = "default_session_hours")]
+    pub session_hours: u32,
+    /// People reach the server over HTTPS (a TLS-terminating proxy in
+    /// front): session cookies are marked `Secure`.
+    #[serde(default)]
+    pub behind_tls: bool,
+}
+
+impl ServerSettings {
+    /// Sign-in sessions as configured.
+    pub fn sessions(&self) -> crate::people::Policy {
+        crate::people::Policy {
+            idle_ms: i64::from(self.session_idle_minutes.max(1)) * 60_000,
+            absolute_ms: i64::from(self.session_hours.max(1)) * 3_600_000,
+            secure_cookie: self.behind_tls,
+        }
+    }
+}
+
+fn default_session_idle_minutes() -> u32 {
+    30
+}
+
+fn default_session_hours() -> u32 {
+    12
 }
 
 /// A shared-subscription group name: letters, digits, `-` and `_`.

@@ -16,7 +16,7 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("get", "/health/ready", "Readiness: database and broker reachable", "none", None),
     ("get", "/openapi.json", "This document", "any", None),
     ("get", "/metrics", "Prometheus metrics", "admin, operator", None),
-    ("get", "/api/v1/me", "The calling token", "any", None),
+    ("get", "/api/v1/me", "Who is calling: a person, or a machine's token", "any", None),
     ("get", "/api/v1/owners", "List owners (limit, offset)", "admin, operator", None),
     (
         "post",
@@ -134,8 +134,31 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("get", "/api/v1/tokens", "List API tokens (never the tokens themselves)", "admin", None),
     ("post", "/api/v1/tokens", "Create a token; it is shown once", "admin", Some("TokenRequest")),
     ("delete", "/api/v1/tokens/{id}", "Revoke a token", "admin", None),
-    ("post", "/api/v1/login", "Dashboard sign-in: a token for an HttpOnly session cookie", "none", Some("Login")),
-    ("post", "/api/v1/logout", "Dashboard sign-out: clears the session cookie", "none", None),
+    ("get", "/api/v1/users", "People's accounts (never a password)", "admin", None),
+    (
+        "post",
+        "/api/v1/users",
+        "Create an account; without a password one is generated, shown once",
+        "admin",
+        Some("NewUser"),
+    ),
+    ("post", "/api/v1/users/{username}/disable", "Disable an account; its sessions end", "admin", None),
+    ("post", "/api/v1/users/{username}/enable", "Enable a disabled account", "admin", None),
+    (
+        "post",
+        "/api/v1/users/{username}/password",
+        "Set a new password (generated unless given, shown once); the account's sessions end",
+        "admin",
+        Some("NewPassword"),
+    ),
+    (
+        "post",
+        "/api/v1/login",
+        "Sign in with a username and a password (or a machine's token): an HttpOnly session cookie",
+        "none",
+        Some("Login"),
+    ),
+    ("post", "/api/v1/logout", "Sign out: the session ends at the server, the cookie is cleared", "none", None),
     ("get", "/api/v1/live", "The live gate board as server-sent events: a snapshot, then each change", "any", None),
     ("get", "/api/v1/gates", "Every lane now: online, barrier, last read and decision, who waits to pay", "any", None),
     ("get", "/api/v1/occupancy", "Vehicles inside now and at each hour of a local day, by class (date)", "any", None),
@@ -208,7 +231,17 @@ fn schemas() -> Value {
             object(&["action", "account_id", "note"], json!({ "action": { "const": "account" }, "account_id": id(), "note": text(500) })),
             object(&["action", "note"], json!({ "action": { "const": "refund" }, "note": text(500) })),
         ] },
-        "Login": object(&["token"], json!({ "token": s })),
+        "Login": { "oneOf": [
+            object(&["username", "password"], json!({ "username": text(64), "password": text(1024) })),
+            object(&["token"], json!({ "token": s })),
+        ] },
+        "NewUser": object(&["username", "role"], json!({
+            "username": { "type": "string", "pattern": "^[A-Za-z0-9._-]{3,32}$" },
+            "display_name": text(100),
+            "role": { "enum": ["admin", "operator", "tax_officer"] },
+            "password": { "type": "string", "minLength": 10, "maxLength": 128 },
+        })),
+        "NewPassword": object(&[], json!({ "password": { "type": "string", "minLength": 10, "maxLength": 128 } })),
         "ManualOpen": object(&["reason", "note"], json!({ "reason": { "enum": ["emergency_vehicle", "equipment_fault", "payment_problem", "unreadable_credential", "other"] }, "note": { "type": "string", "minLength": 3, "maxLength": 500, "pattern": "^\\S(.*\\S)?$" } })),
         "RefundPaid": object(&["reference"], json!({ "reference": text(200) })),
         "Error": object(&["error", "message"], json!({ "error": s, "message": s })),
@@ -228,7 +261,7 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
             json!({ "description": description, "content": error["content"] })
         };
     };
-    let answers_200 = ["verify-id", "resolve", "refund-paid", "sepay", "casso", "login"];
+    let answers_200 = ["verify-id", "resolve", "refund-paid", "sepay", "casso", "login", "password"];
     if method == "post" && body.is_some() && !answers_200.iter().any(|end| path.ends_with(end)) {
         add("201", "Created");
     }
@@ -254,7 +287,9 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
     if path.contains("/webhooks/") || path.ends_with("/login") {
         add("401", "Not signed, badly signed, out of its time window, or an unknown token");
     }
-    if path.contains("/webhooks/") || path.ends_with("/login") || path.ends_with("/logout") {
+    if path.ends_with("/login") {
+        add("429", "Too many requests from this address, or the username is locked out: see Retry-After");
+    } else if path.contains("/webhooks/") || path.ends_with("/logout") {
         add("429", "Too many requests from this address: see Retry-After");
     }
     if path == "/health/ready" {
@@ -306,7 +341,8 @@ pub(super) fn build() -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Cashless parking lot server: registry, sessions, exceptions, lists. \
                             Every route but /health needs `Authorization: Bearer <token>` \
-                            (make one with `lot-server token create --role admin`)."
+                            (make one with `lot-server token create --role admin`) or the session \
+                            cookie of `POST /api/v1/login`."
         },
         "components": {
             "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },

@@ -84,6 +84,7 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
 pub(super) fn path_parameter(name: &str) -> Value {
     match name {
         "gate" => json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$" }),
+        "username" => json!({ "type": "string", "pattern": "^[a-z0-9._-]{3,32}$" }),
         "number" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
         _ => json!({ "type": "string" }),
     }

@@ -1,7 +1,5 @@
 //! Owners, and their citizen ID kept only as a slow salted hash.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -86,12 +84,7 @@ impl Registry {
             .fetch_optional(&self.db.pool)
             .await?
             .ok_or_else(|| RegistryError::not_found("owner", owner_id))?;
-        on_hasher(move || {
-            PasswordHash::new(&stored)
-                .map(|h| Argon2::default().verify_password(number.as_bytes(), &h).is_ok())
-                .map_err(|e| RegistryError::Db(sqlx::Error::Decode(format!("stored id hash: {e}").into())))
-        })
-        .await?
+        Ok(crate::people::argon::verify(number, stored).await?)
     }
 
     pub async fn delete_owner(&self, owner_id: &str) -> Result<(), RegistryError> {
@@ -107,49 +100,7 @@ impl Registry {
     }
 }
 
-/// Argon2id (default parameters) with a random salt: a citizen ID has few
-/// digits, so the hash must be slow as well as salted.
-fn hash_id(number: String) -> Result<String, RegistryError> {
-    let salt = SaltString::encode_b64(uuid::Uuid::new_v4().as_bytes())
-        .map_err(|e| RegistryError::Invalid(format!("salt: {e}")))?;
-    Argon2::default()
-        .hash_password(number.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| RegistryError::Invalid(format!("id_number: {e}")))
-}
-
+/// A citizen ID as stored: its Argon2id hash.
 async fn hash_id_off_thread(number: String) -> Result<String, RegistryError> {
-    on_hasher(move || hash_id(number)).await?
-}
-
-type HashJob = Box<dyn FnOnce() + Send>;
-
-/// Runs `job` on the one thread that hashes citizen IDs, in turn. Each
-/// Argon2id hash fills 19 MiB; run on the blocking pool's many short-lived
-/// threads, the allocator kept a copy per thread and arena (3.1 GB resident
-/// after the load run registered 244 owners). One thread reuses one.
-async fn on_hasher<T: Send + 'static>(job: impl FnOnce() -> T + Send + 'static) -> Result<T, RegistryError> {
-    static HASHER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<HashJob>>> = std::sync::OnceLock::new();
-    let hasher = HASHER.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
-        std::thread::Builder::new()
-            .name("id-hasher".into())
-            .spawn(move || {
-                while let Ok(job) = rx.recv() {
-                    job();
-                }
-            })
-            .ok()
-            .map(|_| tx)
-    });
-    let gone = || RegistryError::Db(sqlx::Error::Protocol("the citizen-ID hashing thread is gone".into()));
-    let (done, result) = tokio::sync::oneshot::channel();
-    let job: HashJob = Box::new(move || {
-        let _ = done.send(job());
-    });
-    let sent = hasher.as_ref().is_some_and(|tx| tx.send(job).is_ok());
-    if !sent {
-        return Err(gone());
-    }
-    result.await.map_err(|_| gone())
+    Ok(crate::people::argon::hash(number).await?)
 }

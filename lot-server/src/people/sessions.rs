@@ -1,0 +1,179 @@
+//! Server-side sign-in sessions. The browser holds an opaque random id
+//! (`lss_` and 64 hex digits, 244 random bits) in an HttpOnly cookie; the
+//! database holds its SHA-256 (random, so a fast hash is enough), who it
+//! belongs to, and when it ends: after `idle` without a request, at
+//! `absolute` after sign-in, or when revoked (sign-out; the person
+//! disabled or given a new password; the token revoked).
+
+use sqlx::Row;
+
+use super::Principal;
+use crate::db::Db;
+use crate::tokens::TokenInfo;
+
+/// Every session id starts so.
+pub const PREFIX: &str = "lss_";
+
+/// A session's lifetime, and how its cookie is marked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Policy {
+    pub idle_ms: i64,
+    pub absolute_ms: i64,
+    /// The server is reached over HTTPS: the cookie is `Secure`.
+    pub secure_cookie: bool,
+}
+
+impl Default for Policy {
+    /// Half an hour idle, a 12-hour shift at most, plain HTTP.
+    fn default() -> Self {
+        Policy { idle_ms: 30 * 60_000, absolute_ms: 12 * 3_600_000, secure_cookie: false }
+    }
+}
+
+/// Whose session it is.
+#[derive(Clone, Copy, Debug)]
+pub enum Holder<'a> {
+    User(&'a str),
+    Token(&'a TokenInfo),
+}
+
+/// A session's last use is written at most this often, so that a page
+/// polling every few seconds does not write on every request.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+fn hash(id: &str) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(id.as_bytes()))
+}
+
+/// Starts a session; returns its id, to go in the cookie and nowhere else.
+pub async fn open(db: &Db, holder: Holder<'_>, now_ms: i64, policy: &Policy) -> Result<String, sqlx::Error> {
+    let id = format!("{PREFIX}{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
+    let (user_id, token_id) = match holder {
+        Holder::User(u) => (Some(u.to_owned()), None),
+        Holder::Token(t) => (None, Some(t.token_id.clone())),
+    };
+    sqlx::query(
+        "INSERT INTO login_sessions (session_hash, user_id, token_id, created_ms, last_seen_ms, expires_ms) \
+         VALUES ($1, $2, $3, $4, $4, $5)",
+    )
+    .bind(hash(&id))
+    .bind(user_id)
+    .bind(token_id)
+    .bind(now_ms)
+    .bind(now_ms + policy.absolute_ms)
+    .execute(&db.pool)
+    .await?;
+    Ok(id)
+}
+
+/// The principal of a live session, its last use noted.
+pub async fn verify(db: &Db, id: &str, now_ms: i64, policy: &Policy) -> Result<Option<Principal>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT s.last_seen_ms, \
+                u.user_id, u.username, u.display_name, u.role AS user_role, u.created_ms AS user_created, \
+                u.password_set_ms, u.disabled_ms, \
+                t.token_id AS t_id, t.role AS token_role, t.label, t.created_ms AS token_created, t.revoked_ms AS t_revoked \
+         FROM login_sessions s \
+         LEFT JOIN users u ON u.user_id = s.user_id \
+         LEFT JOIN api_tokens t ON t.token_id = s.token_id \
+         WHERE s.session_hash = $1 AND s.revoked_ms IS NULL AND s.expires_ms > $2 AND s.last_seen_ms > $3",
+    )
+    .bind(hash(id))
+    .bind(now_ms)
+    .bind(now_ms - policy.idle_ms)
+    .fetch_optional(&db.pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let role = |column: &str| -> Result<crate::tokens::Role, sqlx::Error> {
+        let r: String = row.try_get(column)?;
+        r.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))
+    };
+    let principal = if let Some(user_id) = row.try_get::<Option<String>, _>("user_id")? {
+        if row.try_get::<Option<i64>, _>("disabled_ms")?.is_some() {
+            return Ok(None);
+        }
+        Principal::from_user(&super::users::User {
+            user_id,
+            username: row.try_get("username")?,
+            display_name: row.try_get("display_name")?,
+            role: role("user_role")?,
+            created_ms: row.try_get("user_created")?,
+            password_set_ms: row.try_get("password_set_ms")?,
+            disabled_ms: None,
+        })
+    } else if let Some(token_id) = row.try_get::<Option<String>, _>("t_id")? {
+        if row.try_get::<Option<i64>, _>("t_revoked")?.is_some() {
+            return Ok(None);
+        }
+        Principal::from_token(&TokenInfo {
+            token_id,
+            role: role("token_role")?,
+            label: row.try_get("label")?,
+            created_ms: row.try_get("token_created")?,
+            revoked_ms: None,
+        })
+    } else {
+        return Ok(None);
+    };
+    let last_seen: i64 = row.try_get("last_seen_ms")?;
+    if now_ms - last_seen >= TOUCH_EVERY_MS {
+        sqlx::query("UPDATE login_sessions SET last_seen_ms = $1 WHERE session_hash = $2")
+            .bind(now_ms)
+            .bind(hash(id))
+            .execute(&db.pool)
+            .await?;
+    }
+    Ok(Some(principal))
+}
+
+/// Ends one session (sign-out); false if it was not live.
+pub async fn revoke(db: &Db, id: &str, now_ms: i64) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("UPDATE login_sessions SET revoked_ms = $1 WHERE session_hash = $2 AND revoked_ms IS NULL")
+        .bind(now_ms)
+        .bind(hash(id))
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every session of a person.
+pub async fn revoke_user(db: &Db, user_id: &str, now_ms: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE login_sessions SET revoked_ms = $1 WHERE user_id = $2 AND revoked_ms IS NULL")
+        .bind(now_ms)
+        .bind(user_id.to_owned())
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
+/// Who signed in between two instants (for the day close): each person or
+/// token's name, role, and first and last sign-in in the window.
+pub async fn signed_in(db: &Db, from_ms: i64, to_ms: i64) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT COALESCE(u.display_name, t.label) AS name, COALESCE(u.role, t.role) AS role, \
+                COALESCE('user:' || u.username, 'token:' || t.token_id) AS id, \
+                MIN(s.created_ms) AS first_ms, MAX(s.created_ms) AS last_ms, COUNT(*) AS n \
+         FROM login_sessions s \
+         LEFT JOIN users u ON u.user_id = s.user_id \
+         LEFT JOIN api_tokens t ON t.token_id = s.token_id \
+         WHERE s.created_ms >= $1 AND s.created_ms < $2 \
+         GROUP BY 1, 2, 3 ORDER BY 4",
+    )
+    .bind(from_ms)
+    .bind(to_ms)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(serde_json::json!({
+                "name": r.try_get::<Option<String>, _>("name")?,
+                "role": r.try_get::<Option<String>, _>("role")?,
+                "id": r.try_get::<Option<String>, _>("id")?,
+                "first_ms": r.try_get::<Option<i64>, _>("first_ms")?,
+                "last_ms": r.try_get::<Option<i64>, _>("last_ms")?,
+                "sessions": r.try_get::<i64, _>("n")?,
+            }))
+        })
+        .collect()
+}

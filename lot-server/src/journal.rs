@@ -42,6 +42,11 @@ pub struct SessionQuery {
     pub credential_key: Option<String>,
     /// `account`, `transfer`, `pass`, `free` or `unpaid`.
     pub settlement: Option<String>,
+    /// Part of a plate, an EPC, a ticket number or a payment code, in any
+    /// case, with or without separators (`30a`, `30A-123`, `e2003016`).
+    pub q: Option<String>,
+    /// A lane the stay entered or left by.
+    pub gate: Option<String>,
     /// Stays that began (or, without an entry, ended) at or after this
     /// instant, Unix milliseconds.
     pub from_ms: Option<i64>,
@@ -111,11 +116,16 @@ pub async fn sessions(db: &Db, q: &SessionQuery) -> Result<Vec<Session>, Journal
     let (limit, offset) = page(q.limit, q.offset)?;
     one_of("state", &q.state, &["open", "closed"])?;
     one_of("settlement", &q.settlement, &["account", "transfer", "pass", "free", "unpaid"])?;
+    let search = q.q.as_deref().map(searched).transpose()?;
     let rows = sqlx::query(
         "SELECT * FROM sessions WHERE ($1 IS NULL OR state = $1) AND ($2 IS NULL OR plate = $2) \
          AND ($3 IS NULL OR credential_key = $3) AND ($4 IS NULL OR settlement = $4) \
          AND ($5 IS NULL OR COALESCE(entered_ms, exited_ms) >= $5) \
          AND ($6 IS NULL OR COALESCE(entered_ms, exited_ms) < $6) \
+         AND ($9 IS NULL OR plate LIKE $9 OR UPPER(credential_key) LIKE $9 \
+              OR EXISTS (SELECT 1 FROM payment_requests p WHERE p.credential_key = sessions.credential_key \
+                         AND p.entered_ms = sessions.entered_ms AND p.payment_code LIKE $9)) \
+         AND ($10 IS NULL OR entry_gate = $10 OR exit_gate = $10) \
          ORDER BY COALESCE(entered_ms, exited_ms) DESC, session_id LIMIT $7 OFFSET $8",
     )
     .bind(q.state.clone())
@@ -126,9 +136,24 @@ pub async fn sessions(db: &Db, q: &SessionQuery) -> Result<Vec<Session>, Journal
     .bind(q.to_ms)
     .bind(limit)
     .bind(offset)
+    .bind(search)
+    .bind(q.gate.clone().filter(|g| !g.is_empty()))
     .fetch_all(&db.pool)
     .await?;
     Ok(rows.iter().map(session).collect::<Result<_, _>>()?)
+}
+
+/// A free-text search as a `LIKE` pattern: its letters and digits in
+/// upper case (plates, EPCs, codes are stored so), anywhere in the value.
+/// Only letters and digits pass, so no `%` or `_` of the caller's does.
+fn searched(raw: &str) -> Result<String, JournalError> {
+    let compact: String = raw.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
+    if !(2..=64).contains(&compact.len()) {
+        return Err(JournalError::Invalid(
+            "q: 2 to 64 letters and digits of a plate, a tag, a ticket or a code".into(),
+        ));
+    }
+    Ok(format!("%{compact}%"))
 }
 
 pub async fn session_by_id(db: &Db, id: &str) -> Result<Session, JournalError> {

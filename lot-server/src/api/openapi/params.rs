@@ -36,6 +36,12 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
             ("settlement", states(&["account", "transfer", "pass", "free", "unpaid"]), false),
             ("from_ms", ms.clone(), false),
             ("to_ms", ms.clone(), false),
+            (
+                "q",
+                json!({ "type": "string", "pattern": "^([^0-9A-Za-z]*[0-9A-Za-z]){2,64}[^0-9A-Za-z]*$", "maxLength": 200, "examples": ["30a-12"] }),
+                false,
+            ),
+            ("gate", filter.clone(), false),
         ],
         "/api/v1/events" => vec![
             ("gate", filter.clone(), false),

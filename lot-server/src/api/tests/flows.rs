@@ -155,6 +155,7 @@ fn wire_event(n: u64, gate: &str, at: &str, kind: Value) -> parking_core::wire::
 
 async fn sessions_events_and_exceptions(db: &Db) {
     let api = Api::new(db).await;
+    let code = parking_core::PaymentCode::stay(4242);
     let vehicle = api.ok("POST", "/api/v1/vehicles", Some(json!({ "plate": "29A-123.45", "class": "car" }))).await;
     let bound =
         json!({ "epc": "E2000000000000000000000B", "tid": "E2801160200074CF", "vehicle_id": vehicle["vehicle_id"] });
@@ -189,6 +190,15 @@ async fn sessions_events_and_exceptions(db: &Db) {
             "09:10:00",
             json!({ "type": "manual_open", "operator": "op-1", "reason": "equipment_fault", "note": "arm stuck" }),
         ),
+        // Car A at the exit, asked to pay under a code.
+        wire_event(
+            5,
+            "exit-1",
+            "09:20:00",
+            json!({ "type": "payment_requested", "credential": tag("E2000000000000000000000A", None), "class": "car",
+                    "entered_at": "2026-11-22T08:00:00+07:00", "payment_code": code.as_str(), "owed": 25_000,
+                    "fee": { "amount": 25_000, "tariff_version": "hn-z1-2018-example", "class": "car", "items": [] } }),
+        ),
     ];
     crate::ingest::commit(
         db,
@@ -206,6 +216,33 @@ async fn sessions_events_and_exceptions(db: &Db) {
     assert_eq!(by_plate[0]["credential"]["epc"], json!("E2000000000000000000000A"));
     let id = by_plate[0]["session_id"].as_str().unwrap();
     assert_eq!(api.ok("GET", &format!("/api/v1/sessions/{id}"), None).await["entry_gate"], json!("entry-1"));
+    // Part of a plate or a tag, in any case, with or without separators.
+    let found = |q: &str| {
+        let q = q.to_owned();
+        let api = &api;
+        async move {
+            let v = api.ok("GET", &format!("/api/v1/sessions?q={q}"), None).await;
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["credential"]["epc"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("29a-123").await, ["E2000000000000000000000A"]);
+    assert_eq!(found("29A").await, ["E2000000000000000000000A"]);
+    assert_eq!(found("30A").await, Vec::<String>::new());
+    assert_eq!(found("000000000b").await, ["E2000000000000000000000B"]);
+    assert_eq!(found("E200").await.len(), 3);
+    assert_eq!(found(&code.as_str()[2..].to_lowercase()).await, ["E2000000000000000000000A"], "by payment code");
+    let (s, v) = api.call("GET", "/api/v1/sessions?q=x", &api.operator, None).await;
+    assert_eq!((s, error_of(&v).0), (StatusCode::BAD_REQUEST, "bad_request"));
+    let (s, v) = api.call("GET", "/api/v1/sessions?q=%25%25", &api.operator, None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "a wildcard is not a search: {v}");
+    let by_lane = api.ok("GET", "/api/v1/sessions?gate=exit-1", None).await;
+    assert_eq!(by_lane.as_array().unwrap().len(), 1, "{by_lane}");
+    let open_a = api.ok("GET", "/api/v1/sessions?q=29a&state=open&gate=entry-1&limit=1&offset=0", None).await;
+    assert_eq!(open_a.as_array().unwrap().len(), 1);
     let window = api.ok("GET", "/api/v1/sessions?from_ms=0&to_ms=1", None).await;
     assert_eq!(window, json!([]));
     let entries = api.call("GET", "/api/v1/events?kind=entry", &api.tax, None).await.1;

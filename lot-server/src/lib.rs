@@ -9,7 +9,8 @@
 //!   passwords, sessions, lockout, their actions journalled), [`registry`] (owners, accounts, vehicles,
 //!   tags, passes), [`lists`] (the versioned lists derived from the
 //!   registry), [`ingest`] (exactly-once gate events into sessions),
-//!   [`journal`] (sessions, events, exceptions), [`settlement`] (transfers
+//!   [`journal`] (sessions, events, exceptions), [`stay_detail`] (a stay
+//!   with its events, fee lines, payments and invoices), [`settlement`] (transfers
 //!   matched to stays and accounts, webhooks, reconciliation, the ledger),
 //!   [`audit`] (the tamper-evident journal: outbox, chaining, seals,
 //!   verification, export), [`tax`] (sales, e-invoices, reports, exports);
@@ -40,6 +41,7 @@ pub mod registry;
 pub mod server;
 pub mod settings;
 pub mod settlement;
+pub mod stay_detail;
 pub mod tax;
 #[doc(hidden)]
 pub mod testing;

@@ -22,17 +22,26 @@ use sqlx::Row;
 use super::{ApiError, AppState, Body, Caller, Params};
 
 const INDEX: &str = include_str!("../dashboard/index.html");
-const APP_JS: &str = include_str!("../dashboard/app.js");
-const I18N_JS: &str = include_str!("../dashboard/i18n.js");
-const APP_CSS: &str = include_str!("../dashboard/app.css");
+
+/// The page's scripts and style, by path: served as they are, no build step.
+const FILES: &[(&str, &str, &str)] = &[
+    ("/dashboard/app.css", include_str!("../dashboard/app.css"), "text/css; charset=utf-8"),
+    ("/dashboard/i18n.js", include_str!("../dashboard/i18n.js"), JS),
+    ("/dashboard/app.js", include_str!("../dashboard/app.js"), JS),
+    ("/dashboard/board.js", include_str!("../dashboard/board.js"), JS),
+    ("/dashboard/alarms.js", include_str!("../dashboard/alarms.js"), JS),
+    ("/dashboard/reports.js", include_str!("../dashboard/reports.js"), JS),
+    ("/dashboard/stays.js", include_str!("../dashboard/stays.js"), JS),
+    ("/dashboard/registry.js", include_str!("../dashboard/registry.js"), JS),
+    ("/dashboard/people.js", include_str!("../dashboard/people.js"), JS),
+];
+const JS: &str = "text/javascript; charset=utf-8";
 
 /// The page: no token needed, no data in it.
 pub(super) fn public_routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/dashboard/app.js", get(|| async { page(APP_JS, "text/javascript; charset=utf-8") }))
-        .route("/dashboard/i18n.js", get(|| async { page(I18N_JS, "text/javascript; charset=utf-8") }))
-        .route("/dashboard/app.css", get(|| async { page(APP_CSS, "text/css; charset=utf-8") }))
+    FILES.iter().fold(Router::new().route("/", get(index)), |r, &(path, body, kind)| {
+        r.route(path, get(move || async move { page(body, kind) }))
+    })
 }
 
 /// For every role.

@@ -16,6 +16,7 @@ pub(super) fn read_routes() -> Router<super::AppState> {
     Router::new()
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{id}", get(session))
+        .route("/api/v1/sessions/{id}/detail", get(stay_detail))
         .route("/api/v1/events", get(events))
         .route("/api/v1/exceptions", get(exceptions))
 }
@@ -42,6 +43,13 @@ async fn sessions(State(s): State<AppState>, Params(q): Params<SessionQuery>) ->
 
 async fn session(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Session>, ApiError> {
     Ok(Json(journal::session_by_id(&s.0.db, &id).await?))
+}
+
+async fn stay_detail(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<crate::stay_detail::StayDetail>, ApiError> {
+    Ok(Json(crate::stay_detail::detail(&s.0.db, &id).await?))
 }
 
 async fn events(State(s): State<AppState>, Params(q): Params<EventQuery>) -> Result<Json<Vec<JournalEvent>>, ApiError> {

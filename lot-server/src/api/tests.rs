@@ -339,4 +339,5 @@ mod hostile;
 mod people_api;
 
 mod settlement_api;
+mod stays_api;
 mod tax_api;

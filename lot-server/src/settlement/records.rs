@@ -41,7 +41,7 @@ pub struct TransferRecord {
 }
 
 impl TransferRecord {
-    fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
+    pub(crate) fn from_row(r: &AnyRow) -> Result<Self, sqlx::Error> {
         Ok(TransferRecord {
             transfer_id: r.try_get("transfer_id")?,
             provider: r.try_get("provider")?,

@@ -64,6 +64,13 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
         None,
     ),
     ("get", "/api/v1/sessions/{id}", "Read a session", "any", None),
+    (
+        "get",
+        "/api/v1/sessions/{id}/detail",
+        "A stay whole: its gate events, its fee line by line, its payments and invoices",
+        "any",
+        None,
+    ),
     ("get", "/api/v1/events", "The gate-event journal (gate, kind, from_ms, to_ms, limit, offset)", "any", None),
     ("get", "/api/v1/exceptions", "Exceptions (state=open|resolved|all, kind, gate, limit, offset)", "any", None),
     (

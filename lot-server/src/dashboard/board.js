@@ -1,0 +1,176 @@
+// The gates view: the live board (server-sent events), opening a barrier
+// by hand with a reason and a note, and the occupancy and revenue panels.
+"use strict";
+
+let lanes = {};
+let source = null;
+let panelsDue = null;
+
+function startLive() {
+  if (source) source.close();
+  source = new EventSource(BASE + "/api/v1/live");
+  source.onopen = () => { $("live-state").textContent = t("live_ok"); };
+  source.onerror = () => { $("live-state").textContent = t("live_lost"); };
+  source.onmessage = (m) => {
+    let u;
+    try { u = JSON.parse(m.data); } catch (_) { return; }
+    if (u.type === "snapshot") { lanes = {}; for (const l of u.lanes) lanes[l.gate] = l; renderLanes(); laneChoices(); }
+    else if (u.type === "lane") {
+      const known = !!lanes[u.lane.gate];
+      lanes[u.lane.gate] = u.lane;
+      renderLane(u.lane);
+      if (!known) laneChoices();
+      // A car came or went: occupancy, revenue and alarms, at most once a second.
+      if (u.lane.last_decision && !panelsDue) {
+        panelsDue = setTimeout(() => { panelsDue = null; if (currentView === "gates") refreshPanels(); refreshAlarmCount(false); }, 1000);
+      }
+    }
+    else if (u.type === "alarm") refreshAlarmCount(true);
+  };
+}
+
+function stopLive() { if (source) { source.close(); source = null; } }
+
+/// The lanes heard from, as choices of the stays' lane filter.
+function laneChoices() {
+  const sel = $("session-gate");
+  const chosen = sel.value;
+  sel.replaceChildren(el("option", { value: "", "data-t": "any" }, t("any")),
+    ...Object.keys(lanes).sort().map((g) => el("option", { value: g }, g)));
+  sel.value = chosen;
+}
+
+function renderLanes() {
+  $("lanes").replaceChildren(...Object.values(lanes).sort((a, b) => a.gate.localeCompare(b.gate)).map(laneCard));
+}
+function renderLane(l) {
+  const old = document.querySelector(`.lane[data-gate="${CSS.escape(l.gate)}"]`);
+  if (old) old.replaceWith(laneCard(l)); else renderLanes();
+}
+
+/// What the lane decided last, in words.
+function decisionText(d) {
+  if (!d) return "—";
+  let why = "";
+  if (d.kind === "manual_open") why = `${tr("reason", d.reason)} — ${d.operator}: ${d.note}`;
+  else if (d.kind === "denied") why = tr("deny", d.reason);
+  else if (d.kind === "exit") why = tr("channel", d.reason);
+  else if (d.kind === "alarm") why = tr("alarm", d.reason);
+  const owed = d.owed_vnd ? ` · ${t("owed")} ${vnd(d.owed_vnd)}` : "";
+  return `${tr("decision", d.kind)}${why ? " (" + why + ")" : ""}${d.fee_vnd ? " " + vnd(d.fee_vnd) : ""}${owed} · ${when(d.at)}`;
+}
+
+function laneCard(l) {
+  const read = l.last_read;
+  const d = l.last_decision;
+  const readText = read ? [read.credential && `${tr("credential", read.credential.kind)} ${read.credential.id || ""}`, read.plate, read.class && tr("class", read.class)].filter(Boolean).join(" · ") : "—";
+  const card = el("article", { class: "lane", "data-gate": l.gate, "data-decision": d ? d.kind : "" },
+    el("h3", {}, `${l.gate}${l.direction ? " · " + tr("direction", l.direction) : ""}`,
+      el("span", { class: "badge " + (l.online ? "online" : "offline") }, t(l.online ? "online" : "offline"))),
+    el("dl", { class: "kv" },
+      el("dt", {}, t("barrier")), el("dd", { class: "barrier", "data-state": l.barrier || "" }, l.barrier ? tr("barrier", l.barrier) : "—"),
+      el("dt", {}, t("last_read")), el("dd", { class: "last-read" }, readText),
+      el("dt", {}, t("decision")), el("dd", { class: "decision decision-" + (d ? d.kind : "none") }, decisionText(d))));
+  if (l.waiting) {
+    card.append(el("div", { class: "waiting" },
+      el("strong", {}, `${t("waiting")}: ${vnd(l.waiting.amount_vnd)}`),
+      el("div", {}, (l.waiting.lines || []).join(" / ")),
+      el("img", { alt: `VietQR ${vnd(l.waiting.amount_vnd)}`, src: BASE + "/api/v1/qr.svg?text=" + encodeURIComponent(l.waiting.vietqr) })));
+  }
+  if (me && me.role !== "tax_officer") {
+    card.append(el("button", { class: "open-button", type: "button", onclick: () => askOpen(l.gate) }, t("manual_open")));
+  }
+  return card;
+}
+
+// ---- manual open -------------------------------------------------------------
+let openGate = null;
+function askOpen(gate) {
+  openGate = gate;
+  $("open-gate").textContent = gate;
+  $("open-reason").value = "";
+  $("open-note").value = "";
+  $("open-error").textContent = "";
+  $("open-dialog").showModal();
+}
+$("open-cancel").addEventListener("click", () => $("open-dialog").close());
+$("open-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const reason = $("open-reason").value;
+  const note = $("open-note").value.trim();
+  if (!reason || note.length < 3) { $("open-error").textContent = t("err.note_short"); return; }
+  try {
+    await api("POST", `/api/v1/gates/${encodeURIComponent(openGate)}/open`, { reason, note });
+    $("open-dialog").close();
+    $("live-state").textContent = `${t("sent")}: ${openGate}`;
+  } catch (e) { $("open-error").textContent = errText(e); }
+});
+
+// ---- occupancy and revenue panels ---------------------------------------------
+const SVG = "http://www.w3.org/2000/svg";
+function svgEl(tag, attrs, text) {
+  const e = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function bars(values, labels, fmt) {
+  const w = 480, h = 160, max = Math.max(1, ...values), bw = w / Math.max(1, values.length);
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h + 30}`, role: "img", "aria-label": labels.map((l, i) => `${l}: ${fmt(values[i])}`).join("; ") });
+  values.forEach((v, i) => {
+    const bh = (v / max) * h;
+    const r = svgEl("rect", { x: i * bw + 2, y: h - bh, width: Math.max(1, bw - 4), height: bh, fill: "#12355b" });
+    r.append(svgEl("title", {}, `${labels[i]}: ${fmt(v)}`));
+    svg.append(r);
+    svg.append(svgEl("text", { x: i * bw + bw / 2, y: h + 14, "font-size": 11, "text-anchor": "middle" }, labels[i]));
+    svg.append(svgEl("text", { x: i * bw + bw / 2, y: h + 27, "font-size": 10, "text-anchor": "middle" }, fmt(v)));
+  });
+  return svg;
+}
+
+const COLOURS = ["#12355b", "#2e7d32", "#c77700", "#8e24aa", "#00838f", "#6d4c41"];
+
+/// Vehicles inside at the end of each hour, stacked by class, with a legend.
+function stacked(byHour) {
+  const classes = [...new Set(byHour.flatMap((h) => Object.keys(h.by_class)))].sort();
+  const w = 480, h = 160, bw = w / 24;
+  const max = Math.max(1, ...byHour.map((x) => Object.values(x.by_class).reduce((a, b) => a + b, 0)));
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h + 16}`, role: "img", "aria-label": t("occupancy_day") });
+  byHour.forEach((x, i) => {
+    let y = h;
+    classes.forEach((c, k) => {
+      const n = x.by_class[c] || 0;
+      if (!n) return;
+      const bh = (n / max) * h;
+      y -= bh;
+      const r = svgEl("rect", { x: i * bw + 1, y, width: bw - 2, height: bh, fill: COLOURS[k % COLOURS.length] });
+      r.append(svgEl("title", {}, `${x.hour + 1}:00 ${tr("class", c)}: ${n}`));
+      svg.append(r);
+    });
+    if (i % 3 === 2) svg.append(svgEl("text", { x: i * bw + bw / 2, y: h + 13, "font-size": 11, "text-anchor": "middle" }, `${x.hour + 1}h`));
+  });
+  // Colours through the CSSOM: the page's CSP forbids inline style attributes.
+  const swatch = (k) => { const i = el("i", {}); i.style.background = COLOURS[k % COLOURS.length]; return i; };
+  const legend = el("div", { class: "legend" }, classes.map((c, k) => el("span", {}, swatch(k), tr("class", c))));
+  return [svg, legend];
+}
+
+async function refreshPanels() {
+  try {
+    const occ = await api("GET", "/api/v1/occupancy");
+    const now = Object.entries(occ.now);
+    $("occ-now").replaceChildren(now.length ? el("dl", { class: "kv" }, now.map(([c, n]) => [el("dt", {}, tr("class", c)), el("dd", {}, n)])) : el("p", { class: "muted" }, "0"));
+    $("occ-day").replaceChildren(...stacked(occ.by_hour));
+  } catch (e) { $("occ-now").textContent = errText(e); }
+  try {
+    const d = today();
+    const rep = await api("GET", `/api/v1/reports/revenue?from=${d}&to=${d}`);
+    const by = {};
+    for (const r of rep.by_day) by[r.channel] = (by[r.channel] || 0) + r.total_vnd;
+    const ch = Object.keys(by).sort();
+    $("rev-today").replaceChildren(ch.length ? bars(ch.map((c) => by[c]), ch.map((c) => tr("channel", c)), vnd) : el("p", { class: "muted" }, t("no_rows")));
+  } catch (e) { $("rev-today").textContent = errText(e); }
+}
+setInterval(() => { if (me && currentView === "gates") refreshPanels(); }, 15000);
+VIEWS.gates = () => { renderLanes(); refreshPanels(); };

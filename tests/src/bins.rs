@@ -215,6 +215,37 @@ pub fn token(config: &Path, role: &str) -> Result<String, String> {
     lot_token(config, role, None)
 }
 
+/// Creates a person's account with `lot-server user create
+/// --password-stdin`.
+pub fn user(config: &Path, username: &str, role: &str, name: &str, password: &str) -> Result<(), String> {
+    use std::io::Write as _;
+    let mut child = command("lot-server")
+        .args([
+            "user",
+            "create",
+            "--username",
+            username,
+            "--role",
+            role,
+            "--name",
+            name,
+            "--password-stdin",
+            "--config",
+        ])
+        .arg(config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("lot-server user create: {e}"))?;
+    child.stdin.take().ok_or("no stdin")?.write_all(password.as_bytes()).map_err(|e| e.to_string())?;
+    let done = child.wait_with_output().map_err(|e| e.to_string())?;
+    if !done.status.success() {
+        return Err(String::from_utf8_lossy(&done.stderr).into_owned());
+    }
+    Ok(())
+}
+
 /// [`token`] of one lot of a server of many (`--lot`).
 pub fn lot_token(config: &Path, role: &str, lot: Option<&str>) -> Result<String, String> {
     let mut cmd = command("lot-server");

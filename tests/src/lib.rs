@@ -1,6 +1,7 @@
 //! `parking-tests`: tests that span processes, and the helpers they share.
 //!
 //! Modules:
+//! - [`browser`]: headless Chromium through chromedriver, screenshots, and axe-core's accessibility check;
 //! - [`bins`]: the workspace's binaries as child processes, and loopback HTTP;
 //! - [`devices`]: an R2000 reader and a Modbus relay board played over ptys;
 //! - [`mqtt`]: a test client that records and acknowledges gate events;
@@ -18,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bins;
+pub mod browser;
 pub mod devices;
 pub mod mosquitto;
 pub mod mqtt;

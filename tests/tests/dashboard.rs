@@ -17,11 +17,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use fantoccini::{Client, ClientBuilder, Locator};
-use parking_tests::bins::{self, Proc, api};
+use fantoccini::{Client, Locator};
+use parking_tests::bins::{self, api};
+use parking_tests::browser::{
+    axe, browser, click, overflow, shot, start_chromedriver, submit_login, submit_token, wait_text,
+};
 use parking_tests::devices::epc_text;
 use parking_tests::mosquitto::free_port;
 use parking_tests::mqtt::{client, tag_read};
@@ -30,107 +32,11 @@ use rumqttc::QoS;
 use serde_json::json;
 
 const LOT: &str = "dash-lot";
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The journal's signing seed (a test key).
 const JOURNAL_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
 
-fn artefacts() -> PathBuf {
-    let dir = bins::repo_root().join("target/test-artefacts/dashboard");
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-async fn shot(c: &Client, name: &str) {
-    let png = c.screenshot().await.unwrap();
-    let path = artefacts().join(name);
-    std::fs::write(&path, png).unwrap();
-    eprintln!("screenshot: {}", path.display());
-}
-
-async fn start_chromedriver() -> (Proc, u16) {
-    let port = free_port();
-    let driver = Proc(
-        std::process::Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("chromedriver (apt-get install chromium chromium-driver)"),
-    );
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-            return (driver, port);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("chromedriver did not listen on {port}");
-}
-
-async fn browser(driver_port: u16) -> Client {
-    let profile = std::env::temp_dir().join(format!("parking-chromium-{}-{}", std::process::id(), free_port()));
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": CHROMIUM,
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--disable-quic", "--no-first-run",
-                "--window-size=1280,900", format!("--user-data-dir={}", profile.display()),
-            ],
-        }),
-    );
-    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("a Chromium session")
-}
-
-/// Waits up to 10 s for `css` to hold an element whose text contains `want`.
-async fn wait_text(c: &Client, css: &str, want: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut last = String::new();
-    while Instant::now() < deadline {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            last = e.text().await.unwrap_or_default();
-            if last.contains(want) {
-                return last;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let page = match c.find(Locator::Css("main")).await {
-        Ok(m) => m.text().await.unwrap_or_default(),
-        Err(_) => String::new(),
-    };
-    panic!("{css} never showed {want:?}; last {last:?}; the page: {page}");
-}
-
-/// Clicks `css`, finding it again if the live board re-rendered it
-/// between the find and the click (a stale element).
-async fn click(c: &Client, css: &str) {
-    for _ in 0..50 {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            if e.click().await.is_ok() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("could not click {css}");
-}
-
-/// Opens the page at `base` and submits `token` on its sign-in form.
-async fn submit_token(c: &Client, base: &str, token: &str) {
-    c.goto(base).await.unwrap();
-    c.wait().for_element(Locator::Css("#token")).await.unwrap().send_keys(token).await.unwrap();
-    c.find(Locator::Css("#login button[type=submit]")).await.unwrap().click().await.unwrap();
-}
-
-async fn sign_in(c: &Client, base: &str, token: &str) {
-    submit_token(c, base, token).await;
+async fn sign_in(c: &Client, base: &str, username: &str, password: &str) {
+    submit_login(c, base, username, password).await;
     c.wait().for_element(Locator::Css(".lane")).await.unwrap();
 }
 
@@ -145,12 +51,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let tax_toml = format!("[tax]\njournal_key = \"{JOURNAL_SEED}\"\n");
     std::fs::write(&server_cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, &tax_toml)).unwrap();
     let admin = bins::token(&server_cfg, "admin").unwrap();
-    let operator = bins::command("lot-server")
-        .args(["token", "create", "--role", "operator", "--label", "Nguyễn Văn An", "--config"])
-        .arg(&server_cfg)
-        .output()
-        .unwrap();
-    let operator = String::from_utf8_lossy(&operator.stdout).trim().to_owned();
+    bins::user(&server_cfg, "an.nguyen", "operator", "Nguyễn Văn An", "bãi xe an toàn 2026").unwrap();
     let tax = bins::token(&server_cfg, "tax_officer").unwrap();
     let _server = bins::start_server(&server_cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
     let vehicle =
@@ -178,13 +79,14 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let c = browser(driver_port).await;
     let base = format!("http://127.0.0.1:{http_port}/");
 
-    // Signed out, the page asks for a token; a wrong one is refused.
-    submit_token(&c, &base, "lsk_wrong").await;
-    wait_text(&c, "#login-error", "Mã truy cập không đúng").await;
+    // Signed out, the page asks who you are; a wrong password is refused.
+    submit_login(&c, &base, "an.nguyen", "not the password").await;
+    wait_text(&c, "#login-error", "Tên đăng nhập hoặc mật khẩu không đúng").await;
+    axe(&c, "sign-in, desktop").await;
     shot(&c, "01-login.png").await;
 
     // 1. The operator signs in; the lanes are on the board, online.
-    sign_in(&c, &base, &operator).await;
+    sign_in(&c, &base, "an.nguyen", "bãi xe an toàn 2026").await;
     wait_text(&c, ".lane[data-gate=\"entry-1\"] .badge", "trực tuyến").await;
     wait_text(&c, "#who", "Nguyễn Văn An").await;
     // A car at the entry: its read and the decision arrive live.
@@ -208,10 +110,10 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
         .unwrap();
     let read = wait_text(&c, ".lane[data-gate=\"entry-1\"] .last-read", "30E-555.55").await;
     eprintln!("the entry reached the board {} ms after the read", sent.elapsed().as_millis());
-    assert!(read.contains(&epc_text(7)) && read.contains("car"), "{read}");
-    wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "entry").await;
+    assert!(read.contains(&epc_text(7)) && read.contains("Ô tô"), "{read}");
+    wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "Cho vào").await;
     // The occupancy panel follows: one car inside now.
-    let inside = wait_text(&c, "#occ-now", "car").await;
+    let inside = wait_text(&c, "#occ-now", "Ô tô").await;
     assert!(inside.contains('1'), "{inside}");
     shot(&c, "02-live-entry.png").await;
 
@@ -243,24 +145,34 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let still_open = c.execute("return document.getElementById('open-dialog').open", vec![]).await.unwrap();
     assert_eq!(still_open, json!(true));
     let decision = c.find(Locator::Css(".lane[data-gate=\"exit-1\"] .decision")).await.unwrap().text().await.unwrap();
-    assert!(!decision.contains("manual_open"), "{decision}");
+    assert!(!decision.contains("Mở tay"), "{decision}");
     c.find(Locator::Css("#open-reason")).await.unwrap().select_by_value("equipment_fault").await.unwrap();
     c.find(Locator::Css("#open-note")).await.unwrap().send_keys("Barie kẹt, mở cho xe cứu thương").await.unwrap();
     shot(&c, "03-manual-open-dialog.png").await;
     c.find(Locator::Css("#open-confirm")).await.unwrap().click().await.unwrap();
-    let decision = wait_text(&c, ".lane[data-gate=\"exit-1\"] .decision", "manual_open").await;
+    let decision = wait_text(&c, ".lane[data-gate=\"exit-1\"] .decision", "Mở tay").await;
     assert!(c.find_all(Locator::Css(".lane[data-gate=\"exit-1\"] .waiting")).await.unwrap().is_empty(), "no one waits");
     assert!(decision.contains("Nguyễn Văn An") && decision.contains("Thiết bị hỏng"), "{decision}");
     // The car it released left owing its fee.
     let decision = wait_text(&c, ".lane[data-gate=\"exit-1\"] .decision", "còn nợ 50.000").await;
-    assert!(decision.contains("manual_open"), "{decision}");
+    assert!(decision.contains("Mở tay"), "{decision}");
+    axe(&c, "gates, desktop").await;
     shot(&c, "04-manual-open-board.png").await;
 
     // The open is an exception for the shift: acknowledged, then resolved.
     c.find(Locator::Css("nav button[data-view=alarms]")).await.unwrap().click().await.unwrap();
-    wait_text(&c, "#alarm-rows", "manual_open").await;
+    wait_text(&c, "#alarm-rows", "Mở cổng thủ công").await;
+    // The tab and the title count it.
+    wait_text(&c, "#alarm-count", "1").await;
+    assert!(c.title().await.unwrap().starts_with("(1) "), "{}", c.title().await.unwrap());
+    shot(&c, "05-alarm-badge.png").await;
     c.find(Locator::Css("#alarm-rows button.ack")).await.unwrap().click().await.unwrap();
     wait_text(&c, "#alarm-rows .state", "đã tiếp nhận").await;
+    wait::until(10, "the badge to clear once acknowledged", || async {
+        c.execute("return document.getElementById('alarm-count').hidden", vec![]).await.unwrap() == json!(true)
+    })
+    .await;
+    axe(&c, "alarms, desktop").await;
     shot(&c, "05-alarms.png").await;
 
     // The journal and the tax report have it, with the operator.
@@ -275,9 +187,10 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
         }
     }
     assert!(
-        listed.contains("Nguyễn Văn An") && listed.contains("equipment_fault"),
+        listed.contains("Nguyễn Văn An") && listed.contains("Thiết bị hỏng") && !listed.contains("equipment_fault"),
         "report lists the open: {listed:?}"
     );
+    axe(&c, "revenue, desktop").await;
     shot(&c, "06-report.png").await;
     let events = api(http_port, "GET", "/api/v1/events?kind=manual_open", &admin, None).await;
     let e = &events.as_array().unwrap()[0]["event"];
@@ -287,16 +200,18 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     c.find(Locator::Css("nav button[data-view=registry]")).await.unwrap().click().await.unwrap();
     wait_text(&c, "#reg-rows", "30E-555.55").await;
     c.find(Locator::Css("nav button[data-view=sessions]")).await.unwrap().click().await.unwrap();
-    c.find(Locator::Css("#session-q")).await.unwrap().send_keys("30E55555").await.unwrap();
+    c.find(Locator::Css("#session-q")).await.unwrap().send_keys("30e-555").await.unwrap();
     c.find(Locator::Css("#session-form button[type=submit]")).await.unwrap().click().await.unwrap();
-    let found = wait_text(&c, "#session-rows", &format!("tag:{}", epc_text(7))).await;
-    assert!(found.contains("unpaid") || found.contains("manual"), "the stay ended unpaid by the manual open: {found}");
+    let found = wait_text(&c, "#session-rows", &format!("Thẻ {}", epc_text(7))).await;
+    assert!(found.contains("Chưa thanh toán"), "the stay ended unpaid by the manual open: {found}");
+    axe(&c, "stays, desktop").await;
     shot(&c, "07-sessions.png").await;
 
     // 3. A tax officer: reports and journal, no barrier.
     c.find(Locator::Css("#logout")).await.unwrap().click().await.unwrap();
-    c.wait().for_element(Locator::Css("#token")).await.unwrap();
-    sign_in(&c, &base, &tax).await;
+    c.wait().for_element(Locator::Css("#login-view:not([hidden])")).await.unwrap();
+    submit_token(&c, &base, &tax).await;
+    c.wait().for_element(Locator::Css(".lane")).await.unwrap();
     assert!(c.find_all(Locator::Css(".open-button")).await.unwrap().is_empty(), "no open button for a tax officer");
     let registry_hidden =
         c.execute("return document.querySelector('nav button[data-view=registry]').hidden", vec![]).await.unwrap();
@@ -314,7 +229,8 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     assert_eq!(status, json!(403));
     c.find(Locator::Css("nav button[data-view=journal]")).await.unwrap().click().await.unwrap();
     c.find(Locator::Css("#verify")).await.unwrap().click().await.unwrap();
-    wait_text(&c, "#verify-out", "\"ok\": true").await;
+    wait_text(&c, "#verify-out", "Sổ nhật ký nguyên vẹn").await;
+    axe(&c, "journal, desktop").await;
     shot(&c, "08-tax-officer-journal.png").await;
 
     // 4. English on request; a phone's width.
@@ -322,14 +238,8 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     wait_text(&c, "header h1", "Parking lot — Operations").await;
     c.find(Locator::Css("nav button[data-view=gates]")).await.unwrap().click().await.unwrap();
     c.set_window_size(390, 844).await.unwrap();
-    let overflow = || async {
-        let o = c
-            .execute("return document.documentElement.scrollWidth - document.documentElement.clientWidth", vec![])
-            .await
-            .unwrap();
-        o.as_i64().unwrap_or(i64::MAX)
-    };
-    wait::until(10, "the board to fit a phone's width", || async { overflow().await <= 0 }).await;
+    wait::until(10, "the board to fit a phone's width", || async { overflow(&c).await <= 0 }).await;
+    axe(&c, "gates, phone, English").await;
     shot(&c, "09-phone-english.png").await;
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
@@ -363,7 +273,7 @@ async fn a_second_lots_dashboard_lives_under_its_own_path() {
     let c = browser(driver_port).await;
     let lot_b_page = format!("http://127.0.0.1:{http_port}/lots/lot-b/");
     submit_token(&c, &lot_b_page, &token_a).await;
-    wait_text(&c, "#login-error", "Mã truy cập không đúng").await;
+    wait_text(&c, "#login-error", "không đúng").await;
     submit_token(&c, &lot_b_page, &token_b).await;
     wait_text(&c, "#who", "Thuế quận B").await;
     shot(&c, "20-second-lot.png").await;
@@ -372,7 +282,7 @@ async fn a_second_lots_dashboard_lives_under_its_own_path() {
     assert_eq!(paths, ["/lots/lot-b/"], "one cookie, for lot B's routes");
     // Lot A's page at / does not see lot B's session.
     c.goto(&format!("http://127.0.0.1:{http_port}/")).await.unwrap();
-    c.wait().for_element(Locator::Css("#token")).await.unwrap();
+    c.wait().for_element(Locator::Css("#username")).await.unwrap();
     let signed_out = c.execute("return document.getElementById('login-view').hidden", vec![]).await.unwrap();
     assert_eq!(signed_out, json!(false), "lot A's page asks for a token");
     c.close().await.unwrap();

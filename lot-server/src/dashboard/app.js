@@ -48,6 +48,14 @@ const when = (s) => {
   const d = new Date(s);
   return isNaN(d) ? "—" : d.toLocaleString(lang === "vi" ? "vi-VN" : "en-GB", { timeZone: "Asia/Ho_Chi_Minh" });
 };
+/// A plate as Vietnamese plates are written: 30A12345 → 30A-123.45,
+/// 29B123456 (a motorbike's, with its series digit) → 29B1-234.56.
+const plateText = (p) => {
+  const m = /^(\d{2}[A-Z]{1,2})(\d{4,6})$/.exec(p || "");
+  if (!m) return p || "—";
+  const [series, rest] = m[2].length === 6 ? [m[1] + m[2][0], m[2].slice(1)] : [m[1], m[2]];
+  return rest.length === 5 ? `${series}-${rest.slice(0, 3)}.${rest.slice(3)}` : `${series}-${rest}`;
+};
 const today = () => new Date().toLocaleDateString("en-CA", { timeZone: "Asia/Ho_Chi_Minh" });
 /// Midnight of a local day (YYYY-MM-DD) in Hanoi, as Unix milliseconds.
 const dayStart = (d) => Date.parse(`${d}T00:00:00+07:00`);
@@ -176,8 +184,15 @@ function askNote(title, minLength) {
 // ---- journal -------------------------------------------------------------------
 $("verify").addEventListener("click", async () => {
   $("verify-out").textContent = "…";
-  try { $("verify-out").textContent = JSON.stringify(await api("GET", "/api/v1/journal/verify"), null, 2); }
-  catch (e) { $("verify-out").textContent = errText(e); }
+  try {
+    const v = await api("GET", "/api/v1/journal/verify");
+    $("verify-out").replaceChildren(
+      el("p", { class: v.ok ? "ok" : "error", "data-ok": String(v.ok) }, v.ok ? t("journal_ok") : t("journal_tampered")),
+      el("dl", { class: "kv" },
+        v.ok ? [el("dt", {}, t("journal_records")), el("dd", {}, v.records), el("dt", {}, t("journal_seals")), el("dd", {}, v.seals)] : null,
+        el("dt", {}, t("journal_pending")), el("dd", {}, v.pending),
+        el("dt", {}, t("journal_key")), el("dd", { class: "mono" }, v.public_key)));
+  } catch (e) { $("verify-out").textContent = errText(e); }
 });
 
 document.addEventListener("DOMContentLoaded", () => { applyLang(); start(); });

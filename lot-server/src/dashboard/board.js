@@ -65,7 +65,7 @@ function laneCard(l) {
   const d = l.last_decision;
   const readText = read ? [read.credential && `${tr("credential", read.credential.kind)} ${read.credential.id || ""}`, read.plate, read.class && tr("class", read.class)].filter(Boolean).join(" · ") : "—";
   const card = el("article", { class: "lane", "data-gate": l.gate, "data-decision": d ? d.kind : "" },
-    el("h3", {}, `${l.gate}${l.direction ? " · " + tr("direction", l.direction) : ""}`,
+    el("h2", {}, `${l.gate}${l.direction ? " · " + tr("direction", l.direction) : ""}`,
       el("span", { class: "badge " + (l.online ? "online" : "offline") }, t(l.online ? "online" : "offline"))),
     el("dl", { class: "kv" },
       el("dt", {}, t("barrier")), el("dd", { class: "barrier", "data-state": l.barrier || "" }, l.barrier ? tr("barrier", l.barrier) : "—"),

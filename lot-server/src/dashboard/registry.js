@@ -5,7 +5,7 @@
 let regKind = "vehicles";
 for (const b of document.querySelectorAll("[data-reg]")) b.addEventListener("click", () => loadRegistry(b.dataset.reg));
 const REG = {
-  vehicles: [["plate", (r) => r.plate], ["class", (r) => tr("class", r.class)], ["owner", (r) => r.owner_id || "—"], ["accounts", (r) => r.account_id || "—"], ["state_word", (r) => tr("reg", r.state)]],
+  vehicles: [["plate", (r) => plateText(r.plate)], ["class", (r) => tr("class", r.class)], ["owner", (r) => r.owner_id || "—"], ["accounts", (r) => r.account_id || "—"], ["state_word", (r) => tr("reg", r.state)]],
   tags: [["credential", (r) => r.epc], ["vehicle", (r) => r.vehicle_id], ["state_word", (r) => tr("reg", r.state)]],
   passes: [["vehicle", (r) => r.vehicle_id], ["valid", (r) => `${r.valid_from} → ${r.valid_until}`], ["fee", (r) => vnd(r.price_vnd)], ["state_word", (r) => tr("reg", r.state)]],
   accounts: [["accounts", (r) => r.account_id], ["owner", (r) => r.owner_id], ["balance", (r) => vnd(r.balance_vnd)], ["code_word", (r) => r.topup_code || "—"], ["state_word", (r) => tr("reg", r.state)]],

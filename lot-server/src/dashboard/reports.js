@@ -28,7 +28,7 @@ async function loadReport() {
       el("tfoot", {}, el("tr", {}, el("th", { colspan: 3 }, t("total")), el("th", { class: "num" }, tot.count), el("th", { class: "num" }, vnd(tot.net_vnd)),
         el("th", { class: "num" }, vnd(tot.vat_vnd)), el("th", { class: "num" }, vnd(tot.total_vnd)))))),
     el("p", {}, `${t("exits")}: ${ex.total} (${exits}) · ${t("topups")}: ${vnd(rep.topups.total_vnd)}`),
-    el("h3", {}, `${t("mismatches")} (${mism.length})`),
+    el("h2", {}, `${t("mismatches")} (${mism.length})`),
     el("ul", { id: "mismatches" }, mism));
 }
 VIEWS.revenue = loadReport;

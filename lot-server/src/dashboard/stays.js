@@ -43,7 +43,7 @@ async function loadStays() {
   rows = rows.slice(0, PAGE);
   $("session-rows").replaceChildren(...(rows.length ? rows.map((s) => el("tr", { class: "stay-row", "data-id": s.session_id },
     el("td", {}, el("button", { type: "button", class: "link", onclick: () => showStay(s.session_id) }, credentialText(s))),
-    el("td", {}, s.plate || "—"), el("td", {}, tr("class", s.class)),
+    el("td", {}, plateText(s.plate)), el("td", {}, tr("class", s.class)),
     el("td", {}, when(s.entered_ms)), el("td", {}, when(s.exited_ms)), el("td", { class: "num" }, vnd(s.fee_vnd)),
     el("td", { class: "settlement" }, s.state === "open" ? tr("stay", "open") : tr("channel", s.settlement)))) : [emptyRow(7)]));
   $("session-prev").disabled = stayOffset === 0;
@@ -66,10 +66,10 @@ async function showStay(id) {
   catch (e) { $("session-error").textContent = errText(e); return; }
   const s = d.session;
   const fee = d.fee;
-  $("stay-body").replaceChildren(
+  $("stay-body").replaceChildren(...[
     el("dl", { class: "kv" },
       el("dt", {}, t("credential")), el("dd", {}, credentialText(s)),
-      el("dt", {}, t("plate")), el("dd", {}, s.plate || "—"),
+      el("dt", {}, t("plate")), el("dd", {}, plateText(s.plate)),
       el("dt", {}, t("class")), el("dd", {}, tr("class", s.class)),
       el("dt", {}, t("entered")), el("dd", {}, `${when(s.entered_ms)} · ${s.entry_gate || "—"}`),
       el("dt", {}, t("exited")), el("dd", {}, `${when(s.exited_ms)} · ${s.exit_gate || "—"}`),
@@ -88,7 +88,8 @@ async function showStay(id) {
       el("td", { class: "num" }, vnd(p.amount_vnd)), el("td", {}, p.payment_code || "—"), el("td", {}, tr("transfer", p.state))))),
     el("h3", {}, t("invoices_h")),
     table([["invoice_no"], ["time"], ["amount", "num"], ["lookup"]], d.invoices.map((i) => el("tr", {}, el("td", {}, `${i.series}-${i.number}`),
-      el("td", {}, when(i.issued_ms)), el("td", { class: "num" }, vnd(i.total_vnd)), el("td", {}, i.lookup_code)))));
+      el("td", {}, when(i.issued_ms)), el("td", { class: "num" }, vnd(i.total_vnd)), el("td", {}, i.lookup_code)))),
+  ].filter(Boolean));
   $("stay-dialog").showModal();
 }
 

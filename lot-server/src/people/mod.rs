@@ -52,11 +52,15 @@ impl Principal {
     }
 
     pub fn from_user(u: &users::User) -> Self {
+        Principal::person(&u.username, &u.display_name, u.role)
+    }
+
+    pub fn person(username: &str, display_name: &str, role: Role) -> Self {
         Principal {
-            role: u.role,
-            name: u.display_name.clone(),
-            id: format!("user:{}", u.username),
-            username: Some(u.username.clone()),
+            role,
+            name: display_name.to_owned(),
+            id: format!("user:{username}"),
+            username: Some(username.to_owned()),
             token_id: None,
         }
     }

@@ -71,8 +71,7 @@ pub async fn open(db: &Db, holder: Holder<'_>, now_ms: i64, policy: &Policy) -> 
 pub async fn verify(db: &Db, id: &str, now_ms: i64, policy: &Policy) -> Result<Option<Principal>, sqlx::Error> {
     let row = sqlx::query(
         "SELECT s.last_seen_ms, \
-                u.user_id, u.username, u.display_name, u.role AS user_role, u.created_ms AS user_created, \
-                u.password_set_ms, u.disabled_ms, \
+                u.user_id, u.username, u.display_name, u.role AS user_role, u.disabled_ms, \
                 t.token_id AS t_id, t.role AS token_role, t.label, t.created_ms AS token_created, t.revoked_ms AS t_revoked \
          FROM login_sessions s \
          LEFT JOIN users u ON u.user_id = s.user_id \
@@ -89,19 +88,12 @@ pub async fn verify(db: &Db, id: &str, now_ms: i64, policy: &Policy) -> Result<O
         let r: String = row.try_get(column)?;
         r.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))
     };
-    let principal = if let Some(user_id) = row.try_get::<Option<String>, _>("user_id")? {
+    let principal = if row.try_get::<Option<String>, _>("user_id")?.is_some() {
         if row.try_get::<Option<i64>, _>("disabled_ms")?.is_some() {
             return Ok(None);
         }
-        Principal::from_user(&super::users::User {
-            user_id,
-            username: row.try_get("username")?,
-            display_name: row.try_get("display_name")?,
-            role: role("user_role")?,
-            created_ms: row.try_get("user_created")?,
-            password_set_ms: row.try_get("password_set_ms")?,
-            disabled_ms: None,
-        })
+        let (username, name): (String, String) = (row.try_get("username")?, row.try_get("display_name")?);
+        Principal::person(&username, &name, role("user_role")?)
     } else if let Some(token_id) = row.try_get::<Option<String>, _>("t_id")? {
         if row.try_get::<Option<i64>, _>("t_revoked")?.is_some() {
             return Ok(None);

@@ -9,7 +9,8 @@
 //!   passwords, sessions, lockout, their actions journalled), [`registry`] (owners, accounts, vehicles,
 //!   tags, passes), [`lists`] (the versioned lists derived from the
 //!   registry), [`ingest`] (exactly-once gate events into sessions),
-//!   [`journal`] (sessions, events, exceptions), [`stay_detail`] (a stay
+//!   [`journal`] (sessions, events, exceptions), [`day_close`] (a shift's
+//!   or a day's close), [`stay_detail`] (a stay
 //!   with its events, fee lines, payments and invoices), [`settlement`] (transfers
 //!   matched to stays and accounts, webhooks, reconciliation, the ledger),
 //!   [`audit`] (the tamper-evident journal: outbox, chaining, seals,
@@ -30,6 +31,7 @@ pub mod api;
 pub mod audit;
 pub mod bench;
 pub mod cli;
+pub mod day_close;
 pub mod db;
 pub mod ingest;
 pub mod journal;

@@ -131,6 +131,17 @@ pub async fn submit_token(c: &Client, base: &str, token: &str) {
     click(c, "#login button[type=submit]").await;
 }
 
+/// Whether the page shows the signed-in app (not the sign-in form).
+pub async fn signed_in(c: &Client) -> bool {
+    c.execute("return document.getElementById('app-view').hidden === false", vec![]).await.unwrap() == json!(true)
+}
+
+/// Opens a view from the menu and waits for it.
+pub async fn view(c: &Client, name: &str) {
+    click(c, &format!("nav button[data-view={name}]")).await;
+    c.wait().for_element(Locator::Css(&format!("#view-{name}:not([hidden])"))).await.unwrap();
+}
+
 /// The page's horizontal overflow in CSS pixels (0: it fits the window).
 pub async fn overflow(c: &Client) -> i64 {
     let o = c

@@ -15,9 +15,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use parking_tests::bins::{self, api};
-use parking_tests::browser::{axe, browser, click, fill, overflow, shot, start_chromedriver, submit_login, wait_text};
+use parking_tests::browser::{
+    axe, browser, click, fill, overflow, shot, signed_in, start_chromedriver, submit_login, view, wait_text,
+};
 use parking_tests::mosquitto::free_port;
 use parking_tests::mqtt::publish_once;
 use parking_tests::wait;
@@ -34,15 +36,6 @@ fn gate_event(n: u64, gate: &str, at_ms: i64, kind: serde_json::Value) -> Vec<u8
         e[k] = v.clone();
     }
     serde_json::to_vec(&e).unwrap()
-}
-
-async fn signed_in(c: &Client) -> bool {
-    c.execute("return document.getElementById('app-view').hidden === false", vec![]).await.unwrap() == json!(true)
-}
-
-async fn view(c: &Client, name: &str) {
-    click(c, &format!("nav button[data-view={name}]")).await;
-    c.wait().for_element(Locator::Css(&format!("#view-{name}:not([hidden])"))).await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -30,10 +30,12 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/dashboard/app.js", include_str!("../dashboard/app.js"), JS),
     ("/dashboard/board.js", include_str!("../dashboard/board.js"), JS),
     ("/dashboard/alarms.js", include_str!("../dashboard/alarms.js"), JS),
+    ("/dashboard/money.js", include_str!("../dashboard/money.js"), JS),
     ("/dashboard/reports.js", include_str!("../dashboard/reports.js"), JS),
     ("/dashboard/stays.js", include_str!("../dashboard/stays.js"), JS),
     ("/dashboard/registry.js", include_str!("../dashboard/registry.js"), JS),
     ("/dashboard/people.js", include_str!("../dashboard/people.js"), JS),
+    ("/dashboard/close.js", include_str!("../dashboard/close.js"), JS),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 

@@ -17,6 +17,7 @@ pub(super) fn read_routes() -> Router<super::AppState> {
         .route("/api/v1/sessions", get(sessions))
         .route("/api/v1/sessions/{id}", get(session))
         .route("/api/v1/sessions/{id}/detail", get(stay_detail))
+        .route("/api/v1/close", get(close))
         .route("/api/v1/events", get(events))
         .route("/api/v1/exceptions", get(exceptions))
 }
@@ -50,6 +51,21 @@ async fn stay_detail(
     Path(id): Path<String>,
 ) -> Result<Json<crate::stay_detail::StayDetail>, ApiError> {
     Ok(Json(crate::stay_detail::detail(&s.0.db, &id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloseQuery {
+    from_ms: i64,
+    to_ms: i64,
+}
+
+/// `GET /api/v1/close?from_ms=&to_ms=`: a shift's or a day's close.
+async fn close(
+    State(s): State<AppState>,
+    Params(q): Params<CloseQuery>,
+) -> Result<Json<crate::day_close::Close>, ApiError> {
+    Ok(Json(crate::day_close::close(&s.0.db, q.from_ms, q.to_ms).await?))
 }
 
 async fn events(State(s): State<AppState>, Params(q): Params<EventQuery>) -> Result<Json<Vec<JournalEvent>>, ApiError> {

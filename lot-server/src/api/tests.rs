@@ -34,6 +34,18 @@ fn webhook_keys() -> crate::settlement::webhook::WebhookKeys {
     }
 }
 
+/// The invoice issuer the API tests issue with.
+fn issuer() -> crate::tax::invoicing::Issuer {
+    crate::tax::invoicing::Issuer::from_settings(&crate::settings::InvoiceSettings {
+        seller_name: Some("Bãi xe Hàng Bài".into()),
+        seller_address: Some("Hà Nội".into()),
+        seller_tax_code: Some("0109876543".into()),
+        ..Default::default()
+    })
+    .unwrap()
+    .unwrap()
+}
+
 impl Api {
     async fn new(db: &Db) -> Api {
         Api::with_limits(db, super::limits::RateLimits::default()).await
@@ -334,6 +346,7 @@ async fn malformed_input_is_a_clear_4xx(db: &Db) {
 }
 crate::on_both_databases!(api_malformed_input_is_a_clear_4xx, malformed_input_is_a_clear_4xx);
 
+mod close_api;
 mod flows;
 mod hostile;
 mod people_api;

@@ -162,6 +162,11 @@ function showView(name) {
 /// A row saying there is nothing, or what went wrong, across `cols` columns.
 const emptyRow = (cols, text, cls) => el("tr", {}, el("td", { colspan: cols, class: cls || "muted" }, text || t("no_rows")));
 
+/// A table: headings (word keys, with a class), then the rows.
+const table = (head, rows) => el("div", { class: "scroll" }, el("table", {},
+  el("thead", {}, el("tr", {}, head.map(([k, cls]) => el("th", { class: cls || "" }, t(k))))),
+  el("tbody", {}, rows.length ? rows : emptyRow(head.length))));
+
 /// Asks for a note in a dialog; resolves to the note, or null if cancelled.
 function askNote(title, minLength) {
   return new Promise((resolve) => {

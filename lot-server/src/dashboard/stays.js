@@ -56,10 +56,6 @@ $("session-prev").addEventListener("click", () => { stayOffset = Math.max(0, sta
 $("session-next").addEventListener("click", () => { stayOffset += PAGE; loadStays(); });
 $("stay-close").addEventListener("click", () => $("stay-dialog").close());
 
-const table = (head, rows) => el("div", { class: "scroll" }, el("table", {},
-  el("thead", {}, el("tr", {}, head.map(([k, cls]) => el("th", { class: cls || "" }, t(k))))),
-  el("tbody", {}, rows.length ? rows : emptyRow(head.length))));
-
 async function showStay(id) {
   let d;
   try { d = await api("GET", `/api/v1/sessions/${encodeURIComponent(id)}/detail`); }

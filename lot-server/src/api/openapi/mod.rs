@@ -66,6 +66,14 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("get", "/api/v1/sessions/{id}", "Read a session", "any", None),
     (
         "get",
+        "/api/v1/close",
+        "A shift's or a day's close (from_ms, to_ms): entries, exits, revenue by channel, manual opens, open \
+         exceptions, invoices, who signed in",
+        "any",
+        None,
+    ),
+    (
+        "get",
         "/api/v1/sessions/{id}/detail",
         "A stay whole: its gate events, its fee line by line, its payments and invoices",
         "any",

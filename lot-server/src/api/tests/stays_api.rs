@@ -56,14 +56,7 @@ async fn a_stay_shows_its_events_fee_payment_and_invoice(db: &Db) {
     ingest(vec![event(3, "exit-1", &left.to_string(), json!({ "type": "exit", "credential": tag, "class": "car",
         "entered_at": entered, "fee": fee, "settlement": { "kind": "transfer", "payment_code": code.as_str(), "paid": 25_000 } }))])
     .await;
-    let issuer = crate::tax::invoicing::Issuer::from_settings(&crate::settings::InvoiceSettings {
-        seller_name: Some("Bãi xe Hàng Bài".into()),
-        seller_address: Some("Hà Nội".into()),
-        seller_tax_code: Some("0109876543".into()),
-        ..Default::default()
-    })
-    .unwrap()
-    .unwrap();
+    let issuer = super::issuer();
     crate::tax::invoicing::issue_due(db, &issuer, now, 100).await.unwrap();
 
     let found = api.ok("GET", "/api/v1/sessions?q=30g456", None).await;

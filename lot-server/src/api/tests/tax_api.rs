@@ -17,14 +17,7 @@ async fn a_tax_officer_reads_reports_invoices_and_the_journal(db: &Db) {
     let (s, v) = api.post_with("/api/v1/webhooks/sepay", &apikey, &sepay_body(9001, 45_000, code.as_str())).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let now = parking_runtime::Clock::wall().now();
-    let issuer = crate::tax::invoicing::Issuer::from_settings(&crate::settings::InvoiceSettings {
-        seller_name: Some("Bãi xe Hàng Bài".into()),
-        seller_address: Some("Hà Nội".into()),
-        seller_tax_code: Some("0109876543".into()),
-        ..Default::default()
-    })
-    .unwrap()
-    .unwrap();
+    let issuer = super::issuer();
     assert_eq!(crate::tax::invoicing::issue_due(db, &issuer, now, 100).await.unwrap(), 1);
     crate::audit::chain_pending(db).await.unwrap();
 

@@ -90,6 +90,8 @@ impl From<RegistryError> for ApiError {
             RegistryError::NotFound { .. } => ApiError::NotFound(e.to_string()),
             RegistryError::Invalid(m) => ApiError::bad(m),
             RegistryError::Conflict(m) => ApiError::Conflict(m),
+            RegistryError::Short(m) => ApiError::Coded(StatusCode::CONFLICT, "balance_short", m),
+            RegistryError::NoPassPrice(m) => ApiError::Coded(StatusCode::BAD_REQUEST, "no_pass_price", m),
             RegistryError::Db(e) => db_error(e),
         }
     }

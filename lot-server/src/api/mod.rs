@@ -71,6 +71,9 @@ pub struct App {
     pub clock: Clock,
     /// How long a sign-in session lasts, and how its cookie is marked.
     pub people: persons::Policy,
+    /// The lot's tariffs and its zone: what a pass sold at the desk costs.
+    pub tariffs: Arc<parking_core::tariff::TariffBook>,
+    pub zone: String,
 }
 
 #[derive(Clone, Debug)]

@@ -9,8 +9,8 @@ use serde::Deserialize;
 
 use super::{ApiError, AppState, Body, Params};
 use crate::registry::{
-    Account, AccountInput, ListQuery, Owner, OwnerInput, Pass, PassInput, Tag, TagInput, TopUpInput, Vehicle,
-    VehicleInput,
+    Account, AccountInput, ListQuery, Owner, OwnerInput, Pass, PassInput, PassSaleInput, SoldPass, Tag, TagInput,
+    TagReplacement, TopUpInput, Vehicle, VehicleInput,
 };
 
 type Created<T> = Result<(StatusCode, Json<T>), ApiError>;
@@ -29,7 +29,10 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/vehicles/{id}", get(get_vehicle).put(update_vehicle).delete(delete_vehicle))
         .route("/api/v1/tags", get(list_tags).post(create_tag))
         .route("/api/v1/tags/{epc}", get(get_tag).put(update_tag).delete(delete_tag))
+        .route("/api/v1/tags/{epc}/replace", post(replace_tag))
         .route("/api/v1/passes", get(list_passes).post(create_pass))
+        .route("/api/v1/passes/sell", post(sell_pass))
+        .route("/api/v1/passes/price", get(pass_price))
         .route("/api/v1/passes/{id}", get(get_pass).put(update_pass).delete(delete_pass))
 }
 
@@ -127,6 +130,16 @@ async fn delete_tag(State(s): State<AppState>, Path(epc): Path<String>) -> Gone 
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `POST /api/v1/tags/{epc}/replace`: the old tag denied, the new one bound.
+async fn replace_tag(
+    State(s): State<AppState>,
+    Path(epc): Path<String>,
+    Body(b): Body<TagReplacement>,
+) -> Found<serde_json::Value> {
+    let (old, new) = s.0.registry.replace_tag(&epc, b, s.0.clock.now_ms()).await?;
+    Ok(Json(serde_json::json!({ "old": old, "new": new })))
+}
+
 async fn list_passes(State(s): State<AppState>, Params(q): Params<ListQuery>) -> Found<Vec<Pass>> {
     Ok(Json(s.0.registry.list_passes(&q).await?))
 }
@@ -142,4 +155,35 @@ async fn update_pass(State(s): State<AppState>, Path(id): Path<String>, Body(b):
 async fn delete_pass(State(s): State<AppState>, Path(id): Path<String>) -> Gone {
     s.0.registry.delete_pass(&id, s.0.clock.now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The tariff in force now for the lot's zone.
+fn tariff_now(s: &AppState) -> Result<&parking_core::tariff::Tariff, ApiError> {
+    s.0.tariffs
+        .in_force(&s.0.zone, s.0.clock.now())
+        .ok_or_else(|| ApiError::Unavailable(format!("no tariff of zone {} is in force", s.0.zone)))
+}
+
+/// `POST /api/v1/passes/sell`: a monthly pass priced from the tariff in
+/// force, paid from the customer's account.
+async fn sell_pass(State(s): State<AppState>, Body(b): Body<PassSaleInput>) -> Created<SoldPass> {
+    let tariff = tariff_now(&s)?;
+    Ok((StatusCode::CREATED, Json(s.0.registry.sell_pass(b, tariff, s.0.clock.now()).await?)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriceQuery {
+    class: parking_core::vehicle::VehicleClass,
+    months: u32,
+}
+
+/// `GET /api/v1/passes/price?class=&months=`: what a pass costs now.
+async fn pass_price(State(s): State<AppState>, Params(q): Params<PriceQuery>) -> Found<serde_json::Value> {
+    let tariff = tariff_now(&s)?;
+    let price = tariff
+        .pass_price(&q.class, q.months)
+        .filter(|_| (1..=12).contains(&q.months))
+        .ok_or_else(|| ApiError::coded(StatusCode::BAD_REQUEST, "no_pass_price", "no pass of that class and length"))?;
+    Ok(Json(serde_json::json!({ "price_vnd": price.get(), "tariff_version": tariff.version().to_string() })))
 }

@@ -89,6 +89,14 @@ impl Api {
             limits: Arc::new(limits),
             clock,
             people: Default::default(),
+            tariffs: Arc::new(
+                parking_runtime::tariffs::load_dir(
+                    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/tariffs")),
+                    "hanoi-zone-1",
+                )
+                .unwrap(),
+            ),
+            zone: "hanoi-zone-1".into(),
         };
         Api {
             router: router(AppState(Arc::new(app))),
@@ -347,6 +355,7 @@ async fn malformed_input_is_a_clear_4xx(db: &Db) {
 crate::on_both_databases!(api_malformed_input_is_a_clear_4xx, malformed_input_is_a_clear_4xx);
 
 mod close_api;
+mod desk_api;
 mod flows;
 mod hostile;
 mod people_api;

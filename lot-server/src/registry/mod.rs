@@ -32,6 +32,12 @@ pub enum RegistryError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// The account holds less than the price.
+    #[error("{0}")]
+    Short(String),
+    /// The tariff in force sells no pass for the class.
+    #[error("{0}")]
+    NoPassPrice(String),
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
 }
@@ -200,6 +206,15 @@ pub struct TagInput {
     pub state: TagState,
 }
 
+/// The tag that replaces a lost or damaged one.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagReplacement {
+    pub epc: Epc,
+    #[serde(default)]
+    pub tid: Option<Tid>,
+}
+
 /// A monthly pass, from its first to its last local day inclusive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Pass {
@@ -234,6 +249,29 @@ pub struct PassInput {
     pub price_vnd: i64,
     #[serde(default)]
     pub state: PassState,
+}
+
+/// A monthly pass sold at the desk, paid from an account.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PassSaleInput {
+    pub vehicle_id: String,
+    /// 1 to 12.
+    pub months: u32,
+    /// The first day; today (local) by default.
+    #[serde(default, with = "iso_date::option")]
+    pub valid_from: Option<Date>,
+    pub account_id: String,
+}
+
+/// A pass sold: the pass, what it cost under which tariff, and the
+/// account's balance after paying.
+#[derive(Clone, Debug, Serialize)]
+pub struct SoldPass {
+    pub pass: Pass,
+    pub price_vnd: i64,
+    pub tariff_version: String,
+    pub balance_vnd: i64,
 }
 
 /// Paging and filters of a registry listing.

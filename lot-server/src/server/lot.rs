@@ -72,6 +72,7 @@ impl LotRuntime {
             link_stop.clone(),
         );
         let topics = Topics::new(lot.clone());
+        let tariffs = Arc::new(book.clone());
         let tariff = TariffMsg { v: V1, lot: lot.clone(), zone: config.lot.zone.clone(), issued_at: clock.now(), book };
         out.send(OutMsg { topic: topics.lot(LotTopic::Tariff), payload: wire::encode(&tariff), retain: true }).await?;
 
@@ -163,6 +164,8 @@ impl LotRuntime {
             limits,
             clock,
             people,
+            tariffs,
+            zone: config.lot.zone.clone(),
         };
         Ok(LotRuntime { state: api::AppState(Arc::new(app)), tasks, out, offline, link_stop, link })
     }

@@ -18,7 +18,8 @@
 //!   has one, otherwise to refunds. The waiting lane is told what remains
 //!   (`Command::PaymentConfirmed`, one-way), and opens at zero.
 //! - An exit on an account-linked tag is debited from the account when its
-//!   event is ingested.
+//!   event is ingested. A monthly pass sold at the desk is debited from the
+//!   account the same way ([`pass_sale`]).
 //!
 //! Every step is one database transaction with its ledger entry, so the
 //! postings sum to zero at every commit.
@@ -31,12 +32,14 @@
 //! - `rows`: a transfer's row, inserted or updated with what became of it;
 //! - `topup`: account top-ups (by transfer, by an operator, by hand);
 //! - `resolve`: suspense resolved by hand, refunds sent, top-up codes;
+//! - [`pass_sale`]: a monthly pass paid from an account;
 //! - [`ledger`], [`records`], [`settler`], [`webhook`], [`reconcile`].
 
 mod apply;
 mod effects;
 mod events;
 pub mod ledger;
+pub mod pass_sale;
 pub mod reconcile;
 pub mod records;
 mod resolve;

@@ -53,6 +53,21 @@ pub(super) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] = &[
     ("delete", "/api/v1/tags/{epc}", "Remove a tag", "admin, operator", None),
     ("get", "/api/v1/passes", "List monthly passes (vehicle_id, limit, offset)", "admin, operator", None),
     ("post", "/api/v1/passes", "Sell a monthly pass", "admin, operator", Some("PassInput")),
+    (
+        "post",
+        "/api/v1/passes/sell",
+        "Sell a monthly pass priced from the tariff in force, paid from an account (409 balance_short)",
+        "admin, operator",
+        Some("PassSale"),
+    ),
+    ("get", "/api/v1/passes/price", "What a pass costs now (class, months)", "admin, operator", None),
+    (
+        "post",
+        "/api/v1/tags/{epc}/replace",
+        "Replace a lost tag: the old one denied at once, the new one bound to the same vehicle",
+        "admin, operator",
+        Some("TagReplacement"),
+    ),
     ("get", "/api/v1/passes/{id}", "Read a pass", "admin, operator", None),
     ("put", "/api/v1/passes/{id}", "Replace a pass", "admin, operator", Some("PassInput")),
     ("delete", "/api/v1/passes/{id}", "Delete a pass", "admin, operator", None),
@@ -237,6 +252,8 @@ fn schemas() -> Value {
         "VehicleInput": object(&["plate", "class"], json!({ "plate": plate(), "class": class(), "owner_id": id(), "account_id": id(), "state": { "enum": ["active", "stolen"] } })),
         "TagInput": object(&["epc", "vehicle_id"], json!({ "epc": epc, "tid": tid, "vehicle_id": id(), "state": { "enum": ["active", "suspended", "stolen", "cloned"] } })),
         "PassInput": object(&["vehicle_id", "valid_from", "valid_until", "price_vnd"], json!({ "vehicle_id": id(), "valid_from": date, "valid_until": date, "price_vnd": vnd, "state": { "enum": ["active", "cancelled"] } })),
+        "PassSale": object(&["vehicle_id", "months", "account_id"], json!({ "vehicle_id": id(), "months": { "type": "integer", "minimum": 1, "maximum": 12 }, "valid_from": date, "account_id": id() })),
+        "TagReplacement": object(&["epc"], json!({ "epc": epc.clone(), "tid": tid.clone() })),
         "Resolution": object(&["note"], json!({ "note": text(1000) })),
         "TokenRequest": object(&["role", "label"], json!({ "role": { "enum": ["admin", "operator", "tax_officer"] }, "label": text(100) })),
         "SepayNotification": { "type": "object", "required": ["id", "transactionDate", "transferType", "transferAmount"], "properties": { "id": n, "gateway": s, "transactionDate": { "type": "string", "examples": ["2023-03-25 14:02:37"] }, "accountNumber": s, "code": { "type": ["string", "null"] }, "content": s, "transferType": { "enum": ["in", "out"] }, "transferAmount": n, "accumulated": n, "referenceCode": s, "description": s } },
@@ -276,7 +293,7 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
             json!({ "description": description, "content": error["content"] })
         };
     };
-    let answers_200 = ["verify-id", "resolve", "refund-paid", "sepay", "casso", "login", "password"];
+    let answers_200 = ["verify-id", "resolve", "refund-paid", "sepay", "casso", "login", "password", "replace"];
     if method == "post" && body.is_some() && !answers_200.iter().any(|end| path.ends_with(end)) {
         add("201", "Created");
     }

@@ -78,6 +78,12 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
             ];
         }
         "/api/v1/occupancy" => return vec![("date", date, false)],
+        "/api/v1/passes/price" => {
+            return vec![
+                ("class", class(), true),
+                ("months", json!({ "type": "integer", "minimum": 1, "maximum": 12 }), true),
+            ];
+        }
         "/api/v1/close" => {
             let ms = json!({ "type": "integer", "format": "int64", "minimum": 0, "maximum": 4_102_444_800_000_i64 });
             return vec![("from_ms", ms.clone(), true), ("to_ms", ms, true)];

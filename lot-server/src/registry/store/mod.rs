@@ -5,11 +5,14 @@
 //!
 //! Layout: this file holds what every record shares (transactions, reading
 //! a row by id, stored states); one file per record kind holds its
-//! operations: `owners`, `accounts`, `vehicles` (with their tags), `passes`.
+//! operations: `owners`, `accounts`, `vehicles`, `tags` (and replacing a
+//! lost one), `passes`, `pass_sale` (a pass sold from an account).
 
 mod accounts;
 mod owners;
+mod pass_sale;
 mod passes;
+mod tags;
 mod vehicles;
 
 use sqlx::any::AnyRow;

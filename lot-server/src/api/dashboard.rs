@@ -30,6 +30,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/dashboard/app.js", include_str!("../dashboard/app.js"), JS),
     ("/dashboard/board.js", include_str!("../dashboard/board.js"), JS),
     ("/dashboard/alarms.js", include_str!("../dashboard/alarms.js"), JS),
+    ("/dashboard/desk.js", include_str!("../dashboard/desk.js"), JS),
     ("/dashboard/money.js", include_str!("../dashboard/money.js"), JS),
     ("/dashboard/reports.js", include_str!("../dashboard/reports.js"), JS),
     ("/dashboard/stays.js", include_str!("../dashboard/stays.js"), JS),

@@ -25,6 +25,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/v1/accounts", get(list_accounts).post(create_account))
         .route("/api/v1/accounts/{id}", get(get_account).put(update_account).delete(delete_account))
         .route("/api/v1/accounts/{id}/top-ups", post(top_up))
+        .route("/api/v1/accounts/{id}/top-up-qr", get(top_up_qr))
         .route("/api/v1/vehicles", get(list_vehicles).post(create_vehicle))
         .route("/api/v1/vehicles/{id}", get(get_vehicle).put(update_vehicle).delete(delete_vehicle))
         .route("/api/v1/tags", get(list_tags).post(create_tag))
@@ -186,4 +187,39 @@ async fn pass_price(State(s): State<AppState>, Params(q): Params<PriceQuery>) ->
         .filter(|_| (1..=12).contains(&q.months))
         .ok_or_else(|| ApiError::coded(StatusCode::BAD_REQUEST, "no_pass_price", "no pass of that class and length"))?;
     Ok(Json(serde_json::json!({ "price_vnd": price.get(), "tariff_version": tariff.version().to_string() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QrAmount {
+    amount_vnd: i64,
+}
+
+/// `GET /api/v1/accounts/{id}/top-up-qr?amount_vnd=N`: the VietQR a
+/// driver scans to top the account up: the lot's bank account, the
+/// amount, and the account's top-up code as the memo.
+async fn top_up_qr(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Params(q): Params<QrAmount>,
+) -> Found<serde_json::Value> {
+    if !(1..=1_000_000_000).contains(&q.amount_vnd) {
+        return Err(ApiError::bad("amount_vnd: 1 to 1,000,000,000 đồng"));
+    }
+    let account = s.0.registry.get_account(&id).await?;
+    let code = account.topup_code.ok_or_else(|| ApiError::Conflict(format!("account {id} has no top-up code")))?;
+    let Some((bin, number)) = s.0.settlement.policy.bank.as_ref() else {
+        return Err(ApiError::coded(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "bank_not_configured",
+            "set [settlement] bank_bin and bank_account to show top-up QR codes",
+        ));
+    };
+    let payload =
+        parking_core::vietqr::VietQr::payment(bin, number, parking_core::money::Vnd::new(q.amount_vnd), &code)
+            .encode()
+            .map_err(|e| ApiError::Unexpected(format!("VietQR of the configured bank account: {e}")))?;
+    Ok(Json(
+        serde_json::json!({ "payload": payload, "topup_code": code, "amount_vnd": q.amount_vnd, "account_id": id }),
+    ))
 }

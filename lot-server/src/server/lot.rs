@@ -46,6 +46,7 @@ impl LotRuntime {
         let policy = Arc::new(settlement::Policy {
             lot: lot.as_str().to_owned(),
             invoice_topups: config.invoice.topups,
+            bank: config.settlement.bank_bin.clone().zip(config.settlement.bank_account.clone()),
             ..settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?
         });
         policy.vat.rate_at(clock.now()).context("[tax] vat: no rate is in force today")?;

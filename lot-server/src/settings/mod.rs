@@ -116,6 +116,13 @@ pub struct SettlementSettings {
     /// Reconciliation against SePay's transaction list.
     #[serde(default)]
     pub sepay_poll: Option<SepayPoll>,
+    /// The lot's receiving bank account: its bank's 6-digit NAPAS BIN…
+    #[serde(default)]
+    pub bank_bin: Option<String>,
+    /// … and its number. With both, the desk shows a VietQR to top up an
+    /// account.
+    #[serde(default)]
+    pub bank_account: Option<String>,
 }
 
 /// `[settlement.sepay_poll]`.
@@ -189,6 +196,8 @@ impl SettlementSettings {
             casso_secret: self.casso_secret.or_else(|| base.casso_secret.clone()),
             webhook_window_secs: self.webhook_window_secs.or(base.webhook_window_secs),
             sepay_poll: self.sepay_poll.or_else(|| base.sepay_poll.clone()),
+            bank_bin: self.bank_bin.or_else(|| base.bank_bin.clone()),
+            bank_account: self.bank_account.or_else(|| base.bank_account.clone()),
         }
     }
 

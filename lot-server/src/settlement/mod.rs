@@ -75,11 +75,14 @@ pub struct Policy {
     /// stays debited to an account get none: their VAT was invoiced when
     /// the money came in.
     pub invoice_topups: bool,
+    /// The lot's receiving account `(BIN, number)`, for the desk's top-up
+    /// VietQR; none when not configured.
+    pub bank: Option<(String, String)>,
 }
 
 impl Policy {
     pub fn from_tax(tax: &crate::settings::TaxSettings) -> Result<Self, parking_core::vat::VatError> {
-        Ok(Policy { vat: tax.schedule()?, lot: String::new(), invoice_topups: false })
+        Ok(Policy { vat: tax.schedule()?, lot: String::new(), invoice_topups: false, bank: None })
     }
 }
 

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use super::{class, plate};
+use super::schemas::{class, plate};
 
 /// The query parameters an operation takes (all optional but where
 /// marked), as `(name, schema, required)`.
@@ -78,6 +78,9 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
             ];
         }
         "/api/v1/occupancy" => return vec![("date", date, false)],
+        "/api/v1/accounts/{id}/top-up-qr" => {
+            return vec![("amount_vnd", json!({ "type": "integer", "minimum": 1, "maximum": 1_000_000_000 }), true)];
+        }
         "/api/v1/passes/price" => {
             return vec![
                 ("class", class(), true),

@@ -6,7 +6,8 @@
 //!    price, a (simulated) bank transfer to it arrives, the balance on the
 //!    page follows, and the pass is sold from the account;
 //! 2. the tag opens the entry lane;
-//! 3. the tag is lost: replaced from the registry, the old one is refused
+//! 3. the customer's account is blocked: the gate refuses the tag; then
+//!    the tag is lost: replaced from the registry, the old one is refused
 //!    at the gate as soon as the lists reach it;
 //! 4. the new tag is blocked: off the allow list.
 
@@ -107,6 +108,22 @@ async fn a_customer_is_registered_with_a_pass_and_a_lost_tag_replaced() {
     read_at(mqtt_port, "entry-1", 21).await;
     wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "Cho vào").await;
 
+    // The customer's account blocked: the gate refuses the tag; unblocked, fine.
+    view(&c, "registry").await;
+    click(&c, "button[data-reg=accounts]").await;
+    click(&c, "#reg-rows tr.reg-row button.block").await;
+    wait_text(&c, "#reg-rows", "Bị khoá").await;
+    let version = api(http_port, "GET", "/api/v1/lists", &token, None).await["version"].as_u64().unwrap();
+    assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
+    view(&c, "gates").await;
+    wait::hold(Duration::from_millis(1_100)).await; // a new read, not a repeat of the last
+    read_at(mqtt_port, "entry-1", 21).await;
+    wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "Tài khoản bị khoá").await;
+    view(&c, "registry").await;
+    click(&c, "button[data-reg=accounts]").await;
+    click(&c, "#reg-rows tr.reg-row button.unblock").await;
+    wait_text(&c, "#reg-rows", "Đang dùng").await;
+
     // 3. The tag is lost: replaced; the old one is refused at once.
     view(&c, "registry").await;
     click(&c, "button[data-reg=tags]").await;
@@ -122,7 +139,7 @@ async fn a_customer_is_registered_with_a_pass_and_a_lost_tag_replaced() {
     view(&c, "gates").await;
     wait::hold(Duration::from_millis(1_100)).await; // a new read, not a repeat of the last
     read_at(mqtt_port, "entry-1", 21).await;
-    wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "Từ chối").await;
+    wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "Xe bị báo mất cắp").await;
     shot(&c, "53-old-tag-refused.png").await;
 
     // 4. The new tag blocked: off the allow list.

@@ -51,7 +51,14 @@ function regActions(kind, r) {
     const path = `/api/v1/vehicles/${encodeURIComponent(r.vehicle_id)}`;
     return r.state === "stolen" ? [button("unstolen", "cancel_stolen", put(path, vehicle("active")))] : [button("stolen", "report_stolen", put(path, vehicle("stolen")))];
   }
-  if (kind === "accounts") return [button("top-up", "top_up", () => topUp(r))];
+  if (kind === "accounts") {
+    const account = (state) => ({ owner_id: r.owner_id, credit_limit_vnd: r.credit_limit_vnd, state });
+    const path = `/api/v1/accounts/${encodeURIComponent(r.account_id)}`;
+    return [
+      button("top-up", "top_up", () => topUp(r)),
+      r.state === "blocked" ? button("unblock", "unblock_account", put(path, account("active"))) : button("block", "block_account", put(path, account("blocked"))),
+    ];
+  }
   return [];
 }
 

@@ -133,8 +133,11 @@ pub(crate) async fn refresh(
                 tid: tid.as_deref().map(|s| parse_stored::<Tid>("tid", s)).transpose()?,
                 plate: Some(parse_stored::<Plate>("plate", &plate)?),
                 class: parse_stored::<VehicleClass>("class", &class)?,
-                account: account.filter(|_| can_pay),
-                spendable: can_pay.then_some(Vnd::new(spendable)),
+                // The account stays on the entry even when it cannot pay
+                // (spendable 0: the exit asks for a transfer), so that the
+                // gate still refuses the tag while the account is blocked.
+                spendable: account.as_ref().map(|_| Vnd::new(if can_pay { spendable.max(0) } else { 0 })),
+                account,
             };
             want.insert(format!("tag:{epc_text}"), Some(json_text(&entry)));
         }

@@ -85,7 +85,11 @@ async fn deltas_follow_the_registry(db: &Db) {
     .unwrap();
     catch_up(db, &mut edge).await;
     assert_eq!(edge.denied(&DenyTarget::Account(account.account_id.clone())), Some(DenyReason::BlockedAccount));
-    assert_eq!(edge.tag(&"E20000000000000000000001".parse().unwrap()).unwrap().account, None);
+    // The tag keeps naming its account (nothing to spend), so the gate finds
+    // the account on the deny list and refuses it.
+    let blocked = edge.tag(&"E20000000000000000000001".parse().unwrap()).cloned().unwrap();
+    assert_eq!(blocked.account.as_deref(), Some(account.account_id.as_str()));
+    assert_eq!(blocked.spendable, Some(parking_core::money::Vnd::ZERO));
     reg.update_tag("E20000000000000000000002", tag("E20000000000000000000002", &v1.vehicle_id), 5).await.unwrap();
     let mut cloned = tag("E20000000000000000000001", &v1.vehicle_id);
     cloned.state = TagState::Cloned;

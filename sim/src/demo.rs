@@ -159,8 +159,23 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let admin = lot_server::tokens::create(&db, lot_server::tokens::Role::Admin, "demo-simulator", now).await?.token;
     let operator =
         lot_server::tokens::create(&db, lot_server::tokens::Role::Operator, "demo-operator", now).await?.token;
-    let tax =
-        lot_server::tokens::create(&db, lot_server::tokens::Role::TaxOfficer, "demo-tax-officer", now).await?.token;
+    // People sign in to the page with a name and a password (generated,
+    // printed below); the operator's token is for curl.
+    let person = |username: &str, name: &str, role| lot_server::people::users::NewUser {
+        username: username.into(),
+        display_name: Some(name.into()),
+        role,
+        password: None,
+    };
+    let mut people = Vec::new();
+    for new in [
+        person("dieu.hanh", "Điều hành (demo)", lot_server::tokens::Role::Operator),
+        person("can.bo.thue", "Cán bộ thuế (demo)", lot_server::tokens::Role::TaxOfficer),
+        person("quan.tri", "Quản trị (demo)", lot_server::tokens::Role::Admin),
+    ] {
+        let made = lot_server::people::users::create(&db, new, now).await?;
+        people.push((made.user.username, made.user.role, made.generated_password.unwrap_or_default()));
+    }
 
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(lot_server::run(server_settings.clone(), listener, shutdown.clone()));
@@ -203,9 +218,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     print_report(&report);
     eprintln!();
     eprintln!("Operator: http://127.0.0.1:{http_port}/  (API: /api/v1/…, /openapi.json)");
-    eprintln!("  operator login (bearer token): {operator}");
-    eprintln!("  tax officer login (read-only): {tax}");
-    eprintln!("  e.g. curl -H 'authorization: Bearer {operator}' http://127.0.0.1:{http_port}/api/v1/exceptions");
+    for (username, role, password) in &people {
+        eprintln!("  sign in as {username} ({role}), password {password}");
+    }
+    eprintln!("  API: curl -H 'authorization: Bearer {operator}' http://127.0.0.1:{http_port}/api/v1/exceptions");
     check::print(&summary);
     if !args.exit {
         eprintln!("serving until Ctrl-C");

@@ -63,7 +63,14 @@ fn the_demo_replays_a_seeded_day_to_the_dong() {
     assert_books(&s, 600, &out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("Revenue report"), "the demo prints the day's report: {stderr}");
-    assert!(stderr.contains("operator login"), "the demo prints the operator's login: {stderr}");
+    // The demo's people, each with a generated password to sign in with.
+    for who in ["dieu.hanh (operator)", "can.bo.thue (tax_officer)", "quan.tri (admin)"] {
+        let line = stderr.lines().find(|l| l.contains(&format!("sign in as {who}, password "))).unwrap_or_else(|| {
+            panic!("the demo prints {who}'s sign-in: {stderr}");
+        });
+        let password = line.rsplit(' ').next().unwrap_or_default();
+        assert_eq!(password.len(), 23, "a generated password: {line}");
+    }
     // The lot's books are on disk: its database and the invoices issued.
     assert!(dir.join("lot-server.sqlite").exists());
     let _ = std::fs::remove_dir_all(&dir);

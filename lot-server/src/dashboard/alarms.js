@@ -49,13 +49,19 @@ function alarmState(x) {
   return `${t("resolved")}: ${x.resolved_by || ""} — ${x.resolution || ""}`;
 }
 
-/// An exception's detail, with the codes inside it put in words.
+/// An exception's (or a mismatch's) detail in the page's language. A
+/// manual open's and a refusal's are the person's note and codes, put in
+/// words; other kinds' are the server's sentences, of which only the
+/// identifiers are shown (EPCs, plates, codes, amounts), the kind itself
+/// saying what happened.
 function alarmDetail(x) {
-  let d = String(x.detail || "");
-  for (const group of ["reason", "deny"]) {
-    d = d.replace(/\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+\b/g, (w) => (T.vi[`${group}.${w}`] ? tr(group, w) : w));
+  const d = String(x.detail || "");
+  if (x.kind === "manual_open" || x.kind === "denied") {
+    return d.replace(/\b(tag|ticket|plate):/g, (_, k) => `${tr("credential", k)} `)
+      .replace(/\b[a-z]+(?:_[a-z]+)+\b|\b[a-z]+\b/g, (w) => (T.vi[`reason.${w}`] ? tr("reason", w) : T.vi[`deny.${w}`] ? tr("deny", w) : w));
   }
-  return d;
+  const ids = d.match(/\b[0-9A-F]{8,}\b|\b\d{2}[A-Z]{1,2}\d?-?\d{3,5}(?:\.\d{2})?\b|\b[A-Z]{2}[0-9A-Z]{7}\b|\b\d{1,3}(?:[.,]\d{3})+\b|\b\d{4,}\b/g) || [];
+  return [...new Set(ids)].join(" · ") || "—";
 }
 
 async function act(path, body) {

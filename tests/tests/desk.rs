@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use fantoccini::Locator;
 use parking_tests::bins::{self, api, http_with};
-use parking_tests::browser::{axe, browser, click, fill, shot, start_chromedriver, submit_login, view, wait_text};
+use parking_tests::browser::{
+    axe, browser, click, fill, overflow, shot, start_chromedriver, submit_login, view, wait_text,
+};
 use parking_tests::devices::epc_text;
 use parking_tests::mosquitto::free_port;
 use parking_tests::mqtt::{publish_once, tag_read};
@@ -130,12 +132,17 @@ async fn a_customer_is_registered_with_a_pass_and_a_lost_tag_replaced() {
     click(&c, &format!("tr[data-id=\"{}\"] button.replace", epc_text(21))).await;
     fill(&c, "#note-text", &epc_text(22)).await;
     click(&c, "#note-form button[type=submit]").await;
+    let replaced = std::time::Instant::now();
     wait_text(&c, &format!("tr[data-id=\"{}\"]", epc_text(21)), "Báo mất cắp").await;
     wait_text(&c, &format!("tr[data-id=\"{}\"]", epc_text(22)), "Đang dùng").await;
     axe(&c, "registry, tags").await;
     shot(&c, "52-tag-replaced.png").await;
     let version = api(http_port, "GET", "/api/v1/lists", &token, None).await["version"].as_u64().unwrap();
     assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the new lists");
+    eprintln!(
+        "the replaced tag's lists reached the controller within {} ms of the page showing it",
+        replaced.elapsed().as_millis()
+    );
     view(&c, "gates").await;
     wait::hold(Duration::from_millis(1_100)).await; // a new read, not a repeat of the last
     read_at(mqtt_port, "entry-1", 21).await;
@@ -149,6 +156,17 @@ async fn a_customer_is_registered_with_a_pass_and_a_lost_tag_replaced() {
     wait_text(&c, &format!("tr[data-id=\"{}\"]", epc_text(22)), "Tạm ngưng").await;
     let snap = api(http_port, "GET", "/api/v1/lists/snapshot", &token, None).await;
     assert!(!snap["tags"].as_array().unwrap().iter().any(|t| t["epc"] == epc_text(22)), "{snap}");
+
+    // The desk and the sign-in at a phone's width.
+    c.set_window_size(390, 844).await.unwrap();
+    view(&c, "desk").await;
+    click(&c, "#desk-new").await;
+    wait::until(10, "the desk to fit a phone's width", || async { overflow(&c).await <= 0 }).await;
+    axe(&c, "desk, phone").await;
+    shot(&c, "54-desk-phone.png").await;
+    click(&c, "#logout").await;
+    c.wait().for_element(Locator::Css("#login-view:not([hidden])")).await.unwrap();
+    axe(&c, "sign-in, phone").await;
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

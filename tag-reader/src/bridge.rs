@@ -98,7 +98,7 @@ async fn serial_loop(settings: Settings, topics: Topics, out: mpsc::Sender<OutMs
             };
             for event in events {
                 if let DedupEvent::Present { presence, .. } = event {
-                    let msg = read_msg(&topics, &r.gate, presence.first_seen, Read::Tag(presence));
+                    let msg = read_msg(&topics, &r.gate, r.desk, presence.first_seen, Read::Tag(presence));
                     if out.send(msg).await.is_err() {
                         return;
                     }
@@ -115,7 +115,7 @@ async fn serial_loop(settings: Settings, topics: Topics, out: mpsc::Sender<OutMs
     // Presences still settling are announced before the bridge stops.
     for event in dedup.tick(Timestamp::from_unix_millis(i64::MAX / 4).unwrap_or(Timestamp::UNIX_EPOCH)) {
         if let DedupEvent::Present { presence, .. } = event {
-            let _ = out.send(read_msg(&topics, &r.gate, presence.first_seen, Read::Tag(presence))).await;
+            let _ = out.send(read_msg(&topics, &r.gate, r.desk, presence.first_seen, Read::Tag(presence))).await;
         }
     }
 }

@@ -34,6 +34,11 @@ pub struct ReaderSettings {
     pub node: NodeId,
     /// The gate whose `read` topic this reader publishes to.
     pub gate: GateId,
+    /// A reader at the registration desk, not at a lane: its reads go to
+    /// `parking/{lot}/desk/{gate}/read`, where the desk's form fills in the
+    /// tag it read, and no lane acts on them.
+    #[serde(default)]
+    pub desk: bool,
     pub protocol: Protocol,
     /// Serial device, e.g. `/dev/ttyUSB0`.
     pub port: String,

@@ -1,7 +1,8 @@
 //! The registration desk in a real headless Chromium, against a lot server
 //! on its embedded broker and a controller process:
 //!
-//! 1. a new customer in one pass: owner, vehicle, tag, account, and a
+//! 1. a new customer in one pass: owner, vehicle, the tag (read by the
+//!    desk's reader, the form filling itself), account, and a
 //!    month's pass priced from the tariff; the page shows a VietQR for the
 //!    price, a (simulated) bank transfer to it arrives, the balance on the
 //!    page follows, and the pass is sold from the account;
@@ -66,7 +67,13 @@ async fn a_customer_is_registered_with_a_pass_and_a_lost_tag_replaced() {
     fill(&c, "#desk-id", "001199012345").await;
     fill(&c, "#desk-plate", "30H").await;
     c.find(Locator::Css("#desk-class")).await.unwrap().select_by_value("car").await.unwrap();
-    fill(&c, "#desk-epc", &epc_text(21)).await;
+    // The tag on the desk's reader: its bridge publishes on the desk's
+    // topic, and the form fills itself.
+    let topic = format!("parking/{LOT}/desk/desk-1/read");
+    publish_once(mqtt_port, &topic, tag_read("desk-1", 21, 2).unwrap(), false).await;
+    wait_text(&c, "#desk-read", &epc_text(21)).await;
+    let filled = c.find(Locator::Css("#desk-epc")).await.unwrap().prop("value").await.unwrap();
+    assert_eq!(filled.as_deref(), Some(epc_text(21).as_str()), "the EPC read at the desk");
     c.find(Locator::Css("#desk-months")).await.unwrap().select_by_value("1").await.unwrap();
     wait_text(&c, "#desk-price", "2.500.000").await;
     click(&c, "#desk-form button[type=submit]").await;

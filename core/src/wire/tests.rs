@@ -278,6 +278,10 @@ fn topics_build_and_parse_back() {
     }
     let node: NodeId = "ctl-1".parse().unwrap();
     assert_eq!(Topic::parse(&topics.node_status(&node)).unwrap(), Topic::Node { lot: lot(), node });
+    let desk: GateId = "desk-1".parse().unwrap();
+    assert_eq!(topics.desk_read(&desk), "parking/hn-01/desk/desk-1/read");
+    assert_eq!(Topic::parse(&topics.desk_read(&desk)).unwrap(), Topic::DeskRead { lot: lot(), desk });
+    assert_eq!(topics.all_desk_reads(), "parking/hn-01/desk/+/read");
     for bad in [
         "",
         "parking",
@@ -285,6 +289,7 @@ fn topics_build_and_parse_back() {
         "parking/hn-01/gate/exit-1/nope",
         "parking/HN/tariff",
         "parking/hn-01/gate/a+b/read",
+        "parking/hn-01/desk/desk-1/event",
     ] {
         assert!(Topic::parse(bad).is_err(), "{bad:?}");
     }

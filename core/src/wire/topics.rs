@@ -82,9 +82,24 @@ impl LotTopic {
 /// A topic, parsed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Topic {
-    Gate { lot: LotId, gate: GateId, kind: GateTopic },
-    Node { lot: LotId, node: NodeId },
-    Lot { lot: LotId, kind: LotTopic },
+    Gate {
+        lot: LotId,
+        gate: GateId,
+        kind: GateTopic,
+    },
+    /// A registration desk's reader: `parking/{lot}/desk/{desk}/read`.
+    DeskRead {
+        lot: LotId,
+        desk: GateId,
+    },
+    Node {
+        lot: LotId,
+        node: NodeId,
+    },
+    Lot {
+        lot: LotId,
+        kind: LotTopic,
+    },
 }
 
 /// Why a topic is not one of ours.
@@ -124,6 +139,17 @@ impl Topics {
         format!("parking/{}/{}", self.lot, kind.as_str())
     }
 
+    /// A registration desk's reader publishes its reads here (a `ReadMsg`,
+    /// as a lane's reader does), for the desk's form, not for a lane.
+    pub fn desk_read(&self, desk: &GateId) -> String {
+        format!("parking/{}/desk/{}/read", self.lot, desk)
+    }
+
+    /// Filter for every desk's reads: `parking/{lot}/desk/+/read`.
+    pub fn all_desk_reads(&self) -> String {
+        format!("parking/{}/desk/+/read", self.lot)
+    }
+
     /// Filter for every process's status: `parking/{lot}/node/+/status`.
     pub fn all_nodes(&self) -> String {
         format!("parking/{}/node/+/status", self.lot)
@@ -155,6 +181,7 @@ impl Topic {
                 Ok(Topic::Gate { lot, gate: gate.parse().map_err(bad)?, kind })
             }
             ["node", node, "status"] => Ok(Topic::Node { lot, node: node.parse().map_err(bad)? }),
+            ["desk", desk, "read"] => Ok(Topic::DeskRead { lot, desk: desk.parse().map_err(bad)? }),
             ["lists"] => Ok(Topic::Lot { lot, kind: LotTopic::Lists }),
             ["lists", "delta"] => Ok(Topic::Lot { lot, kind: LotTopic::ListsDelta }),
             ["tariff"] => Ok(Topic::Lot { lot, kind: LotTopic::Tariff }),
@@ -168,6 +195,7 @@ impl fmt::Display for Topic {
         match self {
             Topic::Gate { lot, gate, kind } => write!(f, "parking/{lot}/gate/{gate}/{}", kind.as_str()),
             Topic::Node { lot, node } => write!(f, "parking/{lot}/node/{node}/status"),
+            Topic::DeskRead { lot, desk } => write!(f, "parking/{lot}/desk/{desk}/read"),
             Topic::Lot { lot, kind } => write!(f, "parking/{lot}/{}", kind.as_str()),
         }
     }

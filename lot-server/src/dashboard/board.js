@@ -26,6 +26,7 @@ function startLive() {
       }
     }
     else if (u.type === "alarm") refreshAlarmCount(true);
+    else if (u.type === "desk_read") onDeskRead(u);
   };
 }
 

@@ -33,6 +33,7 @@ function resetDesk() {
   $("desk-done").textContent = "";
   $("desk-error").textContent = "";
   $("desk-price").textContent = "";
+  $("desk-read").textContent = "";
 }
 $("desk-new").addEventListener("click", resetDesk);
 
@@ -123,5 +124,14 @@ $("desk-sell").addEventListener("click", async () => {
     $("desk-done").textContent = `${t("pass_sold")}: ${vnd(sold.price_vnd)}, ${sold.pass.valid_from} → ${t("valid_until")} ${sold.pass.valid_until}`;
   } catch (e) { $("desk-done").textContent = errText(e); }
 });
+
+/// A tag read at a desk's reader: the form fills itself, while the desk
+/// is open and the customer's tag is not yet registered.
+function onDeskRead(r) {
+  if (currentView !== "desk" || desk.tag) return;
+  $("desk-epc").value = r.epc;
+  $("desk-tid").value = r.tid || "";
+  $("desk-read").textContent = `${t("read_at_desk")} ${r.desk}: ${r.epc}`;
+}
 
 VIEWS.desk = () => showPassPrice();

@@ -2,7 +2,8 @@
 //! doing now, from the lot's own MQTT topics.
 //!
 //! A separate subscription (not the ingest's) reads every gate's events,
-//! retained lane status and display, and the nodes' status. The board
+//! retained lane status and display, the nodes' status, and the tags read
+//! at registration desks (passed on to the desk's form). The board
 //! keeps, per lane: online or offline (a lane status heard within 15 s),
 //! the barrier, the last read (plate, tag or ticket, class), the last
 //! decision and its reason, and the vehicle waiting at an exit to pay,
@@ -17,7 +18,8 @@ use std::time::{Duration, Instant};
 use parking_core::LotId;
 use parking_core::settings::BrokerSettings;
 use parking_core::wire::{
-    self, Credential, DisplayMsg, GateEvent, GateEventKind, GateTopic, LaneStatus, NodeStatus, Topic, Topics,
+    self, Credential, DisplayMsg, GateEvent, GateEventKind, GateTopic, LaneStatus, NodeStatus, Read, ReadMsg, Topic,
+    Topics,
 };
 use parking_runtime::mqtt::{mqtt_options, new_client};
 use rumqttc::{Event, Packet, QoS};
@@ -233,6 +235,7 @@ pub async fn run(
     let mut subs: Vec<String> =
         [GateTopic::Event, GateTopic::Status, GateTopic::Display].iter().map(|k| topics.all_gates(*k)).collect();
     subs.push(format!("parking/{lot}/node/+/status"));
+    subs.push(topics.all_desk_reads());
     // The lanes go offline on the board when nothing is heard.
     let mut tick = tokio::time::interval(Duration::from_secs(5));
     loop {
@@ -267,6 +270,15 @@ pub async fn run(
                         board.on_status(&s, !p.retain);
                     }
                 }
+                Ok(Topic::DeskRead { desk, .. }) => match wire::decode::<ReadMsg>(&p.payload) {
+                    // A tag read at a registration desk fills the desk's form.
+                    Ok(ReadMsg { read: Read::Tag(t), .. }) => board.send(&json!({
+                        "type": "desk_read", "desk": desk.as_str(), "epc": t.epc.to_string(),
+                        "tid": t.tid.map(|t| t.to_string()),
+                    })),
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "live board: desk read not understood"),
+                },
                 Ok(Topic::Node { .. }) => {
                     if let Ok(n) = wire::decode::<NodeStatus>(&p.payload) {
                         board.on_node(&n);

@@ -57,7 +57,7 @@ impl Watch {
                     Ok(Ok(d)) => {
                         let at = clock.now();
                         for text in d.codes {
-                            if out.send(read_msg(&topics, &gate, at, Read::Qr { text })).await.is_err() {
+                            if out.send(read_msg(&topics, &gate, false, at, Read::Qr { text })).await.is_err() {
                                 return;
                             }
                         }

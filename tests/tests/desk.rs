@@ -10,7 +10,7 @@
 //! 3. the customer's account is blocked: the gate refuses the tag; then
 //!    the tag is lost: replaced from the registry, the old one is refused
 //!    at the gate as soon as the lists reach it;
-//! 4. the new tag is blocked: off the allow list.
+//! 4. the new tag is blocked: refused at the gate; then unblocked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
 
@@ -156,13 +156,23 @@ async fn a_customer_is_registered_with_a_pass_and_a_lost_tag_replaced() {
     wait_text(&c, ".lane[data-gate=\"entry-1\"] .decision", "Xe bị báo mất cắp").await;
     shot(&c, "53-old-tag-refused.png").await;
 
-    // 4. The new tag blocked: off the allow list.
+    // 4. The new tag blocked: refused at the gate; unblocked, let in again.
     view(&c, "registry").await;
     click(&c, "button[data-reg=tags]").await;
     click(&c, &format!("tr[data-id=\"{}\"] button.block", epc_text(22))).await;
-    wait_text(&c, &format!("tr[data-id=\"{}\"]", epc_text(22)), "Tạm ngưng").await;
+    wait_text(&c, &format!("tr[data-id=\"{}\"]", epc_text(22)), "Bị khoá").await;
     let snap = api(http_port, "GET", "/api/v1/lists/snapshot", &token, None).await;
     assert!(!snap["tags"].as_array().unwrap().iter().any(|t| t["epc"] == epc_text(22)), "{snap}");
+    let version = snap["version"].as_u64().unwrap();
+    assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
+    view(&c, "gates").await;
+    read_at(mqtt_port, "exit-1", 22).await;
+    wait_text(&c, ".lane[data-gate=\"exit-1\"] .decision", "Thẻ bị khoá").await;
+    shot(&c, "55-blocked-tag-refused.png").await;
+    view(&c, "registry").await;
+    click(&c, "button[data-reg=tags]").await;
+    click(&c, &format!("tr[data-id=\"{}\"] button.unblock", epc_text(22))).await;
+    wait_text(&c, &format!("tr[data-id=\"{}\"]", epc_text(22)), "Đang dùng").await;
 
     // The desk and the sign-in at a phone's width.
     c.set_window_size(390, 844).await.unwrap();

@@ -128,6 +128,9 @@ pub enum DenyReason {
     ExpiredPass,
     /// A tag that is not inside tried to leave, and policy refuses it.
     NotInside,
+    /// The lot blocked this tag (the registry's `blocked` state): refused
+    /// until unblocked.
+    BlockedTag,
 }
 
 /// What an operator must look at.

@@ -359,6 +359,7 @@ mod desk_api;
 mod flows;
 mod hostile;
 mod people_api;
+mod words;
 
 mod settlement_api;
 mod stays_api;

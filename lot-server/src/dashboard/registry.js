@@ -34,8 +34,8 @@ function regActions(kind, r) {
     const tag = (state) => ({ epc: r.epc, tid: r.tid, vehicle_id: r.vehicle_id, state });
     const path = `/api/v1/tags/${encodeURIComponent(r.epc)}`;
     return [
-      r.state === "active" ? button("block", "block", put(path, tag("suspended"))) : null,
-      r.state === "suspended" ? button("unblock", "unblock", put(path, tag("active"))) : null,
+      r.state === "active" ? button("block", "block", put(path, tag("blocked"))) : null,
+      r.state === "blocked" || r.state === "suspended" ? button("unblock", "unblock", put(path, tag("active"))) : null,
       r.state !== "cloned" ? button("cloned", "mark_cloned", put(path, tag("cloned"))) : null,
       r.state !== "stolen" ? button("replace", "replace_tag", async () => {
         const epc = await askNote(`${t("replace_tag")} ${r.epc} — ${t("new_epc")}`, 4);

@@ -144,6 +144,7 @@ pub(crate) async fn refresh(
         let reason = match (tag_state.as_str(), vehicle_state.as_str()) {
             ("stolen", _) | (_, "stolen") => Some(DenyReason::StolenVehicle),
             ("cloned", _) => Some(DenyReason::ClonedTag),
+            ("blocked", _) => Some(DenyReason::BlockedTag),
             _ => None,
         };
         if let Some(reason) = reason {

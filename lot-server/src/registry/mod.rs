@@ -189,6 +189,9 @@ pub enum TagState {
     Active,
     /// Off the allow list (e.g. a replaced sticker): the vehicle takes a ticket.
     Suspended,
+    /// Blocked by the lot: on the deny list, refused at the gate until
+    /// unblocked.
+    Blocked,
     /// On the deny list as stolen.
     Stolen,
     /// On the deny list as cloned, after a clone alarm was confirmed.

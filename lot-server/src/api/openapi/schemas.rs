@@ -51,7 +51,7 @@ pub(super) fn schemas() -> Value {
         "AccountInput": object(&["owner_id"], json!({ "owner_id": id(), "credit_limit_vnd": vnd, "state": { "enum": ["active", "blocked"] } })),
         "TopUpInput": object(&["amount_vnd", "reference"], json!({ "amount_vnd": { "type": "integer", "minimum": 1, "maximum": 1_000_000_000 }, "reference": text(200) })),
         "VehicleInput": object(&["plate", "class"], json!({ "plate": plate(), "class": class(), "owner_id": id(), "account_id": id(), "state": { "enum": ["active", "stolen"] } })),
-        "TagInput": object(&["epc", "vehicle_id"], json!({ "epc": epc, "tid": tid, "vehicle_id": id(), "state": { "enum": ["active", "suspended", "stolen", "cloned"] } })),
+        "TagInput": object(&["epc", "vehicle_id"], json!({ "epc": epc, "tid": tid, "vehicle_id": id(), "state": { "enum": ["active", "suspended", "blocked", "stolen", "cloned"] } })),
         "PassInput": object(&["vehicle_id", "valid_from", "valid_until", "price_vnd"], json!({ "vehicle_id": id(), "valid_from": date, "valid_until": date, "price_vnd": vnd, "state": { "enum": ["active", "cancelled"] } })),
         "PassSale": object(&["vehicle_id", "months", "account_id"], json!({ "vehicle_id": id(), "months": { "type": "integer", "minimum": 1, "maximum": 12 }, "valid_from": date, "account_id": id() })),
         "TagReplacement": object(&["epc"], json!({ "epc": epc.clone(), "tid": tid.clone() })),

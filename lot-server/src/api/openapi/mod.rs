@@ -238,6 +238,9 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
     if path.contains('{') {
         add("404", "Not found");
     }
+    if path.ends_with("/passes/sell") {
+        add("404", "The vehicle or the account does not exist");
+    }
     if path.ends_with("/journal/verify") {
         add("404", "The journal is not sealed here ([tax] journal_key is not set)");
     }

@@ -57,6 +57,16 @@ impl Api {
 
     /// An API whose "now" is `clock`'s.
     async fn build(db: &Db, limits: super::limits::RateLimits, clock: parking_runtime::Clock) -> Api {
+        Api::build_with(db, limits, clock, Default::default()).await
+    }
+
+    /// [`Api::build`] with sign-in sessions of `people`.
+    async fn build_with(
+        db: &Db,
+        limits: super::limits::RateLimits,
+        clock: parking_runtime::Clock,
+        people: crate::people::Policy,
+    ) -> Api {
         let token = |role| async move { tokens::create(db, role, &format!("test {role}"), 1).await.unwrap().token };
         let (admin, operator, tax) =
             (token(Role::Admin).await, token(Role::Operator).await, token(Role::TaxOfficer).await);
@@ -88,7 +98,7 @@ impl Api {
             live: Arc::default(),
             limits: Arc::new(limits),
             clock,
-            people: Default::default(),
+            people,
             tariffs: Arc::new(
                 parking_runtime::tariffs::load_dir(
                     std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../config/tariffs")),

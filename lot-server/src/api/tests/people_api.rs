@@ -228,3 +228,19 @@ crate::on_both_databases!(
     what_people_change_is_journalled_under_their_name,
     what_people_change_is_journalled_under_their_name
 );
+
+async fn behind_tls_the_session_cookie_is_secure(db: &Db) {
+    let policy = crate::people::Policy { secure_cookie: true, ..Default::default() };
+    let api = Api::build_with(db, Default::default(), parking_runtime::Clock::wall(), policy).await;
+    let new = json!({ "username": "bao.ve", "role": "operator", "password": "cổng số hai ca đêm" });
+    assert_eq!(api.call("POST", "/api/v1/users", &api.admin, Some(new)).await.0, StatusCode::CREATED);
+    let body = json!({ "username": "bao.ve", "password": "cổng số hai ca đêm" });
+    let (s, h, _) = with_cookie(&api, "POST", "/api/v1/login", None, Some(body)).await;
+    assert_eq!(s, StatusCode::OK);
+    let set = h.get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(set.ends_with("; Secure") && set.contains("HttpOnly"), "{set}");
+    let id = set.strip_prefix("parking_session=").unwrap().split(';').next().unwrap().to_owned();
+    let (_, h, _) = with_cookie(&api, "POST", "/api/v1/logout", Some(&id), None).await;
+    assert!(h.get("set-cookie").unwrap().to_str().unwrap().ends_with("; Secure"), "the clearing cookie too");
+}
+crate::on_both_databases!(behind_tls_the_session_cookie_is_secure, behind_tls_the_session_cookie_is_secure);

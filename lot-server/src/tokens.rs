@@ -73,9 +73,10 @@ pub struct NewToken {
 /// Prefix of every token, so a leaked one is easy to recognise and grep for.
 const PREFIX: &str = "lsk_";
 
-fn hash(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+/// The SHA-256 (hex) a long random secret is stored as: a token here, a
+/// sign-in session's id in `people::sessions`.
+pub(crate) fn hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Makes and stores a token for `role`.

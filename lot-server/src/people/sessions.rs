@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::Principal;
 use crate::db::Db;
-use crate::tokens::TokenInfo;
+use crate::tokens::{TokenInfo, hash};
 
 /// Every session id starts so.
 pub const PREFIX: &str = "lss_";
@@ -40,11 +40,6 @@ pub enum Holder<'a> {
 /// A session's last use is written at most this often, so that a page
 /// polling every few seconds does not write on every request.
 const TOUCH_EVERY_MS: i64 = 60_000;
-
-fn hash(id: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(id.as_bytes()))
-}
 
 /// Starts a session; returns its id, to go in the cookie and nowhere else.
 pub async fn open(db: &Db, holder: Holder<'_>, now_ms: i64, policy: &Policy) -> Result<String, sqlx::Error> {

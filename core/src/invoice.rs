@@ -127,6 +127,7 @@ impl Invoice {
 
     /// The invoice as `TDiep` XML.
     pub fn to_xml(&self) -> String {
+        let el = crate::xml::element;
         let mut x = String::with_capacity(2048);
         x.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<TDiep><DLieu><HDon><DLHDon>");
         x.push_str("<TTChung>");
@@ -167,28 +168,6 @@ impl Invoice {
         x.push_str("</HDon></DLieu></TDiep>\n");
         x
     }
-}
-
-/// `<name>text</name>`, the text escaped.
-fn el(out: &mut String, name: &str, text: &str) {
-    out.push('<');
-    out.push_str(name);
-    out.push('>');
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 cannot carry at all.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out.push_str("</");
-    out.push_str(name);
-    out.push('>');
 }
 
 #[cfg(test)]

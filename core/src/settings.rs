@@ -1,10 +1,13 @@
 //! Configuration sections every process shares: the lot and the broker.
 //! Each binary composes these with its own sections into its `Settings`.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 
 use crate::ids::LotId;
 use crate::secret::Secret;
+use crate::vehicle::VehicleClass;
 
 /// `[lot]`: which lot this is.
 #[derive(Clone, Debug, Deserialize)]
@@ -18,6 +21,16 @@ pub struct LotSettings {
     /// directory.
     #[serde(default = "default_tariff_dir")]
     pub tariff_dir: String,
+    /// Where the lot is, for drivers finding it.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// When it is open, in words (`"24/7"`, `"6:00–22:00"`).
+    #[serde(default)]
+    pub opening_hours: Option<String>,
+    /// `[lot.capacity]`: spaces per vehicle class (`car = 120`), so drivers
+    /// can be told how many are free. A class not listed is not counted.
+    #[serde(default)]
+    pub capacity: BTreeMap<VehicleClass, u32>,
 }
 
 /// Where tariff files are looked for unless configured.

@@ -42,7 +42,7 @@ pub use config::{ExitWithoutEntry, LaneConfig};
 pub use lane::{Context, Lane};
 pub use lists::{EdgeLists, ListsError};
 pub use lot::{Inside, LotChange, LotState, TICKET_SERIES};
-pub use ticket::{Ticket, TicketError, TicketKey};
+pub use ticket::{Ticket, TicketError, TicketKey, stay_code_for_serial};
 
 /// What a lane is told.
 #[derive(Clone, Debug, PartialEq)]

@@ -129,17 +129,28 @@ impl Ticket {
         Ok(ticket)
     }
 
-    /// The payment code of this stay: derived from the serial by a
-    /// bijection of the 30-bit code space, so the lot server derives the
-    /// same code from the same ticket and codes never repeat within 2^30
-    /// tickets.
+    /// The payment code of this stay ([`stay_code_for_serial`]).
     pub fn payment_code(&self) -> PaymentCode {
-        // An odd multiplier is invertible modulo 2^30: distinct serials,
-        // distinct codes. Masking first keeps the product in range.
-        let n = (self.serial & u64::from(PaymentCode::SPACE - 1)).wrapping_mul(2_654_435_761)
-            % u64::from(PaymentCode::SPACE);
-        PaymentCode::stay(u32::try_from(n).unwrap_or(0))
+        stay_code_for_serial(self.serial)
     }
+
+    /// The serial of a ticket's text, unchecked: enough to find its stay,
+    /// never to let it out.
+    pub fn serial_of(text: &str) -> Option<u64> {
+        let mut fields = text.trim().split('.');
+        (fields.next() == Some(PREFIX)).then_some(())?;
+        fields.nth(2)?.parse().ok()
+    }
+}
+
+/// The payment code of a ticket's stay, from its serial: a bijection of
+/// the 30-bit code space, so the lot server derives the same code from the
+/// same ticket and codes never repeat within 2^30 tickets.
+pub fn stay_code_for_serial(serial: u64) -> PaymentCode {
+    // An odd multiplier is invertible modulo 2^30: distinct serials,
+    // distinct codes. Masking first keeps the product in range.
+    let n = (serial & u64::from(PaymentCode::SPACE - 1)).wrapping_mul(2_654_435_761) % u64::from(PaymentCode::SPACE);
+    PaymentCode::stay(u32::try_from(n).unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -167,6 +178,8 @@ mod tests {
         assert!(text.starts_with("PT1.hn-01.entry-1.4711."), "{text}");
         assert!(text.len() < 80, "fits a small QR code: {text}");
         assert_eq!(Ticket::verify(&text, &key(), &lot).unwrap(), ticket());
+        assert_eq!(Ticket::serial_of(&text), Some(4711));
+        assert_eq!(Ticket::serial_of("PK7H3K9QX"), None);
         // Change the entry time to park for free: the signature breaks.
         let entered = ticket().entered_at.unix_seconds();
         let forged = text.replace(&format!(".{entered}."), &format!(".{}.", entered + 7_200));

@@ -14,6 +14,7 @@
 //! | `parking/{lot}/lists` | lot server → controllers | [`ListsSnapshot`](super::ListsSnapshot) | 1, retained |
 //! | `parking/{lot}/lists/delta` | lot server → controllers | [`ListsDelta`](super::ListsDelta) | 1 |
 //! | `parking/{lot}/tariff` | lot server → controllers | [`TariffMsg`](super::TariffMsg) | 1, retained |
+//! | `parking/{lot}/availability` | lot server → anyone (drivers' apps, city boards) | free spaces by class, JSON | 1, retained |
 //!
 //! Lot and gate ids are slugs (`a-z0-9-_`), so no id can inject a `/`,
 //! `+` or `#` into a topic.
@@ -67,6 +68,8 @@ pub enum LotTopic {
     Lists,
     ListsDelta,
     Tariff,
+    /// Free spaces by vehicle class, for anyone to read.
+    Availability,
 }
 
 impl LotTopic {
@@ -75,6 +78,7 @@ impl LotTopic {
             LotTopic::Lists => "lists",
             LotTopic::ListsDelta => "lists/delta",
             LotTopic::Tariff => "tariff",
+            LotTopic::Availability => "availability",
         }
     }
 }
@@ -185,6 +189,7 @@ impl Topic {
             ["lists"] => Ok(Topic::Lot { lot, kind: LotTopic::Lists }),
             ["lists", "delta"] => Ok(Topic::Lot { lot, kind: LotTopic::ListsDelta }),
             ["tariff"] => Ok(Topic::Lot { lot, kind: LotTopic::Tariff }),
+            ["availability"] => Ok(Topic::Lot { lot, kind: LotTopic::Availability }),
             _ => Err(unknown()),
         }
     }

@@ -14,7 +14,10 @@
 //!   with its events, fee lines, payments and invoices), [`settlement`] (transfers
 //!   matched to stays and accounts, webhooks, reconciliation, the ledger),
 //!   [`audit`] (the tamper-evident journal: outbox, chaining, seals,
-//!   verification, export), [`tax`] (sales, e-invoices, reports, exports);
+//!   verification, export), [`tax`] (sales, e-invoices, receipts, reports,
+//!   exports), [`availability`] (free spaces per class, an operator's
+//!   count, the DATEX II feed), [`owed`] (what a driver owes for a stay
+//!   still inside);
 //! - [`settings`]: the typed configuration; [`metrics`]: every Prometheus metric;
 //! - facing the broker, [`mqtt`]: the embedded broker, each lot's outgoing
 //!   link, the after-commit publisher of lane commands, ingestion from
@@ -29,6 +32,7 @@
 
 pub mod api;
 pub mod audit;
+pub mod availability;
 pub mod bench;
 pub mod cli;
 pub mod day_close;
@@ -38,6 +42,7 @@ pub mod journal;
 pub mod lists;
 pub mod metrics;
 pub mod mqtt;
+pub mod owed;
 pub mod people;
 pub mod registry;
 pub mod server;

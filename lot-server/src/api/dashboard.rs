@@ -64,17 +64,61 @@ struct QrQuery {
 
 /// `GET /api/v1/qr.svg?text=…`: a QR code as SVG (the VietQR a lane shows).
 async fn qr_svg(Params(q): Params<QrQuery>) -> Result<Response, ApiError> {
-    if q.text.is_empty() || q.text.len() > 512 {
+    let svg = qr(&q.text)?;
+    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
+}
+
+/// `text` (1 to 512 bytes) as a QR code in SVG.
+pub(super) fn qr(text: &str) -> Result<String, ApiError> {
+    if text.is_empty() || text.len() > 512 {
         return Err(ApiError::bad("text: 1 to 512 bytes"));
     }
-    let code = qrcode::QrCode::new(q.text.as_bytes()).map_err(|e| ApiError::bad(format!("text: {e}")))?;
-    let svg = code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build();
-    Ok(([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response())
+    let code = qrcode::QrCode::new(text.as_bytes()).map_err(|e| ApiError::bad(format!("text: {e}")))?;
+    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(200, 200).build())
 }
 
 /// For operators and admins.
 pub(super) fn ops_routes() -> Router<AppState> {
-    Router::new().route("/api/v1/gates/{gate}/open", post(open_gate))
+    Router::new()
+        .route("/api/v1/gates/{gate}/open", post(open_gate))
+        .route("/api/v1/occupancy/adjust", post(adjust_occupancy))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AdjustRequest {
+    /// A class the lot lists a capacity for.
+    class: String,
+    /// The vehicles of that class the operator counted inside.
+    inside: u32,
+    /// Why (3 to 500 characters).
+    note: String,
+}
+
+/// `POST /api/v1/occupancy/adjust`: sets a class's occupied spaces to an
+/// operator's count; the free spaces drivers see follow.
+async fn adjust_occupancy(
+    State(s): State<AppState>,
+    Extension(Caller(who)): Extension<Caller>,
+    Body(b): Body<AdjustRequest>,
+) -> Result<Json<Value>, ApiError> {
+    use crate::availability::{AdjustError, adjust};
+    let class = b
+        .class
+        .parse()
+        .map_err(|_| ApiError::coded(StatusCode::BAD_REQUEST, "unknown_class", "class: not a vehicle class"))?;
+    let app = &s.0;
+    match adjust(&app.db, &app.site, &class, b.inside, &b.note, &who.name, app.clock.now()).await {
+        Ok(figure) => Ok(Json(json!(figure))),
+        Err(e @ AdjustError::UnknownClass(_)) => {
+            Err(ApiError::coded(StatusCode::BAD_REQUEST, "unknown_class", e.to_string()))
+        }
+        Err(e @ AdjustError::OverCapacity { .. }) => {
+            Err(ApiError::coded(StatusCode::BAD_REQUEST, "over_capacity", e.to_string()))
+        }
+        Err(e @ AdjustError::Note) => Err(ApiError::coded(StatusCode::BAD_REQUEST, "note_length", e.to_string())),
+        Err(AdjustError::Db(e)) => Err(e.into()),
+    }
 }
 
 /// The dashboard's page.
@@ -173,7 +217,8 @@ async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>)
         }
     }
     let by_hour: Vec<Value> = hours.into_iter().enumerate().map(|(h, c)| json!({ "hour": h, "by_class": c })).collect();
-    Ok(Json(json!({ "date": day.to_string(), "now": now, "by_hour": by_hour })))
+    let spaces = crate::availability::read(&s.0.db, &s.0.site, s.0.clock.now()).await?.classes;
+    Ok(Json(json!({ "date": day.to_string(), "now": now, "by_hour": by_hour, "spaces": spaces })))
 }
 
 #[derive(Deserialize)]

@@ -1,6 +1,7 @@
 //! Rate limits per client address (`governor`'s GCRA): sign-in attempts
-//! (guessing tokens) and transfer notifications (a flood of forged or
-//! replayed webhooks). Over the limit, the answer is 429 with
+//! (guessing tokens), transfer notifications (a flood of forged or
+//! replayed webhooks), the drivers' public routes, and the public lookups
+//! that take a guessable key (a stay by plate or code, a receipt). Over the limit, the answer is 429 with
 //! `Retry-After` and our JSON error, before the request is read.
 //!
 //! The address is the TCP peer's. Behind a reverse proxy every request
@@ -24,6 +25,10 @@ use super::AppState;
 pub enum Limited {
     Login,
     Webhooks,
+    /// Every public route of the drivers' app.
+    Public,
+    /// Public routes a key opens: a stay, a receipt.
+    Lookups,
 }
 
 impl Limited {
@@ -31,6 +36,8 @@ impl Limited {
         match self {
             Limited::Login => "login",
             Limited::Webhooks => "webhooks",
+            Limited::Public => "public",
+            Limited::Lookups => "lookups",
         }
     }
 }
@@ -40,6 +47,8 @@ impl Limited {
 pub struct RateLimits {
     login: Option<DefaultKeyedRateLimiter<IpAddr>>,
     webhooks: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    public: Option<DefaultKeyedRateLimiter<IpAddr>>,
+    lookups: Option<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 impl RateLimits {
@@ -49,13 +58,26 @@ impl RateLimits {
         RateLimits {
             login: NonZeroU32::new(login_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n))),
             webhooks: NonZeroU32::new(webhooks_per_second).map(|n| RateLimiter::keyed(Quota::per_second(n))),
+            public: None,
+            lookups: None,
         }
+    }
+
+    /// With `public_per_minute` requests to the drivers' public routes and
+    /// `lookups_per_minute` of them that take a key, per address; 0 for no
+    /// limit.
+    pub fn with_public(mut self, public_per_minute: u32, lookups_per_minute: u32) -> Self {
+        self.public = NonZeroU32::new(public_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        self.lookups = NonZeroU32::new(lookups_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+        self
     }
 
     fn of(&self, which: Limited) -> Option<&DefaultKeyedRateLimiter<IpAddr>> {
         match which {
             Limited::Login => self.login.as_ref(),
             Limited::Webhooks => self.webhooks.as_ref(),
+            Limited::Public => self.public.as_ref(),
+            Limited::Lookups => self.lookups.as_ref(),
         }
     }
 }

@@ -17,7 +17,9 @@
 //! - `settlement`: webhooks, transfers, payment requests, the ledger;
 //! - `tax`: revenue reports and exports, invoices, journal verification;
 //! - `dashboard`: the operator's page, its cookie sign-in, the live board (SSE), occupancy, manual open;
-//! - `limits`: rate limits per client address on sign-in and webhooks;
+//! - `public`: the drivers' side, open to anyone (free spaces, prices, what
+//!   a stay owes, receipts) and the drivers' app;
+//! - `limits`: rate limits per client address on sign-in, webhooks and the public routes;
 //! - `openapi`: the OpenAPI document.
 
 mod dashboard;
@@ -26,6 +28,7 @@ mod journal;
 pub mod limits;
 mod openapi;
 mod people;
+mod public;
 mod registry;
 pub mod settlement;
 mod tax;
@@ -74,6 +77,20 @@ pub struct App {
     /// The lot's tariffs and its zone: what a pass sold at the desk costs.
     pub tariffs: Arc<parking_core::tariff::TariffBook>,
     pub zone: String,
+    /// The lot as configured: its name, address, hours and capacity.
+    pub site: parking_core::settings::LotSettings,
+    /// Keys the invoices' public receipts.
+    pub receipts: crate::tax::receipts::ReceiptKeys,
+    /// `[server] public_url`: where drivers reach the server, for links.
+    pub public_url: Option<String>,
+}
+
+impl App {
+    /// The public link of the receipt of `sale_id`'s invoice.
+    pub fn receipt_url(&self, sale_id: &str) -> String {
+        let root = self.public_url.as_deref().unwrap_or("").trim_end_matches('/');
+        format!("{root}/lots/{}/receipt/{}", self.lot, self.receipts.key_for(sale_id))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +119,7 @@ pub fn serve(lots: Vec<AppState>) -> Router {
         return Router::new().route("/health", get(health));
     };
     let mut top = lot_routes(first)
+        .merge(public::server_routes(lots.clone()))
         .route("/health", get(health))
         .route("/health/ready", get(ready).with_state(Arc::new(lots.clone())));
     for lot in lots {
@@ -147,6 +165,7 @@ fn lot_routes(state: AppState) -> Router {
         .merge(settlement::webhook_routes().route_layer(throttle(limits::Limited::Webhooks)))
         .merge(people::login_routes().route_layer(throttle(limits::Limited::Login)))
         .merge(dashboard::public_routes())
+        .merge(public::lot_routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)

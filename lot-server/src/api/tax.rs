@@ -77,6 +77,8 @@ struct InvoiceRecord {
     delivery: String,
     attempts: i64,
     last_error: Option<String>,
+    /// The receipt anyone holding this link can open.
+    receipt_url: String,
 }
 
 async fn invoices(
@@ -113,10 +115,12 @@ async fn invoices(
     let out = rows
         .iter()
         .map(|r| {
+            let sale_id: String = r.try_get(2)?;
             Ok(InvoiceRecord {
+                receipt_url: s.0.receipt_url(&sale_id),
                 series: r.try_get(0)?,
                 number: r.try_get(1)?,
-                sale_id: r.try_get(2)?,
+                sale_id,
                 lot: r.try_get(3)?,
                 issued_ms: r.try_get(4)?,
                 lookup_code: r.try_get(5)?,

@@ -34,14 +34,34 @@ fn webhook_keys() -> crate::settlement::webhook::WebhookKeys {
     }
 }
 
+/// The lot the API tests serve: small, so tests fill it.
+fn test_site() -> parking_core::settings::LotSettings {
+    parking_core::settings::LotSettings {
+        id: "api-lot".parse().unwrap(),
+        name: "Bãi xe thử".into(),
+        zone: "hanoi-zone-1".into(),
+        tariff_dir: "config/tariffs".into(),
+        address: Some("1 Tràng Tiền, Hà Nội".into()),
+        opening_hours: Some("24/7".into()),
+        capacity: [("car".parse().unwrap(), 3), ("motorbike".parse().unwrap(), 5)].into_iter().collect(),
+    }
+}
+
+fn test_receipts() -> crate::tax::receipts::ReceiptKeys {
+    crate::tax::receipts::ReceiptKeys::new(parking_core::secret::Secret::new("test receipt secret 0123")).unwrap()
+}
+
 /// The invoice issuer the API tests issue with.
 fn issuer() -> crate::tax::invoicing::Issuer {
-    crate::tax::invoicing::Issuer::from_settings(&crate::settings::InvoiceSettings {
-        seller_name: Some("Bãi xe Hàng Bài".into()),
-        seller_address: Some("Hà Nội".into()),
-        seller_tax_code: Some("0109876543".into()),
-        ..Default::default()
-    })
+    crate::tax::invoicing::Issuer::from_settings(
+        &crate::settings::InvoiceSettings {
+            seller_name: Some("Bãi xe Hàng Bài".into()),
+            seller_address: Some("Hà Nội".into()),
+            seller_tax_code: Some("0109876543".into()),
+            ..Default::default()
+        },
+        test_receipts(),
+    )
     .unwrap()
     .unwrap()
 }
@@ -72,7 +92,10 @@ impl Api {
             (token(Role::Admin).await, token(Role::Operator).await, token(Role::TaxOfficer).await);
         let registry = crate::registry::Registry::new(db.clone());
         let metrics = crate::metrics::ServerMetrics::new().unwrap();
-        let policy = Arc::new(crate::settlement::Policy::from_tax(&Default::default()).unwrap());
+        let policy = Arc::new(crate::settlement::Policy {
+            bank: Some(("970403".into(), "0011012345678".into())),
+            ..crate::settlement::Policy::from_tax(&Default::default()).unwrap()
+        });
         let (out, published) = tokio::sync::mpsc::channel(1024);
         let after = crate::mqtt::commands::AfterCommit {
             out,
@@ -107,6 +130,9 @@ impl Api {
                 .unwrap(),
             ),
             zone: "hanoi-zone-1".into(),
+            site: test_site(),
+            receipts: test_receipts(),
+            public_url: None,
         };
         Api {
             router: router(AppState(Arc::new(app))),
@@ -234,54 +260,6 @@ async fn tokens_and_roles(db: &Db) {
 }
 crate::on_both_databases!(api_tokens_and_roles, tokens_and_roles);
 
-async fn documented_operations_are_routed(db: &Db) {
-    let api = Api::new(db).await;
-    let doc = openapi::build();
-    for (method, path, _, roles, _) in openapi::OPERATIONS {
-        let op = &doc["paths"][*path][*method];
-        assert!(op.is_object(), "{method} {path} documented");
-        // Every `{name}` of the path is a declared path parameter.
-        let declared: Vec<&str> = op["parameters"]
-            .as_array()
-            .map(|ps| ps.iter().filter(|p| p["in"] == "path").filter_map(|p| p["name"].as_str()).collect())
-            .unwrap_or_default();
-        let in_path: Vec<&str> =
-            path.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name)).collect();
-        assert_eq!(declared, in_path, "{method} {path}: path parameters");
-        let concrete = path.replace("{id}", "x1").replace("{epc}", "E200");
-        let (s, v) = api.raw(&method.to_uppercase(), &concrete, None, None).await;
-        if path.contains("/webhooks/") {
-            // Verified by the provider's own key, not a token.
-            assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}: {v}");
-        } else if *roles == "none" && *method == "post" {
-            // The dashboard's sign-in and sign-out: routed, no token needed.
-            assert!(
-                s != StatusCode::NOT_FOUND && s != StatusCode::UNAUTHORIZED && !s.is_server_error(),
-                "{method} {path}: {s}"
-            );
-        } else if *roles == "none" {
-            assert!(s == StatusCode::OK || s == StatusCode::SERVICE_UNAVAILABLE, "{method} {path}: {s}");
-        } else {
-            // Routed and guarded: refused for want of a token, not unknown.
-            assert_eq!(s, StatusCode::UNAUTHORIZED, "{method} {path}: {v}");
-        }
-    }
-    let (s, v) = api.call("GET", "/api/v1/nothing-here", &api.admin, None).await;
-    assert_eq!((s, error_of(&v).0), (StatusCode::NOT_FOUND, "not_found"));
-    // Anonymous callers learn nothing of what exists under /api/.
-    for path in ["/api/sessions", "/api/v1/nothing-here"] {
-        let (s, v) = api.raw("GET", path, None, None).await;
-        assert_eq!((s, error_of(&v).0), (StatusCode::UNAUTHORIZED, "unauthorized"), "{path}");
-    }
-    let (s, v) = api.call("GET", "/openapi.json", &api.tax, None).await;
-    assert_eq!((s, v["openapi"].as_str()), (StatusCode::OK, Some("3.1.0")));
-    // The broker link is down in this test: not ready, and it says why.
-    let (s, v) = api.raw("GET", "/health/ready", None, None).await;
-    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(error_of(&v).1.contains("MQTT broker not connected"), "{v}");
-}
-crate::on_both_databases!(api_documented_operations_are_routed, documented_operations_are_routed);
-
 async fn malformed_input_is_a_clear_4xx(db: &Db) {
     let api = Api::new(db).await;
     let op = api.operator.clone();
@@ -368,7 +346,10 @@ mod close_api;
 mod desk_api;
 mod flows;
 mod hostile;
+mod openapi_api;
 mod people_api;
+mod public_api;
+mod receipts_api;
 mod words;
 
 mod settlement_api;

@@ -65,7 +65,23 @@ fn check_lot(lot: &LotConfig, listen: std::net::SocketAddr, now: parking_core::T
         "  transfer notifications: {}",
         if providers.is_empty() { "none configured".into() } else { providers.join(", ") }
     );
-    match crate::tax::invoicing::Issuer::from_settings(&lot.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))? {
+    use crate::tax::receipts::ReceiptKeys;
+    let receipts = match &lot.invoice.receipt_secret {
+        Some(secret) => {
+            println!("  receipt links: keyed by [invoice] receipt_secret");
+            ReceiptKeys::new(secret.clone()).map_err(|e| anyhow::anyhow!("[invoice] {e}"))?
+        }
+        None => {
+            println!(
+                "  receipt links: keyed by a secret the server keeps in the database ([invoice] receipt_secret unset)"
+            );
+            ReceiptKeys::new(parking_core::secret::Secret::new("only checking the configuration"))
+                .map_err(|e| anyhow::anyhow!("[invoice] {e}"))?
+        }
+    };
+    match crate::tax::invoicing::Issuer::from_settings(&lot.invoice, receipts)
+        .map_err(|e| anyhow::anyhow!("[invoice] {e}"))?
+    {
         Some(i) => println!(
             "  invoices: series {} by {} (MST {}), delivered to {}{}",
             i.series(now),

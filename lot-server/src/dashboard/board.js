@@ -161,7 +161,16 @@ async function refreshPanels() {
   try {
     const occ = await api("GET", "/api/v1/occupancy");
     const now = Object.entries(occ.now);
-    $("occ-now").replaceChildren(now.length ? el("dl", { class: "kv" }, now.map(([c, n]) => [el("dt", {}, tr("class", c)), el("dd", {}, n)])) : el("p", { class: "muted" }, "0"));
+    const spaces = occ.spaces || [];
+    const free = (c) => spaces.find((s) => s.class === c);
+    const line = ([c, n]) => {
+      const s = free(c);
+      return [el("dt", {}, tr("class", c)), el("dd", {}, s ? `${n} · ${t("free_of")} ${s.free}/${s.capacity}` : String(n))];
+    };
+    const rows = now.concat(spaces.filter((s) => !occ.now[s.class]).map((s) => [s.class, 0]));
+    $("occ-now").replaceChildren(rows.length ? el("dl", { class: "kv" }, rows.map(line)) : el("p", { class: "muted" }, "0"));
+    adjustable = spaces;
+    $("adjust-open").hidden = !spaces.length || !me || me.role === "tax_officer";
     $("occ-day").replaceChildren(...stacked(occ.by_hour));
   } catch (e) { $("occ-now").textContent = errText(e); }
   try {
@@ -174,4 +183,28 @@ async function refreshPanels() {
   } catch (e) { $("rev-today").textContent = errText(e); }
 }
 setInterval(() => { if (me && currentView === "gates") refreshPanels(); }, 15000);
+
+// An operator's count of the vehicles inside, class by class.
+let adjustable = [];
+$("adjust-open").addEventListener("click", () => {
+  $("adjust-class").replaceChildren(...adjustable.map((s) => el("option", { value: s.class }, tr("class", s.class))));
+  $("adjust-inside").value = "";
+  $("adjust-note").value = "";
+  $("adjust-error").textContent = "";
+  $("adjust-dialog").showModal();
+});
+$("adjust-class").addEventListener("change", () => {
+  const s = adjustable.find((x) => x.class === $("adjust-class").value);
+  if (s) $("adjust-inside").max = s.capacity;
+});
+$("adjust-cancel").addEventListener("click", () => $("adjust-dialog").close());
+$("adjust-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const body = { class: $("adjust-class").value, inside: Number($("adjust-inside").value), note: $("adjust-note").value };
+  try {
+    await api("POST", "/api/v1/occupancy/adjust", body);
+    $("adjust-dialog").close();
+    refreshPanels();
+  } catch (e) { $("adjust-error").textContent = errText(e); }
+});
 VIEWS.gates = () => { renderLanes(); refreshPanels(); };

@@ -5,6 +5,10 @@
 
 var T = {
   vi: {
+    adjust: "Điều chỉnh theo số đếm", adjust_title: "Điều chỉnh số xe trong bãi", free_of: "còn trống",
+    adjust_help: "Đếm số xe thực tế trong bãi; chỗ trống người lái xe thấy sẽ tính từ số này.", counted_inside: "Số xe đếm được",
+    "err.over_capacity": "Số xe đếm được nhiều hơn số chỗ của loại xe này.", "err.note_length": "Ghi chú cần từ 3 đến 500 ký tự.",
+    "err.unknown_class": "Bãi không có chỗ cho loại xe này.",
     title: "Bãi đỗ xe — Điều hành", login: "Đăng nhập", username: "Tên đăng nhập", password: "Mật khẩu",
     sign_in: "Đăng nhập", logout: "Đăng xuất", token: "Mã truy cập", use_token: "Đăng nhập bằng mã truy cập (cho máy)",
     gates: "Cổng", alarms: "Cảnh báo", revenue: "Doanh thu", sessions: "Lượt gửi xe", registry: "Đăng ký", journal: "Sổ nhật ký",
@@ -106,6 +110,10 @@ var T = {
     "err.no_pass_price": "Biểu giá hiện hành không bán vé tháng cho loại xe này.", "err.bank_not_configured": "Chưa cấu hình tài khoản ngân hàng của bãi để tạo mã VietQR.",
   },
   en: {
+    adjust: "Set to a count", adjust_title: "Set the vehicles inside", free_of: "free",
+    adjust_help: "Count the vehicles really inside; the free spaces drivers see are worked out from it.", counted_inside: "Vehicles counted",
+    "err.over_capacity": "More vehicles counted than the class has spaces.", "err.note_length": "The note needs 3 to 500 characters.",
+    "err.unknown_class": "The lot has no spaces for that class.",
     title: "Parking lot — Operations", login: "Sign in", username: "Username", password: "Password",
     sign_in: "Sign in", logout: "Sign out", token: "Access token", use_token: "Sign in with an access token (machines)",
     gates: "Gates", alarms: "Alarms", revenue: "Revenue", sessions: "Stays", registry: "Registry", journal: "Journal",

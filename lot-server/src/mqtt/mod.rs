@@ -1,6 +1,7 @@
 //! Everything of the lot server that faces the broker.
 //!
 //! Parts:
+//! - [`availability`]: free spaces by class, retained for anyone;
 //! - [`broker`]: the embedded MQTT broker;
 //! - [`link`]: each lot's one outgoing link (acknowledgements, commands, lists, tariff, status);
 //! - [`commands`]: the after-commit publisher of lane commands;
@@ -8,6 +9,7 @@
 //! - [`lists`]: the task that publishes the versioned lists, retained;
 //! - [`live`]: the dashboard's live gate board, from the lot's topics.
 
+pub mod availability;
 pub mod broker;
 pub mod commands;
 pub mod ingest;

@@ -104,6 +104,14 @@ impl LotRuntime {
                 shutdown.clone(),
             )),
         ];
+        tasks.push(tokio::spawn(crate::mqtt::availability::run(
+            db.clone(),
+            config.lot.clone(),
+            clock.clone(),
+            Duration::from_secs(2),
+            out.clone(),
+            shutdown.clone(),
+        )));
         let (settler, settler_task) = settlement::settler::Settler::spawn(
             db.clone(),
             Arc::clone(&policy),
@@ -113,8 +121,19 @@ impl LotRuntime {
         );
         tasks.push(settler_task);
         tasks.push(tokio::spawn(audit::run(db.clone(), clock.clone(), shutdown.clone())));
-        let issuer =
-            tax::invoicing::Issuer::from_settings(&config.invoice).map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
+        let receipts = tax::receipts::ReceiptKeys::load(&db, config.invoice.receipt_secret.as_ref())
+            .await
+            .context("[invoice] receipt_secret")?;
+        let keyed =
+            tax::receipts::backfill(&db, &receipts).await.context("cannot key the receipts of earlier invoices")?;
+        if keyed > 0 {
+            tracing::info!(%lot, invoices = keyed, "gave earlier invoices their receipt links");
+        }
+        if config.invoice.receipt_secret.is_none() {
+            tracing::info!(%lot, "receipt links keyed by a secret kept in the database ([invoice] receipt_secret unset)");
+        }
+        let issuer = tax::invoicing::Issuer::from_settings(&config.invoice, receipts.clone())
+            .map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
         tasks.push(tokio::spawn(tax::invoicing::run(
             db.clone(),
             issuer,
@@ -167,6 +186,9 @@ impl LotRuntime {
             people,
             tariffs,
             zone: config.lot.zone.clone(),
+            site: config.lot.clone(),
+            receipts,
+            public_url: settings.server.public_url.clone(),
         };
         Ok(LotRuntime { state: api::AppState(Arc::new(app)), tasks, out, offline, link_stop, link })
     }

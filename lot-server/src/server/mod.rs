@@ -45,10 +45,10 @@ pub async fn run(
     }
     // One budget per client address across every lot: a guesser gains
     // nothing by spreading sign-ins over the lots.
-    let limits = Arc::new(crate::api::limits::RateLimits::new(
-        settings.server.login_per_minute,
-        settings.server.webhooks_per_second,
-    ));
+    let limits = Arc::new(
+        crate::api::limits::RateLimits::new(settings.server.login_per_minute, settings.server.webhooks_per_second)
+            .with_public(settings.server.public_per_minute, settings.server.lookups_per_minute),
+    );
     let mut served = Vec::with_capacity(lots.len());
     for lot in &lots {
         let started = LotRuntime::start(&settings, lot, Arc::clone(&limits), shutdown.clone())

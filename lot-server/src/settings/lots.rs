@@ -23,6 +23,14 @@ pub struct LotEntry {
     pub zone: String,
     #[serde(default = "parking_core::settings::default_tariff_dir")]
     pub tariff_dir: String,
+    /// As `[lot]`'s: for drivers.
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub opening_hours: Option<String>,
+    /// `[lots.capacity]`: spaces per vehicle class.
+    #[serde(default)]
+    pub capacity: std::collections::BTreeMap<parking_core::vehicle::VehicleClass, u32>,
     /// Its own database, instead of the derived one.
     #[serde(default)]
     pub database: Option<Secret>,
@@ -108,6 +116,7 @@ impl InvoiceOverride {
             register_code: self.register_code.clone().unwrap_or_else(|| base.register_code.clone()),
             topups: self.topups.unwrap_or(base.topups),
             drop_dir: self.drop_dir.clone().unwrap_or_else(|| base.drop_dir.clone()),
+            receipt_secret: base.receipt_secret.clone(),
         }
     }
 }
@@ -140,6 +149,9 @@ impl Settings {
                     name: e.name.clone(),
                     zone: e.zone.clone(),
                     tariff_dir: e.tariff_dir.clone(),
+                    address: e.address.clone(),
+                    opening_hours: e.opening_hours.clone(),
+                    capacity: e.capacity.clone(),
                 },
                 database,
                 settlement: e.settlement.clone().unwrap_or_default().over(&self.settlement),

@@ -70,6 +70,11 @@ pub struct InvoiceSettings {
     /// provider's agent to pick up.
     #[serde(default = "default_drop_dir")]
     pub drop_dir: PathBuf,
+    /// Keys the invoices' public receipt links (at least 16 characters, a
+    /// secret: prefer PARKING__INVOICE__RECEIPT_SECRET). Unset, the server
+    /// makes one and keeps it in the database.
+    #[serde(default)]
+    pub receipt_secret: Option<Secret>,
 }
 
 impl Default for InvoiceSettings {
@@ -82,6 +87,7 @@ impl Default for InvoiceSettings {
             register_code: default_register_code(),
             topups: false,
             drop_dir: default_drop_dir(),
+            receipt_secret: None,
         }
     }
 }
@@ -232,6 +238,19 @@ pub struct ServerSettings {
     /// per second; 0 for no limit.
     #[serde(default = "default_webhooks_per_second")]
     pub webhooks_per_second: u32,
+    /// Requests to the drivers' public routes (`/api/v1/public/…`, receipts)
+    /// one address may make per minute; 0 for no limit.
+    #[serde(default = "default_public_per_minute")]
+    pub public_per_minute: u32,
+    /// Of those, lookups by a key (a stay by ticket, code or plate; a
+    /// receipt) per minute: what slows a guesser down; 0 for no limit.
+    #[serde(default = "default_lookups_per_minute")]
+    pub lookups_per_minute: u32,
+    /// The address drivers reach this server at (`https://parking.example.vn`),
+    /// for links printed or shown as QR codes (receipts). Unset, links are
+    /// given from the site's root (`/lots/{lot}/receipt/…`).
+    #[serde(default)]
+    pub public_url: Option<String>,
     /// Several lot-server instances on one PostgreSQL database share the
     /// lot's gate events when they name the same group: each event goes to
     /// one of them (an MQTT shared subscription, `$share/{group}/…`). Each
@@ -302,6 +321,14 @@ fn default_login_per_minute() -> u32 {
 
 fn default_webhooks_per_second() -> u32 {
     1_000
+}
+
+fn default_public_per_minute() -> u32 {
+    120
+}
+
+fn default_lookups_per_minute() -> u32 {
+    30
 }
 
 fn default_node() -> NodeId {

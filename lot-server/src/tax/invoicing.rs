@@ -55,12 +55,17 @@ pub struct Issuer {
     pub seller: Seller,
     pub series_letters: String,
     pub register_code: String,
+    /// Keys each invoice's public receipt.
+    pub receipts: super::receipts::ReceiptKeys,
 }
 
 impl Issuer {
     /// The issuer `[invoice]` describes; None while the seller is not
     /// configured.
-    pub fn from_settings(s: &InvoiceSettings) -> Result<Option<Issuer>, String> {
+    pub fn from_settings(
+        s: &InvoiceSettings,
+        receipts: super::receipts::ReceiptKeys,
+    ) -> Result<Option<Issuer>, String> {
         let (Some(name), Some(address), Some(tax_code)) = (&s.seller_name, &s.seller_address, &s.seller_tax_code)
         else {
             return Ok(None);
@@ -81,6 +86,7 @@ impl Issuer {
             seller: Seller { name: name.clone(), address: address.clone(), tax_code: tax_code.clone() },
             series_letters: s.series_letters.clone(),
             register_code: s.register_code.clone(),
+            receipts,
         }))
     }
 
@@ -187,8 +193,8 @@ pub async fn issue_due(db: &Db, issuer: &Issuer, now: Timestamp, limit: i64) -> 
     for chunk in db.backend.chunks(&issued, CHUNK / 2) {
         let sql = format!(
             "INSERT INTO invoices (series, number, sale_id, lot, issued_ms, lookup_code, net_vnd, vat_vnd, \
-             total_vnd, xml, delivery, attempts, next_attempt_ms) VALUES {}",
-            db.backend.placeholders(chunk.len(), 13)
+             total_vnd, xml, delivery, attempts, next_attempt_ms, receipt_hash) VALUES {}",
+            db.backend.placeholders(chunk.len(), 14)
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for (d, xml, inv) in chunk {
@@ -205,7 +211,8 @@ pub async fn issue_due(db: &Db, issuer: &Issuer, now: Timestamp, limit: i64) -> 
                 .bind(xml.clone())
                 .bind("queued")
                 .bind(0i64)
-                .bind(now_ms);
+                .bind(now_ms)
+                .bind(issuer.receipts.hash_for(&d.sale_id));
         }
         q.execute(&mut *tx).await?;
     }

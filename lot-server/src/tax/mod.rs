@@ -11,12 +11,16 @@
 //! - [`report`]: revenue by day and month, lot, class, channel and VAT
 //!   rate, and the reconciliation (its list of mismatches in `mismatches`),
 //!   for the period a [`query`] names;
-//!   [`export`] as CSV, JSON or XLSX.
+//!   [`export`] as CSV, JSON or XLSX;
+//! - [`receipts`]: each invoice's public receipt link, its key stored
+//!   hashed; [`receipt`]: the receipt read back from the invoice's XML.
 
 pub mod export;
 pub mod invoicing;
 mod mismatches;
 pub mod query;
+pub mod receipt;
+pub mod receipts;
 pub mod report;
 #[cfg(test)]
 mod tests;

@@ -92,6 +92,14 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
             return vec![("from_ms", ms.clone(), true), ("to_ms", ms, true)];
         }
         "/api/v1/qr.svg" => return vec![("text", json!({ "type": "string", "minLength": 1, "maxLength": 512 }), true)],
+        "/api/v1/public/stay" => {
+            let q = json!({ "type": "string", "minLength": 1, "maxLength": 128, "examples": ["30K-111.22"] });
+            return vec![("q", q, true)];
+        }
+        "/api/v1/public/estimate" => {
+            let minute = json!({ "type": "string", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$", "examples": ["2026-12-07T09:00"] });
+            return vec![("class", class(), true), ("from", minute.clone(), true), ("to", minute, true)];
+        }
         _ => return Vec::new(),
     };
     q.extend(page());
@@ -105,6 +113,7 @@ pub(super) fn path_parameter(name: &str) -> Value {
         "gate" => json!({ "type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,31}$" }),
         "username" => json!({ "type": "string", "pattern": "^[a-z0-9._-]{3,32}$" }),
         "number" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
+        "key" => json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
         _ => json!({ "type": "string" }),
     }
 }

@@ -56,6 +56,7 @@ pub(super) fn schemas() -> Value {
         "PassSale": object(&["vehicle_id", "months", "account_id"], json!({ "vehicle_id": id(), "months": { "type": "integer", "minimum": 1, "maximum": 12 }, "valid_from": date, "account_id": id() })),
         "TagReplacement": object(&["epc"], json!({ "epc": epc.clone(), "tid": tid.clone() })),
         "Resolution": object(&["note"], json!({ "note": text(1000) })),
+        "OccupancyAdjust": object(&["class", "inside", "note"], json!({ "class": class(), "inside": { "type": "integer", "minimum": 0, "maximum": 100_000 }, "note": { "type": "string", "minLength": 3, "maxLength": 500, "pattern": "\\S" } })),
         "TokenRequest": object(&["role", "label"], json!({ "role": { "enum": ["admin", "operator", "tax_officer"] }, "label": text(100) })),
         "SepayNotification": { "type": "object", "required": ["id", "transactionDate", "transferType", "transferAmount"], "properties": { "id": n, "gateway": s, "transactionDate": { "type": "string", "examples": ["2023-03-25 14:02:37"] }, "accountNumber": s, "code": { "type": ["string", "null"] }, "content": s, "transferType": { "enum": ["in", "out"] }, "transferAmount": n, "accumulated": n, "referenceCode": s, "description": s } },
         "CassoNotification": { "type": "object", "required": ["error", "data"], "properties": { "error": n, "data": { "type": "object", "required": ["id", "amount", "transactionDateTime"], "properties": { "id": n, "reference": s, "description": s, "amount": n, "transactionDateTime": s, "accountNumber": s } } } },

@@ -170,9 +170,63 @@ fn every_code_the_page_shows_has_words_in_both_languages() {
         "balance_short",
         "no_pass_price",
         "bank_not_configured",
+        "over_capacity",
+        "note_length",
+        "unknown_class",
     ] {
         keys.push(format!("err.{k}"));
     }
     let missing: Vec<&String> = keys.iter().filter(|k| WORDS.matches(&format!("\"{k}\":")).count() != 2).collect();
+    assert!(missing.is_empty(), "codes without words in both vi and en: {missing:?}");
+}
+
+/// The drivers' app (`driver/i18n.js`) likewise: every class, fee line,
+/// way of paying and error code its pages can be sent.
+#[test]
+fn every_code_the_drivers_app_shows_has_words_in_both_languages() {
+    use crate::owed::How;
+    const DRIVER: &str = include_str!("../../driver/i18n.js");
+    fn how(h: How) -> How {
+        match h {
+            How::Transfer | How::Account | How::Pass => h,
+        }
+    }
+    let mut keys = Vec::new();
+    for c in [VehicleClass::Bicycle, VehicleClass::Motorbike, VehicleClass::Car, VehicleClass::BusTruck] {
+        keys.push(format!("class.{c}"));
+    }
+    for f in [
+        FeeItemKind::Grace,
+        FeeItemKind::DayTurn,
+        FeeItemKind::NightTurn,
+        FeeItemKind::Overnight,
+        FeeItemKind::FirstBlock,
+        FeeItemKind::ExtraHoursDay,
+        FeeItemKind::ExtraHoursNight,
+        FeeItemKind::DailyCap,
+    ] {
+        keys.push(format!("item.{}", code(fee(f))));
+    }
+    for h in [How::Transfer, How::Account, How::Pass] {
+        keys.push(format!("how.{}", code(how(h))));
+    }
+    // What the public routes answer with, and what the page itself says.
+    for k in [
+        "unreadable",
+        "not_inside",
+        "no_tariff",
+        "bad_time",
+        "ends_before_start",
+        "too_long",
+        "class_not_priced",
+        "unknown_class",
+        "rate_limited",
+        "network",
+        "internal",
+        "scan",
+    ] {
+        keys.push(format!("err.{k}"));
+    }
+    let missing: Vec<&String> = keys.iter().filter(|k| DRIVER.matches(&format!("\"{k}\":")).count() != 2).collect();
     assert!(missing.is_empty(), "codes without words in both vi and en: {missing:?}");
 }

@@ -273,18 +273,22 @@ fn issuer_settings_are_checked() {
         seller_tax_code: Some("0101234567-001".into()),
         ..Default::default()
     };
-    let i = Issuer::from_settings(&ok).unwrap().unwrap();
+    let i = Issuer::from_settings(&ok, keys()).unwrap().unwrap();
     assert_eq!(i.series(ts(NOW)), "C26MPK");
     assert_eq!(i.lookup_code(ts(NOW), 123), "M1-26-00000-00000000123");
-    assert!(Issuer::from_settings(&Default::default()).unwrap().is_none(), "no seller: no issuer");
+    assert!(Issuer::from_settings(&Default::default(), keys()).unwrap().is_none(), "no seller: no issuer");
     for bad in [
         crate::settings::InvoiceSettings { seller_tax_code: Some("12345".into()), ..ok.clone() },
         crate::settings::InvoiceSettings { series_letters: "pk".into(), ..ok.clone() },
         crate::settings::InvoiceSettings { register_code: "AB".into(), ..ok.clone() },
     ] {
-        assert!(Issuer::from_settings(&bad).is_err(), "{bad:?}");
+        assert!(Issuer::from_settings(&bad, keys()).is_err(), "{bad:?}");
     }
     assert_eq!(invoicing::backoff(0).as_secs(), 1);
     assert_eq!(invoicing::backoff(5).as_secs(), 32);
     assert_eq!(invoicing::backoff(40).as_secs(), 3600);
+}
+
+fn keys() -> crate::tax::receipts::ReceiptKeys {
+    crate::tax::receipts::ReceiptKeys::new(parking_core::secret::Secret::new("test receipt secret 0123")).unwrap()
 }

@@ -25,13 +25,16 @@ use crate::settlement::{Effects, apply_transfer};
 const DAY: i64 = 86_400_000;
 
 fn issuer() -> Issuer {
-    Issuer::from_settings(&crate::settings::InvoiceSettings {
-        seller_name: Some("Công ty TNHH Bãi đỗ xe Hoàn Kiếm".into()),
-        seller_address: Some("1 Tràng Tiền, Hoàn Kiếm, Hà Nội".into()),
-        seller_tax_code: Some("0101234567".into()),
-        register_code: "ABCDE".into(),
-        ..Default::default()
-    })
+    Issuer::from_settings(
+        &crate::settings::InvoiceSettings {
+            seller_name: Some("Công ty TNHH Bãi đỗ xe Hoàn Kiếm".into()),
+            seller_address: Some("1 Tràng Tiền, Hoàn Kiếm, Hà Nội".into()),
+            seller_tax_code: Some("0101234567".into()),
+            register_code: "ABCDE".into(),
+            ..Default::default()
+        },
+        crate::tax::receipts::ReceiptKeys::new(parking_core::secret::Secret::new("test receipt secret 0123")).unwrap(),
+    )
     .unwrap()
     .unwrap()
 }

@@ -124,6 +124,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let metrics_port = free_port()?;
     let lot = format!(
         "[lot]\nid = \"{LOT}\"\nname = \"Bãi đỗ xe mô phỏng\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n\
+         address = \"1 Tràng Tiền, Hoàn Kiếm, Hà Nội\"\nopening_hours = \"24/7\"\n\
+         [lot.capacity]\nbicycle = 60\nmotorbike = 1200\ncar = 300\nbus_truck = 20\n\
          [broker]\nembedded = true\nhost = \"127.0.0.1\"\nport = {broker_port}\n",
         dir.join("tariffs").display()
     );
@@ -222,6 +224,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         eprintln!("  sign in as {username} ({role}), password {password}");
     }
     eprintln!("  API: curl -H 'authorization: Bearer {operator}' http://127.0.0.1:{http_port}/api/v1/exceptions");
+    eprintln!("Drivers: http://127.0.0.1:{http_port}/driver/  (free spaces, prices, what a stay owes, receipts)");
+    print_free(&http.api("GET", "/api/v1/public/availability", None).await?);
     check::print(&summary);
     if !args.exit {
         eprintln!("serving until Ctrl-C");
@@ -234,6 +238,19 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         anyhow::bail!("the books do not match the run (see the summary above)");
     }
     Ok(())
+}
+
+/// Free spaces per class at the end of the run, as drivers see them.
+fn print_free(v: &Value) {
+    for lot in v["lots"].as_array().into_iter().flatten() {
+        let classes: Vec<String> = lot["classes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| format!("{} {} of {}", c["class"].as_str().unwrap_or("?"), c["free"], c["capacity"]))
+            .collect();
+        eprintln!("  free spaces now: {}", classes.join(", "));
+    }
 }
 
 /// The day's revenue report, as a tax officer would read it.

@@ -17,7 +17,8 @@
 //!   verification, export), [`tax`] (sales, e-invoices, receipts, reports,
 //!   exports), [`availability`] (free spaces per class, an operator's
 //!   count, the DATEX II feed), [`owed`] (what a driver owes for a stay
-//!   still inside);
+//!   still inside), [`drivers`] (drivers signed in to their own data:
+//!   PINs, links, what is theirs, notices);
 //! - [`settings`]: the typed configuration; [`metrics`]: every Prometheus metric;
 //! - facing the broker, [`mqtt`]: the embedded broker, each lot's outgoing
 //!   link, the after-commit publisher of lane commands, ingestion from
@@ -37,6 +38,7 @@ pub mod bench;
 pub mod cli;
 pub mod day_close;
 pub mod db;
+pub mod drivers;
 pub mod ingest;
 pub mod journal;
 pub mod lists;

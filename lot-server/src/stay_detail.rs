@@ -22,6 +22,8 @@ pub struct StayEvent {
 /// An invoice issued for the stay.
 #[derive(Debug, Serialize)]
 pub struct StayInvoice {
+    /// The sale it invoices: what its receipt's key is derived from.
+    pub sale_id: String,
     pub series: String,
     pub number: i64,
     pub issued_ms: i64,
@@ -98,7 +100,7 @@ pub async fn detail(db: &Db, id: &str) -> Result<StayDetail, JournalError> {
     keys.push(None);
     for code in keys {
         let rows = sqlx::query(
-            "SELECT i.series, i.number, i.issued_ms, i.lookup_code, i.total_vnd FROM invoices i \
+            "SELECT i.sale_id, i.series, i.number, i.issued_ms, i.lookup_code, i.total_vnd FROM invoices i \
              JOIN sales s ON s.sale_id = i.sale_id \
              WHERE s.kind = 'stay' AND (s.reference = $1 OR s.sale_id = $2 \
                 OR (s.class = $3 AND s.entered_ms = $4 AND s.exited_ms = $5)) ORDER BY i.issued_ms",
@@ -112,6 +114,7 @@ pub async fn detail(db: &Db, id: &str) -> Result<StayDetail, JournalError> {
         .await?;
         for r in &rows {
             let invoice = StayInvoice {
+                sale_id: r.try_get("sale_id")?,
                 series: r.try_get("series")?,
                 number: r.try_get("number")?,
                 issued_ms: r.try_get("issued_ms")?,

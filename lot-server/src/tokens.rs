@@ -22,6 +22,10 @@ pub enum Role {
     Operator,
     /// Read-only: sessions, the event journal and (later) reports.
     TaxOfficer,
+    /// A driver signed in to their own data (phone and PIN): never a
+    /// token's or a person's role, so it cannot be named when one is made.
+    #[serde(skip_deserializing)]
+    Driver,
 }
 
 impl Role {
@@ -30,6 +34,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Operator => "operator",
             Role::TaxOfficer => "tax_officer",
+            Role::Driver => "driver",
         }
     }
 }

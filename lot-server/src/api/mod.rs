@@ -17,12 +17,14 @@
 //! - `settlement`: webhooks, transfers, payment requests, the ledger;
 //! - `tax`: revenue reports and exports, invoices, journal verification;
 //! - `dashboard`: the operator's page, its cookie sign-in, the live board (SSE), occupancy, manual open;
+//! - `driver`: drivers signed in to their own data, and the desk's part in it;
 //! - `public`: the drivers' side, open to anyone (free spaces, prices, what
 //!   a stay owes, receipts) and the drivers' app;
 //! - `limits`: rate limits per client address on sign-in, webhooks and the public routes;
 //! - `openapi`: the OpenAPI document.
 
 mod dashboard;
+mod driver;
 pub mod error;
 mod journal;
 pub mod limits;
@@ -83,6 +85,9 @@ pub struct App {
     pub receipts: crate::tax::receipts::ReceiptKeys,
     /// `[server] public_url`: where drivers reach the server, for links.
     pub public_url: Option<String>,
+    /// How long a driver's sign-in lasts, and when they get a notice.
+    pub drivers: persons::Policy,
+    pub driver_rules: crate::drivers::notices::Rules,
 }
 
 impl App {
@@ -142,6 +147,7 @@ fn lot_routes(state: AppState) -> Router {
         .merge(journal::ops_routes())
         .merge(dashboard::ops_routes())
         .merge(settlement::ops_routes())
+        .merge(driver::desk_routes())
         .route("/metrics", get(metrics))
         .route_layer(attributed())
         .route_layer(guard(OPS));
@@ -166,6 +172,7 @@ fn lot_routes(state: AppState) -> Router {
         .merge(people::login_routes().route_layer(throttle(limits::Limited::Login)))
         .merge(dashboard::public_routes())
         .merge(public::lot_routes(&state))
+        .merge(driver::routes(&state))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count))
         .with_state(state)

@@ -49,6 +49,15 @@ pub(super) fn admin_routes() -> Router<AppState> {
 /// The credential a request presents: the bearer header, else the
 /// session cookie (then writes must carry the CSRF header).
 pub(super) fn presented(headers: &HeaderMap, method: &axum::http::Method) -> Result<Option<String>, ApiError> {
+    presented_with(headers, method, COOKIE)
+}
+
+/// [`presented`], the session in the cookie `name` (people's or drivers').
+pub(super) fn presented_with(
+    headers: &HeaderMap,
+    method: &axum::http::Method,
+    name: &str,
+) -> Result<Option<String>, ApiError> {
     if let Some(h) = headers.get(header::AUTHORIZATION) {
         let token = h
             .to_str()
@@ -58,7 +67,7 @@ pub(super) fn presented(headers: &HeaderMap, method: &axum::http::Method) -> Res
             .ok_or_else(|| ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into()))?;
         return Ok(Some(token.to_owned()));
     }
-    let cookie = session_cookie(headers);
+    let cookie = session_cookie(headers, name);
     if cookie.is_some()
         && !matches!(*method, axum::http::Method::GET | axum::http::Method::HEAD)
         && !headers.contains_key(CSRF)
@@ -68,13 +77,13 @@ pub(super) fn presented(headers: &HeaderMap, method: &axum::http::Method) -> Res
     Ok(cookie)
 }
 
-fn session_cookie(headers: &HeaderMap) -> Option<String> {
+pub(super) fn session_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|c| c.trim().strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')).map(str::to_owned))
+        .find_map(|c| c.trim().strip_prefix(name).and_then(|r| r.strip_prefix('=')).map(str::to_owned))
         .filter(|v| !v.is_empty())
 }
 
@@ -131,7 +140,7 @@ async fn login(State(s): State<AppState>, uri: OriginalUri, Body(b): Body<Login>
 
 /// Ends the session the cookie names, server-side, and clears the cookie.
 async fn logout(State(s): State<AppState>, uri: OriginalUri, headers: HeaderMap) -> Result<Response, ApiError> {
-    if let Some(id) = session_cookie(&headers) {
+    if let Some(id) = session_cookie(&headers, COOKIE) {
         if sessions::revoke(&s.0.db, &id, s.0.clock.now_ms()).await? {
             tracing::info!(lot = %s.0.lot, "signed out");
         }
@@ -143,9 +152,15 @@ async fn logout(State(s): State<AppState>, uri: OriginalUri, headers: HeaderMap)
 /// and only to the lot's own routes for one under `/lots/{lot}/`, so that
 /// signing in to one lot leaves another's session alone.
 fn cookie(s: &AppState, uri: &OriginalUri, value: &str, max_age_s: i64) -> String {
+    set_cookie(s, uri, COOKIE, value, max_age_s)
+}
+
+/// A session cookie `name` (people's or drivers'), HttpOnly, SameSite=Strict,
+/// Secure behind TLS, for the site or the lot's own routes.
+pub(super) fn set_cookie(s: &AppState, uri: &OriginalUri, name: &str, value: &str, max_age_s: i64) -> String {
     let path = if uri.path().starts_with("/lots/") { format!("/lots/{}/", s.0.lot) } else { "/".to_owned() };
     let secure = if s.0.people.secure_cookie { "; Secure" } else { "" };
-    format!("{COOKIE}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age_s}{secure}")
+    format!("{name}={value}; HttpOnly; SameSite=Strict; Path={path}; Max-Age={max_age_s}{secure}")
 }
 
 async fn me(Extension(Caller(who)): Extension<Caller>) -> Json<Principal> {

@@ -203,11 +203,19 @@ async fn top_up_qr(
     Path(id): Path<String>,
     Params(q): Params<QrAmount>,
 ) -> Found<serde_json::Value> {
-    if !(1..=1_000_000_000).contains(&q.amount_vnd) {
+    let account = s.0.registry.get_account(&id).await?;
+    Ok(Json(top_up_payload(&s, &account, q.amount_vnd)?))
+}
+
+/// The VietQR that tops `account` up by `amount_vnd`, as a payload and an
+/// SVG: for the desk and for the account's driver.
+pub(super) fn top_up_payload(s: &AppState, account: &Account, amount_vnd: i64) -> Result<serde_json::Value, ApiError> {
+    if !(1..=1_000_000_000).contains(&amount_vnd) {
         return Err(ApiError::bad("amount_vnd: 1 to 1,000,000,000 đồng"));
     }
-    let account = s.0.registry.get_account(&id).await?;
-    let code = account.topup_code.ok_or_else(|| ApiError::Conflict(format!("account {id} has no top-up code")))?;
+    let id = &account.account_id;
+    let code =
+        account.topup_code.clone().ok_or_else(|| ApiError::Conflict(format!("account {id} has no top-up code")))?;
     let Some((bin, number)) = s.0.settlement.policy.bank.as_ref() else {
         return Err(ApiError::coded(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -215,11 +223,11 @@ async fn top_up_qr(
             "set [settlement] bank_bin and bank_account to show top-up QR codes",
         ));
     };
-    let payload =
-        parking_core::vietqr::VietQr::payment(bin, number, parking_core::money::Vnd::new(q.amount_vnd), &code)
-            .encode()
-            .map_err(|e| ApiError::Unexpected(format!("VietQR of the configured bank account: {e}")))?;
-    Ok(Json(
-        serde_json::json!({ "payload": payload, "topup_code": code, "amount_vnd": q.amount_vnd, "account_id": id }),
-    ))
+    let payload = parking_core::vietqr::VietQr::payment(bin, number, parking_core::money::Vnd::new(amount_vnd), &code)
+        .encode()
+        .map_err(|e| ApiError::Unexpected(format!("VietQR of the configured bank account: {e}")))?;
+    let svg = super::dashboard::qr(&payload)?;
+    Ok(
+        serde_json::json!({ "payload": payload, "topup_code": code, "amount_vnd": amount_vnd, "account_id": id, "qr_svg": svg, "bank_bin": bin, "bank_account": number }),
+    )
 }

@@ -133,6 +133,8 @@ impl Api {
             site: test_site(),
             receipts: test_receipts(),
             public_url: None,
+            drivers: crate::settings::DriverSettings::default().sessions(false),
+            driver_rules: Default::default(),
         };
         Api {
             router: router(AppState(Arc::new(app))),
@@ -171,6 +173,12 @@ impl Api {
             serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
         };
         (status, value)
+    }
+
+    /// A GET with a `Cookie` header and nothing else; its status.
+    async fn raw_with_cookie(&self, method: &str, path: &str, cookie: &str) -> StatusCode {
+        let req = Request::builder().method(method).uri(path).header("cookie", cookie).body(HttpBody::empty()).unwrap();
+        self.router.clone().oneshot(req).await.unwrap().status()
     }
 
     /// Posts a body with extra headers (a provider's notification).
@@ -344,6 +352,7 @@ crate::on_both_databases!(api_malformed_input_is_a_clear_4xx, malformed_input_is
 
 mod close_api;
 mod desk_api;
+mod driver_api;
 mod flows;
 mod hostile;
 mod openapi_api;

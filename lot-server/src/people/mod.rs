@@ -65,6 +65,22 @@ impl Principal {
         }
     }
 
+    /// A driver signed in to their own data: `driver:{owner_id}`.
+    pub fn driver(owner_id: &str, name: &str) -> Self {
+        Principal {
+            role: Role::Driver,
+            name: name.to_owned(),
+            id: format!("driver:{owner_id}"),
+            username: None,
+            token_id: None,
+        }
+    }
+
+    /// The owner a driver's principal stands for.
+    pub fn owner_id(&self) -> Option<&str> {
+        self.id.strip_prefix("driver:").filter(|_| self.role == Role::Driver)
+    }
+
     /// How a change is signed in the records: "Nguyễn Văn An (operator,
     /// user:an.nguyen)".
     pub fn attribution(&self) -> String {

@@ -3,7 +3,8 @@
 //! database holds its SHA-256 (random, so a fast hash is enough), who it
 //! belongs to, and when it ends: after `idle` without a request, at
 //! `absolute` after sign-in, or when revoked (sign-out; the person
-//! disabled or given a new password; the token revoked).
+//! disabled or given a new password; the token revoked; the driver's PIN
+//! set again).
 
 use sqlx::Row;
 
@@ -35,6 +36,8 @@ impl Default for Policy {
 pub enum Holder<'a> {
     User(&'a str),
     Token(&'a TokenInfo),
+    /// A driver: the owner whose data they see.
+    Driver(&'a str),
 }
 
 /// A session's last use is written at most this often, so that a page
@@ -44,17 +47,19 @@ const TOUCH_EVERY_MS: i64 = 60_000;
 /// Starts a session; returns its id, to go in the cookie and nowhere else.
 pub async fn open(db: &Db, holder: Holder<'_>, now_ms: i64, policy: &Policy) -> Result<String, sqlx::Error> {
     let id = format!("{PREFIX}{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
-    let (user_id, token_id) = match holder {
-        Holder::User(u) => (Some(u.to_owned()), None),
-        Holder::Token(t) => (None, Some(t.token_id.clone())),
+    let (user_id, token_id, owner_id) = match holder {
+        Holder::User(u) => (Some(u.to_owned()), None, None),
+        Holder::Token(t) => (None, Some(t.token_id.clone()), None),
+        Holder::Driver(o) => (None, None, Some(o.to_owned())),
     };
     sqlx::query(
-        "INSERT INTO login_sessions (session_hash, user_id, token_id, created_ms, last_seen_ms, expires_ms) \
-         VALUES ($1, $2, $3, $4, $4, $5)",
+        "INSERT INTO login_sessions (session_hash, user_id, token_id, owner_id, created_ms, last_seen_ms, expires_ms) \
+         VALUES ($1, $2, $3, $4, $5, $5, $6)",
     )
     .bind(hash(&id))
     .bind(user_id)
     .bind(token_id)
+    .bind(owner_id)
     .bind(now_ms)
     .bind(now_ms + policy.absolute_ms)
     .execute(&db.pool)
@@ -67,10 +72,12 @@ pub async fn verify(db: &Db, id: &str, now_ms: i64, policy: &Policy) -> Result<O
     let row = sqlx::query(
         "SELECT s.last_seen_ms, \
                 u.user_id, u.username, u.display_name, u.role AS user_role, u.disabled_ms, \
-                t.token_id AS t_id, t.role AS token_role, t.label, t.created_ms AS token_created, t.revoked_ms AS t_revoked \
+                t.token_id AS t_id, t.role AS token_role, t.label, t.created_ms AS token_created, t.revoked_ms AS t_revoked, \
+                o.owner_id AS o_id, o.name AS owner_name \
          FROM login_sessions s \
          LEFT JOIN users u ON u.user_id = s.user_id \
          LEFT JOIN api_tokens t ON t.token_id = s.token_id \
+         LEFT JOIN owners o ON o.owner_id = s.owner_id \
          WHERE s.session_hash = $1 AND s.revoked_ms IS NULL AND s.expires_ms > $2 AND s.last_seen_ms > $3",
     )
     .bind(hash(id))
@@ -100,6 +107,8 @@ pub async fn verify(db: &Db, id: &str, now_ms: i64, policy: &Policy) -> Result<O
             created_ms: row.try_get("token_created")?,
             revoked_ms: None,
         })
+    } else if let Some(owner_id) = row.try_get::<Option<String>, _>("o_id")? {
+        Principal::driver(&owner_id, &row.try_get::<String, _>("owner_name")?)
     } else {
         return Ok(None);
     };
@@ -124,6 +133,16 @@ pub async fn revoke(db: &Db, id: &str, now_ms: i64) -> Result<bool, sqlx::Error>
     Ok(done.rows_affected() == 1)
 }
 
+/// Ends every session of a driver (their PIN set again).
+pub async fn revoke_driver(db: &Db, owner_id: &str, now_ms: i64) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("UPDATE login_sessions SET revoked_ms = $1 WHERE owner_id = $2 AND revoked_ms IS NULL")
+        .bind(now_ms)
+        .bind(owner_id.to_owned())
+        .execute(&db.pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Ends every session of a person.
 pub async fn revoke_user(db: &Db, user_id: &str, now_ms: i64) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("UPDATE login_sessions SET revoked_ms = $1 WHERE user_id = $2 AND revoked_ms IS NULL")
@@ -144,7 +163,7 @@ pub async fn signed_in(db: &Db, from_ms: i64, to_ms: i64) -> Result<Vec<serde_js
          FROM login_sessions s \
          LEFT JOIN users u ON u.user_id = s.user_id \
          LEFT JOIN api_tokens t ON t.token_id = s.token_id \
-         WHERE s.created_ms >= $1 AND s.created_ms < $2 \
+         WHERE s.created_ms >= $1 AND s.created_ms < $2 AND s.owner_id IS NULL \
          GROUP BY 1, 2, 3 ORDER BY 4",
     )
     .bind(from_ms)

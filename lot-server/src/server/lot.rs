@@ -172,6 +172,14 @@ impl LotRuntime {
             shutdown.clone(),
         )));
         let people = settings.server.sessions();
+        tasks.push(tokio::spawn(crate::drivers::notices::run(
+            db.clone(),
+            settings.drivers.rules(),
+            crate::drivers::notices::LogOnly,
+            clock.clone(),
+            Duration::from_secs(300),
+            shutdown.clone(),
+        )));
         let app = api::App {
             db,
             registry,
@@ -189,6 +197,8 @@ impl LotRuntime {
             site: config.lot.clone(),
             receipts,
             public_url: settings.server.public_url.clone(),
+            drivers: settings.drivers.sessions(settings.server.behind_tls),
+            driver_rules: settings.drivers.rules(),
         };
         Ok(LotRuntime { state: api::AppState(Arc::new(app)), tasks, out, offline, link_stop, link })
     }

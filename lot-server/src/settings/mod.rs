@@ -4,7 +4,8 @@
 //! Layout:
 //! - this file: [`Settings`], read once, and each section's type;
 //! - `lots`: the `[[lots]]` entries one server serves, each resolved
-//!   into a [`LotConfig`], and the collisions refused between them.
+//!   into a [`LotConfig`], and the collisions refused between them;
+//! - `drivers`: `[drivers]`, their sign-in and their notices.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -17,8 +18,10 @@ use parking_core::settings::{BrokerSettings, LotSettings};
 use parking_core::vat::{VatPeriod, VatSchedule};
 use serde::Deserialize;
 
+mod drivers;
 mod lots;
 
+pub use drivers::DriverSettings;
 pub use lots::{DatabaseTarget, InvoiceOverride, LotConfig, LotEntry};
 
 #[derive(Clone, Debug, Deserialize)]
@@ -37,6 +40,8 @@ pub struct Settings {
     /// kept apart by its id (see [`LotConfig`]).
     #[serde(default)]
     pub lots: Vec<LotEntry>,
+    #[serde(default)]
+    pub drivers: DriverSettings,
     /// The clock (`PARKING_CLOCK`, read once at load).
     #[serde(skip)]
     pub clock: parking_runtime::Clock,

@@ -56,6 +56,10 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
     if method != "get" && path.starts_with("/api/v1/") {
         add("409", "Conflicts with what is stored (a duplicate, or a record still in use)");
     }
+    if path.ends_with("/driver/link") {
+        add("401", "The link is unknown, used or expired");
+        add("429", "Too many requests from this address: see Retry-After");
+    }
     if path.contains("/webhooks/") || path.ends_with("/login") {
         add("401", "Not signed, badly signed, out of its time window, or an unknown token");
     }
@@ -86,6 +90,10 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
     let mut op = json!({ "summary": summary, "description": format!("Roles: {roles}."), "responses": responses });
     if roles == "none" {
         op["security"] = json!([]);
+    } else if roles == "driver" {
+        op["security"] = json!([{ "driver_cookie": [] }]);
+        op["responses"]["401"] = json!({ "description": "Not signed in as a driver", "content": error["content"] });
+        op["responses"]["403"] = json!({ "description": "Not a driver's session", "content": error["content"] });
     } else {
         op["responses"]["401"] =
             json!({ "description": "Missing, unknown or revoked token", "content": error["content"] });
@@ -133,7 +141,10 @@ pub(super) fn build() -> Value {
                             cookie of `POST /api/v1/login`."
         },
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer" },
+                "driver_cookie": { "type": "apiKey", "in": "cookie", "name": "parking_driver" }
+            },
             "schemas": schemas(),
         },
         "security": [{ "bearer": [] }],

@@ -92,6 +92,19 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
             return vec![("from_ms", ms.clone(), true), ("to_ms", ms, true)];
         }
         "/api/v1/qr.svg" => return vec![("text", json!({ "type": "string", "minLength": 1, "maxLength": 512 }), true)],
+        "/api/v1/driver/accounts/{id}/top-up-qr" => {
+            return vec![("amount_vnd", json!({ "type": "integer", "minimum": 1, "maximum": 1_000_000_000 }), true)];
+        }
+        "/api/v1/driver/passes/offer" => {
+            let id = json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" });
+            return vec![
+                ("vehicle_id", id, true),
+                ("months", json!({ "type": "integer", "minimum": 1, "maximum": 12 }), true),
+            ];
+        }
+        "/api/v1/driver/stays" => {
+            return vec![("limit", json!({ "type": "integer", "minimum": 1, "maximum": 100 }), false)];
+        }
         "/api/v1/public/stay" => {
             let q = json!({ "type": "string", "minLength": 1, "maxLength": 128, "examples": ["30K-111.22"] });
             return vec![("q", q, true)];

@@ -37,6 +37,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/dashboard/registry.js", include_str!("../dashboard/registry.js"), JS),
     ("/dashboard/people.js", include_str!("../dashboard/people.js"), JS),
     ("/dashboard/close.js", include_str!("../dashboard/close.js"), JS),
+    ("/dashboard/drivers.js", include_str!("../dashboard/drivers.js"), JS),
 ];
 const JS: &str = "text/javascript; charset=utf-8";
 

@@ -5,6 +5,12 @@
 
 var T = {
   vi: {
+    driver_access: "Ứng dụng người gửi xe", set_pin: "Cấp mã PIN mới", print_link: "Tạo liên kết đăng nhập",
+    unlock_driver: "Mở khoá đăng nhập", pin_once: "Mã PIN — chỉ hiện một lần, hãy đưa tận tay người gửi xe:", phone: "số điện thoại",
+    link_qr: "Mã QR đăng nhập ứng dụng người gửi xe", link_until: "Liên kết dùng một lần, hết hạn lúc", unlocked: "Đã mở khoá đăng nhập cho",
+    driver_help: "Người gửi xe đăng nhập ứng dụng bằng số điện thoại và mã PIN, hoặc quét liên kết in ra (dùng một lần, trong 24 giờ).",
+    "err.pin_weak": "Mã PIN cần 6 đến 8 chữ số, không trùng lặp hay liên tiếp.", "err.phone_missing": "Chủ xe chưa có số điện thoại: hãy thêm trước.",
+    "err.phone_invalid": "Số điện thoại không hợp lệ.", "err.phone_taken": "Số điện thoại này đã dùng cho chủ xe khác.",
     adjust: "Điều chỉnh theo số đếm", adjust_title: "Điều chỉnh số xe trong bãi", free_of: "còn trống",
     adjust_help: "Đếm số xe thực tế trong bãi; chỗ trống người lái xe thấy sẽ tính từ số này.", counted_inside: "Số xe đếm được",
     "err.over_capacity": "Số xe đếm được nhiều hơn số chỗ của loại xe này.", "err.note_length": "Ghi chú cần từ 3 đến 500 ký tự.",
@@ -110,6 +116,12 @@ var T = {
     "err.no_pass_price": "Biểu giá hiện hành không bán vé tháng cho loại xe này.", "err.bank_not_configured": "Chưa cấu hình tài khoản ngân hàng của bãi để tạo mã VietQR.",
   },
   en: {
+    driver_access: "Drivers' app", set_pin: "Give a new PIN", print_link: "Make a sign-in link",
+    unlock_driver: "Unlock sign-in", pin_once: "The PIN — shown once, hand it to the driver:", phone: "phone",
+    link_qr: "QR code signing in to the drivers' app", link_until: "One-time link, expires at", unlocked: "Sign-in unlocked for",
+    driver_help: "Drivers sign in to the app with their phone number and PIN, or by scanning a printed link (once, within 24 hours).",
+    "err.pin_weak": "A PIN needs 6 to 8 digits, not all the same nor in a row.", "err.phone_missing": "The owner has no phone number: add one first.",
+    "err.phone_invalid": "Not a phone number.", "err.phone_taken": "Another owner signs in with this phone number.",
     adjust: "Set to a count", adjust_title: "Set the vehicles inside", free_of: "free",
     adjust_help: "Count the vehicles really inside; the free spaces drivers see are worked out from it.", counted_inside: "Vehicles counted",
     "err.over_capacity": "More vehicles counted than the class has spaces.", "err.note_length": "The note needs 3 to 500 characters.",

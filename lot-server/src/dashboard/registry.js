@@ -56,6 +56,7 @@ function regActions(kind, r) {
     const path = `/api/v1/accounts/${encodeURIComponent(r.account_id)}`;
     return [
       button("top-up", "top_up", () => topUp(r)),
+      button("driver", "driver_access", () => driverAccess(r.owner_id)),
       r.state === "blocked" ? button("unblock", "unblock_account", put(path, account("active"))) : button("block", "block_account", put(path, account("blocked"))),
     ];
   }

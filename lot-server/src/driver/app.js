@@ -53,10 +53,29 @@ async function get(path) {
   throw new ApiFailure(body.error || (r.status >= 500 ? "internal" : "unreadable"), r.headers.get("Retry-After"));
 }
 
+// A signed-in driver's call: their cookie, and on a write the header no
+// other site can send.
+async function send(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["x-parking-csrf"] = "1";
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let r;
+  try {
+    r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: "same-origin" });
+  } catch (_) {
+    throw new ApiFailure("network");
+  }
+  if (r.status === 204) return null;
+  let data = {};
+  try { data = await r.json(); } catch (_) { /* not JSON: the code below says what */ }
+  if (r.ok) return data;
+  throw new ApiFailure(data.error || (r.status >= 500 ? "internal" : "unreadable"), r.headers.get("Retry-After"));
+}
+
 function errText(e) {
   const code = e instanceof ApiFailure ? e.code : "internal";
   let text = tr("err", code);
-  if (code === "rate_limited" && e.retry) text += " " + t("retry_in") + " " + e.retry + " " + t("seconds") + ".";
+  if ((code === "rate_limited" || code === "locked_out") && e.retry) text += " " + t("retry_in") + " " + e.retry + " " + t("seconds") + ".";
   return text;
 }
 
@@ -71,13 +90,13 @@ const VIEWS = {};
 function route() {
   const [name, arg] = (location.hash.slice(1) || "lots").split("/");
   for (const s of document.querySelectorAll("main > section")) s.hidden = true;
-  const view = VIEWS[name] ? name : "lots";
+  const view = name === "link" ? "account" : VIEWS[name] ? name : "lots";
   for (const a of document.querySelectorAll("nav a")) {
     const here = a.id === "nav-" + (view === "lot" ? "lots" : view);
     if (here) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
   }
   $(view + "-view").hidden = false;
-  VIEWS[view](arg ? decodeURIComponent(arg) : undefined);
+  VIEWS[view](arg ? decodeURIComponent(arg) : undefined, name === "link" ? location.hash.slice(1).split("/").slice(1) : null);
 }
 
 function applyLang() {

@@ -35,6 +35,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/driver/app.js", include_str!("../../driver/app.js"), JS),
     ("/driver/lots.js", include_str!("../../driver/lots.js"), JS),
     ("/driver/owe.js", include_str!("../../driver/owe.js"), JS),
+    ("/driver/account.js", include_str!("../../driver/account.js"), JS),
     ("/driver/manifest.webmanifest", include_str!("../../driver/manifest.webmanifest"), "application/manifest+json"),
     ("/driver/icon.svg", include_str!("../../driver/icon.svg"), "image/svg+xml"),
 ];

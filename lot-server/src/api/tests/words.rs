@@ -176,6 +176,10 @@ fn every_code_the_page_shows_has_words_in_both_languages() {
         "no_pass_price",
         "bank_not_configured",
         "over_capacity",
+        "pin_weak",
+        "phone_missing",
+        "phone_invalid",
+        "phone_taken",
         "note_length",
         "unknown_class",
     ] {
@@ -194,6 +198,16 @@ fn every_code_the_drivers_app_shows_has_words_in_both_languages() {
     fn how(h: How) -> How {
         match h {
             How::Transfer | How::Account | How::Pass => h,
+        }
+    }
+    fn tag_state(t: TagState) -> TagState {
+        match t {
+            TagState::Active | TagState::Suspended | TagState::Blocked | TagState::Stolen | TagState::Cloned => t,
+        }
+    }
+    fn pass_state(p: PassState) -> PassState {
+        match p {
+            PassState::Active | PassState::Cancelled => p,
         }
     }
     let mut keys = Vec::new();
@@ -215,6 +229,15 @@ fn every_code_the_drivers_app_shows_has_words_in_both_languages() {
     for h in [How::Transfer, How::Account, How::Pass] {
         keys.push(format!("how.{}", code(how(h))));
     }
+    for t in [TagState::Active, TagState::Suspended, TagState::Blocked, TagState::Stolen, TagState::Cloned] {
+        keys.push(format!("tag.{}", code(tag_state(t))));
+    }
+    for p in [PassState::Active, PassState::Cancelled] {
+        keys.push(format!("pass_state.{}", code(pass_state(p))));
+    }
+    for s in ["account", "transfer", "pass", "free", "unpaid"] {
+        keys.push(format!("settled.{s}"));
+    }
     // What the public routes answer with, and what the page itself says.
     for k in [
         "unreadable",
@@ -229,6 +252,15 @@ fn every_code_the_drivers_app_shows_has_words_in_both_languages() {
         "network",
         "internal",
         "scan",
+        "login_failed",
+        "locked_out",
+        "link_used",
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "balance_short",
+        "no_pass_price",
+        "bad_request",
     ] {
         keys.push(format!("err.{k}"));
     }

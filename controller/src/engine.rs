@@ -213,9 +213,9 @@ impl Engine {
     /// moved lanes), or is remembered for when the vehicle reaches one.
     pub fn command(&mut self, lane: usize, command: Command, now: Timestamp, out: &mut Vec<Out>) {
         match command {
-            Command::PaymentConfirmed { payment_code, remaining, .. } => {
+            Command::PaymentConfirmed { payment_code, remaining, receipt, .. } => {
                 let target = self.slots.iter().position(|s| s.lane.waiting_for() == Some(payment_code)).unwrap_or(lane);
-                self.handle(target, Input::PaymentConfirmed { payment_code, remaining }, now, out);
+                self.handle(target, Input::PaymentConfirmed { payment_code, remaining, receipt }, now, out);
             }
             Command::ManualOpen { operator, reason, note } => {
                 self.handle(lane, Input::ManualOpen { operator, reason, note }, now, out);
@@ -230,6 +230,7 @@ impl Engine {
                         vietqr: None,
                         amount: None,
                         ticket: None,
+                        receipt: None,
                     };
                     out.push(Out::Display { lane, msg });
                 }
@@ -306,8 +307,23 @@ impl Engine {
                 };
                 out.push(Out::Display {
                     lane,
-                    msg: DisplayMsg { v: V1, gate, at: now, lines, vietqr, amount, ticket: None },
+                    msg: DisplayMsg { v: V1, gate, at: now, lines, vietqr, amount, ticket: None, receipt: None },
                 });
+            }
+            Action::ShowReceipt { url } => {
+                let Some(gate) = self.gate(lane).cloned() else { return };
+                let lines = vec!["Cảm ơn! Quét mã để lấy biên lai / Thank you! Scan for your receipt".into()];
+                let msg = DisplayMsg {
+                    v: V1,
+                    gate,
+                    at: now,
+                    lines,
+                    vietqr: None,
+                    amount: None,
+                    ticket: None,
+                    receipt: Some(url),
+                };
+                out.push(Out::Display { lane, msg });
             }
             Action::Emit { kind, tariff_version } => self.emit(lane, kind, tariff_version, now, out),
             Action::PrintTicket { text } => out.push(Out::Ticket { lane, text }),

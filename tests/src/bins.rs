@@ -68,7 +68,11 @@ fn newest_source() -> std::time::SystemTime {
                 if !name.starts_with('.') && !name.starts_with("target") && name != "fuzz" && name != "node_modules" {
                     dirs.push(p);
                 }
-            } else if name.ends_with(".rs") || name == "Cargo.toml" || name == "Cargo.lock" {
+            } else if [".rs", ".sql", ".js", ".css", ".html", ".webmanifest", ".svg"].iter().any(|x| name.ends_with(x))
+                || name == "Cargo.toml"
+                || name == "Cargo.lock"
+            {
+                // What the binaries compile in: code, migrations, pages.
                 if let Ok(m) = e.metadata().and_then(|m| m.modified()) {
                     newest = newest.max(m);
                 }

@@ -187,14 +187,24 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
     assert_eq!((s, &v["outcome"]), (200, &json!("duplicate")));
     let (s, v) = bank_pays(http_port, 2, 30_000, &format!("thanh toan {memo}")).await;
     assert_eq!((s, &v["outcome"]), (200, &json!("settled")), "{v}");
-    let opened = loop {
-        match tokio::time::timeout(Duration::from_secs(15), lane.recv()).await.expect("the barrier opens") {
-            Some(Lane::Barrier(b)) => break b,
+    // The barrier opens and, as the car leaves, the lane shows the link of
+    // its receipt as a QR code (the pulse waits for the journal; the
+    // display does not, so either may come first).
+    let (mut opened, mut receipt) = (None, None);
+    while opened.is_none() || receipt.is_none() {
+        match tokio::time::timeout(Duration::from_secs(15), lane.recv())
+            .await
+            .expect("the barrier opens, the receipt shows")
+        {
+            Some(Lane::Barrier(b)) => opened = Some(b),
+            Some(Lane::Display(d)) if d.receipt.is_some() => receipt = d.receipt,
             Some(_) => {}
             None => panic!("lane watcher ended"),
         }
-    };
-    assert!(opened.pulse_ms > 0);
+    }
+    assert!(opened.is_some_and(|b| b.pulse_ms > 0));
+    let receipt = receipt.unwrap_or_default();
+    assert!(receipt.starts_with(&format!("/lots/{LOT}/receipt/")), "{receipt}");
 
     // The server closes the stay as paid by transfer; the books balance.
     let closed = bins::closed_sessions(http_port, &token, 1).await[0].clone();
@@ -219,6 +229,9 @@ async fn an_exit_lane_opens_when_the_bank_transfer_arrives() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(xml.contains("<TgTTTBSo>50000</TgTTTBSo>") && xml.contains("<SHDon>1</SHDon>"), "{xml}");
+    // The link the lane showed opens that invoice's receipt, with no token.
+    let page = bins::http_get(http_port, &receipt).await.expect("the receipt page");
+    assert!(page.contains("50.000 đ") && page.contains("Hóa đơn giá trị gia tăng"), "{page}");
     // The report from the command line, beside the running server.
     let today = parking_runtime::Clock::wall().now().local_date().to_string();
     let out = bins::command("lot-server")

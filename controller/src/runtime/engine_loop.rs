@@ -152,6 +152,7 @@ impl EngineLoop {
                             vietqr: None,
                             amount: None,
                             ticket: Some(text),
+                            receipt: None,
                         };
                         actions.push(display(gate, wire::encode(&msg)));
                     }

@@ -86,7 +86,9 @@ impl Lane {
                 Direction::Exit => Vec::new(),
             },
             Input::Loop { occupied } => self.safety.on_loop(occupied, now, &self.cfg),
-            Input::PaymentConfirmed { payment_code, remaining } => self.on_paid(payment_code, remaining, now, ctx),
+            Input::PaymentConfirmed { payment_code, remaining, receipt } => {
+                self.on_paid(payment_code, remaining, receipt, now, ctx)
+            }
             Input::ManualOpen { operator, reason, note } => {
                 // The operator decides for whoever waits: the lane stops
                 // waiting and lets the vehicle out owing what it owes, so

@@ -59,7 +59,8 @@ pub enum Input {
     Loop { occupied: bool },
     /// The server says a transfer for this code arrived; `remaining` is
     /// what is still owed.
-    PaymentConfirmed { payment_code: PaymentCode, remaining: Vnd },
+    /// With the receipt's link once nothing remains, if the server has one.
+    PaymentConfirmed { payment_code: PaymentCode, remaining: Vnd, receipt: Option<String> },
     /// An operator opens the barrier by hand, with a reason.
     ManualOpen { operator: String, reason: ManualOpenReason, note: String },
     /// Time passed (the controller calls at the instants of `WakeAt`).
@@ -86,6 +87,8 @@ pub enum Action {
     Emit { kind: GateEventKind, tariff_version: Option<TariffVersion> },
     /// Print (or show) a ticket with this QR text.
     PrintTicket { text: String },
+    /// Show a paid stay's receipt link as a QR code, as the vehicle leaves.
+    ShowReceipt { url: String },
     /// Call `handle(Input::Tick, …)` at this instant.
     WakeAt(Timestamp),
 }

@@ -262,6 +262,10 @@ pub enum Command {
         payment_code: PaymentCode,
         paid: Vnd,
         remaining: Vnd,
+        /// Once paid in full: the link of the stay's receipt, for the lane
+        /// to show as a QR code as the vehicle leaves.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        receipt: Option<String>,
     },
     ManualOpen {
         operator: String,
@@ -309,6 +313,9 @@ pub struct DisplayMsg {
     /// A ticket to print (or show on a screen), as its QR text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
+    /// A paid stay's receipt link, to show as a QR code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<String>,
 }
 
 /// The barrier as far as the controller knows.

@@ -165,6 +165,13 @@ fn commands_display_and_status_round_trip() {
             payment_code: PaymentCode::new("PK", 77).unwrap(),
             paid: Vnd::new(30_000),
             remaining: Vnd::new(20_000),
+            receipt: None,
+        },
+        Command::PaymentConfirmed {
+            payment_code: PaymentCode::new("PK", 78).unwrap(),
+            paid: Vnd::new(50_000),
+            remaining: Vnd::ZERO,
+            receipt: Some("https://bai-xe.example.vn/lots/hn-01/receipt/0123456789abcdef0123456789abcdef".into()),
         },
         Command::ManualOpen { operator: "op".into(), reason: ManualOpenReason::Other, note: "n".into() },
         Command::ShowMessage { text: "Xin chào".into() },
@@ -180,6 +187,7 @@ fn commands_display_and_status_round_trip() {
         vietqr: Some("000201010212...".into()),
         amount: Some(Vnd::new(50_000)),
         ticket: None,
+        receipt: None,
     });
     round_trip(&DisplayMsg {
         v: V1,
@@ -189,7 +197,28 @@ fn commands_display_and_status_round_trip() {
         vietqr: None,
         amount: None,
         ticket: Some("PT1.hn-01.entry-1.1.1800000000.car.00112233445566778899".into()),
+        receipt: None,
     });
+    round_trip(&DisplayMsg {
+        v: V1,
+        gate: gate(),
+        at: issued_at,
+        lines: vec!["Cảm ơn / Thank you".into()],
+        vietqr: None,
+        amount: None,
+        ticket: None,
+        receipt: Some("/lots/hn-01/receipt/0123456789abcdef0123456789abcdef".into()),
+    });
+    // Without a receipt the command is as it was: older lanes read it.
+    let plain = Command::PaymentConfirmed {
+        payment_code: PaymentCode::new("PK", 77).unwrap(),
+        paid: Vnd::new(1),
+        remaining: Vnd::ZERO,
+        receipt: None,
+    };
+    let json = serde_json::to_value(&plain).unwrap();
+    assert!(json.get("receipt").is_none(), "{json}");
+    assert_eq!(serde_json::from_value::<Command>(json).unwrap(), plain);
     round_trip(&LaneStatus {
         v: V1,
         gate: gate(),

@@ -81,8 +81,8 @@ pub struct App {
     pub zone: String,
     /// The lot as configured: its name, address, hours and capacity.
     pub site: parking_core::settings::LotSettings,
-    /// Keys the invoices' public receipts.
-    pub receipts: crate::tax::receipts::ReceiptKeys,
+    /// The invoices' public receipts' links.
+    pub receipts: crate::tax::receipts::ReceiptLinks,
     /// `[server] public_url`: where drivers reach the server, for links.
     pub public_url: Option<String>,
     /// How long a driver's sign-in lasts, and when they get a notice.
@@ -93,8 +93,7 @@ pub struct App {
 impl App {
     /// The public link of the receipt of `sale_id`'s invoice.
     pub fn receipt_url(&self, sale_id: &str) -> String {
-        let root = self.public_url.as_deref().unwrap_or("").trim_end_matches('/');
-        format!("{root}/lots/{}/receipt/{}", self.lot, self.receipts.key_for(sale_id))
+        self.receipts.url(sale_id)
     }
 }
 

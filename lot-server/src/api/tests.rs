@@ -131,7 +131,7 @@ impl Api {
             ),
             zone: "hanoi-zone-1".into(),
             site: test_site(),
-            receipts: test_receipts(),
+            receipts: crate::tax::receipts::ReceiptLinks::new(test_receipts(), None, "api-lot"),
             public_url: None,
             drivers: crate::settings::DriverSettings::default().sessions(false),
             driver_rules: Default::default(),

@@ -43,10 +43,15 @@ impl LotRuntime {
             .with_context(|| format!("cannot open the database ({})", config.database.describe()))?;
         db.migrate().await.context("cannot bring the database schema up to date")?;
         let book = parking_runtime::tariffs::load_dir(Path::new(&config.lot.tariff_dir), &config.lot.zone)?;
+        let receipts = receipt_keys(&db, config).await?;
+        let issuer = tax::invoicing::Issuer::from_settings(&config.invoice, receipts.clone())
+            .map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
+        let links = tax::receipts::ReceiptLinks::new(receipts, settings.server.public_url.as_deref(), lot.as_str());
         let policy = Arc::new(settlement::Policy {
             lot: lot.as_str().to_owned(),
             invoice_topups: config.invoice.topups,
             bank: config.settlement.bank_bin.clone().zip(config.settlement.bank_account.clone()),
+            receipts: issuer.is_some().then(|| links.clone()),
             ..settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?
         });
         policy.vat.rate_at(clock.now()).context("[tax] vat: no rate is in force today")?;
@@ -121,19 +126,6 @@ impl LotRuntime {
         );
         tasks.push(settler_task);
         tasks.push(tokio::spawn(audit::run(db.clone(), clock.clone(), shutdown.clone())));
-        let receipts = tax::receipts::ReceiptKeys::load(&db, config.invoice.receipt_secret.as_ref())
-            .await
-            .context("[invoice] receipt_secret")?;
-        let keyed =
-            tax::receipts::backfill(&db, &receipts).await.context("cannot key the receipts of earlier invoices")?;
-        if keyed > 0 {
-            tracing::info!(%lot, invoices = keyed, "gave earlier invoices their receipt links");
-        }
-        if config.invoice.receipt_secret.is_none() {
-            tracing::info!(%lot, "receipt links keyed by a secret kept in the database ([invoice] receipt_secret unset)");
-        }
-        let issuer = tax::invoicing::Issuer::from_settings(&config.invoice, receipts.clone())
-            .map_err(|e| anyhow::anyhow!("[invoice] {e}"))?;
         tasks.push(tokio::spawn(tax::invoicing::run(
             db.clone(),
             issuer,
@@ -195,7 +187,7 @@ impl LotRuntime {
             tariffs,
             zone: config.lot.zone.clone(),
             site: config.lot.clone(),
-            receipts,
+            receipts: links,
             public_url: settings.server.public_url.clone(),
             drivers: settings.drivers.sessions(settings.server.behind_tls),
             driver_rules: settings.drivers.rules(),
@@ -214,4 +206,21 @@ impl LotRuntime {
         self.link_stop.cancel();
         let _ = self.link.await;
     }
+}
+
+/// The lot's receipt keys: configured, or kept in its database; invoices
+/// issued before receipts existed are keyed too.
+async fn receipt_keys(db: &db::Db, config: &LotConfig) -> anyhow::Result<tax::receipts::ReceiptKeys> {
+    let lot = &config.lot.id;
+    let keys = tax::receipts::ReceiptKeys::load(db, config.invoice.receipt_secret.as_ref())
+        .await
+        .context("[invoice] receipt_secret")?;
+    let keyed = tax::receipts::backfill(db, &keys).await.context("cannot key the receipts of earlier invoices")?;
+    if keyed > 0 {
+        tracing::info!(%lot, invoices = keyed, "gave earlier invoices their receipt links");
+    }
+    if config.invoice.receipt_secret.is_none() {
+        tracing::info!(%lot, "receipt links keyed by a secret kept in the database ([invoice] receipt_secret unset)");
+    }
+    Ok(keys)
 }

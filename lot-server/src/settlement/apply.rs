@@ -35,6 +35,23 @@ pub(super) async fn excess_target(
     Ok((REFUNDS.to_owned(), "refund".to_owned()))
 }
 
+/// Tells the request's lane where the stay stands after `paid` more
+/// arrived; once nothing remains, with the link of the stay's receipt
+/// (its sale is `settle:{code}`), when invoices are issued.
+pub(super) fn confirmed(policy: &Policy, r: &Request, paid: i64) -> LaneCommand {
+    let receipt = policy.receipts.as_ref().filter(|_| r.remaining() == 0).map(|l| l.url(&format!("settle:{}", r.code)));
+    LaneCommand {
+        lot: r.lot.clone(),
+        gate: r.gate.clone(),
+        command: Command::PaymentConfirmed {
+            payment_code: r.code,
+            paid: Vnd::new(paid),
+            remaining: Vnd::new(r.remaining()),
+            receipt,
+        },
+    }
+}
+
 /// Settles a request whose transfers cover its fee: the fee becomes
 /// revenue and VAT, and anything paid past it goes to the driver.
 pub(super) async fn settle_if_paid(
@@ -115,15 +132,7 @@ pub(super) async fn apply_to_stay(
         Some(_) => (excess, 0),
         None => (0, 0),
     };
-    fx.commands.push(LaneCommand {
-        lot: r.lot.clone(),
-        gate: r.gate.clone(),
-        command: Command::PaymentConfirmed {
-            payment_code: r.code,
-            paid: Vnd::new(amount),
-            remaining: Vnd::new(r.remaining()),
-        },
-    });
+    fx.commands.push(confirmed(policy, r, amount));
     let row = Applied {
         payment_code: Some(r.code.to_string()),
         target: Some(format!("stay:{}", r.code)),

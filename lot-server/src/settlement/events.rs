@@ -4,14 +4,14 @@
 use parking_core::money::Vnd;
 use parking_core::payment_code::PaymentCode;
 use parking_core::timestamp::Timestamp;
-use parking_core::wire::{Command, Credential, GateEvent, GateEventKind, Settlement};
+use parking_core::wire::{Credential, GateEvent, GateEventKind, Settlement};
 use sqlx::{Any, Row, Transaction};
 
+use super::Policy;
 use super::apply::{apply_to_stay, settle_if_paid};
 use super::effects::{Effects, Request};
 use super::ledger::{self, Entry, SUSPENSE, VAT_PAYABLE};
 use super::rows::update_transfer;
-use super::{LaneCommand, Policy};
 use crate::db::Backend;
 use crate::ingest::credential_key;
 use crate::tax::{Channel, Sale, SaleKind};
@@ -239,15 +239,7 @@ async fn requested(
         settle_if_paid(tx, policy, &mut r, fx, at_ms).await?;
         fx.store(&r);
         if r.paid > 0 || r.state == "paid" {
-            fx.commands.push(LaneCommand {
-                lot: r.lot.clone(),
-                gate: r.gate.clone(),
-                command: Command::PaymentConfirmed {
-                    payment_code: r.code,
-                    paid: Vnd::ZERO,
-                    remaining: Vnd::new(r.remaining()),
-                },
-            });
+            fx.commands.push(super::apply::confirmed(policy, &r, 0));
         }
     }
     Ok(())

@@ -78,11 +78,14 @@ pub struct Policy {
     /// The lot's receiving account `(BIN, number)`, for the desk's top-up
     /// VietQR; none when not configured.
     pub bank: Option<(String, String)>,
+    /// Receipts' links, when invoices are issued: a lane shows a paid
+    /// stay's as the vehicle leaves.
+    pub receipts: Option<crate::tax::receipts::ReceiptLinks>,
 }
 
 impl Policy {
     pub fn from_tax(tax: &crate::settings::TaxSettings) -> Result<Self, parking_core::vat::VatError> {
-        Ok(Policy { vat: tax.schedule()?, lot: String::new(), invoice_topups: false, bank: None })
+        Ok(Policy { vat: tax.schedule()?, lot: String::new(), invoice_topups: false, bank: None, receipts: None })
     }
 }
 

@@ -89,6 +89,27 @@ pub async fn backfill(db: &Db, keys: &ReceiptKeys) -> Result<usize, sqlx::Error>
     Ok(sales.len())
 }
 
+/// Receipts' links of one lot: `{public_url}/lots/{lot}/receipt/{key}`.
+#[derive(Clone, Debug)]
+pub struct ReceiptLinks {
+    pub keys: ReceiptKeys,
+    root: String,
+}
+
+impl ReceiptLinks {
+    /// Links under `public_url` (`[server] public_url`), or from the site's
+    /// root without one.
+    pub fn new(keys: ReceiptKeys, public_url: Option<&str>, lot: &str) -> Self {
+        let root = format!("{}/lots/{lot}/receipt/", public_url.unwrap_or("").trim_end_matches('/'));
+        ReceiptLinks { keys, root }
+    }
+
+    /// The link of the receipt of `sale_id`'s invoice.
+    pub fn url(&self, sale_id: &str) -> String {
+        format!("{}{}", self.root, self.keys.key_for(sale_id))
+    }
+}
+
 /// What is stored of a key: its SHA-256, hex.
 pub fn stored(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))

@@ -213,6 +213,7 @@ impl Lane {
         &mut self,
         code: PaymentCode,
         remaining: Vnd,
+        receipt: Option<String>,
         now: Timestamp,
         ctx: &mut Context<'_>,
     ) -> Vec<Action> {
@@ -224,6 +225,8 @@ impl Lane {
             return vec![Action::Display { lines, payment: Some(PaymentRequest { amount: remaining, code }) }];
         }
         let settlement = Settlement::Transfer { payment_code: code, paid: w.fee.amount };
-        self.release(w, settlement, now, ctx)
+        let mut out = self.release(w, settlement, now, ctx);
+        out.extend(receipt.map(|url| Action::ShowReceipt { url }));
+        out
     }
 }

@@ -49,9 +49,15 @@ fn an_account_that_cannot_cover_the_fee_pays_by_transfer() {
     assert_eq!(pulses(&a), 0, "140,000 is more than the account may spend");
     assert!(matches!(events(&a)[..], [GateEventKind::PaymentRequested { owed, .. }] if *owed == Vnd::new(140_000)));
     let code = exit.waiting_for().unwrap();
-    let b = w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("13:31:00"));
+    let receipt = "/lots/hn-01/receipt/0123456789abcdef0123456789abcdef".to_owned();
+    let paid = Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO, receipt: Some(receipt.clone()) };
+    let b = w.run(&mut exit, paid, at("13:31:00"));
     assert_eq!(pulses(&b), 1);
     assert!(matches!(events(&b)[..], [GateEventKind::Exit { settlement: Settlement::Transfer { .. }, .. }]));
+    // The receipt's link shows as the car leaves, after the exit itself.
+    let shown = b.iter().position(|x| matches!(x, Action::ShowReceipt { url } if *url == receipt));
+    let exit_at = b.iter().position(|x| matches!(x, Action::Emit { kind: GateEventKind::Exit { .. }, .. }));
+    assert!(shown.is_some() && shown > exit_at, "{b:?}");
 }
 
 #[test]
@@ -88,12 +94,19 @@ fn ticket_exit_waits_for_payment_and_counts_partial_transfers() {
         ref other => panic!("{other:?}"),
     }
     // An underpayment leaves the rest owed, shown on the lane.
-    let b =
-        w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::new(30_000) }, at("11:31:00"));
+    let b = w.run(
+        &mut exit,
+        Input::PaymentConfirmed { payment_code: code, remaining: Vnd::new(30_000), receipt: None },
+        at("11:31:00"),
+    );
     assert_eq!(pulses(&b), 0);
     assert!(b.iter().any(|x| matches!(x, Action::Display { payment: Some(p), .. } if p.amount == Vnd::new(30_000))));
     // The rest arrives: the barrier opens.
-    let c = w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("11:32:00"));
+    let c = w.run(
+        &mut exit,
+        Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO, receipt: None },
+        at("11:32:00"),
+    );
     assert_eq!(pulses(&c), 1);
     assert!(matches!(events(&c)[..], [GateEventKind::Exit { settlement: Settlement::Transfer { .. }, .. }]));
     assert_eq!(exit.waiting_for(), None);
@@ -110,7 +123,11 @@ fn a_confirmation_for_another_code_does_not_open() {
     let text = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
     w.run(&mut exit, Input::Qr(text), at("12:00:00"));
     let other = PaymentCode::stay(999);
-    let a = w.run(&mut exit, Input::PaymentConfirmed { payment_code: other, remaining: Vnd::ZERO }, at("12:01:00"));
+    let a = w.run(
+        &mut exit,
+        Input::PaymentConfirmed { payment_code: other, remaining: Vnd::ZERO, receipt: None },
+        at("12:01:00"),
+    );
     assert_eq!(pulses(&a), 0);
     assert!(exit.waiting_for().is_some());
 }
@@ -126,7 +143,11 @@ fn grace_period_and_prepaid_tickets_open_at_once() {
     // Paid at a kiosk before reaching the lane.
     let prepaid = ticket_text(&w.run(&mut entry, Input::TicketButton, at("09:00:00")));
     let code = Ticket::verify(&prepaid, &w.key, &lot()).unwrap().payment_code();
-    w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("10:50:00"));
+    w.run(
+        &mut exit,
+        Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO, receipt: None },
+        at("10:50:00"),
+    );
     let b = w.run(&mut exit, Input::Qr(prepaid), at("10:55:00"));
     assert_eq!(pulses(&b), 1);
 }
@@ -140,7 +161,11 @@ fn a_tag_without_account_pays_by_transfer() {
     assert_eq!(pulses(&a), 0);
     let code = stay_code_for_tag(&PLAIN_TAG.parse().unwrap(), at("09:00:00"));
     assert_eq!(exit.waiting_for(), Some(code));
-    let b = w.run(&mut exit, Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO }, at("12:02:00"));
+    let b = w.run(
+        &mut exit,
+        Input::PaymentConfirmed { payment_code: code, remaining: Vnd::ZERO, receipt: None },
+        at("12:02:00"),
+    );
     assert_eq!(pulses(&b), 1);
     match events(&b)[..] {
         [GateEventKind::Exit { fee: Some(fee), settlement: Settlement::Transfer { paid, .. }, .. }] => {

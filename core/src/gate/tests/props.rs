@@ -22,7 +22,8 @@ fn input() -> impl Strategy<Value = (u8, Input)> {
         any::<bool>().prop_map(|occupied| Input::Loop { occupied }),
         (0u32..4, 0i64..3).prop_map(|(n, r)| Input::PaymentConfirmed {
             payment_code: PaymentCode::stay(n),
-            remaining: Vnd::new(r * 10_000)
+            remaining: Vnd::new(r * 10_000),
+            receipt: None,
         }),
         Just(Input::Qr("PT1.hn-01.entry-1.0.1795000000.car.00000000000000000000".into())),
     ];

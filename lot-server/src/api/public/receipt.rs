@@ -39,8 +39,8 @@ pub(super) async fn xml(State(s): State<AppState>, Path(key): Path<String>) -> R
 }
 
 const NOT_FOUND: &str = "<h1>Không tìm thấy biên lai <span lang=\"en\">Receipt not found</span></h1>\
-<p>Đường liên kết này không mở biên lai nào. Hãy kiểm tra lại đường liên kết trên vé hoặc màn hình làn xe.</p>\
-<p lang=\"en\">This link opens no receipt. Check the link on your ticket or the lane's screen.</p>";
+<p>Đường liên kết này không mở biên lai nào. Nếu bạn vừa ra khỏi bãi, hóa đơn có thể đang được lập: hãy thử lại sau một phút.</p>\
+<p lang=\"en\">This link opens no receipt. If you have just left, the invoice may still be being issued: try again in a minute.</p>";
 
 /// Whole đồng, grouped the Vietnamese way: `54.000 đ`.
 fn dong(n: i64) -> String {

@@ -88,4 +88,5 @@ fn exit(lot: &str, n: u64, at_ms: i64, class: VehicleClass, amount: i64, settlem
 }
 
 mod invoices;
+mod receipts;
 mod reports;

@@ -117,6 +117,47 @@ async fn a_driver_finds_a_space_pays_a_stay_and_opens_the_receipt() {
     })
     .await;
 
+    // Anyone subscribed to the lot's availability gets the figures, retained.
+    let (watch, mut watch_loop) = parking_tests::mqtt::client(mqtt_port, "availability-watcher", true);
+    let topic = format!("parking/{LOT}/availability");
+    let mut seen = parking_tests::mqtt::subscribed(&watch, &mut watch_loop, std::slice::from_ref(&topic)).await;
+    let free_cars = |p: &rumqttc::Publish| {
+        let v: serde_json::Value = serde_json::from_slice(&p.payload).unwrap_or_default();
+        v["classes"].as_array().and_then(|a| a.iter().find(|c| c["class"] == "car")).and_then(|c| c["free"].as_u64())
+    };
+    let retained = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(p) = seen.iter().rev().find(|p| p.topic == topic && free_cars(p) == Some(119)) {
+                return p.clone();
+            }
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) = watch_loop.poll().await {
+                seen.push(p);
+            }
+        }
+    })
+    .await
+    .expect("the availability published with one car inside");
+    assert_eq!(free_cars(&retained), Some(119));
+    let _ = watch.disconnect().await;
+    // Published retained: a subscriber arriving later gets it at once.
+    let (late, mut late_loop) = parking_tests::mqtt::client(mqtt_port, "availability-late", true);
+    let early = parking_tests::mqtt::subscribed(&late, &mut late_loop, std::slice::from_ref(&topic)).await;
+    let mut got = early.into_iter().find(|p| p.topic == topic);
+    if got.is_none() {
+        got = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) = late_loop.poll().await {
+                    return p;
+                }
+            }
+        })
+        .await
+        .ok();
+    }
+    let got = got.expect("the retained availability");
+    assert!(got.retain && free_cars(&got) == Some(119), "{got:?}");
+    let _ = late.disconnect().await;
+
     let (_driver, driver_port) = start_chromedriver().await;
     let c = browser(driver_port).await;
     c.set_window_size(390, 844).await.unwrap();

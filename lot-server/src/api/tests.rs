@@ -94,6 +94,7 @@ impl Api {
         let metrics = crate::metrics::ServerMetrics::new().unwrap();
         let policy = Arc::new(crate::settlement::Policy {
             bank: Some(("970403".into(), "0011012345678".into())),
+            pay_link: Some("https://pay.example/?ba={account}@{bin}&am={amount}&tn={memo}".into()),
             ..crate::settlement::Policy::from_tax(&Default::default()).unwrap()
         });
         let (out, published) = tokio::sync::mpsc::channel(1024);

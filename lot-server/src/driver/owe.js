@@ -28,6 +28,7 @@ function payBox(r) {
     el("h3", { id: "pay-h" }, t("pay_title")),
     el("p", {}, t("pay_how")),
     el("img", { src: img, alt: t("qr_alt"), width: "240", height: "240", class: "qr" }),
+    r.pay.link ? el("p", {}, el("a", { href: r.pay.link, class: "button primary", rel: "noopener noreferrer" }, t("open_bank"))) : null,
     el("p", {}, el("a", { href: img, download: "vietqr-" + r.payment_code + ".svg", class: "button" }, t("save_qr"))),
     el("dl", { class: "facts" },
       row(t("bank"), r.pay.bank_bin),

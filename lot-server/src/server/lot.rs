@@ -52,6 +52,7 @@ impl LotRuntime {
             invoice_topups: config.invoice.topups,
             bank: config.settlement.bank_bin.clone().zip(config.settlement.bank_account.clone()),
             receipts: issuer.is_some().then(|| links.clone()),
+            pay_link: config.settlement.pay_link.clone(),
             ..settlement::Policy::from_tax(&settings.tax).context("[tax] vat")?
         });
         policy.vat.rate_at(clock.now()).context("[tax] vat: no rate is in force today")?;

@@ -134,6 +134,10 @@ pub struct SettlementSettings {
     /// account.
     #[serde(default)]
     pub bank_account: Option<String>,
+    /// A link opening banking apps with a transfer filled in (a VietQR
+    /// deep-link service's): `{bin}`, `{account}`, `{amount}`, `{memo}`, `{payload}`.
+    #[serde(default)]
+    pub pay_link: Option<String>,
 }
 
 /// `[settlement.sepay_poll]`.
@@ -209,6 +213,7 @@ impl SettlementSettings {
             sepay_poll: self.sepay_poll.or_else(|| base.sepay_poll.clone()),
             bank_bin: self.bank_bin.or_else(|| base.bank_bin.clone()),
             bank_account: self.bank_account.or_else(|| base.bank_account.clone()),
+            pay_link: self.pay_link.or_else(|| base.pay_link.clone()),
         }
     }
 

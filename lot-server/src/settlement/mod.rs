@@ -81,11 +81,20 @@ pub struct Policy {
     /// Receipts' links, when invoices are issued: a lane shows a paid
     /// stay's as the vehicle leaves.
     pub receipts: Option<crate::tax::receipts::ReceiptLinks>,
+    /// `[settlement] pay_link`: a template of a link opening banking apps.
+    pub pay_link: Option<String>,
 }
 
 impl Policy {
     pub fn from_tax(tax: &crate::settings::TaxSettings) -> Result<Self, parking_core::vat::VatError> {
-        Ok(Policy { vat: tax.schedule()?, lot: String::new(), invoice_topups: false, bank: None, receipts: None })
+        Ok(Policy {
+            vat: tax.schedule()?,
+            lot: String::new(),
+            invoice_topups: false,
+            bank: None,
+            receipts: None,
+            pay_link: None,
+        })
     }
 }
 

@@ -46,7 +46,35 @@ pub(super) async fn find(State(s): State<AppState>, Params(q): Params<StayQuery>
             .encode()
             .map_err(|e| ApiError::Unexpected(format!("VietQR of the configured bank account: {e}")))?;
         let svg = crate::api::dashboard::qr(&payload)?;
-        out["pay"] = json!({ "bank_bin": bin, "bank_account": account, "vietqr": payload, "qr_svg": svg });
+        let link = app.settlement.policy.pay_link.as_ref().map(|t| {
+            t.replace("{bin}", &escaped(bin))
+                .replace("{account}", &escaped(account))
+                .replace("{amount}", &found.owed_vnd.to_string())
+                .replace("{memo}", &escaped(code))
+                .replace("{payload}", &escaped(&payload))
+        });
+        out["pay"] =
+            json!({ "bank_bin": bin, "bank_account": account, "vietqr": payload, "qr_svg": svg, "link": link });
     }
     Ok(Json(out))
+}
+
+/// `text` percent-encoded for a URL's query: only letters, digits and
+/// `-._~` pass as they are.
+fn escaped(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_link_carries_each_value_escaped() {
+        assert_eq!(super::escaped("PK7H3K9QX"), "PK7H3K9QX");
+        assert_eq!(super::escaped("a b&c=d/é"), "a%20b%26c%3Dd%2F%C3%A9");
+    }
 }

@@ -130,6 +130,9 @@ async fn a_stay_is_found_priced_and_paid_ahead(db: &Db) {
     let qr = VietQr::decode(v["pay"]["vietqr"].as_str().unwrap()).unwrap();
     assert_eq!(qr, VietQr::payment("970403", "0011012345678", expected.amount, code.as_str()));
     assert!(v["pay"]["qr_svg"].as_str().unwrap().starts_with("<?xml"), "{v}");
+    let link =
+        format!("https://pay.example/?ba=0011012345678@970403&am={}&tn={}", expected.amount.get(), code.as_str());
+    assert_eq!(v["pay"]["link"], link.as_str(), "a banking app's link, filled in");
     // By its code, the same stay.
     let (_, by_code) = public(&api, &format!("/api/v1/public/stay?q={}", code.as_str().to_lowercase())).await;
     assert_eq!(by_code["payment_code"], code.as_str());

@@ -8,6 +8,9 @@
 //! | registry, exception handling, lists, manual open, `/metrics` | admin, operator |
 //! | sessions, the event journal, exceptions (read), transfers, ledger, reports, invoices, journal verification, the live board, occupancy, `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
 //! | tokens | admin |
+//! | a driver's PIN, printed sign-in link, unlock; an occupancy count | admin, operator |
+//! | `/api/v1/driver/…` (a driver's own data) | driver (phone and PIN), nobody else |
+//! | `/api/v1/public/…`, receipts, `/driver/` | anyone, rate-limited per address |
 //!
 //! Layout:
 //! - this file: state, router, authentication, the JSON extractors;

@@ -22,7 +22,7 @@ async function driverCall(path, body, show) {
 
 $("driver-pin").addEventListener("click", () => driverCall("pin", {}, (r) => {
   $("driver-qr").hidden = true;
-  $("driver-out").replaceChildren(t("pin_once") + " ", el("code", {}, r.pin), " · " + t("phone") + " " + r.phone);
+  $("driver-out").replaceChildren(t("pin_once") + " ", el("code", {}, r.pin), " · " + t("phone_word") + " " + r.phone);
 }));
 $("driver-link").addEventListener("click", () => driverCall("sign-in-link", undefined, (r) => {
   const url = r.url.startsWith("http") ? r.url : location.origin + r.url;

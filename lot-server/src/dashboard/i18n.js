@@ -6,7 +6,7 @@
 var T = {
   vi: {
     driver_access: "Ứng dụng người gửi xe", set_pin: "Cấp mã PIN mới", print_link: "Tạo liên kết đăng nhập",
-    unlock_driver: "Mở khoá đăng nhập", pin_once: "Mã PIN — chỉ hiện một lần, hãy đưa tận tay người gửi xe:", phone: "số điện thoại",
+    unlock_driver: "Mở khoá đăng nhập", pin_once: "Mã PIN — chỉ hiện một lần, hãy đưa tận tay người gửi xe:", phone_word: "số điện thoại",
     link_qr: "Mã QR đăng nhập ứng dụng người gửi xe", link_until: "Liên kết dùng một lần, hết hạn lúc", unlocked: "Đã mở khoá đăng nhập cho",
     driver_help: "Người gửi xe đăng nhập ứng dụng bằng số điện thoại và mã PIN, hoặc quét liên kết in ra (dùng một lần, trong 24 giờ).",
     "err.pin_weak": "Mã PIN cần 6 đến 8 chữ số, không trùng lặp hay liên tiếp.", "err.phone_missing": "Chủ xe chưa có số điện thoại: hãy thêm trước.",
@@ -117,7 +117,7 @@ var T = {
   },
   en: {
     driver_access: "Drivers' app", set_pin: "Give a new PIN", print_link: "Make a sign-in link",
-    unlock_driver: "Unlock sign-in", pin_once: "The PIN — shown once, hand it to the driver:", phone: "phone",
+    unlock_driver: "Unlock sign-in", pin_once: "The PIN — shown once, hand it to the driver:", phone_word: "phone",
     link_qr: "QR code signing in to the drivers' app", link_until: "One-time link, expires at", unlocked: "Sign-in unlocked for",
     driver_help: "Drivers sign in to the app with their phone number and PIN, or by scanning a printed link (once, within 24 hours).",
     "err.pin_weak": "A PIN needs 6 to 8 digits, not all the same nor in a row.", "err.phone_missing": "The owner has no phone number: add one first.",

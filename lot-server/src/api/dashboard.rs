@@ -242,10 +242,8 @@ async fn open_gate(
     Body(b): Body<OpenRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let gate: GateId = gate.parse().map_err(|e| ApiError::bad(format!("gate: {e}")))?;
-    let note = b.note.trim();
-    if !(3..=500).contains(&note.chars().count()) {
-        return Err(ApiError::bad("note: say what happened, in 3 to 500 characters"));
-    }
+    let note =
+        crate::people::note(&b.note).ok_or_else(|| ApiError::bad("note: say what happened, in 3 to 500 characters"))?;
     if !s.0.live.knows(gate.as_str()) {
         return Err(ApiError::NotFound(format!("no lane {gate} has been heard from")));
     }

@@ -106,10 +106,7 @@ pub async fn adjust(
     if inside > capacity {
         return Err(AdjustError::OverCapacity { class: class.to_string(), inside, capacity });
     }
-    let note = note.trim();
-    if !(3..=500).contains(&note.chars().count()) {
-        return Err(AdjustError::Note);
-    }
+    let note = crate::people::note(note).ok_or(AdjustError::Note)?;
     let counted: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE state = 'open' AND class = $1")
         .bind(class.as_str())
         .fetch_one(&db.pool)

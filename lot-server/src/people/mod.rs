@@ -88,6 +88,13 @@ impl Principal {
     }
 }
 
+/// An operator's note as the records keep it: trimmed, 3 to 500
+/// characters; `None` if it is not that.
+pub fn note(text: &str) -> Option<&str> {
+    let note = text.trim();
+    (3..=500).contains(&note.chars().count()).then_some(note)
+}
+
 /// The principal a presented credential stands for: an API token
 /// (`lsk_…`) or a session id (`lss_…`); `None` if it is neither, unknown,
 /// revoked or expired.

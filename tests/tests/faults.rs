@@ -151,22 +151,33 @@ impl Drop for Tmpfs {
     }
 }
 
-/// Writes zeros into `path` until the disk under it is full; the bytes written.
-fn fill(path: &std::path::Path) -> u64 {
-    use std::io::Write as _;
-    let mut f = std::fs::File::create(path).unwrap();
-    let chunk = vec![0u8; 64 * 1024];
-    let mut written = 0u64;
-    loop {
-        match f.write(&chunk) {
-            Ok(0) => break,
-            Ok(n) => written += n as u64,
-            Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
-            Err(e) => panic!("filling {}: {e}", path.display()),
-        }
+/// A file that takes every free byte of the disk under it, and takes
+/// again what the disk frees later: SQLite giving back log space (it
+/// truncates its write-ahead log after a checkpoint) must not give the
+/// journal room to write while the disk is meant to be full.
+struct Filler(std::fs::File, u64);
+
+impl Filler {
+    fn create(path: &std::path::Path) -> Filler {
+        let mut f = Filler(std::fs::File::create(path).unwrap(), 0);
+        f.top_up();
+        f
     }
-    let _ = f.sync_all();
-    written
+
+    /// Writes zeros until the disk says it is full.
+    fn top_up(&mut self) {
+        use std::io::Write as _;
+        let chunk = vec![0u8; 4 * 1024];
+        loop {
+            match self.0.write(&chunk) {
+                Ok(0) => break,
+                Ok(n) => self.1 += n as u64,
+                Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+                Err(e) => panic!("filling the journal's disk: {e}"),
+            }
+        }
+        let _ = self.0.sync_all();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,15 +196,16 @@ async fn the_controller_disk_filled_mid_day_loses_and_doubles_nothing() {
     let s = l
         .day_with_fault(25, async {
             let filler = disk.join("filler");
-            let written = fill(&filler);
-            for _ in 0..100 {
+            let mut full = Filler::create(&filler);
+            for _ in 0..400 {
                 failing_seen = l.controller_metric("parking_controller_journal_failing").await;
                 if failing_seen > 0.0 {
                     break;
                 }
+                full.top_up();
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            eprintln!("filled the journal's disk with {written} bytes; journal failing: {failing_seen}");
+            eprintln!("filled the journal's disk with {} bytes; journal failing: {failing_seen}", full.1);
             wait::hold(OUTAGE).await;
             std::fs::remove_file(&filler).unwrap();
         })

@@ -3,9 +3,11 @@
 //! tariff. Given per controller (each with its own `broker.username`), it
 //! is what stops one gate from posing as another: an event published for
 //! another controller's gate is dropped by the broker and never reaches
-//! the lot server.
+//! the lot server. The rules are `parking_core::wire::acl`'s, the ones the
+//! embedded broker enforces.
 
-use parking_core::wire::{GateTopic, LotTopic, Topics};
+use parking_core::wire::Topics;
+use parking_core::wire::acl::{Grant, NodeRole};
 
 use crate::settings::Settings;
 
@@ -14,23 +16,7 @@ use crate::settings::Settings;
 pub fn mosquitto_acl(s: &Settings) -> String {
     let topics = Topics::new(s.lot.id.clone());
     let user = s.broker.username.clone().unwrap_or_else(|| s.controller.node.to_string());
-    let mut out = format!(
-        "# controller {} of lot {}: its lanes' topics, the lot's lists and tariff\nuser {user}\n",
-        s.controller.node, s.lot.id
-    );
-    for kind in [LotTopic::Lists, LotTopic::ListsDelta, LotTopic::Tariff] {
-        out.push_str(&format!("topic read {}\n", topics.lot(kind)));
-    }
-    out.push_str(&format!("topic write {}\n", topics.node_status(&s.controller.node)));
-    // The lot's entries and exits, so a vehicle may leave by any controller.
-    out.push_str(&format!("topic read {}\n", topics.all_gates(GateTopic::Event)));
-    for lane in &s.lanes {
-        for kind in [GateTopic::Command, GateTopic::Ack, GateTopic::Read, GateTopic::Loop] {
-            out.push_str(&format!("topic read {}\n", topics.gate(&lane.gate, kind)));
-        }
-        for kind in [GateTopic::Event, GateTopic::Barrier, GateTopic::Display, GateTopic::Status] {
-            out.push_str(&format!("topic write {}\n", topics.gate(&lane.gate, kind)));
-        }
-    }
-    out
+    let role = NodeRole::Controller { gates: s.lanes.iter().map(|l| l.gate.clone()).collect() };
+    let comment = format!("controller {} of lot {}: its lanes' topics, the lot's lists and tariff", s.controller.node, s.lot.id);
+    Grant::for_node(&topics, &s.controller.node, &role).mosquitto(&user, &comment)
 }

@@ -6,11 +6,13 @@
 //! - [`gate`]: reader reads, loop events, gate events and their acks,
 //!   commands to a lane, the barrier, the lane display, status;
 //! - [`lists`]: the allow/deny lists, passes and tariff the server
-//!   publishes to controllers, as retained snapshots and increments.
+//!   publishes to controllers, as retained snapshots and increments;
+//! - [`acl`]: who may publish and read which topics, per kind of node.
 //!
 //! A receiver refuses a message whose `v` it does not know rather than
 //! guess at its meaning; see [`V1`].
 
+pub mod acl;
 pub mod gate;
 pub mod lists;
 pub mod topics;

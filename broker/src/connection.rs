@@ -90,7 +90,15 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
         None => return refuse(&mut wr, ConnectReturnCode::ServiceUnavailable).await,
     };
     tracing::debug!(%peer, client = %client_id, user = %login.user, resumed = attached.session_present, "MQTT client connected");
-    let writer = tokio::spawn(writer(wr, shared.clone(), client_id.clone(), attached.connection, attached.notify.clone(), attached.kick.clone(), stop.clone()));
+    let writer = tokio::spawn(writer(
+        wr,
+        shared.clone(),
+        client_id.clone(),
+        attached.connection,
+        attached.notify.clone(),
+        attached.kick.clone(),
+        stop.clone(),
+    ));
     let clean_end = reader(rd, buf, &shared, &client_id, &login, &connect, &attached, &stop).await;
     attached.kick.cancel();
     let _ = writer.await;

@@ -45,6 +45,9 @@ pub(crate) struct Router {
     connections: u64,
 }
 
+/// A share group's member: its client id, QoS, and whether it is connected.
+type Member = (String, QoS, bool);
+
 /// The lower of two QoS levels, and never above 1 (the broker sends at
 /// most QoS 1; QoS 2 publishes are accepted and passed on at QoS 1).
 fn lower(a: QoS, b: QoS) -> QoS {
@@ -62,7 +65,12 @@ fn shared(filter: &str) -> (Option<String>, &str) {
 impl Router {
     /// Attaches a connection to the session of `client_id`, making or
     /// resuming it. Refused if the session belongs to another user.
-    pub(crate) fn connect(&mut self, client_id: &str, login: &Login, clean: bool) -> Result<Attached, ConnectReturnCode> {
+    pub(crate) fn connect(
+        &mut self,
+        client_id: &str,
+        login: &Login,
+        clean: bool,
+    ) -> Result<Attached, ConnectReturnCode> {
         self.connections += 1;
         let connection = self.connections;
         let mut session_present = false;
@@ -143,7 +151,7 @@ impl Router {
         let mut out = msg;
         out.retain = false;
         // One member of each share group whose filter matches.
-        let mut groups: BTreeMap<(String, String), Vec<(String, QoS, bool)>> = BTreeMap::new();
+        let mut groups: BTreeMap<(String, String), Vec<Member>> = BTreeMap::new();
         for (id, slot) in &mut self.sessions {
             if let Some(qos) = slot.session.best_match(&out.topic) {
                 slot.session.enqueue(out.clone(), lower(qos, out.qos));

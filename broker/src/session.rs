@@ -135,6 +135,7 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     fn session() -> Session {
@@ -183,6 +184,6 @@ mod tests {
         assert_eq!(s.queue.len(), 5);
         assert!(s.acked(7), "an ack makes room while more waits");
         assert_eq!(s.take_outgoing().len(), 1);
-        assert!(s.inflight.contains_key(&(MAX_INFLIGHT as u16 + 1)));
+        assert!(s.inflight.contains_key(&(u16::try_from(MAX_INFLIGHT).unwrap() + 1)));
     }
 }

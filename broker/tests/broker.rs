@@ -109,11 +109,13 @@ async fn a_publish_outside_the_grant_never_arrives_and_a_wide_subscription_is_re
     gate.publish("lot/b/event", QoS::AtLeastOnce, false, "posing as b").await.unwrap();
     gate.publish("lot/a/cmd", QoS::AtLeastOnce, false, "a command").await.unwrap();
     gate.publish("lot/a/event", QoS::AtLeastOnce, false, "mine").await.unwrap();
-    let pump = tokio::spawn(async move {
-        while gate_ev.poll().await.is_ok() {}
-    });
+    let pump = tokio::spawn(async move { while gate_ev.poll().await.is_ok() {} });
     let got = next_publish(&mut srv_ev, Duration::from_secs(5)).await;
-    assert_eq!(got, Some(("lot/a/event".into(), "mine".into())), "the refused ones came first or the allowed one never");
+    assert_eq!(
+        got,
+        Some(("lot/a/event".into(), "mine".into())),
+        "the refused ones came first or the allowed one never"
+    );
     assert_eq!(next_publish(&mut srv_ev, Duration::from_millis(300)).await, None);
     pump.abort();
     b.shutdown().await;
@@ -146,13 +148,11 @@ async fn a_persistent_session_gets_what_came_while_it_was_away() {
 #[tokio::test]
 async fn a_lost_client_s_will_is_published_and_retained_and_a_forbidden_will_is_refused() {
     let b = broker().await;
-    let (_g, mut ev) = client(&b, "gate-w", Some(("gate-a", "s3cret-a")), true);
     let mut o = MqttOptions::new("gate-bad-will", "127.0.0.1", b.local_addr().port());
     o.set_credentials("gate-a", "s3cret-a");
     o.set_last_will(LastWill::new("lot/b/event", "x", QoS::AtLeastOnce, false));
     let (_bad, mut bad_ev) = AsyncClient::new(o, 8);
     assert_eq!(connack(&mut bad_ev).await, Err(ConnectReturnCode::NotAuthorized));
-    drop((_g, ev));
     let mut o = MqttOptions::new("gate-w", "127.0.0.1", b.local_addr().port());
     o.set_credentials("gate-a", "s3cret-a");
     o.set_last_will(LastWill::new("lot/node/gate-a", "offline", QoS::AtLeastOnce, true));

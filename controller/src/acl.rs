@@ -7,7 +7,7 @@
 //! embedded broker enforces.
 
 use parking_core::wire::Topics;
-use parking_core::wire::acl::{Grant, NodeRole};
+use parking_core::wire::acl::{Grant, NodeKind};
 
 use crate::settings::Settings;
 
@@ -16,7 +16,8 @@ use crate::settings::Settings;
 pub fn mosquitto_acl(s: &Settings) -> String {
     let topics = Topics::new(s.lot.id.clone());
     let user = s.broker.username.clone().unwrap_or_else(|| s.controller.node.to_string());
-    let role = NodeRole::Controller { gates: s.lanes.iter().map(|l| l.gate.clone()).collect() };
-    let comment = format!("controller {} of lot {}: its lanes' topics, the lot's lists and tariff", s.controller.node, s.lot.id);
+    let role = NodeKind::Controller { gates: s.lanes.iter().map(|l| l.gate.clone()).collect() };
+    let comment =
+        format!("controller {} of lot {}: its lanes' topics, the lot's lists and tariff", s.controller.node, s.lot.id);
     Grant::for_node(&topics, &s.controller.node, &role).mosquitto(&user, &comment)
 }

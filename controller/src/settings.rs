@@ -239,6 +239,8 @@ impl Settings {
             message,
             hint: String::new(),
         })?;
+        // The broker user is the node, unless `[broker]` names another.
+        s.broker.username.get_or_insert_with(|| s.controller.node.to_string());
         Ok(s)
     }
 

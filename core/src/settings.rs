@@ -52,6 +52,10 @@ pub struct BrokerSettings {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
+    /// A file holding the password: the node's secret, written there by
+    /// the lot server on first start (`[[nodes]] secret_file`).
+    #[serde(default)]
+    pub password_file: Option<std::path::PathBuf>,
     #[serde(default = "keep_alive")]
     pub keep_alive_secs: u16,
     /// `[broker.tls]`: connect over TLS (e.g. Mosquitto's port 8883),

@@ -18,7 +18,8 @@
 //!   exports), [`availability`] (free spaces per class, an operator's
 //!   count, the DATEX II feed), [`owed`] (what a driver owes for a stay
 //!   still inside), [`drivers`] (drivers signed in to their own data:
-//!   PINs, links, what is theirs, notices);
+//!   PINs, links, what is theirs, notices), [`nodes`] (the broker's
+//!   users: secrets, grants, their export for Mosquitto);
 //! - [`settings`]: the typed configuration; [`metrics`]: every Prometheus metric;
 //! - facing the broker, [`mqtt`]: the embedded broker, each lot's outgoing
 //!   link, the after-commit publisher of lane commands, ingestion from
@@ -44,6 +45,7 @@ pub mod journal;
 pub mod lists;
 pub mod metrics;
 pub mod mqtt;
+pub mod nodes;
 pub mod owed;
 pub mod people;
 pub mod registry;

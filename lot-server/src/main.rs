@@ -43,6 +43,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::token::TokenCommand,
     },
+    /// Manage the broker's users: one per controller, reader bridge, lane devices, viewer.
+    Node {
+        #[command(subcommand)]
+        command: cli::node::NodeCommand,
+    },
     /// Manage the accounts people sign in to the dashboard with.
     User {
         #[command(subcommand)]
@@ -77,12 +82,12 @@ fn main() -> ExitCode {
         Command::CheckConfig { config } => cli::check::check(&config),
         Command::Migrate { config } => load(&config).and_then(|s| block_on(cli::check::migrate(s))),
         Command::Run { config } => load(&config).and_then(|s| {
-            // rumqttd logs every connection at info.
-            parking_runtime::logging::init("info,rumqttd=warn");
+            parking_runtime::logging::init("info");
             block_on(serve(s))
         }),
         Command::Token { command } => block_on(cli::token::run(command)),
         Command::User { command } => block_on(cli::user::run(command)),
+        Command::Node { command } => block_on(cli::node::run(command)),
         Command::Vietqr { command } => cli::vietqr::run(command),
         Command::Ledger { command } => block_on(cli::ledger::run(command)),
         Command::Report(args) => block_on(cli::report::run(args)),

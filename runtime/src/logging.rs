@@ -2,7 +2,7 @@
 //! filtered by `RUST_LOG`, else by the binary's default.
 
 /// Installs the process's subscriber; `default` applies when `RUST_LOG`
-/// is unset or malformed (e.g. `"info"`, `"warn,rumqttd=off"`). A second
+/// is unset or malformed (e.g. `"info"`, `"warn,sqlx=error"`). A second
 /// call in one process is ignored.
 pub fn init(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

@@ -51,6 +51,31 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// Where the server writes a node's broker secret.
+fn secret_file(dir: &std::path::Path, node: &str) -> PathBuf {
+    dir.join("secrets").join(format!("{node}.secret"))
+}
+
+/// The demo's broker users: its controller, the simulated lane devices,
+/// and a viewer to watch the lanes with.
+fn nodes_toml(dir: &std::path::Path) -> String {
+    let gates: Vec<String> = GATES.iter().map(|(g, _)| format!("\"{g}\"")).collect();
+    let gates = gates.join(", ");
+    [
+        ("demo-controller", "controller", gates.as_str()),
+        ("sim-devices", "devices", gates.as_str()),
+        ("demo-viewer", "viewer", ""),
+    ]
+    .iter()
+    .map(|(node, kind, gates)| {
+        format!(
+            "[[nodes]]\nid = \"{node}\"\nkind = \"{kind}\"\ngates = [{gates}]\nsecret_file = \"{}\"\n",
+            secret_file(dir, node).display()
+        )
+    })
+    .collect()
+}
+
 const GATES: [(&str, &str); 4] = [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")];
 
 /// The demo's lanes: the example lot's four, their barriers on coils 0 to
@@ -134,9 +159,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         "{lot}[server]\nlisten = \"127.0.0.1:{http_port}\"\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n\
          [settlement]\nsepay_hmac_secret = \"{HMAC}\"\n\
          [invoice]\nseller_name = \"Công ty TNHH Bãi đỗ xe mô phỏng\"\nseller_address = \"1 Tràng Tiền, Hoàn Kiếm, Hà Nội\"\n\
-         seller_tax_code = \"0100000000\"\nseries_letters = \"PK\"\nregister_code = \"00000\"\ndrop_dir = \"{}\"\n",
+         seller_tax_code = \"0100000000\"\nseries_letters = \"PK\"\nregister_code = \"00000\"\ndrop_dir = \"{}\"\n{}",
         db_path.display(),
-        dir.join("invoices").display()
+        dir.join("invoices").display(),
+        nodes_toml(&dir)
     );
     let (relays_tx, relays) = tokio::sync::mpsc::unbounded_channel();
     let (_board_host, board_path) = relay_board(relays_tx)?;
@@ -153,6 +179,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     server_settings.clock = clock.clone();
     let mut ctl_settings = controller::settings::Settings::load(&[dir.join("controller.toml")])?;
     ctl_settings.clock = clock.clone();
+    // Each part connects as its own broker user, with the secret the
+    // server writes on start (the controller and the simulator start after it).
+    ctl_settings.broker.password_file = Some(secret_file(&dir, "demo-controller"));
+    let mut sim_broker = server_settings.broker.clone();
+    sim_broker.username = Some("sim-devices".into());
+    sim_broker.password_file = Some(secret_file(&dir, "sim-devices"));
 
     // Logins, made before the server starts.
     let db = lot_server::db::Db::connect(server_settings.database.url.expose()).await?;
@@ -195,7 +227,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let run = RunSettings {
         lot: server_settings.lot.clone(),
-        broker: server_settings.broker.clone(),
+        broker: sim_broker,
         sim: SimSettings {
             server: http.base.clone(),
             token: Secret::new(admin),
@@ -225,6 +257,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     eprintln!("  API: curl -H 'authorization: Bearer {operator}' http://127.0.0.1:{http_port}/api/v1/exceptions");
     eprintln!("Drivers: http://127.0.0.1:{http_port}/driver/  (free spaces, prices, what a stay owes, receipts)");
+    eprintln!(
+        "MQTT: watch the lanes with mosquitto_sub -h 127.0.0.1 -p {broker_port} -u demo-viewer -P \"$(cat {})\" -t '{}' -v",
+        secret_file(&dir, "demo-viewer").display(),
+        parking_core::wire::Topics::new(LOT.parse()?).all_gates(parking_core::wire::GateTopic::Display)
+    );
     print_free(&http.api("GET", "/api/v1/public/availability", None).await?);
     check::print(&summary);
     if !args.exit {

@@ -134,7 +134,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    parking_runtime::logging::init("warn,rumqttd=off");
+    parking_runtime::logging::init("warn");
     let result = match cli.command {
         Command::BenchSettle(args) => runtime().and_then(|rt| rt.block_on(sim::bench_settle::run(args))),
         Command::Run(args) => runtime().and_then(|rt| {

@@ -88,6 +88,8 @@ impl Settings {
                 hint: " (build tag-reader with its default feature `qr`)".into(),
             });
         }
+        // The broker user is the node, unless `[broker]` names another.
+        s.broker.username.get_or_insert_with(|| s.reader.node.to_string());
         Ok(s)
     }
 }

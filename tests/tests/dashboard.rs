@@ -53,6 +53,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let admin = bins::token(&server_cfg, "admin").unwrap();
     bins::user(&server_cfg, "an.nguyen", "operator", "Nguyễn Văn An", "bãi xe an toàn 2026").unwrap();
     let tax = bins::token(&server_cfg, "tax_officer").unwrap();
+    let secret = bins::add_node(&server_cfg, "ctl-dash", "controller", &["entry-1", "exit-1"], None).unwrap();
     let _server = bins::start_server(&server_cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
     let vehicle =
         api(http_port, "POST", "/api/v1/vehicles", &admin, Some(json!({ "plate": "30E-555.55", "class": "car" })))
@@ -71,7 +72,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
                  [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n";
     let journal = dir.join("journal.sqlite");
     let ctl = bins::controller_toml_with(&lot, mqtt_port, "ctl-dash", &journal, metrics_port, "", lanes);
-    std::fs::write(&ctl_cfg, ctl).unwrap();
+    std::fs::write(&ctl_cfg, bins::with_password_file(&ctl, &secret)).unwrap();
     let _controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
     assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
 

@@ -66,9 +66,10 @@ async fn a_lot_runs_on_the_embedded_broker() {
     let v1 = lists_version(http_port, &token).await;
 
     let ctl_cfg = dir.join("controller.toml");
+    let secret = bins::add_node(&server_cfg, "ctl-e", "controller", &["entry-1", "exit-1"], None).unwrap();
     std::fs::write(
         &ctl_cfg,
-        bins::controller_toml(
+        bins::with_password_file(&bins::controller_toml(
             LOT,
             mqtt_port,
             "ctl-e",
@@ -76,7 +77,7 @@ async fn a_lot_runs_on_the_embedded_broker() {
             metrics_port,
             "",
             "[[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
-        ),
+        ), &secret),
     )
     .unwrap();
     let mut controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();

@@ -63,6 +63,11 @@ async fn one_server_keeps_two_lots_apart() {
     let unknown = bins::lot_token(&cfg, "operator", Some("lot-z")).unwrap_err();
     assert!(unknown.contains("--lot lot-z") && unknown.contains("lot-a, lot-b"), "{unknown}");
     assert!(dir.join("lot.lot-b.sqlite").exists(), "lot B's database is its own file beside lot A's");
+    // The controllers' broker users, before the server starts (it reads
+    // new ones every 2 s; a controller refused meanwhile backs off).
+    for lot in [A, B] {
+        bins::add_node(&cfg, &format!("ctl-{lot}"), "controller", &["entry-1"], Some(lot)).unwrap();
+    }
     eprintln!("logs in {}", dir.display());
     let mut server = bins::start_server(&cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
 
@@ -92,7 +97,11 @@ async fn one_server_keeps_two_lots_apart() {
         let port = free_port();
         let ctl = dir.join(format!("controller-{lot}.toml"));
         let journal = dir.join(format!("journal-{lot}.sqlite"));
-        std::fs::write(&ctl, bins::controller_toml(lot, mqtt_port, "ctl-1", &journal, port, "", lane)).unwrap();
+        // Node ids are broker users, one per controller across the lots.
+        let node = format!("ctl-{lot}");
+        let secret = dir.join("secrets").join(format!("{node}.secret"));
+        let toml = bins::controller_toml(lot, mqtt_port, &node, &journal, port, "", lane);
+        std::fs::write(&ctl, bins::with_password_file(&toml, &secret)).unwrap();
         controllers.push(bins::start_logged("controller", &ctl, &dir.join(format!("controller-{lot}.log"))).unwrap());
         assert!(bins::wait_for_lists(port, version).await, "{lot}'s controller took its own lists, v{version}");
         metrics_ports.push(port);

@@ -93,6 +93,7 @@ fn settings(port: u16, tls: Option<TlsSettings>) -> BrokerSettings {
         port,
         username: None,
         password: None,
+        password_file: None,
         keep_alive_secs: 15,
         tls,
     }

@@ -1,5 +1,5 @@
 //! Who may publish and read which topics: one [`Grant`] per broker user,
-//! built here for each kind of node ([`NodeRole`]) and used twice, by the
+//! built here for each kind of node ([`NodeKind`]) and used twice, by the
 //! embedded broker (it checks every publish and subscription against it)
 //! and for Mosquitto (it renders as an `acl_file` block). One source, so
 //! the two brokers cannot drift apart.
@@ -13,7 +13,7 @@ use crate::wire::{GateTopic, LotTopic, Topics};
 
 /// What a node is, and for a lane-side node the gates it serves.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum NodeRole {
+pub enum NodeKind {
     /// A lot server: the whole lot, read and write.
     Server,
     /// A lane controller: its own lanes, the lot's lists and tariff, and
@@ -22,8 +22,8 @@ pub enum NodeRole {
     /// A reader bridge: reads (and a desk's reads) for its gates only.
     Reader { gates: Vec<GateId> },
     /// Lane devices on the broker (loop detectors, MQTT barriers and
-    /// displays; the simulator plays them): what a lane's devices send and
-    /// are sent, for their gates.
+    /// displays; the simulator plays them): they send reads and loop
+    /// events for their gates only, and may watch every lane.
     Devices { gates: Vec<GateId> },
     /// A read-only watcher (a city board, a wall screen): lanes' status and
     /// displays, nodes' status, free spaces and the tariff; never the lists,
@@ -31,34 +31,34 @@ pub enum NodeRole {
     Viewer,
 }
 
-impl NodeRole {
+impl NodeKind {
     /// The word used in configuration and on the command line.
     pub fn kind(&self) -> &'static str {
         match self {
-            NodeRole::Server => "server",
-            NodeRole::Controller { .. } => "controller",
-            NodeRole::Reader { .. } => "reader",
-            NodeRole::Devices { .. } => "devices",
-            NodeRole::Viewer => "viewer",
+            NodeKind::Server => "server",
+            NodeKind::Controller { .. } => "controller",
+            NodeKind::Reader { .. } => "reader",
+            NodeKind::Devices { .. } => "devices",
+            NodeKind::Viewer => "viewer",
         }
     }
 
     /// The gates of a lane-side node (none for a server or viewer).
     pub fn gates(&self) -> &[GateId] {
         match self {
-            NodeRole::Controller { gates } | NodeRole::Reader { gates } | NodeRole::Devices { gates } => gates,
-            NodeRole::Server | NodeRole::Viewer => &[],
+            NodeKind::Controller { gates } | NodeKind::Reader { gates } | NodeKind::Devices { gates } => gates,
+            NodeKind::Server | NodeKind::Viewer => &[],
         }
     }
 
     /// A role from its kind and gates, as stored or typed.
-    pub fn from_kind(kind: &str, gates: Vec<GateId>) -> Option<NodeRole> {
+    pub fn from_kind(kind: &str, gates: Vec<GateId>) -> Option<NodeKind> {
         Some(match kind {
-            "server" => NodeRole::Server,
-            "controller" => NodeRole::Controller { gates },
-            "reader" => NodeRole::Reader { gates },
-            "devices" => NodeRole::Devices { gates },
-            "viewer" => NodeRole::Viewer,
+            "server" => NodeKind::Server,
+            "controller" => NodeKind::Controller { gates },
+            "reader" => NodeKind::Reader { gates },
+            "devices" => NodeKind::Devices { gates },
+            "viewer" => NodeKind::Viewer,
             _ => return None,
         })
     }
@@ -73,16 +73,16 @@ pub struct Grant {
 
 impl Grant {
     /// What `node` in `role` may do on the lot of `topics`.
-    pub fn for_node(topics: &Topics, node: &NodeId, role: &NodeRole) -> Grant {
+    pub fn for_node(topics: &Topics, node: &NodeId, role: &NodeKind) -> Grant {
         let mut g = Grant::default();
         let own_status = topics.node_status(node);
         match role {
-            NodeRole::Server => {
+            NodeKind::Server => {
                 let all = format!("parking/{}/#", topics.lot_id());
                 g.read.push(all.clone());
                 g.write.push(all);
             }
-            NodeRole::Controller { gates } => {
+            NodeKind::Controller { gates } => {
                 for kind in [LotTopic::Lists, LotTopic::ListsDelta, LotTopic::Tariff] {
                     g.read.push(topics.lot(kind));
                 }
@@ -97,25 +97,27 @@ impl Grant {
                     }
                 }
             }
-            NodeRole::Reader { gates } => {
+            NodeKind::Reader { gates } => {
                 g.write.push(own_status);
                 for gate in gates {
                     g.write.push(topics.gate(gate, GateTopic::Read));
                     g.write.push(topics.desk_read(gate));
                 }
             }
-            NodeRole::Devices { gates } => {
+            NodeKind::Devices { gates } => {
                 for gate in gates {
                     for kind in [GateTopic::Read, GateTopic::Loop] {
                         g.write.push(topics.gate(gate, kind));
                     }
-                    for kind in [GateTopic::Barrier, GateTopic::Display, GateTopic::Status] {
-                        g.read.push(topics.gate(gate, kind));
-                    }
+                }
+                // Watching every lane's barrier and display gives away
+                // nothing a driver at the lane does not see.
+                for kind in [GateTopic::Barrier, GateTopic::Display, GateTopic::Status] {
+                    g.read.push(topics.all_gates(kind));
                 }
                 g.read.push(topics.all_nodes());
             }
-            NodeRole::Viewer => {
+            NodeKind::Viewer => {
                 g.read.push(topics.all_gates(GateTopic::Status));
                 g.read.push(topics.all_gates(GateTopic::Display));
                 g.read.push(topics.all_nodes());

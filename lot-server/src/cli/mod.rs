@@ -5,6 +5,7 @@
 //! - this file: the configuration a command reads and the lot it names;
 //! - [`check`]: `check-config` and `migrate`;
 //! - [`token`]: `token create|list|revoke`;
+//! - [`node`]: `node add|list|remove|export`: the broker's users;
 //! - [`user`]: `user create|list|disable|enable|reset-password`;
 //! - [`ledger`]: `ledger verify|seal|public-key|export`;
 //! - [`report`]: `report`: a period's revenue as JSON, CSV or XLSX;
@@ -20,6 +21,7 @@ use crate::settings::{LotConfig, Settings};
 
 pub mod check;
 pub mod ledger;
+pub mod node;
 pub mod report;
 pub mod token;
 pub mod user;

@@ -1,11 +1,14 @@
-//! The process wiring of `lot-server run`: the embedded broker, then each
-//! lot's runtime, then the HTTP API of every lot.
+//! The process wiring of `lot-server run`: the broker's users, the
+//! embedded broker, then each lot's runtime, then the HTTP API of every lot.
 //!
 //! Parts:
 //! - this file: [`run`], until shutdown;
+//! - `broker`: `[[nodes]]` given their secrets, and the embedded broker
+//!   with its users read again as they change;
 //! - `lot`: one lot's database, MQTT link, ingestion and background tasks,
 //!   each handed the server's clock.
 
+mod broker;
 mod lot;
 
 use lot::LotRuntime;
@@ -30,7 +33,7 @@ fn node_status(lot: &parking_core::LotId, node: &parking_core::NodeId, online: b
 /// database, its MQTT link (acknowledgements, lists, tariff), ingestion
 /// and background tasks; and the HTTP API of every lot on `listener`.
 pub async fn run(
-    settings: crate::settings::Settings,
+    mut settings: crate::settings::Settings,
     listener: TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
@@ -39,10 +42,7 @@ pub async fn run(
         tracing::warn!(now = %clock.now(), speed = clock.speed(), "simulated clock (PARKING_CLOCK)");
     }
     let lots = settings.lot_configs().map_err(|(key, message, _)| anyhow::anyhow!("{key}: {message}"))?;
-    if settings.broker.embedded {
-        let broker = settings.broker.clone();
-        tokio::task::spawn_blocking(move || crate::mqtt::broker::start(&broker)).await??;
-    }
+    let broker = broker::start(&mut settings, &lots, shutdown.clone()).await?;
     // One budget per client address across every lot: a guesser gains
     // nothing by spreading sign-ins over the lots.
     let limits = Arc::new(
@@ -65,6 +65,9 @@ pub async fn run(
     shutdown.cancel();
     for lot in served {
         lot.stop().await;
+    }
+    if let Some(b) = broker {
+        crate::mqtt::broker::stop(b).await;
     }
     result.context("HTTP server")?;
     Ok(())

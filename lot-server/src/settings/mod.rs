@@ -5,7 +5,8 @@
 //! - this file: [`Settings`], read once, and each section's type;
 //! - `lots`: the `[[lots]]` entries one server serves, each resolved
 //!   into a [`LotConfig`], and the collisions refused between them;
-//! - `drivers`: `[drivers]`, their sign-in and their notices.
+//! - `drivers`: `[drivers]`, their sign-in and their notices;
+//! - `nodes`: `[[nodes]]`, the broker's users.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,9 +21,11 @@ use serde::Deserialize;
 
 mod drivers;
 mod lots;
+mod nodes;
 
 pub use drivers::DriverSettings;
 pub use lots::{DatabaseTarget, InvoiceOverride, LotConfig, LotEntry};
+pub use nodes::NodeEntry;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -42,6 +45,9 @@ pub struct Settings {
     pub lots: Vec<LotEntry>,
     #[serde(default)]
     pub drivers: DriverSettings,
+    /// `[[nodes]]`: the broker's users, their grants and secret files.
+    #[serde(default)]
+    pub nodes: Vec<NodeEntry>,
     /// The clock (`PARKING_CLOCK`, read once at load).
     #[serde(skip)]
     pub clock: parking_runtime::Clock,
@@ -375,23 +381,13 @@ impl Settings {
                 " (for TLS, run Mosquitto with a certificate and set broker.embedded = false)",
             ));
         }
-        s.lot_configs().map_err(|(key, message, hint)| invalid(&key, message, hint))?;
+        let lots = s.lot_configs().map_err(|(key, message, hint)| invalid(&key, message, hint))?;
+        let lot_ids: Vec<_> = lots.iter().map(|l| l.lot.id.clone()).collect();
+        nodes::check(&s.nodes, &lot_ids).map_err(|(key, message, hint)| invalid(&key, message, &hint))?;
+        s.broker.username.get_or_insert_with(|| s.server.node.to_string());
         Ok(s)
     }
 }
 
 #[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used)]
-
-    use super::*;
-
-    #[test]
-    fn a_share_group_is_a_plain_name() {
-        assert_eq!("lot-servers".parse::<ShareGroup>().unwrap().as_str(), "lot-servers");
-        for bad in ["", "a/b", "lots+", "#", "a b", &"x".repeat(65)] {
-            let e = bad.parse::<ShareGroup>().unwrap_err();
-            assert!(e.contains("share_group"), "{e}");
-        }
-    }
-}
+mod tests;

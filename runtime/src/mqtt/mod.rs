@@ -15,7 +15,7 @@ pub mod outbox;
 pub mod publish;
 pub mod subscribe;
 
-pub use options::{BrokerError, mqtt_options, new_client};
+pub use options::{BrokerError, mqtt_options, new_client, password};
 pub use outbox::Outbox;
 pub use publish::{PublisherConfig, run};
 pub use subscribe::{OnMessage, subscribe};

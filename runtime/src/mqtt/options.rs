@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use parking_core::secret::Secret;
 use parking_core::settings::{BrokerSettings, TlsSettings};
 use rumqttc::{AsyncClient, EventLoop, LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
 use rustls_pki_types::pem::PemObject as _;
@@ -20,6 +21,25 @@ pub enum BrokerError {
     NoPem { key: &'static str, path: String, what: &'static str },
     #[error("broker.tls: client_cert and client_key go together")]
     HalfIdentity,
+    #[error("broker.password_file: cannot read {path}: {error} (the lot server writes it on first start)")]
+    PasswordFile { path: String, error: std::io::Error },
+    #[error("broker.password_file: {path} is empty")]
+    EmptyPassword { path: String },
+}
+
+/// The broker password: `broker.password`, else the first line of
+/// `broker.password_file`, else none.
+pub fn password(broker: &BrokerSettings) -> Result<Option<Secret>, BrokerError> {
+    if let Some(p) = &broker.password {
+        return Ok(Some(p.clone()));
+    }
+    let Some(path) = &broker.password_file else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| BrokerError::PasswordFile { path: path.display().to_string(), error })?;
+    match text.lines().next().map(str::trim).filter(|l| !l.is_empty()) {
+        Some(line) => Ok(Some(Secret::new(line))),
+        None => Err(BrokerError::EmptyPassword { path: path.display().to_string() }),
+    }
 }
 
 /// The TLS transport `[broker.tls]` asks for: the CA to check the broker
@@ -62,7 +82,7 @@ pub fn mqtt_options(
     o.set_keep_alive(Duration::from_secs(u64::from(broker.keep_alive_secs.max(5))));
     o.set_clean_session(true);
     o.set_max_packet_size(1024 * 1024, 1024 * 1024);
-    if let (Some(user), Some(pass)) = (&broker.username, &broker.password) {
+    if let (Some(user), Some(pass)) = (&broker.username, password(broker)?) {
         o.set_credentials(user.clone(), pass.expose().to_owned());
     }
     if let Some(w) = will {

@@ -109,6 +109,8 @@ impl Devices {
                     Ok(Event::Incoming(Packet::ConnAck(_))) => {
                         let _ = pub_ready.try_send(());
                     }
+                    // Closed on purpose (the run is over): no reconnecting.
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "simulated devices: broker link lost; reconnecting");
@@ -167,6 +169,7 @@ impl Devices {
                     Ok(Event::Incoming(Packet::SubAck(_))) => {
                         let _ = ready_tx.try_send(());
                     }
+                    Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => break,
                     Ok(_) => {}
                     Err(e) => {
                         tracing::warn!(error = %e, "simulated lanes: broker link lost; reconnecting");

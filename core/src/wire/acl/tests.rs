@@ -52,7 +52,7 @@ fn malformed_topics_and_filters_are_refused() {
 fn a_controller_reaches_its_own_lanes_only() {
     let t = topics();
     let node = "controller-1".parse().unwrap();
-    let g = Grant::for_node(&t, &node, &NodeRole::Controller { gates: ids(&["entry-1", "exit-1"]) });
+    let g = Grant::for_node(&t, &node, &NodeKind::Controller { gates: ids(&["entry-1", "exit-1"]) });
     assert!(g.may_publish("parking/lot-1/gate/entry-1/event"));
     assert!(g.may_publish("parking/lot-1/gate/exit-1/barrier"));
     assert!(!g.may_publish("parking/lot-1/gate/entry-2/event"), "another controller's gate");
@@ -72,7 +72,7 @@ fn a_controller_reaches_its_own_lanes_only() {
 fn a_reader_publishes_reads_and_nothing_else() {
     let t = topics();
     let node = "reader-1".parse().unwrap();
-    let g = Grant::for_node(&t, &node, &NodeRole::Reader { gates: ids(&["entry-1"]) });
+    let g = Grant::for_node(&t, &node, &NodeKind::Reader { gates: ids(&["entry-1"]) });
     assert!(g.may_publish("parking/lot-1/gate/entry-1/read"));
     assert!(g.may_publish("parking/lot-1/desk/entry-1/read"));
     assert!(!g.may_publish("parking/lot-1/gate/entry-1/barrier"));
@@ -81,10 +81,23 @@ fn a_reader_publishes_reads_and_nothing_else() {
 }
 
 #[test]
+fn lane_devices_send_for_their_gates_and_watch_every_lane() {
+    let t = topics();
+    let node = "sim".parse().unwrap();
+    let g = Grant::for_node(&t, &node, &NodeKind::Devices { gates: ids(&["entry-1"]) });
+    assert!(g.may_publish("parking/lot-1/gate/entry-1/loop"));
+    assert!(!g.may_publish("parking/lot-1/gate/entry-2/read"));
+    assert!(!g.may_publish("parking/lot-1/gate/entry-1/barrier"));
+    assert!(g.may_subscribe("parking/lot-1/gate/+/barrier"));
+    assert!(!g.may_subscribe("parking/lot-1/gate/+/cmd"));
+    assert!(!g.may_subscribe("parking/lot-1/lists"));
+}
+
+#[test]
 fn a_viewer_never_reads_the_lists() {
     let t = topics();
     let node = "board".parse().unwrap();
-    let g = Grant::for_node(&t, &node, &NodeRole::Viewer);
+    let g = Grant::for_node(&t, &node, &NodeKind::Viewer);
     assert!(g.may_subscribe("parking/lot-1/availability"));
     assert!(g.may_subscribe("parking/lot-1/gate/+/status"));
     assert!(!g.may_subscribe("parking/lot-1/lists"));
@@ -96,7 +109,7 @@ fn a_viewer_never_reads_the_lists() {
 fn a_server_has_its_lot_and_no_other() {
     let t = topics();
     let node = "lot-server".parse().unwrap();
-    let g = Grant::for_node(&t, &node, &NodeRole::Server);
+    let g = Grant::for_node(&t, &node, &NodeKind::Server);
     assert!(g.may_subscribe("$share/x/parking/lot-1/gate/+/event".trim_start_matches("$share/x/")));
     assert!(g.may_publish("parking/lot-1/lists"));
     assert!(!g.may_publish("parking/lot-2/lists"));
@@ -106,15 +119,15 @@ fn a_server_has_its_lot_and_no_other() {
 #[test]
 fn roles_round_trip_through_their_kind() {
     for role in [
-        NodeRole::Server,
-        NodeRole::Viewer,
-        NodeRole::Controller { gates: ids(&["a"]) },
-        NodeRole::Reader { gates: ids(&["b"]) },
-        NodeRole::Devices { gates: ids(&["c"]) },
+        NodeKind::Server,
+        NodeKind::Viewer,
+        NodeKind::Controller { gates: ids(&["a"]) },
+        NodeKind::Reader { gates: ids(&["b"]) },
+        NodeKind::Devices { gates: ids(&["c"]) },
     ] {
-        assert_eq!(NodeRole::from_kind(role.kind(), role.gates().to_vec()), Some(role));
+        assert_eq!(NodeKind::from_kind(role.kind(), role.gates().to_vec()), Some(role));
     }
-    assert_eq!(NodeRole::from_kind("admin", vec![]), None);
+    assert_eq!(NodeKind::from_kind("admin", vec![]), None);
 }
 
 #[test]

@@ -69,6 +69,9 @@ enum Command {
     /// Time the monthly revenue report over a generated month of stays;
     /// the last line is JSON with `report_ms`.
     BenchReport(lot_server::bench::report::ReportArgs),
+    /// Measure a broker (the embedded one, or --broker HOST:PORT): QoS 1
+    /// round trip and a connection storm; the last line is JSON.
+    BenchBroker(lot_server::bench::broker::BrokerArgs),
     /// Measure sustained ingestion from MQTT through commit to acknowledgement.
     BenchIngest(lot_server::bench::ingest::IngestArgs),
     /// Verify a hash-chained journal of a million records and check that
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Vietqr { command } => cli::vietqr::run(command),
         Command::Ledger { command } => block_on(cli::ledger::run(command)),
         Command::Report(args) => block_on(cli::report::run(args)),
+        Command::BenchBroker(args) => block_on(lot_server::bench::broker::run(args)),
         Command::BenchIngest(args) => block_on(lot_server::bench::ingest::run(args)),
         Command::BenchLedger(args) => lot_server::bench::ledger::run(args),
         Command::BenchReport(args) => block_on(lot_server::bench::report::run(args)),

@@ -38,7 +38,18 @@ pub async fn start(broker: &BrokerSettings, auth: Arc<NodeAuth>) -> anyhow::Resu
              there? Use it with broker.embedded = false, or set broker.port"
         )
     })?;
+    serve(listener, auth)
+}
+
+/// Serves the broker on a bound listener.
+#[cfg(feature = "embedded-broker")]
+pub fn serve(listener: tokio::net::TcpListener, auth: Arc<NodeAuth>) -> anyhow::Result<Running> {
     Ok(parking_broker::Broker::start(listener, auth)?)
+}
+
+#[cfg(not(feature = "embedded-broker"))]
+pub fn serve(_listener: tokio::net::TcpListener, _auth: Arc<NodeAuth>) -> anyhow::Result<Running> {
+    anyhow::bail!("this lot-server was built without its embedded broker (cargo feature embedded-broker)")
 }
 
 /// Without the `embedded-broker` feature there is no broker to start.

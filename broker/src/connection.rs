@@ -61,12 +61,17 @@ pub(crate) async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Share
     }
     let (mut rd, mut wr) = stream.into_split();
     let mut buf = BytesMut::with_capacity(4096);
-    let connect = match tokio::time::timeout(CONNECT_TIMEOUT, read_packet(&mut rd, &mut buf)).await {
+    let mut connect = match tokio::time::timeout(CONNECT_TIMEOUT, read_packet(&mut rd, &mut buf)).await {
         Ok(Ok(Some(Packet::Connect(c)))) => c,
         Ok(Ok(Some(_))) => return tracing::warn!(%peer, "MQTT client's first packet was not CONNECT"),
         Ok(Err(e)) => return tracing::warn!(%peer, error = %e, "MQTT client refused"),
         Ok(Ok(None)) | Err(_) => return,
     };
+    // An empty client id with a clean session gets one made up (MQTT
+    // 3.1.1, 3.1.3.1), as mosquitto_sub and mosquitto_pub ask for.
+    if connect.client_id.is_empty() && connect.clean_session {
+        connect.client_id = format!("auto-{peer}");
+    }
     if open > MAX_CONNECTIONS {
         return refuse(&mut wr, ConnectReturnCode::ServiceUnavailable).await;
     }

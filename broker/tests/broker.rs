@@ -188,3 +188,25 @@ async fn shutdown_ends_every_connection() {
     .await;
     assert!(end.is_ok(), "the client was not disconnected");
 }
+
+#[tokio::test]
+async fn an_empty_client_id_with_a_clean_session_gets_one_and_without_is_refused() {
+    let b = broker().await;
+    let (_c, mut ev) = client(&b, "", Some(("server", "s3cret-server")), true);
+    assert_eq!(connack(&mut ev).await, Ok(false));
+    // rumqttc will not send an empty id with a persistent session: by hand.
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(b.local_addr()).await.unwrap();
+    let mut body = vec![0, 4, b'M', b'Q', b'T', b'T', 4, 0xC0, 0, 60, 0, 0];
+    for field in ["server", "s3cret-server"] {
+        body.extend([0, u8::try_from(field.len()).unwrap()]);
+        body.extend(field.as_bytes());
+    }
+    let mut packet = vec![0x10, u8::try_from(body.len()).unwrap()];
+    packet.extend(body);
+    s.write_all(&packet).await.unwrap();
+    let mut connack = [0u8; 4];
+    s.read_exact(&mut connack).await.unwrap();
+    assert_eq!(connack, [0x20, 2, 0, ConnectReturnCode::BadClientId as u8]);
+    b.shutdown().await;
+}

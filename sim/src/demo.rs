@@ -225,6 +225,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         args.speed
     );
 
+    let watch = format!(
+        "MQTT: watch the lanes with mosquitto_sub -h 127.0.0.1 -p {broker_port} -u demo-viewer -P \"$(cat {})\" -t '{}' -v",
+        secret_file(&dir, "demo-viewer").display(),
+        parking_core::wire::Topics::new(LOT.parse()?).all_gates(parking_core::wire::GateTopic::Display)
+    );
+    eprintln!("{watch}");
     let run = RunSettings {
         lot: server_settings.lot.clone(),
         broker: sim_broker,
@@ -257,11 +263,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     }
     eprintln!("  API: curl -H 'authorization: Bearer {operator}' http://127.0.0.1:{http_port}/api/v1/exceptions");
     eprintln!("Drivers: http://127.0.0.1:{http_port}/driver/  (free spaces, prices, what a stay owes, receipts)");
-    eprintln!(
-        "MQTT: watch the lanes with mosquitto_sub -h 127.0.0.1 -p {broker_port} -u demo-viewer -P \"$(cat {})\" -t '{}' -v",
-        secret_file(&dir, "demo-viewer").display(),
-        parking_core::wire::Topics::new(LOT.parse()?).all_gates(parking_core::wire::GateTopic::Display)
-    );
+    eprintln!("{watch}");
     print_free(&http.api("GET", "/api/v1/public/availability", None).await?);
     check::print(&summary);
     if !args.exit {

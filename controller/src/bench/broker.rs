@@ -33,16 +33,51 @@ fn histogram_quantile(h: &prometheus::Histogram, q: f64) -> f64 {
     hist.get_bucket().iter().find(|b| b.cumulative_count() >= want).map_or(f64::INFINITY, |b| b.upper_bound())
 }
 
+/// A read of known tag `n` at `gate`.
+fn read_msg(gate: &GateId, n: u64, at: parking_core::Timestamp) -> anyhow::Result<ReadMsg> {
+    let presence = TagPresence {
+        epc: Epc::from_bytes(&epc_bytes(n))?,
+        tid: None,
+        antenna: 0,
+        rssi: Some(64),
+        first_seen: at,
+        last_seen: at,
+        reads: 1,
+    };
+    Ok(ReadMsg { v: V1, gate: gate.clone(), at, read: Read::Tag(presence) })
+}
+
+/// When the next barrier command arrives, if within `wait`.
+async fn barrier_within(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(Instant, Vec<u8>)>,
+    wait: Duration,
+) -> Option<Instant> {
+    let next = async {
+        while let Some((t, payload)) = rx.recv().await {
+            if wire::decode::<BarrierCommand>(&payload).is_ok() {
+                return Some(t);
+            }
+        }
+        None
+    };
+    tokio::time::timeout(wait, next).await.ok().flatten()
+}
+
 pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     let (host, port) = broker.rsplit_once(':').context("--broker takes HOST:PORT")?;
     let port: u16 = port.parse().context("--broker port")?;
     let dir = std::env::temp_dir().join(format!("parking-bench-broker-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let settings = bench_settings(&dir.join("journal.sqlite"), Some((host, port)))?;
+    let mut settings = bench_settings(&dir.join("journal.sqlite"), Some((host, port)))?;
+    settings.broker.username.clone_from(&args.user);
+    settings.broker.password_file.clone_from(&args.password_file);
     let topics = Topics::new(settings.lot.id.clone());
 
     let mut options = MqttOptions::new(format!("bench-bridge-{}", std::process::id()), host, port);
     options.set_max_packet_size(256 * 1024 * 1024, 256 * 1024 * 1024);
+    if let (Some(user), Some(pass)) = (&args.user, parking_runtime::mqtt::password(&settings.broker)?) {
+        options.set_credentials(user.clone(), pass.expose().to_owned());
+    }
     let (client, mut eventloop) = parking_runtime::mqtt::new_client(options, 1024);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     tokio::spawn(async move {
@@ -66,7 +101,8 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     let warmup = 200;
     // A fresh known tag for every read: with fewer tags than reads, a tag
     // would come back while inside, open nothing, and time out.
-    let tags = args.tags.max(reads + warmup);
+    // (and the top 200 for the readiness reads, at most 120 of them).
+    let tags = args.tags.max(reads + warmup + 200);
     let snapshot = lists(tags)?;
     client.publish(topics.lot(LotTopic::Lists), QoS::AtLeastOnce, true, wire::encode(&snapshot)).await?;
 
@@ -74,39 +110,33 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     let shared = std::sync::Arc::new(crate::runtime::Shared::new(&settings)?);
     let controller = tokio::spawn(crate::runtime::run_with(settings, shutdown.clone(), std::sync::Arc::clone(&shared)));
 
+    // Ready when a read opens a barrier: the controller has its lists and
+    // has subscribed to the lanes' reads. Until then a read reaches nobody,
+    // so it is sent again (a fresh tag each time), every half second.
+    let mut next_tag = tags as u64;
+    let ready = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        anyhow::ensure!(tokio::time::Instant::now() < ready, "the controller never answered a read within 60 s");
+        next_tag -= 1;
+        let msg = read_msg(&gates[0], next_tag, shared.clock.now())?;
+        client.publish(topics.gate(&gates[0], GateTopic::Read), QoS::AtLeastOnce, false, wire::encode(&msg)).await?;
+        if barrier_within(&mut rx, Duration::from_millis(500)).await.is_some() {
+            break;
+        }
+    }
     let mut latencies = Vec::with_capacity(reads);
     let mut timeouts = 0usize;
     for i in 0..reads + warmup {
         let gate = &gates[i % gates.len()];
         // A fresh known tag each time: every read is a decision that opens.
-        let n = i as u64;
-        let at = shared.clock.now();
-        let presence = TagPresence {
-            epc: Epc::from_bytes(&epc_bytes(n))?,
-            tid: None,
-            antenna: 0,
-            rssi: Some(64),
-            first_seen: at,
-            last_seen: at,
-            reads: 1,
-        };
-        let msg = ReadMsg { v: V1, gate: gate.clone(), at, read: Read::Tag(presence) };
+        let msg = read_msg(gate, i as u64, shared.clock.now())?;
         let sent = Instant::now();
         client.publish(topics.gate(gate, GateTopic::Read), QoS::AtLeastOnce, false, wire::encode(&msg)).await?;
-        let got = tokio::time::timeout(Duration::from_secs(if i < warmup { 10 } else { 2 }), async {
-            while let Some((t, payload)) = rx.recv().await {
-                if wire::decode::<BarrierCommand>(&payload).is_ok() {
-                    return Some(t);
-                }
-            }
-            None
-        })
-        .await;
-        match got {
-            Ok(Some(t)) if i >= warmup => latencies.push((t - sent).as_secs_f64() * 1e3),
-            Ok(Some(_)) => {}
-            _ if i < warmup => {} // the controller is still starting
-            _ => timeouts += 1,
+        // A lost round costs its 2 s and is counted, never more.
+        match barrier_within(&mut rx, Duration::from_secs(2)).await {
+            Some(t) if i >= warmup => latencies.push((t - sent).as_secs_f64() * 1e3),
+            Some(_) => {}
+            None => timeouts += 1,
         }
     }
     shutdown.cancel();

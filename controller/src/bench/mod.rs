@@ -33,6 +33,13 @@ pub struct BenchArgs {
     /// Measure through this MQTT broker instead of in-process.
     #[arg(long)]
     pub broker: Option<String>,
+    /// The broker user (one whose grant covers the bench lot, e.g. a
+    /// `server` node of lot `bench-lot`), for a broker that wants one.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// A file holding that user's secret (never on the command line).
+    #[arg(long)]
+    pub password_file: Option<std::path::PathBuf>,
     /// Seed of the traffic mix.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,

@@ -10,6 +10,8 @@
 //!   entry and exit times, the class registered or printed on the
 //!   ticket); passes are free.
 //! - Alarms are the exceptions raised since the run began.
+//! - The planned day beside it ([`super::planned`]): the tariff on the
+//!   trace's own stays, and how late the lanes passed each vehicle.
 
 // Counts and percentiles of a run: small, non-negative numbers.
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
@@ -23,6 +25,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::lanes::{Entered, Report};
+use super::planned::Planned;
 use crate::http::Http;
 use crate::traffic::{CredentialKind, Visit};
 
@@ -52,6 +55,12 @@ pub struct Summary {
     /// Sessions begun during the run that match no visit.
     pub unexpected_sessions: usize,
     pub alarms_by_kind: BTreeMap<String, usize>,
+    /// The tariff on the trace's planned stays, for the drivers who pay.
+    pub planned_revenue_vnd: i64,
+    /// p99 of how late (simulated seconds) a vehicle passed a lane.
+    pub lane_delay_p99_s: f64,
+    /// The last exit, local time.
+    pub last_exit: Option<String>,
     pub wall_s: f64,
     pub passages_per_s: f64,
 }
@@ -179,11 +188,13 @@ pub async fn check(
     }
     let (mut committed, mut duplicates, mut revenue, mut expected, mut mismatches) = (0usize, 0usize, 0i64, 0i64, 0);
     let mut settled_by_transfer = 0i64;
+    let mut planned = Planned::default();
     for (k, idx) in &expect {
         let got = found.get(k).map_or(&[][..], Vec::as_slice);
         duplicates += got.len().saturating_sub(idx.len());
         for (n, &i) in idx.iter().enumerate() {
             let Some(s) = got.get(n) else { continue };
+            planned.add(&visits[i], s, report.exited[i], book, zone);
             if s["entry_event"].is_string() {
                 committed += 1;
             }
@@ -279,6 +290,9 @@ pub async fn check(
         stuck: report.stuck.len(),
         unexpected_sessions: unexpected,
         alarms_by_kind,
+        planned_revenue_vnd: planned.revenue_vnd,
+        lane_delay_p99_s: planned.delay_p99_s(),
+        last_exit: planned.last_exit(),
         wall_s: (report.wall_s * 100.0).round() / 100.0,
         passages_per_s: ((visits.len() * 2) as f64 / report.wall_s.max(0.001)).round(),
     })
@@ -298,6 +312,12 @@ pub fn print(s: &Summary) {
         "read to open p50 {:.2} ms, p99 {:.2} ms; transfer to open p99 {:.2} ms; {} vehicles stuck; alarms {:?}",
         s.open_p50_ms, s.open_p99_ms, s.paid_open_p99_ms, s.stuck, s.alarms_by_kind
     );
+    eprintln!(
+        "as planned: the trace's own stays come to {} VND; lanes passed vehicles late by p99 {:.1} s (simulated); last exit {}",
+        s.planned_revenue_vnd,
+        s.lane_delay_p99_s,
+        s.last_exit.as_deref().unwrap_or("none")
+    );
     println!(
         "{}",
         serde_json::json!({
@@ -316,6 +336,9 @@ pub fn print(s: &Summary) {
             "settled_by_transfer_vnd": s.settled_by_transfer_vnd,
             "stuck": s.stuck,
             "fee_mismatches": s.fee_mismatches,
+            "planned_revenue_vnd": s.planned_revenue_vnd,
+            "lane_delay_p99_s": s.lane_delay_p99_s,
+            "last_exit": s.last_exit,
             "wall_s": s.wall_s,
         })
     );

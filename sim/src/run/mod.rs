@@ -13,7 +13,9 @@
 //!    the VietQR on the lane display through the simulated bank.
 //! 3. **Check** ([`check`]): sessions, gate events, alarms and revenue as
 //!    the lot server recorded them, against what the simulator did and
-//!    against the tariff applied independently to each recorded stay.
+//!    against the tariff applied independently to each recorded stay;
+//!    and against the day the trace planned ([`planned`]): its own stays
+//!    priced, and how late the lanes passed each vehicle.
 //!
 //! The summary's last line is JSON.
 
@@ -23,6 +25,7 @@
 pub mod check;
 pub mod devices;
 pub mod lanes;
+pub mod planned;
 pub mod setup;
 
 use std::path::PathBuf;

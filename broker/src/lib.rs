@@ -82,6 +82,35 @@ impl Broker {
         Ok(Broker { addr, stop, tasks })
     }
 
+    /// Serves MQTT on `listener` from a thread of its own, on a
+    /// single-threaded runtime: the broker's hops then never queue behind
+    /// the work of the process that embeds it (a lot server's ingestion).
+    pub fn start_on_own_thread(
+        listener: std::net::TcpListener,
+        auth: Arc<dyn Authenticator>,
+    ) -> std::io::Result<Broker> {
+        listener.set_nonblocking(true)?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::Builder::new().name("mqtt-broker".into()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(r) => r,
+                Err(e) => return drop(tx.send(Err(e))),
+            };
+            runtime.block_on(async move {
+                match TcpListener::from_std(listener).and_then(|l| Broker::start(l, auth)) {
+                    Ok(b) => {
+                        let (stop, tasks) = (b.stop.clone(), b.tasks.clone());
+                        let _ = tx.send(Ok(b));
+                        stop.cancelled().await;
+                        tasks.wait().await;
+                    }
+                    Err(e) => drop(tx.send(Err(e))),
+                }
+            });
+        })?;
+        rx.recv().map_err(|_| std::io::Error::other("the embedded broker's thread ended at start"))?
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }

@@ -200,7 +200,7 @@ pub async fn run(args: BrokerArgs) -> anyhow::Result<()> {
             let secret = crate::nodes::secret::new_secret();
             let grant = Grant { read: vec!["bench/#".into()], write: vec!["bench/#".into()] };
             let auth = Arc::new(crate::nodes::auth::NodeAuth::new("bench", &secret, grant));
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
             let port = listener.local_addr()?.port();
             embedded = Some(crate::mqtt::broker::serve(listener, auth)?);
             Target { host: "127.0.0.1".into(), port, login: Some(("bench".into(), secret)) }

@@ -32,7 +32,7 @@ pub struct Running;
 #[cfg(feature = "embedded-broker")]
 pub async fn start(broker: &BrokerSettings, auth: Arc<NodeAuth>) -> anyhow::Result<Running> {
     let listen = listen_addr(broker)?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
+    let listener = std::net::TcpListener::bind(listen).with_context(|| {
         format!(
             "cannot listen on {listen} for the embedded MQTT broker; is another broker (Mosquitto?) running \
              there? Use it with broker.embedded = false, or set broker.port"
@@ -41,14 +41,14 @@ pub async fn start(broker: &BrokerSettings, auth: Arc<NodeAuth>) -> anyhow::Resu
     serve(listener, auth)
 }
 
-/// Serves the broker on a bound listener.
+/// Serves the broker on a bound listener, from a thread of its own.
 #[cfg(feature = "embedded-broker")]
-pub fn serve(listener: tokio::net::TcpListener, auth: Arc<NodeAuth>) -> anyhow::Result<Running> {
-    Ok(parking_broker::Broker::start(listener, auth)?)
+pub fn serve(listener: std::net::TcpListener, auth: Arc<NodeAuth>) -> anyhow::Result<Running> {
+    Ok(parking_broker::Broker::start_on_own_thread(listener, auth)?)
 }
 
 #[cfg(not(feature = "embedded-broker"))]
-pub fn serve(_listener: tokio::net::TcpListener, _auth: Arc<NodeAuth>) -> anyhow::Result<Running> {
+pub fn serve(_listener: std::net::TcpListener, _auth: Arc<NodeAuth>) -> anyhow::Result<Running> {
     anyhow::bail!("this lot-server was built without its embedded broker (cargo feature embedded-broker)")
 }
 

@@ -3,6 +3,7 @@
 //! Modules:
 //! - [`browser`]: headless Chromium through chromedriver, screenshots, and axe-core's accessibility check;
 //! - [`bins`]: the workspace's binaries as child processes, and loopback HTTP;
+//! - [`embedded`]: a lot server's config on its embedded broker, and the broker's users (the harness's password, nodes added, secret files);
 //! - [`devices`]: an R2000 reader and a Modbus relay board played over ptys;
 //! - [`mqtt`]: a test client that records and acknowledges gate events;
 //! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts;
@@ -21,6 +22,7 @@
 pub mod bins;
 pub mod browser;
 pub mod devices;
+pub mod embedded;
 pub mod mosquitto;
 pub mod mqtt;
 pub mod postgres;

@@ -10,11 +10,11 @@ use parking_core::wire::{self, EventAck, GateEvent, V1};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 
 /// A client connected to a test broker with TCP_NODELAY. It signs in as
-/// the lot server (`bins::HARNESS_PASSWORD`): the embedded broker takes no
+/// the lot server (`embedded::HARNESS_PASSWORD`): the embedded broker takes no
 /// anonymous client, and Mosquitto in the tests ignores credentials.
 pub fn client(port: u16, id: &str, clean: bool) -> (AsyncClient, rumqttc::EventLoop) {
     let mut opts = MqttOptions::new(id, "127.0.0.1", port);
-    opts.set_credentials("lot-server", crate::bins::HARNESS_PASSWORD);
+    opts.set_credentials("lot-server", crate::embedded::HARNESS_PASSWORD);
     opts.set_clean_session(clean);
     opts.set_keep_alive(Duration::from_secs(5));
     opts.set_max_packet_size(64 * 1024 * 1024, 64 * 1024 * 1024);

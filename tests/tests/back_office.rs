@@ -45,7 +45,7 @@ async fn an_admin_runs_people_and_stays_from_the_page() {
         bins::test_dir_with_tariff("back-office", LOT, include_str!("../fixtures/no-grace-tariff.toml")).unwrap();
     let (mqtt_port, http_port) = (free_port(), free_port());
     let cfg = dir.join("lot-server.toml");
-    std::fs::write(&cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, "")).unwrap();
+    std::fs::write(&cfg, parking_tests::embedded::embedded_server_toml(&lot, mqtt_port, http_port, &dir, "")).unwrap();
     bins::user(&cfg, "quan.tri", "admin", "Phạm Quản Trị", ADMIN_PASSWORD).unwrap();
     let token = bins::token(&cfg, "admin").unwrap();
     let env = [("PARKING__SERVER__LOGIN_PER_MINUTE", "100")];

@@ -72,7 +72,11 @@ async fn the_embedded_broker_refuses_what_it_must() {
     ]
     .concat();
     let cfg = dir.join("lot-server.toml");
-    std::fs::write(&cfg, bins::embedded_server_toml(&bins::lot_toml(LOT), mqtt_port, http_port, &dir, &nodes)).unwrap();
+    std::fs::write(
+        &cfg,
+        parking_tests::embedded::embedded_server_toml(&bins::lot_toml(LOT), mqtt_port, http_port, &dir, &nodes),
+    )
+    .unwrap();
     let _server = bins::start_server(&cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
     let secret = |node: &str| std::fs::read_to_string(secret_file(node)).unwrap().trim().to_owned();
     let (ctl_a, reader_a) = (secret("ctl-a"), secret("reader-a"));
@@ -93,7 +97,8 @@ async fn the_embedded_broker_refuses_what_it_must() {
     );
 
     // The lot server's side watches every gate topic.
-    let (watch, mut watch_ev) = connect(mqtt_port, "watcher", Some(("lot-server", bins::HARNESS_PASSWORD)));
+    let (watch, mut watch_ev) =
+        connect(mqtt_port, "watcher", Some(("lot-server", parking_tests::embedded::HARNESS_PASSWORD)));
     connack(&mut watch_ev).await.unwrap();
     watch.subscribe(format!("parking/{LOT}/gate/#"), QoS::AtLeastOnce).await.unwrap();
     assert!(matches!(suback(&mut watch_ev).await[..], [rumqttc::SubscribeReasonCode::Success(_)]));
@@ -133,7 +138,10 @@ async fn the_embedded_broker_refuses_what_it_must() {
 
     // 2,000 clients at once: every acknowledged publish arrives.
     let target = Target { host: "127.0.0.1".into(), port: mqtt_port, login: Some(("storm".into(), secret("storm"))) };
-    let counter = Target { login: Some(("lot-server".into(), bins::HARNESS_PASSWORD.into())), ..target.clone() };
+    let counter = Target {
+        login: Some(("lot-server".into(), parking_tests::embedded::HARNESS_PASSWORD.into())),
+        ..target.clone()
+    };
     let s = storm(&target, &counter, &topic("storm", "read"), 2_000).await.unwrap();
     eprintln!("storm: {s:?}");
     assert_eq!(s.lost, 0, "acknowledged and lost: {s:?}");

@@ -49,11 +49,16 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     let (mqtt_port, http_port, metrics_port) = (free_port(), free_port(), free_port());
     let server_cfg = dir.join("lot-server.toml");
     let tax_toml = format!("[tax]\njournal_key = \"{JOURNAL_SEED}\"\n");
-    std::fs::write(&server_cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, &tax_toml)).unwrap();
+    std::fs::write(
+        &server_cfg,
+        parking_tests::embedded::embedded_server_toml(&lot, mqtt_port, http_port, &dir, &tax_toml),
+    )
+    .unwrap();
     let admin = bins::token(&server_cfg, "admin").unwrap();
     bins::user(&server_cfg, "an.nguyen", "operator", "Nguyễn Văn An", "bãi xe an toàn 2026").unwrap();
     let tax = bins::token(&server_cfg, "tax_officer").unwrap();
-    let secret = bins::add_node(&server_cfg, "ctl-dash", "controller", &["entry-1", "exit-1"], None).unwrap();
+    let secret =
+        parking_tests::embedded::add_node(&server_cfg, "ctl-dash", "controller", &["entry-1", "exit-1"], None).unwrap();
     let _server = bins::start_server(&server_cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
     let vehicle =
         api(http_port, "POST", "/api/v1/vehicles", &admin, Some(json!({ "plate": "30E-555.55", "class": "car" })))
@@ -72,7 +77,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
                  [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n";
     let journal = dir.join("journal.sqlite");
     let ctl = bins::controller_toml_with(&lot, mqtt_port, "ctl-dash", &journal, metrics_port, "", lanes);
-    std::fs::write(&ctl_cfg, bins::with_password_file(&ctl, &secret)).unwrap();
+    std::fs::write(&ctl_cfg, parking_tests::embedded::with_password_file(&ctl, &secret)).unwrap();
     let _controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
     assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
 
@@ -260,7 +265,11 @@ async fn a_second_lots_dashboard_lives_under_its_own_path() {
     let lot_b = "[[lots]]\nid = \"lot-b\"\nname = \"B\"\nzone = \"hanoi-zone-1\"\n";
     let lot_b = format!("{lot_b}tariff_dir = \"{}\"\n", bins::repo_root().join("config/tariffs").display());
     let cfg = dir.join("lot-server.toml");
-    std::fs::write(&cfg, bins::embedded_server_toml(&bins::lot_toml(LOT), mqtt_port, http_port, &dir, &lot_b)).unwrap();
+    std::fs::write(
+        &cfg,
+        parking_tests::embedded::embedded_server_toml(&bins::lot_toml(LOT), mqtt_port, http_port, &dir, &lot_b),
+    )
+    .unwrap();
     let token_a = bins::token(&cfg, "operator").unwrap();
     let made = bins::command("lot-server")
         .args(["token", "create", "--role", "tax_officer", "--label", "Thuế quận B", "--lot", "lot-b", "--config"])

@@ -54,17 +54,19 @@ async fn a_driver_tops_up_buys_a_pass_and_blocks_a_lost_tag() {
          seller_tax_code = \"0100000000\"\ndrop_dir = \"{}\"\n",
         dir.join("invoices").display()
     );
-    std::fs::write(&cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, &extra)).unwrap();
+    std::fs::write(&cfg, parking_tests::embedded::embedded_server_toml(&lot, mqtt_port, http_port, &dir, &extra))
+        .unwrap();
     bins::user(&cfg, "dang.ky", "operator", "Hồ Đăng Ký", PASSWORD).unwrap();
     let token = bins::token(&cfg, "admin").unwrap();
-    let secret = bins::add_node(&cfg, "ctl-acct", "controller", &["entry-1", "exit-1"], None).unwrap();
+    let secret =
+        parking_tests::embedded::add_node(&cfg, "ctl-acct", "controller", &["entry-1", "exit-1"], None).unwrap();
     let _server = bins::start_server(&cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
     let ctl_cfg = dir.join("controller.toml");
     let lanes = "[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n\
                  [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n";
     let ctl =
         bins::controller_toml_with(&lot, mqtt_port, "ctl-acct", &dir.join("journal.sqlite"), metrics_port, "", lanes);
-    std::fs::write(&ctl_cfg, bins::with_password_file(&ctl, &secret)).unwrap();
+    std::fs::write(&ctl_cfg, parking_tests::embedded::with_password_file(&ctl, &secret)).unwrap();
     let _controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
 
     // A registered customer: a phone, an account, a car, its tag.

@@ -75,7 +75,7 @@ async fn a_driver_finds_a_space_pays_a_stay_and_opens_the_receipt() {
                  seller_tax_code = \"0100000000\"\n";
     std::fs::write(
         &cfg,
-        bins::embedded_server_toml(
+        parking_tests::embedded::embedded_server_toml(
             &lot,
             mqtt_port,
             http_port,

@@ -46,7 +46,8 @@ async fn a_lot_runs_on_the_embedded_broker() {
     let (mqtt_port, http_port, metrics_port) = (free_port(), free_port(), free_port());
     let lot = bins::lot_toml(LOT);
     let server_cfg = dir.join("lot-server.toml");
-    std::fs::write(&server_cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, "")).unwrap();
+    std::fs::write(&server_cfg, parking_tests::embedded::embedded_server_toml(&lot, mqtt_port, http_port, &dir, ""))
+        .unwrap();
     let token = bins::token(&server_cfg, "operator").unwrap();
     assert!(token.starts_with("lsk_"), "{token}");
     let log = dir.join("lot-server.log");
@@ -66,10 +67,11 @@ async fn a_lot_runs_on_the_embedded_broker() {
     let v1 = lists_version(http_port, &token).await;
 
     let ctl_cfg = dir.join("controller.toml");
-    let secret = bins::add_node(&server_cfg, "ctl-e", "controller", &["entry-1", "exit-1"], None).unwrap();
+    let secret =
+        parking_tests::embedded::add_node(&server_cfg, "ctl-e", "controller", &["entry-1", "exit-1"], None).unwrap();
     std::fs::write(
         &ctl_cfg,
-        bins::with_password_file(&bins::controller_toml(
+        parking_tests::embedded::with_password_file(&bins::controller_toml(
             LOT,
             mqtt_port,
             "ctl-e",

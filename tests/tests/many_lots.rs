@@ -57,7 +57,11 @@ async fn one_server_keeps_two_lots_apart() {
         tariffs.display()
     );
     let cfg = dir.join("lot-server.toml");
-    std::fs::write(&cfg, bins::embedded_server_toml(&bins::lot_toml(A), mqtt_port, http_port, &dir, &lot_b)).unwrap();
+    std::fs::write(
+        &cfg,
+        parking_tests::embedded::embedded_server_toml(&bins::lot_toml(A), mqtt_port, http_port, &dir, &lot_b),
+    )
+    .unwrap();
     let token_a = bins::token(&cfg, "operator").unwrap();
     let token_b = bins::lot_token(&cfg, "operator", Some(B)).unwrap();
     let unknown = bins::lot_token(&cfg, "operator", Some("lot-z")).unwrap_err();
@@ -66,7 +70,7 @@ async fn one_server_keeps_two_lots_apart() {
     // The controllers' broker users, before the server starts (it reads
     // new ones every 2 s; a controller refused meanwhile backs off).
     for lot in [A, B] {
-        bins::add_node(&cfg, &format!("ctl-{lot}"), "controller", &["entry-1"], Some(lot)).unwrap();
+        parking_tests::embedded::add_node(&cfg, &format!("ctl-{lot}"), "controller", &["entry-1"], Some(lot)).unwrap();
     }
     eprintln!("logs in {}", dir.display());
     let mut server = bins::start_server(&cfg, &dir.join("lot-server.log"), http_port).await.unwrap();
@@ -101,7 +105,7 @@ async fn one_server_keeps_two_lots_apart() {
         let node = format!("ctl-{lot}");
         let secret = dir.join("secrets").join(format!("{node}.secret"));
         let toml = bins::controller_toml(lot, mqtt_port, &node, &journal, port, "", lane);
-        std::fs::write(&ctl, bins::with_password_file(&toml, &secret)).unwrap();
+        std::fs::write(&ctl, parking_tests::embedded::with_password_file(&toml, &secret)).unwrap();
         controllers.push(bins::start_logged("controller", &ctl, &dir.join(format!("controller-{lot}.log"))).unwrap());
         assert!(bins::wait_for_lists(port, version).await, "{lot}'s controller took its own lists, v{version}");
         metrics_ports.push(port);

@@ -39,7 +39,8 @@ async fn an_operator_settles_money_and_closes_the_day() {
     let (mqtt_port, http_port) = (free_port(), free_port());
     let cfg = dir.join("lot-server.toml");
     let extra = "[settlement]\nsepay_api_key = \"money-test-key\"\n";
-    std::fs::write(&cfg, bins::embedded_server_toml(&lot, mqtt_port, http_port, &dir, extra)).unwrap();
+    std::fs::write(&cfg, parking_tests::embedded::embedded_server_toml(&lot, mqtt_port, http_port, &dir, extra))
+        .unwrap();
     bins::user(&cfg, "ke.toan", "admin", "Đỗ Kế Toán", PASSWORD).unwrap();
     let token = bins::token(&cfg, "admin").unwrap();
     let _server = bins::start_server(&cfg, &dir.join("lot-server.log"), http_port).await.unwrap();

@@ -146,7 +146,11 @@ pub async fn sessions(db: &Db, q: &SessionQuery) -> Result<Vec<Session>, Journal
 /// A free-text search as a `LIKE` pattern: its letters and digits in
 /// upper case (plates, EPCs, codes are stored so), anywhere in the value.
 /// Only letters and digits pass, so no `%` or `_` of the caller's does.
+/// The whole text is at most 200 characters, as the API document says.
 fn searched(raw: &str) -> Result<String, JournalError> {
+    if raw.chars().count() > 200 {
+        return Err(JournalError::Invalid("q: at most 200 characters".into()));
+    }
     let compact: String = raw.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_uppercase()).collect();
     if !(2..=64).contains(&compact.len()) {
         return Err(JournalError::Invalid(
@@ -349,4 +353,20 @@ pub async fn resolve_exception(
 /// How many stays are open now (for `/metrics`).
 pub async fn open_sessions(db: &Db) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE state = 'open'").fetch_one(&db.pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::searched;
+
+    #[test]
+    fn a_search_is_its_letters_and_digits_within_the_documented_length() {
+        assert_eq!(searched(" 30a-12 ").ok().as_deref(), Some("%30A12%"));
+        assert!(searched("a").is_err(), "one letter is too few");
+        assert!(searched(&"9".repeat(65)).is_err(), "65 letters are too many");
+        // Few letters, but more characters than the API document allows.
+        let long = format!("ab{}", "é".repeat(199));
+        assert!(searched(&long).is_err(), "201 characters accepted");
+        assert!(searched(&format!("ab{}", "é".repeat(198))).is_ok());
+    }
 }

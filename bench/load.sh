@@ -166,7 +166,7 @@ echo "== figures ($MINUTES min at ${FACTOR}x the busiest hour, 50 lanes, 2 lot s
 curl -s "http://127.0.0.1:$CONTROLLER_PORT/metrics" | python3 -c '
 import sys, collections
 lines = sys.stdin.read().splitlines()
-for name, what in (("decision_latency_us", "decision"), ("open_latency_us", "read to pulse, journal committed")):
+for name, what in (("decision_latency_seconds", "decision"), ("open_latency_seconds", "read to pulse, journal committed")):
     b = collections.Counter(); n = 0
     for line in lines:
         if line.startswith(f"parking_controller_{name}_bucket"):
@@ -175,7 +175,8 @@ for name, what in (("decision_latency_us", "decision"), ("open_latency_us", "rea
             n += float(line.split()[-1])
     for q in (0.5, 0.99):
         bound = next((le for le, c in sorted(b.items(), key=lambda kv: float(kv[0])) if c >= q * n), "?")
-        print(f"{what} p{int(q*100)}: <= {bound} us  ({int(n)} decisions)")
+        shown = f"{float(bound) * 1e6:.0f}" if bound not in ("?", "+Inf") else bound
+        print(f"{what} p{int(q*100)}: <= {shown} us  ({int(n)} decisions)")
 '
 python3 -c "
 import json, sys

@@ -108,6 +108,7 @@ pub fn lane_config(lot: &LotId, s: &LaneSettings, settings: &Settings) -> LaneCo
         ticket_class: settings.controller.ticket_class.clone(),
         min_plate_confidence: s.min_plate_confidence,
         plate_valid_ms: s.plate_valid_ms,
+        reopen_within_ms: s.reopen_within_ms,
         exit_without_entry: match settings.controller.exit_without_entry {
             ExitPolicy::OpenAndCharge => ExitWithoutEntry::OpenAndCharge,
             ExitPolicy::Refuse => ExitWithoutEntry::Refuse,

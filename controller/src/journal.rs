@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 
-use parking_core::gate::{Inside, LotChange};
+use parking_core::gate::{Inside, LastOpen, LotChange};
 use parking_core::wire::GateEvent;
 use parking_core::{Epc, EventId, Timestamp, VehicleClass};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -113,6 +113,14 @@ impl Journal {
         for row in sqlx::query("SELECT serial FROM used_tickets").fetch_all(&mut self.conn).await? {
             let serial: i64 = row.try_get(0)?;
             r.changes.push(LotChange::TicketUsed { serial: serial.unsigned_abs() });
+        }
+        for row in sqlx::query("SELECT gate, credential, at_ms FROM last_open").fetch_all(&mut self.conn).await? {
+            let gate: String = row.try_get(0)?;
+            let gate = gate.parse().map_err(|e: parking_core::IdError| JournalError::Corrupt(e.to_string()))?;
+            let at = Timestamp::from_unix_millis(row.try_get(2)?)
+                .ok_or_else(|| JournalError::Corrupt("open time out of range".into()))?;
+            let open = LastOpen { key: row.try_get(1)?, at };
+            r.changes.push(LotChange::Opened { gate, open });
         }
         for row in sqlx::query("SELECT key, value FROM meta").fetch_all(&mut self.conn).await? {
             let key: String = row.try_get(0)?;
@@ -280,6 +288,17 @@ async fn apply(conn: &mut SqliteConnection, c: &LotChange, now: i64) -> Result<(
                 .bind(now)
                 .execute(&mut *conn)
                 .await?;
+        }
+        LotChange::Opened { gate, open } => {
+            sqlx::query("INSERT OR REPLACE INTO last_open (gate, credential, at_ms) VALUES (?, ?, ?)")
+                .bind(gate.as_str())
+                .bind(&open.key)
+                .bind(open.at.unix_millis())
+                .execute(&mut *conn)
+                .await?;
+        }
+        LotChange::Passed { gate } => {
+            sqlx::query("DELETE FROM last_open WHERE gate = ?").bind(gate.as_str()).execute(&mut *conn).await?;
         }
         LotChange::TicketSerial { next } => {
             sqlx::query(

@@ -11,6 +11,8 @@ use controller::settings::Settings;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: parking_runtime::logging::LogArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -39,6 +41,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log = cli.log;
     match cli.command {
         Command::MosquittoAcl { config } => match Settings::load(&config) {
             Ok(s) => {
@@ -75,7 +78,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            parking_runtime::logging::init("info");
+            log.init("info");
             match runtime().and_then(|rt| rt.block_on(serve(settings))) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
@@ -101,4 +104,17 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Runs until SIGINT or SIGTERM, then flushes the journal.
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     controller::runtime::run(settings, parking_runtime::shutdown::on_signal()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's flags and the global `--log-format` fit together:
+    /// clap checks ids, defaults and conflicts, which otherwise fail only
+    /// when the clashing subcommand is run.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
 }

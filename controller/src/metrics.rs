@@ -11,14 +11,14 @@ use prometheus::{Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, 
 #[derive(Debug, Clone)]
 pub struct Metrics {
     pub registry: Registry,
-    /// Input received → the engine decided to open, µs.
-    pub decision_us: Histogram,
+    /// Input received → the engine decided to open, seconds.
+    pub decision_seconds: Histogram,
     /// Input received → pulse handed to the barrier, after the decision's
-    /// events were committed, µs.
-    pub open_us: Histogram,
-    /// Decision → event committed to the journal, ms: how long an event
-    /// exists only in memory.
-    pub journal_ms: Histogram,
+    /// events were committed, seconds.
+    pub open_seconds: Histogram,
+    /// Decision → event committed to the journal, seconds: how long an
+    /// event exists only in memory.
+    pub journal_seconds: Histogram,
     pub events_journaled: IntCounter,
     pub events_acked: IntCounter,
     pub events_resent: IntCounter,
@@ -39,20 +39,22 @@ fn buckets(start: f64, factor: f64, n: usize) -> Vec<f64> {
 impl Metrics {
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new_custom(Some("parking_controller".into()), None)?;
-        let decision_us = Histogram::with_opts(
-            HistogramOpts::new("decision_latency_us", "Input received to the decision to open, microseconds")
-                .buckets(buckets(1.0, 2.0, 20)),
+        // Prometheus' base unit, seconds; the buckets from 1 µs (decisions)
+        // and 250 µs (journal commits), doubling.
+        let decision_seconds = Histogram::with_opts(
+            HistogramOpts::new("decision_latency_seconds", "Input received to the decision to open, seconds")
+                .buckets(buckets(1e-6, 2.0, 20)),
         )?;
-        let open_us = Histogram::with_opts(
+        let open_seconds = Histogram::with_opts(
             HistogramOpts::new(
-                "open_latency_us",
-                "Input received to the pulse handed to the barrier, its events committed first, microseconds",
+                "open_latency_seconds",
+                "Input received to the pulse handed to the barrier, its events committed first, seconds",
             )
-            .buckets(buckets(1.0, 2.0, 22)),
+            .buckets(buckets(1e-6, 2.0, 22)),
         )?;
-        let journal_ms = Histogram::with_opts(
-            HistogramOpts::new("journal_latency_ms", "Decision to event committed in the journal, milliseconds")
-                .buckets(buckets(0.25, 2.0, 16)),
+        let journal_seconds = Histogram::with_opts(
+            HistogramOpts::new("journal_latency_seconds", "Decision to event committed in the journal, seconds")
+                .buckets(buckets(0.25e-3, 2.0, 16)),
         )?;
         let events_journaled = IntCounter::new("events_journaled_total", "Gate events committed to the journal")?;
         let events_acked = IntCounter::new("events_acked_total", "Gate events acknowledged by the lot server")?;
@@ -63,11 +65,11 @@ impl Metrics {
         let alarms = IntCounterVec::new(Opts::new("alarms_total", "Alarms raised, by kind"), &["kind"])?;
         let pulses = IntCounter::new("barrier_pulses_total", "OPEN pulses commanded")?;
         let barrier_errors = IntCounter::new("barrier_errors_total", "Pulses the barrier did not confirm")?;
-        registry.register(Box::new(decision_us.clone()))?;
-        registry.register(Box::new(open_us.clone()))?;
+        registry.register(Box::new(decision_seconds.clone()))?;
+        registry.register(Box::new(open_seconds.clone()))?;
         registry.register(Box::new(events_held.clone()))?;
         registry.register(Box::new(journal_failing.clone()))?;
-        registry.register(Box::new(journal_ms.clone()))?;
+        registry.register(Box::new(journal_seconds.clone()))?;
         registry.register(Box::new(events_journaled.clone()))?;
         registry.register(Box::new(events_acked.clone()))?;
         registry.register(Box::new(events_resent.clone()))?;
@@ -77,9 +79,9 @@ impl Metrics {
         registry.register(Box::new(barrier_errors.clone()))?;
         Ok(Metrics {
             registry,
-            decision_us,
-            open_us,
-            journal_ms,
+            decision_seconds,
+            open_seconds,
+            journal_seconds,
             events_journaled,
             events_acked,
             events_resent,
@@ -123,5 +125,31 @@ impl Health {
 
     pub fn snapshot(&self) -> Vec<LaneHealth> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::Metrics;
+
+    /// Durations in Prometheus' base unit: seconds, never µs or ms.
+    #[test]
+    fn durations_are_in_seconds() {
+        let m = Metrics::new().unwrap();
+        m.decision_seconds.observe(0.000_040);
+        m.open_seconds.observe(0.001_2);
+        m.journal_seconds.observe(0.000_9);
+        let text = m.render();
+        for name in ["decision_latency_seconds", "open_latency_seconds", "journal_latency_seconds"] {
+            assert!(text.contains(&format!("parking_controller_{name}_bucket")), "{name}: {text}");
+        }
+        // 40 µs falls in the 64 µs bucket, not in the 32 µs one.
+        assert!(text.contains("parking_controller_decision_latency_seconds_bucket{le=\"0.000064\"} 1"), "{text}");
+        assert!(text.contains("parking_controller_decision_latency_seconds_bucket{le=\"0.000032\"} 0"), "{text}");
+        let units: Vec<&str> =
+            text.lines().filter(|l| !l.starts_with('#') && (l.contains("_us") || l.contains("_ms"))).collect();
+        assert!(units.is_empty(), "{units:?}");
     }
 }

@@ -10,7 +10,9 @@
 //!   acknowledgements and drains the backlog at a bounded rate;
 //! - [`link`]: the MQTT subscriptions (reads, loop, commands, acks, lists,
 //!   tariff) turned into engine messages;
-//! - [`devices`]: serial readers, barriers and relay boards.
+//! - [`devices`]: barriers and relay boards, `/metrics` and `/health`;
+//! - `readers`: in-process readers (serial UHF readers and QR scanners,
+//!   LLRP readers over TCP) and what their events become.
 //!
 //! Tasks talk over bounded channels; a decision never waits for the
 //! network or the disk.
@@ -19,6 +21,7 @@ pub mod devices;
 mod engine_loop;
 pub mod journal_task;
 pub mod link;
+mod readers;
 
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -71,8 +74,13 @@ pub enum EngineMsg {
         alarm: AlarmKind,
         detail: String,
     },
-    /// An entry or exit at another controller's gate of the lot.
-    Peer(Box<wire::GateEvent>),
+    /// An entry or exit at another controller's gate of the lot, with the
+    /// broker's acknowledgement to send once its lot-state change is
+    /// journaled.
+    Peer {
+        event: Box<wire::GateEvent>,
+        ack: Option<parking_runtime::mqtt::Ack>,
+    },
 }
 
 /// What the runtime shares with its reporters.
@@ -236,7 +244,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     };
     let barriers =
         devices::spawn_barriers(&settings, &topics, device_out.clone(), engine_tx.clone(), &shared, &shutdown);
-    devices::spawn_readers(&settings, engine_tx.clone(), &shared, &shutdown);
+    readers::spawn_readers(&settings, engine_tx.clone(), &shared, &shutdown);
     let link_task = tokio::spawn(link::run(settings.clone(), engine_tx.clone(), ack_tx, shutdown.clone()));
     let journal_handle = tokio::spawn(journal_task::run(
         journal,
@@ -272,6 +280,12 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
         tracing::error!(error = %e, "journal task failed");
     }
     link_task.abort();
+    // Offline on purpose: a clean disconnect sends no will, so the status
+    // says it (with this process's start time, as the will would). The
+    // senders go, so the publisher stops once its outbox is empty rather
+    // than at the end of its drain time.
+    let _ = out_tx.send(node_status(&settings, false, started)).await;
+    drop(out_tx);
     pub_stop.cancel();
     let _ = publisher_task.await;
     Ok(())

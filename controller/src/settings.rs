@@ -116,6 +116,11 @@ pub struct LaneSettings {
     /// How long a plate read counts for the tag decision that follows.
     #[serde(default = "default_plate_valid")]
     pub plate_valid_ms: u32,
+    /// The credential of the lane's last open, read again before its
+    /// vehicle crossed the loop and within this, opens again: the first
+    /// open may never have reached the barrier (a restart in between).
+    #[serde(default = "default_reopen")]
+    pub reopen_within_ms: u32,
     /// A tag seen again within this window is the same presence.
     #[serde(default = "default_dedup")]
     pub dedup_window_ms: u32,
@@ -128,7 +133,7 @@ pub enum ReaderSource {
     /// `parking/{lot}/gate/{gate}/read`, from a reader bridge, a camera or ANPR.
     #[default]
     Mqtt,
-    /// A UHF reader on a serial line, driven in-process.
+    /// A UHF reader or a QR scanner on a serial line, driven in-process.
     Serial {
         protocol: Protocol,
         port: String,
@@ -137,6 +142,29 @@ pub enum ReaderSource {
         #[serde(default)]
         address: Option<u8>,
     },
+    /// A fixed UHF reader over LLRP/TCP (Impinj, Zebra), driven in-process.
+    Llrp {
+        host: String,
+        #[serde(default = "default_llrp_port")]
+        port: u16,
+        /// The lane's antennas on the reader.
+        #[serde(default = "default_antennas")]
+        antennas: Vec<u16>,
+        /// The reader is asked for a keepalive this often; three missed
+        /// ones count it lost.
+        #[serde(default = "default_llrp_keepalive")]
+        keepalive_ms: u32,
+    },
+}
+
+fn default_llrp_port() -> u16 {
+    5084
+}
+fn default_antennas() -> Vec<u16> {
+    vec![1]
+}
+fn default_llrp_keepalive() -> u32 {
+    5_000
 }
 
 /// How a lane's barrier is opened.
@@ -195,6 +223,9 @@ fn default_arm_held() -> u32 {
 }
 fn default_tailgate() -> u32 {
     5_000
+}
+fn default_reopen() -> u32 {
+    300_000
 }
 fn default_plate_confidence() -> f32 {
     0.8
@@ -266,6 +297,19 @@ impl Settings {
                 && !matches!(l.barrier, BarrierSettings::Modbus { .. })
             {
                 return Err(("lanes.loop", format!("gate {}: a Modbus loop input needs a Modbus barrier", l.gate)));
+            }
+            if let ReaderSource::Llrp { host, antennas, keepalive_ms, .. } = &l.reader {
+                if host.trim().is_empty() {
+                    return Err(("lanes.reader.host", format!("gate {}: the LLRP reader needs a host", l.gate)));
+                }
+                if antennas.is_empty() || antennas.contains(&0) {
+                    let why = format!("gate {}: list the lane's antennas, numbered from 1: {antennas:?}", l.gate);
+                    return Err(("lanes.reader.antennas", why));
+                }
+                if *keepalive_ms < 100 {
+                    let why = format!("gate {}: {keepalive_ms} ms is too short a keepalive", l.gate);
+                    return Err(("lanes.reader.keepalive_ms", why));
+                }
             }
             if !(100..=2_000).contains(&l.pulse_ms) {
                 return Err(("lanes.pulse_ms", format!("gate {}: {} ms is not a sane pulse", l.gate, l.pulse_ms)));

@@ -59,3 +59,35 @@ fn an_unreadable_tariff_file_refuses_the_start_naming_it() {
     assert!(err.contains("lot.tariff_dir"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn an_llrp_lane_is_checked_and_its_mistakes_named() {
+    let dir = std::env::temp_dir().join(format!("parking-ctl-llrp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |reader: &str| {
+        let file = dir.join("controller.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"a ticket key of 32 bytes, or so.\"\n\
+                 [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\nreader = {reader}\n",
+                dir.join("journal.sqlite").display()
+            ),
+        )
+        .unwrap();
+        let file = file.display().to_string();
+        let out = controller(&["check-config", "--config", "config/lot.toml", "--config", &file], &[]);
+        (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+    };
+    let (ok, said) = check("{ kind = \"llrp\", host = \"192.168.1.50\", antennas = [1, 2] }");
+    assert!(ok, "{said}");
+    let (ok, said) = check("{ kind = \"llrp\", host = \" \" }");
+    assert!(!ok && said.contains("lanes.reader.host"), "{said}");
+    let (ok, said) = check("{ kind = \"llrp\", host = \"r1\", antennas = [0] }");
+    assert!(!ok && said.contains("lanes.reader.antennas"), "{said}");
+    let (ok, said) = check("{ kind = \"llrp\", host = \"r1\", antenas = [1] }");
+    assert!(!ok && said.contains("antenas"), "a misspelt key is named: {said}");
+    assert!(!said.contains("panicked"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

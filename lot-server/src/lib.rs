@@ -19,7 +19,8 @@
 //!   count, the DATEX II feed), [`owed`] (what a driver owes for a stay
 //!   still inside), [`drivers`] (drivers signed in to their own data:
 //!   PINs, links, what is theirs, notices), [`nodes`] (the broker's
-//!   users: secrets, grants, their export for Mosquitto);
+//!   users: secrets, grants, their export for Mosquitto), [`retention`]
+//!   (raw gate events and sign-ins deleted when older than kept);
 //! - [`settings`]: the typed configuration; [`metrics`]: every Prometheus metric;
 //! - facing the broker, [`mqtt`]: the embedded broker, each lot's outgoing
 //!   link, the after-commit publisher of lane commands, ingestion from
@@ -49,6 +50,7 @@ pub mod nodes;
 pub mod owed;
 pub mod people;
 pub mod registry;
+pub mod retention;
 pub mod server;
 pub mod settings;
 pub mod settlement;

@@ -15,6 +15,8 @@ use lot_server::settings::Settings;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: parking_runtime::logging::LogArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -38,6 +40,10 @@ enum Command {
         #[arg(long = "config", required = true)]
         config: Vec<PathBuf>,
     },
+    /// Copy a lot's database while the server runs, to a file `restore` brings back.
+    Backup(cli::backup::BackupArgs),
+    /// Put a backup in place of a lot's database (the server stopped).
+    Restore(cli::backup::RestoreArgs),
     /// Manage API tokens.
     Token {
         #[command(subcommand)]
@@ -81,13 +87,16 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log = cli.log;
     let result = match cli.command {
         Command::CheckConfig { config } => cli::check::check(&config),
         Command::Migrate { config } => load(&config).and_then(|s| block_on(cli::check::migrate(s))),
         Command::Run { config } => load(&config).and_then(|s| {
-            parking_runtime::logging::init("info");
+            log.init("info");
             block_on(serve(s))
         }),
+        Command::Backup(args) => block_on(cli::backup::backup(args)),
+        Command::Restore(args) => block_on(cli::backup::restore(args)),
         Command::Token { command } => block_on(cli::token::run(command)),
         Command::User { command } => block_on(cli::user::run(command)),
         Command::Node { command } => block_on(cli::node::run(command)),
@@ -114,4 +123,39 @@ async fn serve(s: Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (server.listen)", s.server.listen))?;
     lot_server::run(s, listener, parking_runtime::shutdown::on_signal()).await
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's flags and the global `--log-format` fit together:
+    /// clap checks ids, defaults and conflicts, which otherwise fail only
+    /// when the clashing subcommand is run.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
+    }
+
+    /// `report --format` and the global `--log-format` are two flags.
+    #[test]
+    fn a_report_format_and_a_log_format_parse_together() {
+        use clap::Parser;
+        let cli = super::Cli::try_parse_from([
+            "lot-server",
+            "--log-format",
+            "json",
+            "report",
+            "--config",
+            "l.toml",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-07",
+            "--format",
+            "csv",
+        ]);
+        let cli = cli.expect("both flags parse");
+        assert_eq!(cli.log.log_format, parking_runtime::logging::Format::Json);
+    }
 }

@@ -1,7 +1,7 @@
 //! Every Prometheus metric the lot server exports, in one place, under the
 //! `parking_server_` prefix.
 
-use prometheus::{Histogram, HistogramOpts, IntCounterVec, IntGauge, Opts, Registry};
+use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::mqtt::ingest::IngestMetrics;
 
@@ -16,6 +16,8 @@ pub struct ServerMetrics {
     pub lists_version: IntGauge,
     /// HTTP requests by route template and status.
     pub http_requests: IntCounterVec,
+    /// How long each took, seconds, by the same labels.
+    pub http_seconds: HistogramVec,
     /// Requests refused over a rate limit, by limit (`login`, `webhooks`).
     pub rate_limited: IntCounterVec,
     /// Sign-ins refused, by reason (`wrong_password`, `locked_out`,
@@ -71,7 +73,13 @@ impl ServerMetrics {
             Opts::new("rate_limited_total", "Requests refused over a rate limit, by limit"),
             &["limit"],
         )?;
+        let http_seconds = HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "Time to answer an HTTP request, by route and status")
+                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["method", "route", "status"],
+        )?;
         registry.register(Box::new(http_requests.clone()))?;
+        registry.register(Box::new(http_seconds.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         let login_refused =
             IntCounterVec::new(Opts::new("login_refused_total", "Sign-ins refused, by reason"), &["reason"])?;
@@ -83,6 +91,7 @@ impl ServerMetrics {
             open_sessions,
             lists_version,
             http_requests,
+            http_seconds,
             rate_limited,
             login_refused,
             settlement,

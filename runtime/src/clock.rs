@@ -179,6 +179,17 @@ impl Clock {
         }
     }
 
+    /// Starts a held clock as if released at wall time `anchor_ms` (Unix
+    /// ms, maybe in the future: until then it reads before its start), so
+    /// that processes started later with `PARKING_CLOCK =
+    /// START@ANCHOR_MS*SPEED` read the same time; any other clock is left
+    /// alone.
+    pub fn release_at(&self, anchor_ms: i64) {
+        if let Source::Simulated { anchor, .. } = &*self.0 {
+            let _ = anchor.compare_exchange(HELD, anchor_ms, Ordering::SeqCst, Ordering::SeqCst);
+        }
+    }
+
     /// Moves a manual clock forward by `by`; any other clock is left alone.
     pub fn advance(&self, by: Duration) {
         if let Source::Manual(ms) = &*self.0 {
@@ -242,6 +253,21 @@ mod tests {
         // Released: a clone runs too, never behind its start.
         assert!(other.now_ms() >= start.unix_millis());
         assert!((other.speed() - 3600.0).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn a_clock_released_at_a_wall_time_reads_as_another_process_would() {
+        let start: Timestamp = "2026-11-23T05:00:00+07:00".parse().unwrap();
+        let c = Clock::held(start, 3600.0);
+        // Released ten seconds ahead: it reads ten hours before its start.
+        let anchor = wall_ms() + 10_000;
+        c.release_at(anchor);
+        let other = Clock::from_env_value(Some(&format!("2026-11-23T05:00:00+07:00@{anchor}*3600"))).unwrap();
+        let (a, b) = (c.now_ms(), other.now_ms());
+        assert!((a - b).abs() < 60_000, "{a} and {b}: the same time, to a real millisecond or so");
+        assert!(a < start.unix_millis() - 9 * 3_600_000, "not yet at its start: {a}");
+        c.release();
+        assert!((c.now_ms() - other.now_ms()).abs() < 60_000, "a later release changes nothing");
     }
 
     #[test]

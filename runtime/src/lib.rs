@@ -9,13 +9,16 @@
 //! - [`logging`]: the tracing subscriber every binary installs;
 //! - [`histogram`]: the benches' percentiles;
 //! - [`tariffs`]: the one strict loader of a tariff directory;
-//! - `serial` (feature `serial`): opening a serial device with back-off.
+//! - `serial` (feature `serial`): opening a serial device with back-off;
+//! - `https` (feature `https`): the one client for HTTPS out, on rustls.
 
 #![forbid(unsafe_code)]
 
 pub mod clock;
 pub mod every;
 pub mod histogram;
+#[cfg(feature = "https")]
+pub mod https;
 pub mod logging;
 pub mod mqtt;
 #[cfg(feature = "serial")]

@@ -15,16 +15,13 @@ use anyhow::Context;
 use parking_core::secret::Secret;
 use parking_runtime::Clock;
 use serde_json::Value;
-use tokio_serial::SerialPort;
 use tokio_util::sync::CancellationToken;
 
 use crate::http::Http;
 use crate::run::{RunSettings, SimSettings, Speed, check};
 use crate::traffic::generate::TrafficSettings;
 
-const TARIFF: &str = include_str!("../../config/tariffs/hanoi-zone1-2018-example.toml");
-const LOT: &str = "hn-demo-01";
-const HMAC: &str = "demo-sepay-webhook-secret";
+use crate::lot_files::{self, HMAC, LOT, free_port, secret_file};
 
 #[derive(clap::Args, Debug)]
 pub struct DemoArgs {
@@ -45,77 +42,6 @@ pub struct DemoArgs {
     /// End after the report instead of serving until Ctrl-C.
     #[arg(long)]
     pub exit: bool,
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Where the server writes a node's broker secret.
-fn secret_file(dir: &std::path::Path, node: &str) -> PathBuf {
-    dir.join("secrets").join(format!("{node}.secret"))
-}
-
-/// The demo's broker users: its controller, the simulated lane devices,
-/// and a viewer to watch the lanes with.
-fn nodes_toml(dir: &std::path::Path) -> String {
-    let gates: Vec<String> = GATES.iter().map(|(g, _)| format!("\"{g}\"")).collect();
-    let gates = gates.join(", ");
-    [
-        ("demo-controller", "controller", gates.as_str()),
-        ("sim-devices", "devices", gates.as_str()),
-        ("demo-viewer", "viewer", ""),
-    ]
-    .iter()
-    .map(|(node, kind, gates)| {
-        format!(
-            "[[nodes]]\nid = \"{node}\"\nkind = \"{kind}\"\ngates = [{gates}]\nsecret_file = \"{}\"\n",
-            secret_file(dir, node).display()
-        )
-    })
-    .collect()
-}
-
-const GATES: [(&str, &str); 4] = [("entry-1", "entry"), ("entry-2", "entry"), ("exit-1", "exit"), ("exit-2", "exit")];
-
-/// The demo's lanes: the example lot's four, their barriers on coils 0 to
-/// 3 of one Modbus RTU relay board at `board`, their timers long enough
-/// in clock time to survive the clock's speed (at 3,600× a real lane's
-/// 30 s pass timeout would be 8 ms of real time).
-fn lanes_toml(board: &str) -> String {
-    let mut s = String::new();
-    for (coil, (gate, dir)) in GATES.iter().enumerate() {
-        s.push_str(&format!(
-            "[[lanes]]\ngate = \"{gate}\"\ndirection = \"{dir}\"\npass_timeout_ms = 3600000\narm_held_ms = 3600000\n\
-             tailgate_window_ms = 600000\nbarrier = {{ kind = \"modbus\", port = \"{board}\", baud = 115200, address = 1, coil = {coil} }}\n"
-        ));
-    }
-    s
-}
-
-/// The relay board on a pseudo-terminal: its device end played here, its
-/// host end's path for the controller. Opens are reported per gate.
-fn relay_board(
-    relays: tokio::sync::mpsc::UnboundedSender<(parking_core::GateId, std::time::Instant)>,
-) -> anyhow::Result<(tokio_serial::SerialStream, String)> {
-    let (device, host) =
-        tokio_serial::SerialStream::pair().context("cannot open a pseudo-terminal for the relay board")?;
-    let path = host.name().context("the pseudo-terminal has no name")?;
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let board = std::sync::Arc::new(std::sync::Mutex::new(crate::relay::BoardState {
-        on_coil: Some(tx),
-        ..crate::relay::BoardState::default()
-    }));
-    tokio::spawn(crate::relay::play_relay_board(device, 1, board));
-    let gates: Vec<parking_core::GateId> = GATES.iter().filter_map(|(g, _)| g.parse().ok()).collect();
-    tokio::spawn(async move {
-        while let Some((coil, at)) = rx.recv().await {
-            if let Some(g) = gates.get(usize::from(coil)) {
-                let _ = relays.send((g.clone(), at));
-            }
-        }
-    });
-    Ok((host, path))
 }
 
 /// `sim demo`.
@@ -139,49 +65,22 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         Some(d) => d.clone(),
         None => std::env::temp_dir().join(format!("parking-demo-{}", std::process::id())),
     };
-    std::fs::create_dir_all(dir.join("tariffs")).with_context(|| format!("{}", dir.display()))?;
-    std::fs::write(dir.join("tariffs/hanoi-zone1.toml"), TARIFF)?;
     let broker_port = free_port()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{} (another demo? try --port 0)", args.port))?;
     let http_port = listener.local_addr()?.port();
     let metrics_port = free_port()?;
-    let lot = format!(
-        "[lot]\nid = \"{LOT}\"\nname = \"Bãi đỗ xe mô phỏng\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n\
-         address = \"1 Tràng Tiền, Hoàn Kiếm, Hà Nội\"\nopening_hours = \"24/7\"\n\
-         [lot.capacity]\nbicycle = 60\nmotorbike = 1200\ncar = 300\nbus_truck = 20\n\
-         [broker]\nembedded = true\nhost = \"127.0.0.1\"\nport = {broker_port}\n",
-        dir.join("tariffs").display()
-    );
-    let db_path = dir.join("lot-server.sqlite");
-    let server_toml = format!(
-        "{lot}[server]\nlisten = \"127.0.0.1:{http_port}\"\n[database]\nurl = \"sqlite://{}?mode=rwc\"\n\
-         [settlement]\nsepay_hmac_secret = \"{HMAC}\"\n\
-         [invoice]\nseller_name = \"Công ty TNHH Bãi đỗ xe mô phỏng\"\nseller_address = \"1 Tràng Tiền, Hoàn Kiếm, Hà Nội\"\n\
-         seller_tax_code = \"0100000000\"\nseries_letters = \"PK\"\nregister_code = \"00000\"\ndrop_dir = \"{}\"\n{}",
-        db_path.display(),
-        dir.join("invoices").display(),
-        nodes_toml(&dir)
-    );
     let (relays_tx, relays) = tokio::sync::mpsc::unbounded_channel();
-    let (_board_host, board_path) = relay_board(relays_tx)?;
-    let ctl_toml = format!(
-        "{lot}[controller]\nnode = \"demo-controller\"\njournal = \"{}\"\nticket_key = \"demo-ticket-key-0123456789\"\n\
-         metrics_listen = \"127.0.0.1:{metrics_port}\"\n\
-         [bank]\nbin = \"970403\"\naccount = \"0011012345678\"\naccount_name = \"BAI DO XE MO PHONG\"\n{}",
-        dir.join("controller.sqlite").display(),
-        lanes_toml(&board_path)
-    );
-    std::fs::write(dir.join("lot-server.toml"), &server_toml)?;
-    std::fs::write(dir.join("controller.toml"), &ctl_toml)?;
+    let (_board_host, board_path) = lot_files::relay_board(relays_tx)?;
+    let ports = lot_files::Ports { broker: broker_port, http: http_port, metrics: metrics_port };
+    lot_files::write(&dir, ports, &board_path)?;
     let mut server_settings = lot_server::settings::Settings::load(&[dir.join("lot-server.toml")])?;
     server_settings.clock = clock.clone();
     let mut ctl_settings = controller::settings::Settings::load(&[dir.join("controller.toml")])?;
     ctl_settings.clock = clock.clone();
-    // Each part connects as its own broker user, with the secret the
-    // server writes on start (the controller and the simulator start after it).
-    ctl_settings.broker.password_file = Some(secret_file(&dir, "demo-controller"));
+    // The simulator's devices connect as their own broker user, with the
+    // secret the server writes on start.
     let mut sim_broker = server_settings.broker.clone();
     sim_broker.username = Some("sim-devices".into());
     sim_broker.password_file = Some(secret_file(&dir, "sim-devices"));

@@ -12,6 +12,8 @@ use sim::settings::Settings;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: parking_runtime::logging::LogArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -41,6 +43,11 @@ enum Command {
     /// in under a minute, its summary and revenue report, then it serves
     /// until Ctrl-C.
     Demo(sim::demo::DemoArgs),
+    /// Busy days on the simulated clock against the lot server and the
+    /// controller as their own processes: memory, database and log sizes,
+    /// and read-to-open p99 each day; fails on growth or drift. The last
+    /// line is JSON.
+    Soak(sim::soak::SoakArgs),
     /// Settlement through the real system: webhook-to-barrier latency and
     /// webhook throughput; the last line is JSON.
     BenchSettle(sim::bench_settle::BenchSettleArgs),
@@ -134,7 +141,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    parking_runtime::logging::init("warn");
+    let log = cli.log;
+    log.init("warn");
     let result = match cli.command {
         Command::BenchSettle(args) => runtime().and_then(|rt| rt.block_on(sim::bench_settle::run(args))),
         Command::Run(args) => runtime().and_then(|rt| {
@@ -144,6 +152,7 @@ fn main() -> ExitCode {
             })
         }),
         Command::Demo(args) => runtime().and_then(|rt| rt.block_on(sim::demo::demo(args))),
+        Command::Soak(args) => runtime().and_then(|rt| rt.block_on(sim::soak::soak(args))),
         Command::Generate { config, seed, visits, out } => generate(&config, seed, visits, &out),
         Command::FromOccupancy { file, lot, day, turnover, seed, out } => {
             from_occupancy(&file, &lot, &day, turnover, seed, &out)
@@ -166,5 +175,18 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's flags and the global `--log-format` fit together:
+    /// clap checks ids, defaults and conflicts, which otherwise fail only
+    /// when the clashing subcommand is run.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

@@ -1,5 +1,5 @@
-//! The bridge: a serial reader (and optionally a directory of camera
-//! frames) for one gate, published onto MQTT as `ReadMsg`s on
+//! The bridge: a serial reader or QR scanner (and optionally a directory
+//! of camera frames) for one gate, published onto MQTT as `ReadMsg`s on
 //! `parking/{lot}/gate/{gate}/read`, with a retained status and last will
 //! on `parking/{lot}/node/{node}/status`.
 
@@ -88,6 +88,12 @@ async fn serial_loop(settings: Settings, topics: Topics, out: mpsc::Sender<OutMs
             let events = tokio::select! {
                 event = rx.recv() => match event {
                     Some(ReaderEvent::Tag { report, at }) => dedup.observe(report.antenna, &report, at),
+                    Some(ReaderEvent::Code { text, at }) => {
+                        if out.send(read_msg(&topics, &r.gate, r.desk, at, Read::Qr { text })).await.is_err() {
+                            return;
+                        }
+                        Vec::new()
+                    }
                     Some(ReaderEvent::Alive(alive)) => {
                         tracing::info!(alive, "reader liveness changed");
                         Vec::new()

@@ -13,6 +13,8 @@ use tag_reader::settings::{Protocol, Settings};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    log: parking_runtime::logging::LogArgs,
 }
 
 #[derive(Subcommand, Debug)]
@@ -48,6 +50,8 @@ enum Command {
 enum CliProtocol {
     R2000,
     Chafon,
+    Scanner,
+    Llrp,
 }
 
 fn fail(e: impl std::fmt::Display) -> ExitCode {
@@ -57,6 +61,7 @@ fn fail(e: impl std::fmt::Display) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let log = cli.log;
     let stdout = std::io::stdout();
     match cli.command {
         Command::CheckConfig { config } => match Settings::load(&config) {
@@ -76,11 +81,16 @@ fn main() -> ExitCode {
             Err(e) => fail(e),
         },
         Command::DecodeFrames { protocol } => {
-            let protocol = match protocol {
-                CliProtocol::R2000 => Protocol::R2000,
-                CliProtocol::Chafon => Protocol::Chafon,
+            let input = std::io::stdin().lock();
+            let decoded = match protocol {
+                CliProtocol::R2000 => tag_reader::cli::decode_frames(Protocol::R2000, input, stdout.lock()),
+                CliProtocol::Chafon => tag_reader::cli::decode_frames(Protocol::Chafon, input, stdout.lock()),
+                CliProtocol::Scanner => tag_reader::cli::decode_frames(Protocol::Scanner, input, stdout.lock()),
+                CliProtocol::Llrp => {
+                    tag_reader::cli::decode_lines(input, stdout.lock(), tag_reader::cli::decode_llrp_line)
+                }
             };
-            match tag_reader::cli::decode_frames(protocol, std::io::stdin().lock(), stdout.lock()) {
+            match decoded {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
             }
@@ -101,7 +111,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(e) => return fail(e),
             };
-            parking_runtime::logging::init("info");
+            log.init("info");
             let runtime = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => return fail(e),
@@ -119,5 +129,18 @@ fn main() -> ExitCode {
                 Err(e) => fail(format!("{e:#}")),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every subcommand's flags and the global `--log-format` fit together:
+    /// clap checks ids, defaults and conflicts, which otherwise fail only
+    /// when the clashing subcommand is run.
+    #[test]
+    fn the_command_line_is_well_formed() {
+        super::Cli::command().debug_assert();
     }
 }

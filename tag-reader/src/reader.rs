@@ -1,10 +1,13 @@
 //! The reader loop: drives a UHF reader over any byte stream (a serial
-//! port, or a pseudo-terminal in tests) and reports its tags.
+//! port, or a pseudo-terminal in tests) and reports its tags; or listens
+//! to a QR scanner and reports its codes.
 //!
 //! R2000 readers are sent real-time inventory commands in a loop, a new one
 //! after each end-of-round frame (or after a round times out). Chafon
 //! readers are polled: an inventory command, the frames of its answer
-//! until the status says no more follow, then a pause.
+//! until the status says no more follow, then a pause. A scanner is sent
+//! nothing: it speaks when it reads a code, so its silence says nothing
+//! about its health; an open port counts as alive.
 //!
 //! The device itself is opened by `parking_runtime::serial::open`, which
 //! retries with back-off while it is unplugged.
@@ -21,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::codec::chafon::{ChafonCodec, ChafonCommand, ChafonFrame};
 use crate::codec::r2000::{R2000Codec, R2000Command, R2000Frame};
+use crate::codec::scanner::ScannerCodec;
 use crate::codec::{CodecStats, TagReport};
 use crate::settings::Protocol;
 
@@ -47,7 +51,7 @@ impl ReaderConfig {
             protocol,
             addr: match protocol {
                 Protocol::R2000 => 0x01,
-                Protocol::Chafon => 0x00,
+                Protocol::Chafon | Protocol::Scanner => 0x00,
             },
             round_timeout: Duration::from_millis(500),
             poll_interval: Duration::from_millis(20),
@@ -61,6 +65,11 @@ impl ReaderConfig {
 pub enum ReaderEvent {
     Tag {
         report: TagReport,
+        at: Timestamp,
+    },
+    /// A scanner's code: a ticket, a phone screen, a barcode.
+    Code {
+        text: String,
         at: Timestamp,
     },
     /// The reader started or stopped answering.
@@ -178,7 +187,31 @@ where
     match config.protocol {
         Protocol::R2000 => drive::<R2000, T>(io, config, events, shutdown).await,
         Protocol::Chafon => drive::<Chafon, T>(io, config, events, shutdown).await,
+        Protocol::Scanner => listen(io, config, events, shutdown).await,
     }
+}
+
+/// A scanner: every code it sends, until the stream ends.
+async fn listen<T: AsyncRead + Unpin>(
+    io: T,
+    config: ReaderConfig,
+    events: mpsc::Sender<ReaderEvent>,
+    shutdown: CancellationToken,
+) -> std::io::Result<CodecStats> {
+    let mut framed = tokio_util::codec::FramedRead::new(io, ScannerCodec::new());
+    let _ = events.send(ReaderEvent::Alive(true)).await;
+    loop {
+        let code = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            code = framed.next() => code,
+        };
+        let Some(code) = code else { break };
+        let event = ReaderEvent::Code { text: code?, at: config.clock.now() };
+        if events.send(event).await.is_err() {
+            break;
+        }
+    }
+    Ok(framed.decoder().stats())
 }
 
 async fn drive<P: Inventory, T: AsyncRead + AsyncWrite + Unpin>(

@@ -25,6 +25,8 @@ pub enum Protocol {
     R2000,
     /// Chafon CF-RU5102 / "UHFReader18".
     Chafon,
+    /// A fixed-mount QR or barcode scanner: a code per line.
+    Scanner,
 }
 
 /// `[reader]`: one serial reader for one gate.

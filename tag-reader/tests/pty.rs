@@ -133,6 +133,7 @@ async fn run_against(protocol: Protocol) -> (HashMap<String, u32>, tag_reader::c
     let player = match protocol {
         Protocol::R2000 => tokio::spawn(play_r2000(device, stop.clone())),
         Protocol::Chafon => tokio::spawn(play_chafon(device, stop.clone())),
+        Protocol::Scanner => panic!("scanners are played in scanner_pty.rs"),
     };
     let (tx, mut rx) = mpsc::channel(64);
     let reader =
@@ -144,6 +145,7 @@ async fn run_against(protocol: Protocol) -> (HashMap<String, u32>, tag_reader::c
             match event {
                 ReaderEvent::Tag { report, .. } => *seen.entry(report.epc.to_string()).or_default() += 1,
                 ReaderEvent::Alive(a) => alive = a,
+                ReaderEvent::Code { text, .. } => panic!("a UHF reader sent a code: {text}"),
             }
             if seen.len() == 2 && seen.values().all(|n| *n >= 5) {
                 break;

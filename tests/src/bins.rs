@@ -303,7 +303,10 @@ pub fn lot_toml(lot: &str) -> String {
 
 /// [`lot_toml`] with the tariffs of `dir`.
 pub fn lot_toml_with_tariffs(lot: &str, dir: &Path) -> String {
-    format!("[lot]\nid = \"{lot}\"\nname = \"t\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n", dir.display())
+    format!(
+        "[lot]\nid = \"{lot}\"\nname = \"Bãi xe Tràng Tiền\"\nzone = \"hanoi-zone-1\"\ntariff_dir = \"{}\"\n",
+        dir.display()
+    )
 }
 
 /// A controller's whole configuration for a test: the lot, an external
@@ -349,12 +352,20 @@ pub const BANK_AND_FOUR_LANES: &str = "[bank]\nbin = \"970403\"\naccount = \"001
 /// `tariff` as the lot's only tariff file; returns it and the `[lot]`
 /// TOML that names that tariff directory.
 pub fn test_dir_with_tariff(name: &str, lot: &str, tariff: &str) -> std::io::Result<(PathBuf, String)> {
-    let dir = std::env::temp_dir().join(format!("parking-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = fresh_dir(name)?;
     std::fs::create_dir_all(dir.join("tariffs"))?;
     std::fs::write(dir.join("tariffs/tariff.toml"), tariff)?;
     let lot_toml = lot_toml_with_tariffs(lot, &dir.join("tariffs"));
     Ok((dir, lot_toml))
+}
+
+/// An empty working directory `parking-{name}-{pid}` for one test,
+/// whatever an earlier run of it left there.
+pub fn fresh_dir(name: &str) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("parking-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 /// A lot server's config: `lot_toml`, Mosquitto on `broker_port`, the API

@@ -79,8 +79,8 @@ pub async fn wait_text(c: &Client, css: &str, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut last = String::new();
     while Instant::now() < deadline {
-        if let Ok(e) = c.find(Locator::Css(css)).await {
-            last = e.text().await.unwrap_or_default();
+        if let Some(text) = text_of(c, css).await {
+            last = text;
             if last.contains(want) {
                 return last;
             }
@@ -92,6 +92,15 @@ pub async fn wait_text(c: &Client, css: &str, want: &str) -> String {
         Err(_) => String::new(),
     };
     panic!("{css} never showed {want:?}; last {last:?}; the page: {page}");
+}
+
+/// The visible text of the first element matching `css`, read in one
+/// script so that a re-render between finding and reading cannot leave a
+/// stale element; `None` when nothing matches.
+pub async fn text_of(c: &Client, css: &str) -> Option<String> {
+    let script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;";
+    let v = c.execute(script, vec![serde_json::json!(css)]).await.expect("the page runs a script");
+    v.as_str().map(str::to_owned)
 }
 
 /// Clicks `css`, finding it again if the page re-rendered it between the

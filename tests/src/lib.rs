@@ -9,6 +9,7 @@
 //! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts;
 //! - [`proxy`]: a TCP proxy a test can cut, to cut one process off its broker;
 //! - [`postgres`]: a PostgreSQL server that a test starts, kills and restarts;
+//! - [`tls`]: a test certificate authority and a loopback HTTPS server;
 //! - [`scenario`]: a lot of server, controller and `sim run` processes, and the books they must keep;
 //! - [`wait`]: waiting for a condition with a deadline, or holding the scenario's own time;
 //! - `structure` checks live in `tests/structure.rs`.
@@ -28,4 +29,5 @@ pub mod mqtt;
 pub mod postgres;
 pub mod proxy;
 pub mod scenario;
+pub mod tls;
 pub mod wait;

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, Locator};
 use parking_tests::bins::{self, api};
 use parking_tests::browser::{
-    axe, browser, click, overflow, shot, start_chromedriver, submit_login, submit_token, wait_text,
+    axe, browser, click, overflow, shot, start_chromedriver, submit_login, submit_token, text_of, wait_text,
 };
 use parking_tests::devices::epc_text;
 use parking_tests::mosquitto::free_port;
@@ -150,7 +150,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     wait::hold(Duration::from_millis(300)).await;
     let still_open = c.execute("return document.getElementById('open-dialog').open", vec![]).await.unwrap();
     assert_eq!(still_open, json!(true));
-    let decision = c.find(Locator::Css(".lane[data-gate=\"exit-1\"] .decision")).await.unwrap().text().await.unwrap();
+    let decision = text_of(&c, ".lane[data-gate=\"exit-1\"] .decision").await.unwrap_or_default();
     assert!(!decision.contains("Mở tay"), "{decision}");
     c.find(Locator::Css("#open-reason")).await.unwrap().select_by_value("equipment_fault").await.unwrap();
     c.find(Locator::Css("#open-note")).await.unwrap().send_keys("Barie kẹt, mở cho xe cứu thương").await.unwrap();
@@ -172,7 +172,7 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     wait_text(&c, "#alarm-count", "1").await;
     assert!(c.title().await.unwrap().starts_with("(1) "), "{}", c.title().await.unwrap());
     shot(&c, "05-alarm-badge.png").await;
-    c.find(Locator::Css("#alarm-rows button.ack")).await.unwrap().click().await.unwrap();
+    click(&c, "#alarm-rows button.ack").await;
     wait_text(&c, "#alarm-rows .state", "đã tiếp nhận").await;
     wait::until(10, "the badge to clear once acknowledged", || async {
         c.execute("return document.getElementById('alarm-count').hidden", vec![]).await.unwrap() == json!(true)
@@ -187,8 +187,8 @@ async fn an_operator_watches_the_gates_opens_by_hand_and_a_tax_officer_reads_it(
     for _ in 0..50 {
         c.find(Locator::Css("#report-form button[type=submit]")).await.unwrap().click().await.unwrap();
         tokio::time::sleep(Duration::from_millis(200)).await;
-        if let Ok(e) = c.find(Locator::Css(".mismatch-manual_open")).await {
-            listed = e.text().await.unwrap();
+        if let Some(text) = text_of(&c, ".mismatch-manual_open").await {
+            listed = text;
             break;
         }
     }

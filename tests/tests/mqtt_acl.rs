@@ -193,3 +193,65 @@ async fn one_controller_cannot_pose_as_another() {
     server.kill();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The broker users `lot-server node export --mosquitto` writes work in a
+/// real Mosquitto: each node's secret against its `$6$` hash, and each
+/// node's grant as its ACL block.
+#[tokio::test]
+#[ignore = "needs Mosquitto (PARKING_TEST_MOSQUITTO); .ci/run runs it"]
+async fn the_exported_users_work_in_mosquitto() {
+    let dir = bins::fresh_dir("export").unwrap();
+    let cfg = dir.join("lot-server.toml");
+    std::fs::write(&cfg, bins::server_toml(&bins::lot_toml(LOT), 1883, free_port(), &dir, "")).unwrap();
+    let add = |node: &str, kind: &str, gates: &[&str]| {
+        let path = parking_tests::embedded::add_node(&cfg, node, kind, gates, None).unwrap();
+        std::fs::read_to_string(path).unwrap()
+    };
+    let (srv, ctl_a, _ctl_b) =
+        (add("srv", "server", &[]), add("ctl-a", "controller", &["entry-1"]), add("ctl-b", "controller", &["entry-2"]));
+    let out = bins::command("lot-server")
+        .args(["node", "export", "--mosquitto"])
+        .arg(dir.join("mosquitto"))
+        .arg("--config")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let passwd = std::fs::read_to_string(dir.join("mosquitto/passwd")).unwrap();
+    assert!(passwd.lines().all(|l| l.contains(":$6$")) && !passwd.contains(&ctl_a), "{passwd}");
+    let broker = Broker::start_with(&format!(
+        "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+        dir.join("mosquitto/passwd").display(),
+        dir.join("mosquitto/acl").display()
+    ))
+    .expect("start mosquitto");
+
+    let (_c, mut ev) = connect(broker.port, "ctl-a-wrong", Some(("ctl-a", "not-its-secret")));
+    assert!(connack(&mut ev).await.is_err(), "a wrong secret accepted");
+    let (_c, mut ev) = connect(broker.port, "ctl-b-with-a", Some(("ctl-b", &ctl_a)));
+    assert!(connack(&mut ev).await.is_err(), "one node's secret accepted for another");
+    let (watch, mut watch_ev) = connect(broker.port, "srv", Some(("srv", &srv)));
+    connack(&mut watch_ev).await.expect("the server node's secret works");
+    watch.subscribe(format!("parking/{LOT}/gate/+/event"), QoS::AtLeastOnce).await.unwrap();
+    let (a, mut a_ev) = connect(broker.port, "ctl-a", Some(("ctl-a", &ctl_a)));
+    connack(&mut a_ev).await.expect("a controller's secret works");
+    tokio::spawn(async move { while a_ev.poll().await.is_ok() {} });
+    // Wait for the subscription before publishing.
+    loop {
+        if let Event::Incoming(Packet::SubAck(_)) = watch_ev.poll().await.unwrap() {
+            break;
+        }
+    }
+    a.publish(format!("parking/{LOT}/gate/entry-2/event"), QoS::AtLeastOnce, false, "posing as b").await.unwrap();
+    a.publish(format!("parking/{LOT}/gate/entry-1/event"), QoS::AtLeastOnce, false, "its own").await.unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Event::Incoming(Packet::Publish(p)) = watch_ev.poll().await.unwrap() {
+                return String::from_utf8_lossy(&p.payload).into_owned();
+            }
+        }
+    })
+    .await
+    .expect("the controller's own event arrives");
+    assert_eq!(got, "its own", "the event for another controller's gate got through");
+}

@@ -4,7 +4,7 @@
 //!   controller whose barriers are on a Modbus relay board over a pty, a
 //!   simulated clock) replays a seeded day; nothing may be lost or
 //!   counted twice, and the revenue booked must be the tariff's, to the
-//!   đồng;
+//!   đồng; its write-ahead log is empty after the stop;
 //! - `sim run`: the same checks against a lot server and a controller
 //!   running as their own processes on Mosquitto, replaying a trace file.
 
@@ -73,6 +73,10 @@ fn the_demo_replays_a_seeded_day_to_the_dong() {
     }
     // The lot's books are on disk: its database and the invoices issued.
     assert!(dir.join("lot-server.sqlite").exists());
+    // Its write-ahead log is bounded, and emptied at the clean stop.
+    let wal = std::fs::metadata(dir.join("lot-server.sqlite-wal")).map_or(0, |m| m.len());
+    assert!(wal < 64 << 20, "the WAL is {wal} bytes after the demo");
+    assert_eq!(wal, 0, "the stop checkpoints and truncates the WAL");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -154,9 +154,9 @@ pub async fn run(args: BenchArgs, broker: &str) -> anyhow::Result<()> {
     println!(
         "read published -> barrier command received, ms: p50 {p50:.3}  p99 {p99:.3}  p99.9 {p999:.3}  max {max:.3}"
     );
-    let journal = &shared.metrics.journal_ms;
-    let (count, sum) = (journal.get_sample_count(), journal.get_sample_sum());
-    let journal_p99 = histogram_quantile(journal, 0.99);
+    let journal = &shared.metrics.journal_seconds;
+    let (count, sum) = (journal.get_sample_count(), journal.get_sample_sum() * 1e3);
+    let journal_p99 = histogram_quantile(journal, 0.99) * 1e3;
     println!(
         "decision -> journaled (committed, fsynced): {count} batches, mean {:.2} ms, p99 <= {journal_p99:.2} ms",
         if count == 0 { 0.0 } else { sum / count as f64 }

@@ -85,3 +85,38 @@ async fn the_same_event_cannot_be_journaled_twice() {
     assert_eq!(j.unacked().await.unwrap().len(), 1, "the failed batch left nothing behind");
     std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
 }
+
+#[tokio::test]
+async fn a_lanes_last_open_survives_a_restart_until_its_vehicle_passes() {
+    let path = temp_db("last-open");
+    let gate: parking_core::GateId = "exit-1".parse().unwrap();
+    let open = LastOpen {
+        key: "PT1.hn-01.entry-1.64.1800000000.car.00000000000000000000".into(),
+        at: Timestamp::from_unix_millis(1_800_000_000_123).unwrap(),
+    };
+    let other: parking_core::GateId = "entry-1".parse().unwrap();
+    let tag = LastOpen { key: "E2000000000000000000000A".into(), at: open.at };
+    {
+        let mut j = Journal::open(&path, parking_runtime::Clock::wall()).await.unwrap();
+        let opened = [
+            LotChange::Opened { gate: gate.clone(), open: open.clone() },
+            LotChange::Opened { gate: other.clone(), open: tag },
+        ];
+        j.commit(&[], &opened).await.unwrap();
+        // The entry lane's vehicle crossed; the exit's did not.
+        j.commit(&[], &[LotChange::Passed { gate: other }]).await.unwrap();
+    }
+    let mut j = Journal::open(&path, parking_runtime::Clock::wall()).await.unwrap();
+    let restored: Vec<_> = j
+        .restore()
+        .await
+        .unwrap()
+        .changes
+        .into_iter()
+        .filter_map(|c| match c {
+            LotChange::Opened { gate, open } => Some((gate, open)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(restored, [(gate, open)]);
+}

@@ -1,6 +1,7 @@
-//! Lane devices: in-process serial readers, barriers (MQTT, simulated, or
-//! Modbus relay boards shared by several lanes, whose discrete inputs are
-//! the loop detectors), and the `/metrics` and `/health` endpoint.
+//! Lane devices: barriers (MQTT, simulated, or Modbus relay boards shared
+//! by several lanes, whose discrete inputs are the loop detectors), and
+//! the `/metrics` and `/health` endpoint. In-process readers are in
+//! `readers`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -9,14 +10,12 @@ use std::time::{Duration, Instant};
 use parking_core::gate::Input;
 use parking_core::wire::{AlarmKind, BarrierState, Topics};
 use parking_runtime::mqtt::OutMsg;
-use tag_reader::dedup::{DedupConfig, DedupEvent, Deduplicator};
-use tag_reader::reader::{self, ReaderConfig, ReaderEvent};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::{EngineMsg, Shared};
 use crate::barrier::{Barrier, MqttBarrier, RelayBoard, SimulatedBarrier};
-use crate::settings::{BarrierSettings, LoopSource, ReaderSource, Settings};
+use crate::settings::{BarrierSettings, LoopSource, Settings};
 
 /// A relay board being planned: its pulse queue, lanes, baud and address.
 type BoardPlan = (mpsc::Sender<(usize, u16)>, Vec<BoardLane>, u32, u8);
@@ -226,82 +225,6 @@ impl Board {
                         }
                     }
                 }
-            }
-        }
-    }
-}
-
-/// Starts the in-process serial reader of each lane that has one.
-pub fn spawn_readers(
-    settings: &Settings,
-    engine: mpsc::Sender<EngineMsg>,
-    shared: &Arc<Shared>,
-    shutdown: &CancellationToken,
-) {
-    for (lane, l) in settings.lanes.iter().enumerate() {
-        if let ReaderSource::Serial { protocol, port, baud, address } = &l.reader {
-            let mut config = ReaderConfig::new(*protocol, shared.clock.clone());
-            if let Some(a) = address {
-                config.addr = *a;
-            }
-            let dedup = DedupConfig { window_ms: l.dedup_window_ms, ..DedupConfig::default() };
-            let task = SerialReader { lane, port: port.clone(), baud: *baud, config, dedup };
-            tokio::spawn(task.run(engine.clone(), Arc::clone(shared), shutdown.clone()));
-        }
-    }
-}
-
-struct SerialReader {
-    lane: usize,
-    port: String,
-    baud: u32,
-    config: ReaderConfig,
-    dedup: DedupConfig,
-}
-
-impl SerialReader {
-    async fn run(self, engine: mpsc::Sender<EngineMsg>, shared: Arc<Shared>, shutdown: CancellationToken) {
-        let mut dedup: Deduplicator<u8> = Deduplicator::new(self.dedup);
-        loop {
-            let opened = parking_runtime::serial::open(&self.port, self.baud, &shutdown, |e| {
-                tracing::error!(port = %self.port, error = %e, "cannot open the reader; retrying");
-                shared.health.update(self.lane, |h| h.reader_alive = false);
-            });
-            let Some(io) = opened.await else { return };
-            let (tx, mut rx) = mpsc::channel(1024);
-            let stop = shutdown.child_token();
-            let reader = tokio::spawn(reader::run(io, self.config.clone(), tx, stop.clone()));
-            while let Some(event) = rx.recv().await {
-                match event {
-                    ReaderEvent::Tag { report, at } => {
-                        let received = Instant::now();
-                        for e in dedup.observe(report.antenna, &report, at) {
-                            if let DedupEvent::Present { presence, .. } = e {
-                                let msg = EngineMsg::Input { lane: self.lane, input: Input::Tag(presence), received };
-                                if engine.send(msg).await.is_err() {
-                                    stop.cancel();
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                    ReaderEvent::Alive(alive) => {
-                        shared.health.update(self.lane, |h| h.reader_alive = alive);
-                        if !alive {
-                            let detail = format!("reader on {} stopped answering", self.port);
-                            let msg = EngineMsg::Alarm { lane: self.lane, alarm: AlarmKind::ReaderOffline, detail };
-                            let _ = engine.send(msg).await;
-                        }
-                    }
-                }
-                // Presences end by time; a tick per event keeps memory flat.
-                dedup.tick(shared.clock.now());
-            }
-            stop.cancel();
-            match reader.await {
-                Ok(Ok(stats)) => tracing::info!(?stats, "reader loop ended"),
-                Ok(Err(e)) => tracing::error!(port = %self.port, error = %e, "reader line failed; reopening"),
-                Err(e) => tracing::error!(error = %e, "reader task failed"),
             }
         }
     }

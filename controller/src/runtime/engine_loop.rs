@@ -9,7 +9,7 @@ use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parking_core::gate::Input;
+use parking_core::gate::{Input, LotChange};
 use parking_core::wire::{self, BarrierState, GateTopic, Topics, V1};
 use parking_core::{GateId, Timestamp};
 use parking_runtime::mqtt::OutMsg;
@@ -79,10 +79,12 @@ impl EngineLoop {
             }
             EngineMsg::Command { lane, command } => self.engine.command(lane, command, t, outs),
             EngineMsg::Alarm { lane, alarm, detail } => self.engine.alarm(lane, alarm, detail, t, outs),
-            EngineMsg::Peer(event) => {
+            EngineMsg::Peer { event, ack } => {
                 self.engine.apply_peer(&event);
-                // The lot-state changes it made go to the journal.
-                self.perform(outs, None).await;
+                // The lot-state changes it made go to the journal; the
+                // broker hears the event was received once they are there.
+                let changes = self.engine.take_changes();
+                self.commit(Vec::new(), changes, ack.map(Deferred::Ack).into_iter().collect()).await;
             }
             EngineMsg::Snapshot { lists, payload } => {
                 let version = lists.version;
@@ -133,7 +135,7 @@ impl EngineLoop {
             match out {
                 Out::Pulse { lane, ms } => {
                     if let Some(r) = received {
-                        self.shared.metrics.decision_us.observe(r.elapsed().as_secs_f64() * 1e6);
+                        self.shared.metrics.decision_seconds.observe(r.elapsed().as_secs_f64());
                     }
                     actions.push(Deferred::Pulse { lane, ms, received });
                 }
@@ -170,6 +172,12 @@ impl EngineLoop {
             }
         }
         let changes = self.engine.take_changes();
+        self.commit(entries, changes, actions).await;
+    }
+
+    /// Hands events, lot-state changes and what follows them to the
+    /// journal task, if there is anything.
+    async fn commit(&mut self, entries: Vec<Entry>, changes: Vec<LotChange>, actions: Vec<Deferred>) {
         if !entries.is_empty() || !changes.is_empty() || !actions.is_empty() {
             let msg = JournalMsg::Commit { entries, changes, actions, decided: Instant::now() };
             if self.journal.send(msg).await.is_err() {

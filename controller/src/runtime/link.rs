@@ -2,7 +2,10 @@
 //!
 //! A persistent session (clean session off), so commands and
 //! acknowledgements published while the controller was away are delivered
-//! when it returns; the lists and tariff are retained. A payload that does
+//! when it returns; the lists and tariff are retained. Another
+//! controller's entry or exit is acknowledged to the broker only once the
+//! lot-state change it makes is journaled: a controller killed in between
+//! gets it again when it comes back. A payload that does
 //! not decode is logged with its topic and dropped: it can never stop a
 //! lane. Commands carry an id, and a redelivered one is applied once.
 
@@ -17,6 +20,8 @@ use parking_core::wire::{
 use parking_core::{GateId, Plate};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
+
+use parking_runtime::mqtt::Ack;
 
 use super::EngineMsg;
 use crate::settings::{LoopSource, Settings};
@@ -99,8 +104,8 @@ pub async fn run(
 
 impl parking_runtime::mqtt::OnMessage for Router {
     /// False once the engine is gone: we are shutting down.
-    async fn on_message(&mut self, msg: rumqttc::Publish) -> bool {
-        self.route(&msg.topic, &msg.payload).await
+    async fn on_message(&mut self, msg: rumqttc::Publish, ack: Ack) -> bool {
+        self.route(&msg.topic, &msg.payload, ack).await
     }
 }
 
@@ -114,19 +119,35 @@ struct Router {
 }
 
 impl Router {
-    /// Routes one message; false when the receivers are gone.
-    async fn route(&mut self, topic: &str, payload: &bytes::Bytes) -> bool {
+    /// Routes one message; false when the receivers are gone. Another
+    /// controller's entry or exit is acknowledged to the broker once the
+    /// lot state it changes is journaled (the journal task sends `ack`);
+    /// everything else once handed on.
+    async fn route(&mut self, topic: &str, payload: &bytes::Bytes, ack: Ack) -> bool {
         let received = Instant::now();
-        let msg = match self.decode(topic, payload, received) {
-            Ok(Some(Routed::Engine(m))) => m,
-            Ok(Some(Routed::Ack(a))) => return self.acks.send(a).await.is_ok(),
-            Ok(None) => return true,
+        let (msg, ack) = match self.decode(topic, payload, received) {
+            Ok(Some(Routed::Peer(event))) => (EngineMsg::Peer { event, ack: Some(ack) }, None),
+            Ok(Some(Routed::Engine(m))) => (m, Some(ack)),
+            Ok(Some(Routed::Ack(a))) => {
+                let handed = self.acks.send(a).await.is_ok();
+                ack.send();
+                return handed;
+            }
+            Ok(None) => {
+                ack.send();
+                return true;
+            }
             Err(e) => {
                 tracing::warn!(topic, error = %e, "message refused");
+                ack.send();
                 return true;
             }
         };
-        self.engine.send(msg).await.is_ok()
+        let handed = self.engine.send(msg).await.is_ok();
+        if let Some(ack) = ack {
+            ack.send();
+        }
+        handed
     }
 
     fn decode(&mut self, topic: &str, payload: &bytes::Bytes, received: Instant) -> Result<Option<Routed>, String> {
@@ -188,7 +209,7 @@ impl Router {
                 if !matches!(event.kind, GateEventKind::Entry { .. } | GateEventKind::Exit { .. }) {
                     return Ok(None);
                 }
-                Routed::Engine(EngineMsg::Peer(Box::new(event)))
+                Routed::Peer(Box::new(event))
             }
             Topic::Gate { gate, kind: GateTopic::Loop, .. } => {
                 let lane = lane_of(&gate)?;
@@ -203,5 +224,7 @@ impl Router {
 
 enum Routed {
     Engine(EngineMsg),
+    /// Another controller's entry or exit: acknowledged once journaled.
+    Peer(Box<GateEvent>),
     Ack(EventAck),
 }

@@ -24,6 +24,10 @@ pub struct LaneConfig {
     pub min_plate_confidence: f32,
     /// How long a plate read counts for the tag decision that follows it.
     pub plate_valid_ms: u32,
+    /// The credential of the lane's last open, read again at the lane
+    /// before its vehicle crossed the loop and within this, opens again
+    /// (the first open may never have reached the barrier).
+    pub reopen_within_ms: u32,
     /// A tag that is not inside tries to leave.
     pub exit_without_entry: ExitWithoutEntry,
 }

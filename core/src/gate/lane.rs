@@ -10,6 +10,7 @@ use super::lot::{Inside, LotState};
 use super::safety::Safety;
 
 mod exit;
+mod reopen;
 pub use super::config::{ExitWithoutEntry, LaneConfig};
 use super::ticket::{Ticket, TicketKey};
 use super::{Action, Input, alarm, emit};
@@ -77,6 +78,7 @@ impl Lane {
 
     /// Decides what to do about `input` at `now`.
     pub fn handle(&mut self, input: Input, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
+        let passage = matches!(input, Input::Loop { occupied: false });
         let mut out = match input {
             Input::Tag(p) => self.on_tag(p, now, ctx),
             Input::Qr(text) => self.on_qr(&text, now, ctx),
@@ -111,6 +113,10 @@ impl Lane {
             }
             Input::Tick => Vec::new(),
         };
+        if passage {
+            self.forget_open_once_passed(ctx);
+        }
+        self.remember_open(&out, now, ctx);
         out.extend(self.safety.on_tick(now, &self.cfg));
         out
     }
@@ -220,6 +226,9 @@ impl Lane {
         match self.cfg.direction {
             Direction::Entry => {
                 if ctx.lot.inside.contains_key(&p.epc) {
+                    if let Some(out) = self.reopen(&p.epc.to_string(), now, ctx) {
+                        return out;
+                    }
                     let detail = format!("tag {} is already inside", p.epc);
                     return vec![
                         emit(GateEventKind::Denied { credential, reason: DenyReason::AlreadyInside }),

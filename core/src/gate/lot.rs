@@ -1,6 +1,7 @@
 //! What all lanes of one controller share: the vehicles inside (for
 //! anti-passback and exit fees), the tickets already used, the next ticket
-//! serial, and what the server says is still owed.
+//! serial, each lane's last open whose vehicle has not yet been seen to
+//! pass, and what the server says is still owed.
 //!
 //! A lot with several controllers numbers its tickets lot-wide: controller
 //! `index` (0 to [`TICKET_SERIES`] − 1) issues serials `n × 64 + index`,
@@ -15,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::ids::Epc;
+use crate::ids::{Epc, GateId};
 use crate::money::Vnd;
 use crate::payment_code::PaymentCode;
 use crate::timestamp::Timestamp;
@@ -26,6 +27,18 @@ use crate::vehicle::VehicleClass;
 pub struct Inside {
     pub entered_at: Timestamp,
     pub class: VehicleClass,
+}
+
+/// A lane's last open, kept until its vehicle crosses the loop: if the
+/// open never reached the barrier (the controller died between journaling
+/// the passage and pulsing), the same credential at the same lane opens it
+/// again, with no second event and no second charge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastOpen {
+    /// The credential as read: the EPC, the QR text (a ticket, printed
+    /// here or at the entry), or the plate.
+    pub key: String,
+    pub at: Timestamp,
 }
 
 /// How many controllers can number tickets in one lot.
@@ -49,6 +62,15 @@ pub enum LotChange {
     TicketSerial {
         next: u64,
     },
+    /// The lane at `gate` opened for `open.key`.
+    Opened {
+        gate: GateId,
+        open: LastOpen,
+    },
+    /// The vehicles the lane at `gate` opened for have crossed its loop.
+    Passed {
+        gate: GateId,
+    },
 }
 
 /// State shared by all lanes of a controller.
@@ -66,6 +88,8 @@ pub struct LotState {
     pub next_ticket_serial: u64,
     /// This controller's place in the lot's ticket numbering.
     pub series: u8,
+    /// Each lane's last open whose vehicle has not been seen to pass.
+    pub last_open: HashMap<GateId, LastOpen>,
     /// Changes since the last [`LotState::take_changes`].
     changes: Vec<LotChange>,
 }
@@ -84,6 +108,19 @@ impl LotState {
             self.changes.push(LotChange::Left { epc: epc.clone() });
         }
         was
+    }
+
+    /// The lane at `gate` opened for `open.key`.
+    pub fn opened(&mut self, gate: GateId, open: LastOpen) {
+        self.changes.push(LotChange::Opened { gate: gate.clone(), open: open.clone() });
+        self.last_open.insert(gate, open);
+    }
+
+    /// Every vehicle the lane at `gate` opened for has crossed its loop.
+    pub fn passed(&mut self, gate: &GateId) {
+        if self.last_open.remove(gate).is_some() {
+            self.changes.push(LotChange::Passed { gate: gate.clone() });
+        }
     }
 
     /// A ticket let its vehicle out; it cannot be used again.
@@ -143,6 +180,12 @@ impl LotState {
                 self.used_tickets.insert(serial);
             }
             LotChange::TicketSerial { next } => self.next_ticket_serial = self.next_ticket_serial.max(next),
+            LotChange::Opened { gate, open } => {
+                self.last_open.insert(gate, open);
+            }
+            LotChange::Passed { gate } => {
+                self.last_open.remove(&gate);
+            }
         }
     }
 }
@@ -174,6 +217,27 @@ mod tests {
         assert!(again.used_tickets.contains(&0));
         assert_eq!(again.next_ticket_serial, 1);
         assert!(again.take_changes().is_empty(), "restoring logs nothing");
+    }
+
+    #[test]
+    fn a_lanes_last_open_lasts_until_its_vehicle_passes() {
+        let gate: GateId = "exit-1".parse().unwrap();
+        let open = LastOpen { key: "E2000000000000000000000A".into(), at: Timestamp::UNIX_EPOCH };
+        let mut lot = LotState::default();
+        lot.opened(gate.clone(), open.clone());
+        let mut restarted = LotState::default();
+        for c in lot.take_changes() {
+            restarted.restore(c);
+        }
+        assert_eq!(restarted.last_open.get(&gate), Some(&open), "a restart keeps it");
+        lot.passed(&gate);
+        lot.passed(&gate);
+        let changes = lot.take_changes();
+        assert_eq!(changes, [LotChange::Passed { gate: gate.clone() }], "passing twice logs once");
+        for c in changes {
+            restarted.restore(c);
+        }
+        assert!(restarted.last_open.is_empty());
     }
 
     #[test]

@@ -41,7 +41,7 @@ use crate::wire::{AlarmKind, GateEventKind, ManualOpenReason, TagPresence};
 pub use config::{ExitWithoutEntry, LaneConfig};
 pub use lane::{Context, Lane};
 pub use lists::{EdgeLists, ListsError};
-pub use lot::{Inside, LotChange, LotState, TICKET_SERIES};
+pub use lot::{Inside, LastOpen, LotChange, LotState, TICKET_SERIES};
 pub use ticket::{Ticket, TicketError, TicketKey, stay_code_for_serial};
 
 /// What a lane is told.

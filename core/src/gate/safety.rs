@@ -39,6 +39,11 @@ impl Safety {
         deadline
     }
 
+    /// How many opens still wait for their vehicle to cross.
+    pub(super) fn pending(&self) -> usize {
+        self.opens.len()
+    }
+
     pub(super) fn on_loop(&mut self, occupied: bool, now: Timestamp, cfg: &LaneConfig) -> Vec<Action> {
         if occupied {
             self.loop_since = Some(now);

@@ -101,6 +101,7 @@ fn config(gate: &str, direction: Direction) -> LaneConfig {
         ticket_class: VehicleClass::Car,
         min_plate_confidence: 0.8,
         plate_valid_ms: 10_000,
+        reopen_within_ms: 300_000,
         exit_without_entry: ExitWithoutEntry::OpenAndCharge,
     }
 }
@@ -163,6 +164,8 @@ fn registered_tag_enters_once_then_anti_passback_refuses() {
     assert_eq!(pulses(&a), 1);
     assert!(matches!(events(&a)[..], [GateEventKind::Entry { class: VehicleClass::Car, .. }]));
     assert!(w.state.inside.contains_key(&ACCOUNT_TAG.parse().unwrap()));
+    w.run(&mut entry, Input::Loop { occupied: true }, at("09:00:03"));
+    w.run(&mut entry, Input::Loop { occupied: false }, at("09:00:04"));
     let again = w.run(&mut entry, tag(ACCOUNT_TAG, at("09:05:00")), at("09:05:00"));
     assert_eq!(pulses(&again), 0);
     assert_eq!(denial(&again), Some(DenyReason::AlreadyInside));
@@ -337,3 +340,4 @@ fn lists_move_forward_whole_or_not_at_all() {
 
 mod exit;
 mod props;
+mod reopen;

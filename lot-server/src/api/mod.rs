@@ -249,12 +249,17 @@ async fn attribute(State(state): State<AppState>, req: Request, next: Next) -> R
     response
 }
 
-/// Counts requests by route template, so ids do not explode the labels.
+/// Counts and times requests by route template, so ids do not explode
+/// the labels.
 async fn count(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let started = std::time::Instant::now();
     let response = next.run(req).await;
-    state.0.metrics.http_requests.with_label_values(&[&method, &route, response.status().as_str()]).inc();
+    let status = response.status();
+    let labels = [method.as_str(), route.as_str(), status.as_str()];
+    state.0.metrics.http_requests.with_label_values(&labels).inc();
+    state.0.metrics.http_seconds.with_label_values(&labels).observe(started.elapsed().as_secs_f64());
     response
 }
 

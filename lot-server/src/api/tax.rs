@@ -13,6 +13,7 @@ use sqlx::Row as _;
 use super::{ApiError, AppState, Params};
 use crate::tax::export::{self, ExportFormat};
 use crate::tax::report::{self, ReportError, ReportQuery};
+use crate::tax::sheet_words::Lang;
 
 pub(super) fn read_routes() -> Router<AppState> {
     Router::new()
@@ -40,6 +41,8 @@ struct RevenueParams {
     class: Option<String>,
     channel: Option<String>,
     format: Option<ExportFormat>,
+    /// The workbook's language: vi (default) or en.
+    lang: Option<Lang>,
 }
 
 async fn revenue(State(s): State<AppState>, Params(p): Params<RevenueParams>) -> Result<Response, ApiError> {
@@ -47,7 +50,8 @@ async fn revenue(State(s): State<AppState>, Params(p): Params<RevenueParams>) ->
     let q = ReportQuery::new(&lot, &p.from, &p.to, p.class, p.channel.as_deref())?;
     let r = report::revenue(&s.0.db, &q, s.0.clock.now()).await?;
     let format = p.format.unwrap_or(ExportFormat::Json);
-    let body = export::export(&r, format).map_err(|e| ApiError::Unexpected(e.to_string()))?;
+    let body =
+        export::export(&r, format, p.lang.unwrap_or_default()).map_err(|e| ApiError::Unexpected(e.to_string()))?;
     let name = format!("attachment; filename=\"revenue-{}-{}-{}.{}\"", r.lot, r.from, r.to, format.extension());
     Ok(([(header::CONTENT_TYPE, format.content_type().to_owned()), (header::CONTENT_DISPOSITION, name)], body)
         .into_response())

@@ -65,6 +65,16 @@ fn check_lot(lot: &LotConfig, listen: std::net::SocketAddr, now: parking_core::T
         "  transfer notifications: {}",
         if providers.is_empty() { "none configured".into() } else { providers.join(", ") }
     );
+    if let Some(p) = &k.sepay_poll {
+        parking_runtime::https::HttpsClient::new("settlement.sepay_poll.ca_file", p.ca_file.as_deref())?;
+        println!("  reconciliation: {} every {} s", p.base_url, p.every_secs.max(1));
+    }
+    let sink = match crate::tax::invoice_api::Sink::from_settings(&lot.invoice)? {
+        crate::tax::invoice_api::Sink::Drop(d) => d.dir.display().to_string(),
+        crate::tax::invoice_api::Sink::Api(_) => {
+            lot.invoice.api.as_ref().map(|a| format!("the provider's API at {}", a.url)).unwrap_or_default()
+        }
+    };
     use crate::tax::receipts::ReceiptKeys;
     let receipts = match &lot.invoice.receipt_secret {
         Some(secret) => {
@@ -87,7 +97,7 @@ fn check_lot(lot: &LotConfig, listen: std::net::SocketAddr, now: parking_core::T
             i.series(now),
             i.seller.name,
             i.seller.tax_code,
-            lot.invoice.drop_dir.display(),
+            sink,
             if lot.invoice.topups { "; top-ups invoiced" } else { "" }
         ),
         None => println!("  invoices: no seller configured ([invoice]): sales wait for their invoices"),

@@ -4,6 +4,7 @@
 //! Parts:
 //! - this file: the configuration a command reads and the lot it names;
 //! - [`check`]: `check-config` and `migrate`;
+//! - [`backup`]: `backup` and `restore` of a lot's SQLite database;
 //! - [`token`]: `token create|list|revoke`;
 //! - [`node`]: `node add|list|remove|export`: the broker's users;
 //! - [`user`]: `user create|list|disable|enable|reset-password`;
@@ -19,6 +20,7 @@ use clap::Args;
 use crate::db::Db;
 use crate::settings::{LotConfig, Settings};
 
+pub mod backup;
 pub mod check;
 pub mod ledger;
 pub mod node;

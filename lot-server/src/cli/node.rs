@@ -88,7 +88,13 @@ pub async fn run(command: NodeCommand) -> anyhow::Result<()> {
             println!("node {node} removed; its secret no longer works");
         }
         NodeCommand::Export { target, mosquitto } => {
-            let list = nodes::list(&users(&target).await?.2).await?;
+            // As the server does on start: a fresh install exports its
+            // configured nodes (their secret files written) before the
+            // server has ever reached the broker it exports for.
+            let (settings, _, db) = users(&target).await?;
+            let first = lot_config(&settings, None)?.lot.id;
+            nodes::provision::provision(&db, &settings.nodes, &first, settings.clock.now_ms()).await?;
+            let list = nodes::list(&db).await?;
             let [passwd, acl] = nodes::export::write(&mosquitto, &list)?;
             println!("{} nodes: {} (password_file) and {} (acl_file)", list.len(), passwd.display(), acl.display());
             if !list.iter().any(|n| matches!(n.role, NodeKind::Server)) {

@@ -27,6 +27,9 @@ pub struct ReportArgs {
     pub channel: Option<String>,
     #[arg(long, value_enum, default_value = "json")]
     pub format: crate::tax::export::ExportFormat,
+    /// The XLSX workbook's language: its sheets, headers and labels.
+    #[arg(long, value_enum, default_value = "vi")]
+    pub lang: crate::tax::sheet_words::Lang,
     /// Write here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -34,12 +37,12 @@ pub struct ReportArgs {
 
 /// Writes the report.
 pub async fn run(args: ReportArgs) -> anyhow::Result<()> {
-    let ReportArgs { target, from, to, class, channel, format, out } = args;
+    let ReportArgs { target, from, to, class, channel, format, lang, out } = args;
 
     let (settings, lot, db) = database(&target).await?;
     let q = crate::tax::report::ReportQuery::new(lot.lot.id.as_str(), &from, &to, class, channel.as_deref())?;
     let r = crate::tax::report::revenue(&db, &q, settings.clock.now()).await?;
-    let bytes = crate::tax::export::export(&r, format)?;
+    let bytes = crate::tax::export::export(&r, format, lang)?;
     match out {
         Some(path) => {
             std::fs::write(&path, &bytes).with_context(|| format!("cannot write {}", path.display()))?;

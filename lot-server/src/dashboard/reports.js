@@ -10,7 +10,7 @@ $("report-form").addEventListener("submit", (ev) => { ev.preventDefault(); loadR
 async function loadReport() {
   const q = `from=${$("rep-from").value}&to=${$("rep-to").value}`;
   $("rep-csv").href = BASE + `/api/v1/reports/revenue?${q}&format=csv`;
-  $("rep-xlsx").href = BASE + `/api/v1/reports/revenue?${q}&format=xlsx`;
+  $("rep-xlsx").href = BASE + `/api/v1/reports/revenue?${q}&format=xlsx&lang=${lang}`;
   let rep;
   try { rep = await api("GET", `/api/v1/reports/revenue?${q}`); } catch (e) { $("report").textContent = errText(e); return; }
   const rows = rep.by_day.map((r) => el("tr", {}, el("td", {}, r.period), el("td", {}, tr("class", r.class)), el("td", {}, tr("channel", r.channel)),

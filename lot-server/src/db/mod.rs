@@ -7,9 +7,10 @@
 //! may share one PostgreSQL database, each in its own schema
 //! ([`Db::connect_in`]); their locks are apart too.
 //!
-//! Parts: this file (connecting, migrating, the SQLite checkpointer);
-//! `sql` (stored values decoded, dates, pages, the dialects' few
-//! differences); `locks` (the transaction locks, each lot's apart).
+//! Parts: this file (connecting, migrating, closing); `checkpoint`
+//! (SQLite's write-ahead log kept bounded); `sql` (stored values decoded,
+//! dates, pages, the dialects' few differences); `locks` (the transaction
+//! locks, each lot's apart).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub mod checkpoint;
 mod locks;
 mod sql;
 #[cfg(test)]
@@ -68,14 +70,13 @@ impl Db {
     /// Connects with every table in `schema` (PostgreSQL), creating it if
     /// missing: one lot's tables among other lots' in one database.
     pub async fn connect_in(url: &str, schema: Option<&str>) -> Result<Db, DbError> {
+        Db::connect_with(url, schema, checkpoint::Policy::default()).await
+    }
+
+    /// [`Db::connect_in`], with SQLite's log checkpointed by `policy`.
+    pub async fn connect_with(url: &str, schema: Option<&str>, policy: checkpoint::Policy) -> Result<Db, DbError> {
         sqlx::any::install_default_drivers();
-        let backend = if url.starts_with("sqlite:") {
-            Backend::Sqlite
-        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            Backend::Postgres
-        } else {
-            return Err(DbError::UnknownScheme);
-        };
+        let backend = Db::backend_of(url).ok_or(DbError::UnknownScheme)?;
         if backend == Backend::Sqlite {
             if let Some(path) = sqlite_path(url) {
                 if let Some(dir) = std::path::Path::new(&path).parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -122,6 +123,8 @@ impl Db {
                              PRAGMA foreign_keys = ON; PRAGMA wal_autocheckpoint = 0;",
                         )
                         .await?;
+                        conn.execute(format!("PRAGMA journal_size_limit = {}", checkpoint::LIMIT_BYTES).as_str())
+                            .await?;
                     }
                     Ok(())
                 })
@@ -129,9 +132,20 @@ impl Db {
             .connect_with(options)
             .await?;
         if backend == Backend::Sqlite {
-            tokio::spawn(checkpoints(pool.clone()));
+            tokio::spawn(checkpoint::run(pool.clone(), policy));
         }
         Ok(Db { pool, backend, lock_space })
+    }
+
+    /// The database a URL names, by its scheme.
+    pub fn backend_of(url: &str) -> Option<Backend> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
     }
 
     /// A transaction that will write: on SQLite it takes the write lock at
@@ -145,33 +159,23 @@ impl Db {
         }
     }
 
+    /// Closes the pool once its connections come back; on SQLite the log
+    /// is first emptied into the database file, so a stopped server leaves
+    /// one file behind, whatever its last seconds wrote.
+    pub async fn close(&self) {
+        if self.backend == Backend::Sqlite {
+            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&self.pool).await {
+                tracing::warn!(error = %e, "SQLite log not emptied at stop");
+            }
+        }
+        self.pool.close().await;
+    }
+
     /// Brings the schema up to date.
     pub async fn migrate(&self) -> Result<(), DbError> {
         let mut conn = self.pool.acquire().await?;
         MIGRATOR.run_direct(&mut *conn).await?;
         Ok(())
-    }
-}
-
-/// Copies SQLite's write-ahead log into the database file every second,
-/// off the commit path, until the pool closes. SQLite's own automatic
-/// checkpoint runs inside whichever commit crosses 1,000 pages, with its
-/// fsyncs: that commit, and every event waiting on it, took the tail of
-/// the ingest latency. A passive checkpoint never blocks a writer.
-async fn checkpoints(pool: AnyPool) {
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        tick.tick().await;
-        if pool.is_closed() {
-            return;
-        }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            if pool.is_closed() {
-                return;
-            }
-            tracing::warn!(error = %e, "SQLite checkpoint failed; will retry");
-        }
     }
 }
 
@@ -181,7 +185,7 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// The file of a `sqlite://path?…` URL, if it names one.
-fn sqlite_path(url: &str) -> Option<String> {
+pub(crate) fn sqlite_path(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && path != ":memory:").then(|| path.to_owned())

@@ -128,7 +128,9 @@ struct Queue {
 }
 
 impl parking_runtime::mqtt::OnMessage for Queue {
-    async fn on_message(&mut self, msg: rumqttc::Publish) -> bool {
+    /// Acknowledged once queued: the controller re-sends an event until the
+    /// server's own acknowledgement says it is committed.
+    async fn on_message(&mut self, msg: rumqttc::Publish, ack: parking_runtime::mqtt::Ack) -> bool {
         match wire::decode::<GateEvent>(&msg.payload) {
             Ok(event) => {
                 self.metrics.backlog.inc();
@@ -137,11 +139,14 @@ impl parking_runtime::mqtt::OnMessage for Queue {
                 let span =
                     tracing::debug_span!("gate_event", event_id = %event.event_id, gate = %event.gate, seq = event.seq);
                 span.in_scope(|| tracing::trace!("received"));
-                self.tx.send((event, span)).await.is_ok()
+                let queued = self.tx.send((event, span)).await.is_ok();
+                ack.send();
+                queued
             }
             Err(e) => {
                 self.metrics.refused.inc();
                 tracing::warn!(topic = %msg.topic, error = %e, "gate event refused");
+                ack.send();
                 true
             }
         }

@@ -18,6 +18,16 @@ use crate::mqtt::{ingest as mqtt_ingest, link, lists, live};
 use crate::settings::{LotConfig, Settings};
 use crate::{api, audit, db, metrics, registry, settlement, tax};
 
+/// Spawns one of the lot's tasks in the lot's span (`lot = …`), which
+/// [`super::run`] starts it in: its log lines name the lot.
+fn spawn_in_lot<F>(task: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(tracing::Instrument::in_current_span(task))
+}
+
 /// One lot's part of the server: its API state and its running tasks.
 pub(super) struct LotRuntime {
     pub(super) state: api::AppState,
@@ -87,7 +97,7 @@ impl LotRuntime {
         let after =
             AfterCommit { out: out.clone(), lists_changed: Arc::clone(&registry.lists_changed), clock: clock.clone() };
         let mut tasks = vec![
-            tokio::spawn(lists::run(
+            spawn_in_lot(lists::run(
                 db.clone(),
                 lists::PublishConfig {
                     lot: lot.clone(),
@@ -99,7 +109,7 @@ impl LotRuntime {
                 out.clone(),
                 shutdown.clone(),
             )),
-            tokio::spawn(mqtt_ingest::run(
+            spawn_in_lot(mqtt_ingest::run(
                 db.clone(),
                 lot.clone(),
                 settings.broker.clone(),
@@ -110,7 +120,7 @@ impl LotRuntime {
                 shutdown.clone(),
             )),
         ];
-        tasks.push(tokio::spawn(crate::mqtt::availability::run(
+        tasks.push(spawn_in_lot(crate::mqtt::availability::run(
             db.clone(),
             config.lot.clone(),
             clock.clone(),
@@ -126,22 +136,31 @@ impl LotRuntime {
             shutdown.clone(),
         );
         tasks.push(settler_task);
-        tasks.push(tokio::spawn(audit::run(db.clone(), clock.clone(), shutdown.clone())));
-        tasks.push(tokio::spawn(tax::invoicing::run(
+        tasks.push(spawn_in_lot(audit::run(db.clone(), clock.clone(), shutdown.clone())));
+        tasks.push(spawn_in_lot(crate::retention::run(
+            db.clone(),
+            settings.retention,
+            clock.clone(),
+            shutdown.clone(),
+        )));
+        tasks.push(spawn_in_lot(tax::invoicing::run(
             db.clone(),
             issuer,
-            tax::invoicing::FileDrop { dir: config.invoice.drop_dir.clone() },
+            tax::invoice_api::Sink::from_settings(&config.invoice)?,
             clock.clone(),
             shutdown.clone(),
         )));
         match settings.tax.journal_key().context("tax.journal_key")? {
-            Some(key) => tasks.push(tokio::spawn(audit::seal_days(db.clone(), key, clock.clone(), shutdown.clone()))),
+            Some(key) => tasks.push(spawn_in_lot(audit::seal_days(db.clone(), key, clock.clone(), shutdown.clone()))),
             None => tracing::warn!(%lot, "tax.journal_key is not set: the journal is kept but not sealed"),
         }
         if let Some(p) = config.settlement.sepay_poll.as_ref() {
-            let feed = settlement::reconcile::SepayFeed::new(&p.base_url, p.token.clone(), p.account_number.clone());
+            let client =
+                parking_runtime::https::HttpsClient::new("settlement.sepay_poll.ca_file", p.ca_file.as_deref())?;
+            let feed =
+                settlement::reconcile::SepayFeed::new(&p.base_url, p.token.clone(), p.account_number.clone(), client);
             let every = Duration::from_secs(p.every_secs.max(1));
-            tasks.push(tokio::spawn(settlement::reconcile::run(
+            tasks.push(spawn_in_lot(settlement::reconcile::run(
                 db.clone(),
                 feed,
                 settler.clone(),
@@ -157,7 +176,7 @@ impl LotRuntime {
         let settlement = api::settlement::SettlementState { settler, policy, keys, after };
         let journal_key = settings.tax.journal_key()?.map(|k| k.verifying_key());
         let live = Arc::new(live::LiveBoard::default());
-        tasks.push(tokio::spawn(live::run(
+        tasks.push(spawn_in_lot(live::run(
             Arc::clone(&live),
             lot.clone(),
             settings.broker.clone(),
@@ -165,7 +184,7 @@ impl LotRuntime {
             shutdown.clone(),
         )));
         let people = settings.server.sessions();
-        tasks.push(tokio::spawn(crate::drivers::notices::run(
+        tasks.push(spawn_in_lot(crate::drivers::notices::run(
             db.clone(),
             settings.drivers.rules(),
             crate::drivers::notices::LogOnly,
@@ -196,16 +215,23 @@ impl LotRuntime {
         Ok(LotRuntime { state: api::AppState(Arc::new(app)), tasks, out, offline, link_stop, link })
     }
 
-    /// Waits for its tasks (already told to stop), says it is offline, and
-    /// closes its MQTT link.
+    /// Waits for its tasks (already told to stop), says it is offline,
+    /// closes its MQTT link, then its database (on SQLite, its log emptied
+    /// first). Every sender of the link goes before (the API state's
+    /// too), so the link sees its input end and stops as soon as its
+    /// outbox is empty, instead of waiting out its whole drain time.
     pub(super) async fn stop(self) {
-        for task in self.tasks {
+        let LotRuntime { state, tasks, out, offline, link_stop, link } = self;
+        let db = state.0.db.clone();
+        drop(state);
+        for task in tasks {
             let _ = task.await;
         }
-        let _ = self.out.send(self.offline).await;
-        drop(self.out);
-        self.link_stop.cancel();
-        let _ = self.link.await;
+        let _ = out.send(offline).await;
+        drop(out);
+        link_stop.cancel();
+        let _ = link.await;
+        db.close().await;
     }
 }
 

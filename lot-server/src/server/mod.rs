@@ -21,6 +21,7 @@ use parking_core::wire::{self, NodeRole, NodeStatus, Topics, V1};
 use parking_runtime::mqtt::OutMsg;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 fn node_status(lot: &parking_core::LotId, node: &parking_core::NodeId, online: bool, at: Timestamp) -> OutMsg {
     let topics = Topics::new(lot.clone());
@@ -51,7 +52,9 @@ pub async fn run(
     );
     let mut served = Vec::with_capacity(lots.len());
     for lot in &lots {
+        let span = tracing::info_span!("lot", lot = %lot.lot.id);
         let started = LotRuntime::start(&settings, lot, Arc::clone(&limits), shutdown.clone())
+            .instrument(span)
             .await
             .with_context(|| format!("lot {}", lot.lot.id))?;
         served.push(started);

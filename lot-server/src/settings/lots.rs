@@ -117,6 +117,7 @@ impl InvoiceOverride {
             topups: self.topups.unwrap_or(base.topups),
             drop_dir: self.drop_dir.clone().unwrap_or_else(|| base.drop_dir.clone()),
             receipt_secret: base.receipt_secret.clone(),
+            api: base.api.clone(),
         }
     }
 }

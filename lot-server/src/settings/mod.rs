@@ -6,7 +6,10 @@
 //! - `lots`: the `[[lots]]` entries one server serves, each resolved
 //!   into a [`LotConfig`], and the collisions refused between them;
 //! - `drivers`: `[drivers]`, their sign-in and their notices;
-//! - `nodes`: `[[nodes]]`, the broker's users.
+//! - `nodes`: `[[nodes]]`, the broker's users;
+//! - `invoice`: `[invoice]`;
+//! - `settlement`: `[settlement]` and its poller;
+//! - `outbound`: the URLs called out to, checked at load.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -20,12 +23,20 @@ use parking_core::vat::{VatPeriod, VatSchedule};
 use serde::Deserialize;
 
 mod drivers;
+mod invoice;
 mod lots;
 mod nodes;
+mod outbound;
+mod retention;
+mod settlement;
+
+pub use invoice::{InvoiceApi, InvoiceSettings};
+pub use settlement::{SepayPoll, SettlementSettings};
 
 pub use drivers::DriverSettings;
 pub use lots::{DatabaseTarget, InvoiceOverride, LotConfig, LotEntry};
 pub use nodes::NodeEntry;
+pub use retention::RetentionSettings;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -45,121 +56,15 @@ pub struct Settings {
     pub lots: Vec<LotEntry>,
     #[serde(default)]
     pub drivers: DriverSettings,
+    /// `[retention]`: how long raw gate events and sign-ins are kept.
+    #[serde(default)]
+    pub retention: RetentionSettings,
     /// `[[nodes]]`: the broker's users, their grants and secret files.
     #[serde(default)]
     pub nodes: Vec<NodeEntry>,
     /// The clock (`PARKING_CLOCK`, read once at load).
     #[serde(skip)]
     pub clock: parking_runtime::Clock,
-}
-
-/// `[invoice]`: the seller every e-invoice names, its series, and where
-/// issued invoices are delivered. Without a seller, sales wait for their
-/// invoices (the reconciliation lists them) until one is configured.
-#[derive(Clone, Debug, Deserialize)]
-pub struct InvoiceSettings {
-    #[serde(default)]
-    pub seller_name: Option<String>,
-    #[serde(default)]
-    pub seller_address: Option<String>,
-    /// Mã số thuế: 10 digits, or 10-3 for a branch.
-    #[serde(default)]
-    pub seller_tax_code: Option<String>,
-    /// The series' last two letters, chosen by the seller: `PK` makes
-    /// `C26MPK` in 2026 (C: with the tax authority's code, M: cash register).
-    #[serde(default = "default_series_letters")]
-    pub series_letters: String,
-    /// The 5 characters the tax authority gave the cash register, in
-    /// each invoice's lookup code `M1-26-XXXXX-00000000123`.
-    #[serde(default = "default_register_code")]
-    pub register_code: String,
-    /// Whether account top-ups are invoiced when paid (then stays debited
-    /// from an account are not: their VAT was invoiced with the top-up).
-    #[serde(default)]
-    pub topups: bool,
-    /// The file-drop sink: each invoice's XML is written here, for the
-    /// provider's agent to pick up.
-    #[serde(default = "default_drop_dir")]
-    pub drop_dir: PathBuf,
-    /// Keys the invoices' public receipt links (at least 16 characters, a
-    /// secret: prefer PARKING__INVOICE__RECEIPT_SECRET). Unset, the server
-    /// makes one and keeps it in the database.
-    #[serde(default)]
-    pub receipt_secret: Option<Secret>,
-}
-
-impl Default for InvoiceSettings {
-    fn default() -> Self {
-        InvoiceSettings {
-            seller_name: None,
-            seller_address: None,
-            seller_tax_code: None,
-            series_letters: default_series_letters(),
-            register_code: default_register_code(),
-            topups: false,
-            drop_dir: default_drop_dir(),
-            receipt_secret: None,
-        }
-    }
-}
-
-fn default_series_letters() -> String {
-    "PK".to_owned()
-}
-
-fn default_register_code() -> String {
-    "00000".to_owned()
-}
-
-fn default_drop_dir() -> PathBuf {
-    PathBuf::from("var/invoices")
-}
-
-/// `[settlement]`: how transfers reach the lot.
-#[derive(Clone, Debug, Default, Deserialize)]
-pub struct SettlementSettings {
-    /// `Authorization: Apikey …` that SePay sends.
-    #[serde(default)]
-    pub sepay_api_key: Option<Secret>,
-    /// HMAC-SHA256 key for `X-SePay-Signature`.
-    #[serde(default)]
-    pub sepay_hmac_secret: Option<Secret>,
-    /// HMAC-SHA512 key of Casso webhook v2.
-    #[serde(default)]
-    pub casso_secret: Option<Secret>,
-    /// How far a signature's timestamp may be from now (default 300 s).
-    #[serde(default)]
-    pub webhook_window_secs: Option<u64>,
-    /// Reconciliation against SePay's transaction list.
-    #[serde(default)]
-    pub sepay_poll: Option<SepayPoll>,
-    /// The lot's receiving bank account: its bank's 6-digit NAPAS BIN…
-    #[serde(default)]
-    pub bank_bin: Option<String>,
-    /// … and its number. With both, the desk shows a VietQR to top up an
-    /// account.
-    #[serde(default)]
-    pub bank_account: Option<String>,
-    /// A link opening banking apps with a transfer filled in (a VietQR
-    /// deep-link service's): `{bin}`, `{account}`, `{amount}`, `{memo}`, `{payload}`.
-    #[serde(default)]
-    pub pay_link: Option<String>,
-}
-
-/// `[settlement.sepay_poll]`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SepayPoll {
-    /// The API's base, e.g. an egress proxy to `https://my.sepay.vn`.
-    pub base_url: String,
-    pub token: Secret,
-    #[serde(default)]
-    pub account_number: Option<String>,
-    #[serde(default = "default_poll_secs")]
-    pub every_secs: u64,
-}
-
-fn default_poll_secs() -> u64 {
-    60
 }
 
 /// `[tax]`: VAT by date. Tariff prices include VAT; the ledger splits it
@@ -205,31 +110,6 @@ impl TaxSettings {
 
     pub fn schedule(&self) -> Result<VatSchedule, parking_core::vat::VatError> {
         VatSchedule::new(self.vat.clone())
-    }
-}
-
-impl SettlementSettings {
-    /// These settings, with what they leave unset taken from `base`.
-    pub fn over(self, base: &SettlementSettings) -> SettlementSettings {
-        SettlementSettings {
-            sepay_api_key: self.sepay_api_key.or_else(|| base.sepay_api_key.clone()),
-            sepay_hmac_secret: self.sepay_hmac_secret.or_else(|| base.sepay_hmac_secret.clone()),
-            casso_secret: self.casso_secret.or_else(|| base.casso_secret.clone()),
-            webhook_window_secs: self.webhook_window_secs.or(base.webhook_window_secs),
-            sepay_poll: self.sepay_poll.or_else(|| base.sepay_poll.clone()),
-            bank_bin: self.bank_bin.or_else(|| base.bank_bin.clone()),
-            bank_account: self.bank_account.or_else(|| base.bank_account.clone()),
-            pay_link: self.pay_link.or_else(|| base.pay_link.clone()),
-        }
-    }
-
-    pub fn keys(&self) -> crate::settlement::webhook::WebhookKeys {
-        crate::settlement::webhook::WebhookKeys {
-            sepay_api_key: self.sepay_api_key.clone(),
-            sepay_hmac_secret: self.sepay_hmac_secret.clone(),
-            casso_secret: self.casso_secret.clone(),
-            window: std::time::Duration::from_secs(self.webhook_window_secs.unwrap_or(300)),
-        }
     }
 }
 
@@ -382,6 +262,7 @@ impl Settings {
             ));
         }
         let lots = s.lot_configs().map_err(|(key, message, hint)| invalid(&key, message, hint))?;
+        outbound::check(&lots).map_err(|(key, message, hint)| invalid(&key, message, hint))?;
         let lot_ids: Vec<_> = lots.iter().map(|l| l.lot.id.clone()).collect();
         nodes::check(&s.nodes, &lot_ids).map_err(|(key, message, hint)| invalid(&key, message, &hint))?;
         s.broker.username.get_or_insert_with(|| s.server.node.to_string());

@@ -5,22 +5,18 @@
 //! ways is counted once.
 //!
 //! The provider is behind [`TransactionFeed`]; [`SepayFeed`] speaks SePay's
-//! `GET /userapi/transactions/list` (Bearer token, `since_id`). It uses a
-//! plain HTTP client: point `base_url` at SePay through the site's
-//! TLS-terminating egress proxy, or at a local simulator.
+//! `GET /userapi/transactions/list` (Bearer token, `since_id`) over the
+//! runtime's HTTPS client (rustls; plain HTTP only to this machine).
 
 use std::time::Duration;
 
-use axum::http::{Request, header};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use http_body_util::Full;
 use parking_core::money::Vnd;
 use parking_core::secret::Secret;
 use parking_runtime::Clock;
 use parking_runtime::every::Every;
+use parking_runtime::https::{HttpsClient, Request, SendError, header};
 use serde::Deserialize;
 use sqlx::Row;
 use tokio_util::sync::CancellationToken;
@@ -32,8 +28,10 @@ use crate::db::Db;
 /// Why a poll failed; the poller logs it and tries again next time.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
-    #[error("cannot reach the provider: {0}")]
-    Unreachable(String),
+    #[error("cannot ask the provider: {0}")]
+    Request(String),
+    #[error(transparent)]
+    Send(#[from] SendError),
     #[error("the provider answered {status}: {body}")]
     Status { status: u16, body: String },
     #[error("the provider's answer is not a transaction list: {0}")]
@@ -60,12 +58,11 @@ pub struct SepayFeed {
     base_url: String,
     token: Secret,
     account_number: Option<String>,
-    client: Client<HttpConnector, Empty<Bytes>>,
+    client: HttpsClient,
 }
 
 impl SepayFeed {
-    pub fn new(base_url: &str, token: Secret, account_number: Option<String>) -> Self {
-        let client = Client::builder(TokioExecutor::new()).build_http();
+    pub fn new(base_url: &str, token: Secret, account_number: Option<String>, client: HttpsClient) -> Self {
         SepayFeed { base_url: base_url.trim_end_matches('/').to_owned(), token, account_number, client }
     }
 }
@@ -130,14 +127,10 @@ impl TransactionFeed for SepayFeed {
         }
         let req = Request::get(&url)
             .header(header::AUTHORIZATION, format!("Bearer {}", self.token.expose()))
-            .body(Empty::<Bytes>::new())
-            .map_err(|e| FeedError::Unreachable(e.to_string()))?;
-        let answer = tokio::time::timeout(Duration::from_secs(10), self.client.request(req))
-            .await
-            .map_err(|_| FeedError::Unreachable("no answer within 10 s".into()))?
-            .map_err(|e| FeedError::Unreachable(e.to_string()))?;
-        let status = answer.status().as_u16();
-        let body = answer.into_body().collect().await.map_err(|e| FeedError::Unreachable(e.to_string()))?.to_bytes();
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| FeedError::Request(e.to_string()))?;
+        let (status, body) = self.client.send(req).await?;
+        let status = status.as_u16();
         if status != 200 {
             return Err(FeedError::Status { status, body: String::from_utf8_lossy(&body).chars().take(200).collect() });
         }

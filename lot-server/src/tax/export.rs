@@ -4,11 +4,15 @@
 //! `total` of stays, `topups`, `vat_rate` rows (the channel column names
 //! the rate), then `mismatch` rows (period = when,
 //! class = kind, channel = id, total_vnd = amount, detail = what).
-//! XLSX has a sheet each: By day, By month, Reconciliation, Mismatches.
+//! XLSX has a sheet each: by day, by month, reconciliation, mismatches,
+//! in Vietnamese or English ([`super::sheet_words`]): its sheet names,
+//! headers, labels, classes, channels and mismatch kinds. CSV and JSON
+//! keep the codes, for programs.
 
 use rust_xlsxwriter::{Format as CellFormat, Workbook, Worksheet, XlsxError};
 
 use super::report::{Report, Row, Totals};
+use super::sheet_words::{self as words, Lang, say};
 
 /// An export format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize, clap::ValueEnum)]
@@ -48,8 +52,8 @@ pub enum ExportError {
     Json(#[from] serde_json::Error),
 }
 
-/// The report in `format`.
-pub fn export(report: &Report, format: ExportFormat) -> Result<Vec<u8>, ExportError> {
+/// The report in `format`; an XLSX workbook's words in `lang`.
+pub fn export(report: &Report, format: ExportFormat, lang: Lang) -> Result<Vec<u8>, ExportError> {
     match format {
         ExportFormat::Json => {
             let mut v = serde_json::to_vec_pretty(report)?;
@@ -57,7 +61,7 @@ pub fn export(report: &Report, format: ExportFormat) -> Result<Vec<u8>, ExportEr
             Ok(v)
         }
         ExportFormat::Csv => csv_bytes(report),
-        ExportFormat::Xlsx => xlsx_bytes(report),
+        ExportFormat::Xlsx => xlsx_bytes(report, lang),
     }
 }
 
@@ -138,16 +142,20 @@ fn csv_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
     w.into_inner().map_err(|e| ExportError::Csv(e.into_error().into()))
 }
 
-fn write_rows(sheet: &mut Worksheet, rows: &[Row], bold: &CellFormat, money: &CellFormat) -> Result<(), XlsxError> {
-    let header =
-        ["period", "class", "channel", "count", "invoiced", "awaiting_invoice", "net_vnd", "vat_vnd", "total_vnd"];
-    for (c, h) in (0u16..).zip(header) {
-        sheet.write_string_with_format(0, c, h, bold)?;
+fn write_rows(
+    sheet: &mut Worksheet,
+    rows: &[Row],
+    lang: Lang,
+    bold: &CellFormat,
+    money: &CellFormat,
+) -> Result<(), XlsxError> {
+    for (c, h) in (0u16..).zip(words::ROW_HEADER) {
+        sheet.write_string_with_format(0, c, say(lang, h), bold)?;
     }
     for (r, row) in (1u32..).zip(rows) {
         sheet.write_string(r, 0, &row.period)?;
-        sheet.write_string(r, 1, &row.class)?;
-        sheet.write_string(r, 2, &row.channel)?;
+        sheet.write_string(r, 1, words::code(lang, &row.class))?;
+        sheet.write_string(r, 2, words::code(lang, &row.channel))?;
         for (c, v) in (3u16..).zip([row.sums.count, row.sums.invoiced, row.sums.awaiting_invoice]) {
             sheet.write_number(r, c, v as f64)?;
         }
@@ -159,50 +167,52 @@ fn write_rows(sheet: &mut Worksheet, rows: &[Row], bold: &CellFormat, money: &Ce
     Ok(())
 }
 
-fn xlsx_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
+fn xlsx_bytes(report: &Report, lang: Lang) -> Result<Vec<u8>, ExportError> {
     let mut book = Workbook::new();
     let bold = CellFormat::new().set_bold();
     let money = CellFormat::new().set_num_format("#,##0");
+    let total = say(lang, words::TOTAL);
     let mut days = report.by_day.clone();
-    days.push(totals_row("total", &report.totals));
-    write_rows(book.add_worksheet().set_name("By day")?, &days, &bold, &money)?;
+    days.push(totals_row(total, &report.totals));
+    write_rows(book.add_worksheet().set_name(say(lang, words::SHEET_DAYS))?, &days, lang, &bold, &money)?;
     let mut months = report.by_month.clone();
-    months.push(totals_row("total", &report.totals));
-    months.push(totals_row("topups", &report.topups));
+    months.push(totals_row(total, &report.totals));
+    months.push(totals_row(say(lang, words::TOPUPS), &report.topups));
     for r in &report.by_vat_rate {
-        months.push(totals_row(&format!("VAT {}", percent(r.vat_bp)), &r.sums));
+        months.push(totals_row(&format!("{} {}", say(lang, words::VAT), percent(r.vat_bp)), &r.sums));
     }
-    write_rows(book.add_worksheet().set_name("By month")?, &months, &bold, &money)?;
+    write_rows(book.add_worksheet().set_name(say(lang, words::SHEET_MONTHS))?, &months, lang, &bold, &money)?;
 
     let rec = &report.reconciliation;
     let t = &rec.transfers;
-    let facts: Vec<(&str, String)> = vec![
-        ("lot", report.lot.clone()),
-        ("from", report.from.clone()),
-        ("to", report.to.clone()),
-        ("generated_at", report.generated_at.to_string()),
-        ("exits", rec.exits.total.to_string()),
-        ("exits by account", rec.exits.account.to_string()),
-        ("exits by transfer", rec.exits.transfer.to_string()),
-        ("exits on a pass", rec.exits.pass.to_string()),
-        ("exits free", rec.exits.free.to_string()),
-        ("exits unpaid", rec.exits.unpaid.to_string()),
-        ("fees priced at exits (VND)", rec.exits.fees_vnd.to_string()),
-        ("stays settled", rec.stays_settled.to_string()),
-        ("revenue with VAT (VND)", report.totals.total_vnd.to_string()),
-        ("invoices due", rec.invoices_due.to_string()),
-        ("invoices issued", rec.invoices_issued.to_string()),
-        ("transfers", t.count.to_string()),
-        ("transfers received (VND)", t.received_vnd.to_string()),
-        ("applied (VND)", t.applied_vnd.to_string()),
-        ("credited to accounts (VND)", t.credited_vnd.to_string()),
-        ("to refund (VND)", t.refund_vnd.to_string()),
-        ("unmatched (VND)", t.unmatched_vnd.to_string()),
-        ("mismatches", rec.mismatches.len().to_string()),
+    // Each label beside its value, in both languages.
+    let facts: [(words::Pair, String); 22] = [
+        (("Bãi xe", "Lot"), report.lot.clone()),
+        (("Từ ngày", "From"), report.from.clone()),
+        (("Đến ngày", "To"), report.to.clone()),
+        (("Lập lúc", "Generated at"), report.generated_at.to_string()),
+        (("Lượt xe ra", "Exits"), rec.exits.total.to_string()),
+        (("Ra, trừ tài khoản", "Exits by account"), rec.exits.account.to_string()),
+        (("Ra, chuyển khoản", "Exits by transfer"), rec.exits.transfer.to_string()),
+        (("Ra, vé tháng", "Exits on a pass"), rec.exits.pass.to_string()),
+        (("Ra, miễn phí", "Exits free"), rec.exits.free.to_string()),
+        (("Ra, chưa thanh toán", "Exits unpaid"), rec.exits.unpaid.to_string()),
+        (("Phí tính khi ra (đồng)", "Fees priced at exits (VND)"), rec.exits.fees_vnd.to_string()),
+        (("Lượt đã thanh toán", "Stays settled"), rec.stays_settled.to_string()),
+        (("Doanh thu gồm thuế GTGT (đồng)", "Revenue with VAT (VND)"), report.totals.total_vnd.to_string()),
+        (("Hoá đơn chờ xuất", "Invoices due"), rec.invoices_due.to_string()),
+        (("Hoá đơn đã xuất", "Invoices issued"), rec.invoices_issued.to_string()),
+        (("Giao dịch chuyển khoản", "Transfers"), t.count.to_string()),
+        (("Tiền chuyển khoản nhận (đồng)", "Transfers received (VND)"), t.received_vnd.to_string()),
+        (("Đã áp vào lượt gửi (đồng)", "Applied (VND)"), t.applied_vnd.to_string()),
+        (("Đã ghi có tài khoản (đồng)", "Credited to accounts (VND)"), t.credited_vnd.to_string()),
+        (("Phải hoàn (đồng)", "To refund (VND)"), t.refund_vnd.to_string()),
+        (("Chưa khớp (đồng)", "Unmatched (VND)"), t.unmatched_vnd.to_string()),
+        (("Sai lệch", "Mismatches"), rec.mismatches.len().to_string()),
     ];
-    let sheet = book.add_worksheet().set_name("Reconciliation")?;
+    let sheet = book.add_worksheet().set_name(say(lang, words::SHEET_RECONCILIATION))?;
     for (r, (k, v)) in (0u32..).zip(&facts) {
-        sheet.write_string_with_format(r, 0, *k, &bold)?;
+        sheet.write_string_with_format(r, 0, say(lang, *k), &bold)?;
         match v.parse::<i64>() {
             Ok(n) => sheet.write_number_with_format(r, 1, n as f64, &money)?,
             Err(_) => sheet.write_string(r, 1, v)?,
@@ -210,12 +220,12 @@ fn xlsx_bytes(report: &Report) -> Result<Vec<u8>, ExportError> {
     }
     sheet.autofit();
 
-    let sheet = book.add_worksheet().set_name("Mismatches")?;
-    for (c, h) in (0u16..).zip(["kind", "id", "at", "amount_vnd", "detail"]) {
-        sheet.write_string_with_format(0, c, h, &bold)?;
+    let sheet = book.add_worksheet().set_name(say(lang, words::SHEET_MISMATCHES))?;
+    for (c, h) in (0u16..).zip(words::MISMATCH_HEADER) {
+        sheet.write_string_with_format(0, c, say(lang, h), &bold)?;
     }
     for (r, m) in (1u32..).zip(&rec.mismatches) {
-        sheet.write_string(r, 0, &m.kind)?;
+        sheet.write_string(r, 0, words::code(lang, &m.kind))?;
         sheet.write_string(r, 1, &m.id)?;
         sheet.write_string(r, 2, m.at.map(|t| t.to_string()).unwrap_or_default())?;
         if let Some(a) = m.amount_vnd {

@@ -7,21 +7,26 @@
 //!   account top-up. Revenue reports read `sales` alone.
 //! - [`invoicing`]: the issuer numbers due sales without gaps per series,
 //!   builds their `TDiep` XML and queues them to an [`invoicing::InvoiceSink`],
-//!   retrying failed deliveries; none of it is on a gate's path.
+//!   retrying failed deliveries; none of it is on a gate's path;
+//!   [`invoice_api`]: the provider's HTTPS API as a sink, and the sink a
+//!   lot's settings choose.
 //! - [`report`]: revenue by day and month, lot, class, channel and VAT
 //!   rate, and the reconciliation (its list of mismatches in `mismatches`),
 //!   for the period a [`query`] names;
-//!   [`export`] as CSV, JSON or XLSX;
+//!   [`export`] as CSV, JSON or XLSX, the workbook in Vietnamese or
+//!   English ([`sheet_words`]);
 //! - [`receipts`]: each invoice's public receipt link, its key stored
 //!   hashed; [`receipt`]: the receipt read back from the invoice's XML.
 
 pub mod export;
+pub mod invoice_api;
 pub mod invoicing;
 mod mismatches;
 pub mod query;
 pub mod receipt;
 pub mod receipts;
 pub mod report;
+pub mod sheet_words;
 #[cfg(test)]
 mod tests;
 

@@ -6,7 +6,8 @@
 //!   is made;
 //! - [`outbox`]: the publisher's bookkeeping of unacknowledged messages (pure);
 //! - [`publish`]: a QoS 1 publisher that loses nothing it accepted;
-//! - [`subscribe`]: the one subscriber loop, reconnecting with back-off.
+//! - [`subscribe`]: the one subscriber loop, reconnecting with back-off,
+//!   each message acknowledged when its handler says it is safe.
 
 use std::sync::atomic::{AtomicBool, AtomicU64};
 
@@ -18,7 +19,7 @@ pub mod subscribe;
 pub use options::{BrokerError, mqtt_options, new_client, password};
 pub use outbox::Outbox;
 pub use publish::{PublisherConfig, run};
-pub use subscribe::{OnMessage, subscribe};
+pub use subscribe::{Ack, OnMessage, subscribe};
 
 /// One message to publish with QoS 1.
 #[derive(Clone, Debug, PartialEq, Eq)]

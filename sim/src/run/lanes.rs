@@ -279,17 +279,20 @@ async fn entry(
     };
     present().await?;
     let refused = matches!(v.actor, Actor::Denylisted | Actor::Cloned);
-    let (mut opened, mut ticket) = (None, None);
+    let (mut opened, mut ticket): (_, Option<String>) = (None, None);
     let mut reread = None;
     loop {
         match hear(rx, s.timeout, &mut reread).await {
             Heard::Msg(LaneMsg::Barrier(at)) => opened = Some(at),
             Heard::Msg(LaneMsg::ControllerBack) => {}
-            Heard::Reread => {
-                if opened.is_none() && ticket.is_none() {
-                    present().await?;
-                }
-            }
+            // The controller restarted before the barrier opened: the
+            // reader sees the tag again, or the driver shows the ticket
+            // the lane printed (or presses again if none came out).
+            Heard::Reread if opened.is_none() => match &ticket {
+                Some(t) => s.devices.show_ticket(gate, t.as_str()).await?,
+                None => present().await?,
+            },
+            Heard::Reread => {}
             Heard::Msg(LaneMsg::Display(d)) => {
                 if d.ticket.is_some() {
                     ticket = d.ticket;

@@ -191,6 +191,19 @@ pub async fn replay(
     progress: bool,
     relays: Option<tokio::sync::mpsc::UnboundedReceiver<(parking_core::GateId, std::time::Instant)>>,
 ) -> anyhow::Result<check::Summary> {
+    replay_with(s, visits, speed, progress, relays, async |_: &Http| Ok(())).await
+}
+
+/// [`replay`], with `between` run after the setup and before the traffic
+/// (`sim soak` restarts the lot's processes on the running clock there).
+pub async fn replay_with(
+    s: &RunSettings,
+    visits: Vec<Visit>,
+    speed: Speed,
+    progress: bool,
+    relays: Option<tokio::sync::mpsc::UnboundedReceiver<(parking_core::GateId, std::time::Instant)>>,
+    between: impl AsyncFnOnce(&Http) -> anyhow::Result<()>,
+) -> anyhow::Result<check::Summary> {
     anyhow::ensure!(!visits.is_empty(), "no visits to replay");
     let http = Arc::new(Http::new(
         &s.sim.server,
@@ -205,6 +218,7 @@ pub async fn replay(
     let started_clock = s.clock.now();
     let registered = setup::register(&http, &s.sim, &visits).await?;
     setup::wait_for_lists(&http, &s.sim).await?;
+    between(&http).await?;
     let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, relays, s.clock.clone()).await?;
     // A clock held through the setup (the demo's) starts with the traffic.
     s.clock.release();

@@ -189,13 +189,8 @@ pub async fn wait_for_lists(http: &Http, sim: &SimSettings) -> anyhow::Result<()
 /// holds lists `version` or later.
 pub async fn wait_lists_at(addr: &str, version: u64) -> anyhow::Result<()> {
     for _ in 0..600 {
-        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
-            use tokio::io::{AsyncReadExt, AsyncWriteExt};
-            let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf).await;
-            let body = buf.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-            let held = serde_json::from_str::<serde_json::Value>(body).ok().and_then(|v| v["lists_version"].as_u64());
+        if let Some(body) = plain_get(addr, "/health").await {
+            let held = serde_json::from_str::<serde_json::Value>(&body).ok().and_then(|v| v["lists_version"].as_u64());
             if held.is_some_and(|h| h >= version) {
                 return Ok(());
             }
@@ -203,4 +198,15 @@ pub async fn wait_lists_at(addr: &str, version: u64) -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("the controller at {addr} never reached lists version {version}")
+}
+
+/// The body of `GET path` from a controller's plain HTTP endpoint at
+/// `addr` (HOST:PORT), or None if it does not answer.
+pub async fn plain_get(addr: &str, path: &str) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).await.ok()?;
+    buf.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
 }

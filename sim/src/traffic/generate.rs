@@ -56,6 +56,10 @@ pub struct TrafficSettings {
     pub tailgaters: usize,
     #[serde(default = "one")]
     pub underpayers: usize,
+    /// The first vehicle's number (tags and plates follow from it): a
+    /// later day of a multi-day run starts after the earlier days' vehicles.
+    #[serde(default = "first_vehicle")]
+    pub first_vehicle: u64,
     #[serde(default = "default_entries")]
     pub entry_gates: Vec<GateId>,
     #[serde(default = "default_exits")]
@@ -115,6 +119,10 @@ fn default_exits() -> Vec<GateId> {
     gates("exit")
 }
 
+fn first_vehicle() -> u64 {
+    1
+}
+
 impl Default for TrafficSettings {
     fn default() -> Self {
         TrafficSettings {
@@ -132,6 +140,7 @@ impl Default for TrafficSettings {
             cloned: 1,
             tailgaters: 1,
             underpayers: 1,
+            first_vehicle: first_vehicle(),
             entry_gates: default_entries(),
             exit_gates: default_exits(),
         }
@@ -229,7 +238,7 @@ pub fn generate(s: &TrafficSettings) -> Result<Vec<Visit>, TrafficError> {
     };
     let mut visits = Vec::with_capacity(s.visits);
     for i in 0..s.visits {
-        let vehicle = u64::try_from(i).unwrap_or(u64::MAX) + 1;
+        let vehicle = u64::try_from(i).unwrap_or(u64::MAX).saturating_add(s.first_vehicle);
         let class = classes[pick(&mut rng, &weights)].0.clone();
         let x = rng.random::<f64>();
         let credential = if x < s.tagged {

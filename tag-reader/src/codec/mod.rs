@@ -1,4 +1,5 @@
-//! Serial reader protocols as tokio-util codecs, plus the Wiegand decoder.
+//! Serial reader protocols as tokio-util codecs, plus the Wiegand decoder
+//! and the line codec of QR scanners.
 //!
 //! Each protocol has a strict parser for one frame (used by the codec and
 //! by `tag-reader decode-frames`) and a codec over a byte stream. The codec
@@ -11,10 +12,15 @@
 //! Layout:
 //! - [`r2000`]: Impinj R2000-family readers;
 //! - [`chafon`]: Chafon CF-RU5102 / "UHFReader18";
+//! - [`llrp`]: LLRP, the fixed readers' binary protocol over TCP (its
+//!   messages are length-framed, not resynchronised);
+//! - [`scanner`]: fixed-mount QR and barcode scanners, a code per line;
 //! - [`wiegand`]: Wiegand 26 and 34 bit strings.
 
 pub mod chafon;
+pub mod llrp;
 pub mod r2000;
+pub mod scanner;
 pub mod wiegand;
 
 use bytes::{Buf, BytesMut};

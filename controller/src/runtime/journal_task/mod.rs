@@ -45,6 +45,8 @@ pub enum Deferred {
     Pulse { lane: usize, ms: u16, received: Option<Instant> },
     /// A display or a printed ticket.
     Publish(OutMsg),
+    /// The broker's acknowledgement of a message the batch took in.
+    Ack(parking_runtime::mqtt::Ack),
 }
 
 /// What the journal task is asked to do.
@@ -233,16 +235,19 @@ impl Task {
                 Ok(seqs) => {
                     let m = &self.shared.metrics;
                     if let Some(t) = oldest {
-                        m.journal_ms.observe(t.elapsed().as_secs_f64() * 1e3);
+                        m.journal_seconds.observe(t.elapsed().as_secs_f64());
                     }
                     m.events_journaled.inc_by(entries.len() as u64);
-                    self.act(actions);
+                    // The events go to the publisher before the pulses go
+                    // out, so that word of an entry is on its way to the
+                    // lot's other controllers before the vehicle moves.
                     let now_ms = self.shared.clock.now_ms();
                     for (entry, seq) in entries.into_iter().zip(seqs) {
                         let id = entry.event.event_id;
                         let sent = self.publish(&entry).then_some(now_ms);
                         self.delivery.journaled(seq, id, sent);
                     }
+                    self.act(actions);
                     return;
                 }
                 Err(e) => self.failing(&e, entries.len()),
@@ -272,7 +277,7 @@ impl Task {
                         }
                     }
                     if let Some(r) = received {
-                        m.open_us.observe(r.elapsed().as_secs_f64() * 1e6);
+                        m.open_seconds.observe(r.elapsed().as_secs_f64());
                     }
                 }
                 Deferred::Publish(msg) => {
@@ -280,6 +285,7 @@ impl Task {
                         tracing::warn!("publisher queue full: a display was not sent");
                     }
                 }
+                Deferred::Ack(ack) => ack.send(),
             }
         }
     }

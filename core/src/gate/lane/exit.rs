@@ -34,6 +34,9 @@ impl Lane {
         ctx: &mut Context<'_>,
     ) -> Vec<Action> {
         let Some(inside) = ctx.lot.inside.get(&epc).cloned() else {
+            if let Some(out) = self.reopen(&epc.to_string(), now, ctx) {
+                return out;
+            }
             let detail = format!("tag {epc} is not inside");
             return match self.cfg.exit_without_entry {
                 ExitWithoutEntry::Refuse => {
@@ -120,6 +123,10 @@ impl Lane {
 
     pub(super) fn on_qr(&mut self, text: &str, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
         if self.cfg.direction == Direction::Entry {
+            // The ticket this lane printed, shown because the arm stayed down.
+            if let Some(out) = self.reopen(text, now, ctx) {
+                return out;
+            }
             return vec![Action::Display {
                 lines: vec!["Vé dùng ở làn ra / Tickets are for the exit lane".into()],
                 payment: None,
@@ -131,6 +138,9 @@ impl Lane {
             Err(e) => return deny(credential, DenyReason::ForgedTicket, AlarmKind::ForgedTicket, &e.to_string()),
         };
         if ctx.lot.used_tickets.contains(&ticket.serial) {
+            if let Some(out) = self.reopen(text, now, ctx) {
+                return out;
+            }
             let detail = format!("ticket {} already let a vehicle out", ticket.serial);
             return deny(credential, DenyReason::TicketAlreadyUsed, AlarmKind::ForgedTicket, &detail);
         }

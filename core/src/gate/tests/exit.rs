@@ -205,7 +205,10 @@ fn a_manual_open_releases_a_waiting_exit_and_is_recorded() {
     // The opened barrier expects a passage like any other open.
     let c = w.run(&mut exit, Input::Tick, at("11:36:00"));
     assert_eq!(alarms(&c), vec![AlarmKind::VehicleNeverPassed]);
-    // The ticket let its vehicle out: it opens nothing again.
+    // The ticket let its vehicle out: once it has crossed the loop, the
+    // ticket opens nothing again.
+    w.run(&mut exit, Input::Loop { occupied: true }, at("11:36:30"));
+    w.run(&mut exit, Input::Loop { occupied: false }, at("11:36:31"));
     let again = w.run(&mut exit, Input::Qr(text), at("11:37:00"));
     assert_eq!(pulses(&again), 0, "a used ticket is refused");
 }

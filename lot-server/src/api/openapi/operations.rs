@@ -152,7 +152,7 @@ pub(in crate::api) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] =
         "get",
         "/api/v1/reports/revenue",
         "Revenue by day and month, class and channel, with the reconciliation (from, to, lot, class, channel, \
-         format=json|csv|xlsx)",
+         format=json|csv|xlsx; lang=vi|en, the workbook's language, Vietnamese by default)",
         "any",
         None,
     ),

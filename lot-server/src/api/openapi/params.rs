@@ -67,6 +67,7 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
                 ("class", class(), false),
                 ("channel", states(&["account", "transfer", "pass", "free", "manual"]), false),
                 ("format", states(&["json", "csv", "xlsx"]), false),
+                ("lang", states(&["vi", "en"]), false),
             ];
         }
         "/api/v1/invoices" => {

@@ -291,6 +291,12 @@ async fn sessions_events_and_exceptions(db: &Db) {
     assert!(
         text.contains("parking_server_http_requests_total{method=\"GET\",route=\"/api/v1/sessions\",status=\"200\"}")
     );
+    assert!(
+        text.contains(
+            "parking_server_http_request_duration_seconds_count{method=\"GET\",route=\"/api/v1/sessions\",status=\"200\"}"
+        ),
+        "{text}"
+    );
     assert_eq!(api.call("GET", "/metrics", &api.tax, None).await.0, StatusCode::FORBIDDEN);
 }
 crate::on_both_databases!(api_sessions_events_and_exceptions, sessions_events_and_exceptions);

@@ -39,9 +39,12 @@ async fn a_tax_officer_reads_reports_invoices_and_the_journal(db: &Db) {
     let (s, xlsx) = api.call("GET", &path("&format=xlsx"), &api.tax, None).await;
     assert_eq!(s, StatusCode::OK);
     assert!(xlsx.as_str().unwrap().starts_with("PK\u{3}\u{4}"), "a zip workbook");
+    let (s, xlsx_en) = api.call("GET", &path("&format=xlsx&lang=en"), &api.tax, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_ne!(xlsx_en, xlsx, "the English workbook differs from the Vietnamese one");
 
     // The request is checked, not guessed at.
-    for bad in ["&format=pdf", "&channel=cash", "&colour=red"] {
+    for bad in ["&format=pdf", "&channel=cash", "&colour=red", "&format=xlsx&lang=fr"] {
         assert_eq!(api.call("GET", &path(bad), &api.tax, None).await.0, StatusCode::BAD_REQUEST, "{bad}");
     }
     let (s, _) = api.call("GET", "/api/v1/reports/revenue?from=2026-13-01&to=2026-11-01", &api.tax, None).await;

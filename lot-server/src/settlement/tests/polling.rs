@@ -1,34 +1,40 @@
-//! Reconciliation against a loopback stand-in for SePay's transaction list.
+//! Reconciliation against a loopback stand-in for SePay's transaction
+//! list, over HTTPS with a test certificate authority.
+
+use parking_runtime::https::HttpsClient;
+use parking_tests::tls::{self, Leaf, TestCa};
 
 use super::*;
 
-/// A stand-in for SePay's transaction list API, on loopback.
-async fn fake_sepay(transactions: Value) -> (String, tokio::task::JoinHandle<()>) {
-    use axum::extract::Query;
-    use axum::http::HeaderMap;
-    let app = axum::Router::new().route(
-        "/userapi/transactions/list",
-        axum::routing::get(move |headers: HeaderMap, Query(q): Query<std::collections::HashMap<String, String>>| {
-            let all = transactions.clone();
-            async move {
-                if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer api-token") {
-                    return (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({ "status": 401 })));
-                }
-                let since: u64 = q.get("since_id").and_then(|s| s.parse().ok()).unwrap_or(0);
-                let list: Vec<Value> = all
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .filter(|t| t["id"].as_str().unwrap().parse::<u64>().unwrap() > since)
-                    .cloned()
-                    .collect();
-                (axum::http::StatusCode::OK, axum::Json(json!({ "status": 200, "transactions": list })))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    (url, tokio::spawn(async move { axum::serve(listener, app).await.unwrap() }))
+/// A stand-in for SePay's transaction list API, over HTTPS on loopback
+/// with a certificate `ca` signed for 127.0.0.1.
+async fn fake_sepay(ca: &TestCa, transactions: Value) -> String {
+    let server = tls::serve(ca.server(Leaf::For(&["127.0.0.1"])), move |r: &tls::Received| {
+        if r.header("authorization") != Some("Bearer api-token") {
+            return (401, json!({ "status": 401 }).to_string());
+        }
+        let since: u64 = r
+            .path
+            .split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("since_id="))
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let list: Vec<Value> = transactions
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["id"].as_str().unwrap().parse::<u64>().unwrap() > since)
+            .cloned()
+            .collect();
+        (200, json!({ "status": 200, "transactions": list }).to_string())
+    })
+    .await;
+    format!("https://{}", server.addr)
+}
+
+/// A client trusting the test authority `ca` besides the system's.
+fn client_trusting(ca: &TestCa) -> HttpsClient {
+    HttpsClient::new("settlement.sepay_poll.ca_file", Some(&ca.pem_file())).unwrap()
 }
 
 async fn reconciliation_books_what_the_webhooks_missed(db: &Db) {
@@ -44,7 +50,8 @@ async fn reconciliation_books_what_the_webhooks_missed(db: &Db) {
         { "id": "103", "transaction_date": "2026-11-18 09:02:00", "account_number": "0123", "amount_in": "0.00",
           "amount_out": "500000.00", "transaction_content": "rut tien", "reference_number": "FT103", "code": null },
     ]);
-    let (url, server) = fake_sepay(txs).await;
+    let ca = TestCa::new("Test CA");
+    let url = fake_sepay(&ca, txs).await;
     let (out, mut published) = tokio::sync::mpsc::channel(16);
     let (settler, _task) = settler::Settler::spawn(
         db.clone(),
@@ -57,10 +64,19 @@ async fn reconciliation_books_what_the_webhooks_missed(db: &Db) {
         crate::metrics::ServerMetrics::new().unwrap().settlement,
         tokio_util::sync::CancellationToken::new(),
     );
-    let wrong = reconcile::SepayFeed::new(&url, parking_core::secret::Secret::new("nope"), None);
+    let token = |t: &str| parking_core::secret::Secret::new(t);
+    // Without the site's authority, the certificate is refused, and said so.
+    let untrusting = HttpsClient::new("settlement.sepay_poll.ca_file", None).unwrap();
+    let stranger = reconcile::SepayFeed::new(&url, token("api-token"), None, untrusting);
+    let err = reconcile::poll_once(db, &stranger, &settler, NOW).await.unwrap_err().to_string();
+    assert!(
+        err.contains("certificate of 127.0.0.1 was refused") && err.contains("not signed by an authority"),
+        "{err}"
+    );
+    let wrong = reconcile::SepayFeed::new(&url, token("nope"), None, client_trusting(&ca));
     let err = reconcile::poll_once(db, &wrong, &settler, NOW).await.unwrap_err();
     assert!(err.to_string().contains("401"), "{err}");
-    let feed = reconcile::SepayFeed::new(&url, parking_core::secret::Secret::new("api-token"), None);
+    let feed = reconcile::SepayFeed::new(&url, token("api-token"), None, client_trusting(&ca));
     let first = reconcile::poll_once(db, &feed, &settler, NOW).await.unwrap();
     assert_eq!(first, reconcile::PollOutcome { seen: 2, booked: 1 }, "101 was known, 103 is money out");
     assert_eq!(request_state(db, code).await, (40_000, "paid".into()));
@@ -70,6 +86,5 @@ async fn reconciliation_books_what_the_webhooks_missed(db: &Db) {
     let second = reconcile::poll_once(db, &feed, &settler, NOW).await.unwrap();
     assert_eq!(second, reconcile::PollOutcome { seen: 0, booked: 0 });
     assert_eq!(assert_books(db).await.fees_settled_vnd, 40_000);
-    server.abort();
 }
 on_both_databases!(reconciliation, reconciliation_books_what_the_webhooks_missed);

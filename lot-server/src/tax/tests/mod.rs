@@ -87,6 +87,7 @@ fn exit(lot: &str, n: u64, at_ms: i64, class: VehicleClass, amount: i64, settlem
     )
 }
 
+mod invoice_api;
 mod invoices;
 mod receipts;
 mod reports;

@@ -2,6 +2,7 @@
 //! rate, every mismatch listed, the exports read back.
 
 use super::*;
+use crate::tax::sheet_words::Lang;
 
 /// One step of random traffic in a lot.
 #[derive(Clone, Debug)]
@@ -144,7 +145,7 @@ async fn revenue_is_split_by_vat_rate(db: &Db) {
         r.by_vat_rate.iter().map(|x| (x.vat_bp, x.sums.net_vnd, x.sums.vat_vnd, x.sums.total_vnd)).collect();
     assert_eq!(rates, [(800, 50_000, 4_000, 54_000), (1_000, 50_000, 5_000, 55_000)]);
     assert_eq!(r.by_month.iter().map(|m| m.period.as_str()).collect::<Vec<_>>(), ["2026-12", "2027-01"]);
-    let csv_bytes = export::export(&r, export::ExportFormat::Csv).unwrap();
+    let csv_bytes = export::export(&r, export::ExportFormat::Csv, Default::default()).unwrap();
     assert!(csv_bytes.starts_with(export::UTF8_BOM), "Excel needs the BOM to read UTF-8");
     let csv_text = String::from_utf8(csv_bytes).unwrap();
     // One sale at 10%, awaiting its invoice (no issuer ran).
@@ -188,7 +189,7 @@ async fn reconciliation_lists_every_mismatch_and_exports(db: &Db) {
     assert_eq!(r.totals.total_vnd, 40_000, "paid twice, counted once");
 
     // CSV: one table, every row accounted for, amounts as in the JSON.
-    let csv_bytes = export::export(&r, export::ExportFormat::Csv).unwrap();
+    let csv_bytes = export::export(&r, export::ExportFormat::Csv, Default::default()).unwrap();
     assert!(csv_bytes.starts_with(export::UTF8_BOM), "Excel needs the BOM to read UTF-8");
     let csv_text = String::from_utf8(csv_bytes).unwrap();
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
@@ -199,17 +200,37 @@ async fn reconciliation_lists_every_mismatch_and_exports(db: &Db) {
     assert_eq!(&total[9], "40000");
     assert!(rows.iter().any(|row| &row[0] == "mismatch" && &row[2] == "transfer_suspense" && &row[9] == "12000"));
     // JSON round-trips.
-    let json = export::export(&r, export::ExportFormat::Json).unwrap();
+    let json = export::export(&r, export::ExportFormat::Json, Default::default()).unwrap();
     assert_eq!(serde_json::from_slice::<report::Report>(&json).unwrap(), r);
     // XLSX: a zip workbook with the four sheets.
-    let xlsx = export::export(&r, export::ExportFormat::Xlsx).unwrap();
-    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx)).unwrap();
-    let mut workbook = String::new();
-    std::io::Read::read_to_string(&mut zip.by_name("xl/workbook.xml").unwrap(), &mut workbook).unwrap();
-    for sheet in ["By day", "By month", "Reconciliation", "Mismatches"] {
-        assert!(workbook.contains(&format!("name=\"{sheet}\"")), "{workbook}");
+    // XLSX: a zip workbook with the four sheets, in Vietnamese unless
+    // English is asked for: sheet names, headers, labels and codes.
+    let part = |xlsx: &[u8], name: &str| {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(xlsx.to_vec())).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut zip.by_name(name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let vi = export::export(&r, export::ExportFormat::Xlsx, Lang::Vi).unwrap();
+    let en = export::export(&r, export::ExportFormat::Xlsx, Lang::En).unwrap();
+    for (xlsx, sheets) in [
+        (&vi, ["Theo ngày", "Theo tháng", "Đối soát", "Sai lệch"]),
+        (&en, ["By day", "By month", "Reconciliation", "Mismatches"]),
+    ] {
+        let workbook = part(xlsx, "xl/workbook.xml");
+        for sheet in sheets {
+            assert!(workbook.contains(&format!("name=\"{sheet}\"")), "{workbook}");
+        }
+        assert!(!part(xlsx, "xl/worksheets/sheet4.xml").is_empty());
     }
-    assert!(zip.by_name("xl/worksheets/sheet4.xml").is_ok());
+    let strings = part(&vi, "xl/sharedStrings.xml");
+    for words in ["Kênh thanh toán", "Tổng cộng (đồng)", "Doanh thu gồm thuế GTGT (đồng)", "Chuyển khoản chưa khớp"]
+    {
+        assert!(strings.contains(words), "{words}: {strings}");
+    }
+    assert!(!strings.contains("transfer_suspense") && !strings.contains("total_vnd"), "{strings}");
+    let strings = part(&en, "xl/sharedStrings.xml");
+    assert!(strings.contains("Transfer in suspense") && strings.contains("Total (VND)"), "{strings}");
 }
 on_both_databases!(reconciliation, reconciliation_lists_every_mismatch_and_exports);
 

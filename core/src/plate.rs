@@ -91,6 +91,29 @@ impl FromStr for Plate {
     }
 }
 
+impl Plate {
+    /// Whether `other` is this plate, or this plate read with one ANPR
+    /// error: one character misread, dropped or added (Levenshtein
+    /// distance at most 1 on the compact forms). Cameras confuse `8`/`B`,
+    /// `0`/`D` and lose a character at the plate's edge; two errors are
+    /// another vehicle.
+    pub fn close_to(&self, other: &Plate) -> bool {
+        within_one_edit(self.compact.as_bytes(), other.compact.as_bytes())
+    }
+}
+
+fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    // Skip the common prefix and suffix; what is left of each side must be
+    // at most one character.
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    let suffix = short[prefix..].iter().rev().zip(long[prefix..].iter().rev()).take_while(|(x, y)| x == y).count();
+    long.len() - prefix - suffix <= 1 && short.len() - prefix - suffix <= 1
+}
+
 impl fmt::Display for Plate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let number = self.number();
@@ -149,6 +172,60 @@ mod tests {
             let err = bad.parse::<Plate>().unwrap_err().to_string();
             assert!(err.contains(why), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn one_anpr_error_is_tolerated_and_two_are_another_vehicle() {
+        assert!(p("29A-123.45").close_to(&p("29A-123.45")));
+        assert!(p("29A-123.45").close_to(&p("29A-128.45")), "one misread digit");
+        assert!(p("29B-123.45").close_to(&p("29B-1234")), "one dropped at the edge");
+        assert!(p("29A-1234").close_to(&p("29A-12345")), "one added at the edge");
+        assert!(!p("29A-123.45").close_to(&p("29A-128.46")), "two misreads");
+        assert!(!p("29A-123.45").close_to(&p("30E-555.55")));
+        assert!(!p("29A-1234").close_to(&p("29A-12356")), "an added and a misread digit");
+    }
+
+    proptest::proptest! {
+        /// The tolerance is what it says, against a plain edit distance:
+        /// symmetric, every plate is close to itself, and close exactly
+        /// when at most one edit apart.
+        #[test]
+        fn close_to_is_one_edit_at_most(a in "[0-9]{2}[A-Z][0-9]{4,5}", b in "[0-9]{2}[A-Z][0-9]{4,5}") {
+            let (pa, pb) = (p(&a), p(&b));
+            proptest::prop_assert!(pa.close_to(&pa));
+            proptest::prop_assert_eq!(pa.close_to(&pb), pb.close_to(&pa));
+            proptest::prop_assert_eq!(pa.close_to(&pb), levenshtein(a.as_bytes(), b.as_bytes()) <= 1);
+        }
+
+        /// Any single misread, drop or insertion of a plate stays close.
+        #[test]
+        fn any_single_edit_is_close(a in "[0-9]{2}[A-Z][0-9]{5}", at in 0usize..8, c in "[0-9A-Z]") {
+            let c = c.as_bytes()[0];
+            let mut misread = a.clone().into_bytes();
+            misread[at] = c;
+            let mut dropped = a.clone().into_bytes();
+            dropped.remove(at);
+            let mut added = a.clone().into_bytes();
+            added.insert(at, c);
+            for edited in [misread, dropped, added] {
+                proptest::prop_assert!(within_one_edit(a.as_bytes(), &edited), "{} vs {:?}", a, edited);
+            }
+        }
+    }
+
+    /// The textbook dynamic programme, to check the fast test against.
+    fn levenshtein(a: &[u8], b: &[u8]) -> usize {
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, x) in a.iter().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, y) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(x != y)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
     }
 
     #[test]

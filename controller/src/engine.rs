@@ -113,6 +113,7 @@ pub fn lane_config(lot: &LotId, s: &LaneSettings, settings: &Settings) -> LaneCo
             ExitPolicy::OpenAndCharge => ExitWithoutEntry::OpenAndCharge,
             ExitPolicy::Refuse => ExitWithoutEntry::Refuse,
         },
+        plates: settings.plates.policy(),
     }
 }
 
@@ -221,6 +222,9 @@ impl Engine {
             Command::ManualOpen { operator, reason, note } => {
                 self.handle(lane, Input::ManualOpen { operator, reason, note }, now, out);
             }
+            Command::HoldDecision { operator, release, note } => {
+                self.handle(lane, Input::HoldDecision { operator, release, note }, now, out);
+            }
             Command::ShowMessage { text } => {
                 if let Some(gate) = self.gate(lane).cloned() {
                     let msg = DisplayMsg {
@@ -248,9 +252,14 @@ impl Engine {
             return;
         }
         match &event.kind {
-            GateEventKind::Entry { credential: Credential::Tag { epc, .. }, class, .. } => {
-                let inside = Inside { entered_at: event.at, class: class.clone() };
+            GateEventKind::Entry { credential: Credential::Tag { epc, .. }, class, plate } => {
+                let inside = Inside { entered_at: event.at, class: class.clone(), plate: plate.clone() };
                 self.lot.peer_entered(epc.clone(), inside);
+            }
+            GateEventKind::Entry { credential: Credential::Ticket { code }, plate: Some(plate), .. } => {
+                if let Ok(ticket) = Ticket::verify(code, &self.key, &self.lot_id) {
+                    self.lot.ticket_plate(ticket.serial, plate.clone());
+                }
             }
             GateEventKind::Exit { credential: Credential::Tag { epc, .. }, .. } => self.lot.peer_left(epc, event.at),
             GateEventKind::Exit { credential: Credential::Ticket { code }, .. } => {

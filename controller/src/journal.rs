@@ -15,7 +15,7 @@ use std::str::FromStr;
 
 use parking_core::gate::{Inside, LastOpen, LotChange};
 use parking_core::wire::GateEvent;
-use parking_core::{Epc, EventId, Timestamp, VehicleClass};
+use parking_core::{Epc, EventId, Plate, Timestamp, VehicleClass};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
 
@@ -101,18 +101,27 @@ impl Journal {
     /// Reads back everything a restart needs.
     pub async fn restore(&mut self) -> Result<Restored, JournalError> {
         let mut r = Restored::default();
-        for row in sqlx::query("SELECT epc, entered_ms, class FROM inside").fetch_all(&mut self.conn).await? {
+        let corrupt = |e: parking_core::IdError| JournalError::Corrupt(e.to_string());
+        for row in sqlx::query("SELECT epc, entered_ms, class, plate FROM inside").fetch_all(&mut self.conn).await? {
             let epc: String = row.try_get(0)?;
             let class: String = row.try_get(2)?;
-            let epc = Epc::from_str(&epc).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            let plate: Option<String> = row.try_get(3)?;
+            let epc = Epc::from_str(&epc).map_err(corrupt)?;
             let class = VehicleClass::from_str(&class).map_err(|e| JournalError::Corrupt(e.to_string()))?;
+            let plate = plate.map(|p| Plate::from_str(&p)).transpose().map_err(corrupt)?;
             let entered_at = Timestamp::from_unix_millis(row.try_get(1)?)
                 .ok_or_else(|| JournalError::Corrupt("entry time out of range".into()))?;
-            r.changes.push(LotChange::Entered { epc, inside: Inside { entered_at, class } });
+            r.changes.push(LotChange::Entered { epc, inside: Inside { entered_at, class, plate } });
         }
         for row in sqlx::query("SELECT serial FROM used_tickets").fetch_all(&mut self.conn).await? {
             let serial: i64 = row.try_get(0)?;
             r.changes.push(LotChange::TicketUsed { serial: serial.unsigned_abs() });
+        }
+        for row in sqlx::query("SELECT serial, plate FROM ticket_plates").fetch_all(&mut self.conn).await? {
+            let serial: i64 = row.try_get(0)?;
+            let plate: String = row.try_get(1)?;
+            let plate = Plate::from_str(&plate).map_err(corrupt)?;
+            r.changes.push(LotChange::TicketPlate { serial: serial.unsigned_abs(), plate });
         }
         for row in sqlx::query("SELECT gate, credential, at_ms FROM last_open").fetch_all(&mut self.conn).await? {
             let gate: String = row.try_get(0)?;
@@ -272,10 +281,11 @@ impl Journal {
 async fn apply(conn: &mut SqliteConnection, c: &LotChange, now: i64) -> Result<(), JournalError> {
     match c {
         LotChange::Entered { epc, inside } => {
-            sqlx::query("INSERT OR REPLACE INTO inside (epc, entered_ms, class) VALUES (?, ?, ?)")
+            sqlx::query("INSERT OR REPLACE INTO inside (epc, entered_ms, class, plate) VALUES (?, ?, ?, ?)")
                 .bind(epc.to_string())
                 .bind(inside.entered_at.unix_millis())
                 .bind(inside.class.as_str())
+                .bind(inside.plate.as_ref().map(|p| p.compact().to_owned()))
                 .execute(&mut *conn)
                 .await?;
         }
@@ -283,11 +293,24 @@ async fn apply(conn: &mut SqliteConnection, c: &LotChange, now: i64) -> Result<(
             sqlx::query("DELETE FROM inside WHERE epc = ?").bind(epc.to_string()).execute(&mut *conn).await?;
         }
         LotChange::TicketUsed { serial } => {
+            let serial = i64::try_from(*serial).unwrap_or(i64::MAX);
             sqlx::query("INSERT OR IGNORE INTO used_tickets (serial, used_ms) VALUES (?, ?)")
-                .bind(i64::try_from(*serial).unwrap_or(i64::MAX))
+                .bind(serial)
                 .bind(now)
                 .execute(&mut *conn)
                 .await?;
+            sqlx::query("DELETE FROM ticket_plates WHERE serial = ?").bind(serial).execute(&mut *conn).await?;
+        }
+        LotChange::TicketPlate { serial, plate } => {
+            let serial = i64::try_from(*serial).unwrap_or(i64::MAX);
+            sqlx::query(
+                "INSERT OR REPLACE INTO ticket_plates (serial, plate) SELECT ?1, ?2 \
+                 WHERE NOT EXISTS (SELECT 1 FROM used_tickets WHERE serial = ?1)",
+            )
+            .bind(serial)
+            .bind(plate.compact())
+            .execute(&mut *conn)
+            .await?;
         }
         LotChange::Opened { gate, open } => {
             sqlx::query("INSERT OR REPLACE INTO last_open (gate, credential, at_ms) VALUES (?, ?, ?)")

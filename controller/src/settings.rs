@@ -1,5 +1,6 @@
-//! Typed settings of a controller: `[lot]`, `[broker]`, `[controller]` and
-//! one `[[lanes]]` table per lane.
+//! Typed settings of a controller: `[lot]`, `[broker]`, `[controller]`,
+//! `[plates]` (the lot's plate policy, in `plates`) and one `[[lanes]]`
+//! table per lane.
 //!
 //! Every device defaults to MQTT (reads, loop and barrier on the gate's
 //! topics), so the example configuration runs with nothing attached; a
@@ -16,6 +17,9 @@ use parking_core::{GateId, NodeId, VehicleClass};
 use serde::Deserialize;
 use tag_reader::settings::Protocol;
 
+mod plates;
+pub use plates::PlateSettings;
+
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
     pub lot: LotSettings,
@@ -28,6 +32,9 @@ pub struct Settings {
     #[serde(default)]
     pub device_broker: Option<BrokerSettings>,
     pub controller: ControllerSettings,
+    /// `[plates]`: "xe ra đúng xe vào", the plates matched at entry and exit.
+    #[serde(default)]
+    pub plates: PlateSettings,
     pub lanes: Vec<LaneSettings>,
     /// The lot's bank account, for the VietQR an exit lane shows.
     #[serde(default)]

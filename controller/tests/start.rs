@@ -91,3 +91,33 @@ fn an_llrp_lane_is_checked_and_its_mistakes_named() {
     assert!(!said.contains("panicked"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_plate_policy_is_checked_and_its_mistakes_named() {
+    let dir = std::env::temp_dir().join(format!("parking-ctl-plates-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |plates: &str| {
+        let file = dir.join("controller.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"a ticket key of 32 bytes, or so.\"\n\
+                 [plates]\n{plates}\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
+                dir.join("journal.sqlite").display()
+            ),
+        )
+        .unwrap();
+        let file = file.display().to_string();
+        let out = controller(&["check-config", "--config", "config/lot.toml", "--config", &file], &[]);
+        (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+    };
+    let (ok, said) = check("exit_check = \"require\"\ntag_on_other_vehicle = \"alarm\"\nwait_ms = 1500");
+    assert!(ok, "{said}");
+    let (ok, said) = check("exit_check = \"sometimes\"");
+    assert!(!ok && said.contains("plates.exit_check"), "{said}");
+    let (ok, said) = check("wait = 1500");
+    assert!(!ok && said.contains("wait"), "a misspelt key is named: {said}");
+    assert!(!said.contains("panicked"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

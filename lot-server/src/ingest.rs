@@ -43,17 +43,6 @@ pub(crate) fn settlement_kind(s: &Settlement) -> &'static str {
     }
 }
 
-fn kind_name(k: &GateEventKind) -> &'static str {
-    match k {
-        GateEventKind::Entry { .. } => "entry",
-        GateEventKind::Exit { .. } => "exit",
-        GateEventKind::Denied { .. } => "denied",
-        GateEventKind::ManualOpen { .. } => "manual_open",
-        GateEventKind::Alarm { .. } => "alarm",
-        GateEventKind::PaymentRequested { .. } => "payment_requested",
-    }
-}
-
 /// What a batch did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -101,7 +90,7 @@ pub async fn commit(
                 .bind(e.gate.as_str().to_owned())
                 .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
                 .bind(e.at.unix_millis())
-                .bind(kind_name(&e.kind))
+                .bind(e.kind.name())
                 .bind(i64::try_from(e.list_version).unwrap_or(i64::MAX))
                 .bind(e.tariff_version.as_ref().map(|v| v.as_str().to_owned()))
                 .bind(payload(e))
@@ -128,6 +117,7 @@ pub async fn commit(
     write_sessions(&mut tx, db.backend, sessions.touched()).await?;
     write_exceptions(&mut tx, db.backend, &sessions.exceptions).await?;
     resolve_exceptions(&mut tx, &sessions.resolved).await?;
+    resolve_holds(&mut tx, &sessions.holds_decided).await?;
     out.lists_changed = fx.finish(&mut tx, db.backend, now.unix_millis()).await?;
     // Every new gate event, decisions and manual opens included, into the
     // tamper-evident journal, in the same transaction: one record per
@@ -143,7 +133,7 @@ pub async fn commit(
                 let digest = sha2::Sha256::digest(payloads.get(&e.event_id).map_or(&[][..], |p| p.as_bytes()));
                 serde_json::json!({
                     "event_id": e.event_id, "gate": e.gate, "seq": e.seq, "at": e.at,
-                    "kind": kind_name(&e.kind), "payload_sha256": hex::encode(digest),
+                    "kind": e.kind.name(), "payload_sha256": hex::encode(digest),
                 })
             })
             .collect();
@@ -154,13 +144,19 @@ pub async fn commit(
             &serde_json::json!({ "lot": first.lot, "events": events }),
         )];
         for e in &fresh {
-            if let GateEventKind::ManualOpen { operator, reason, note } = &e.kind {
-                let body = serde_json::json!({
+            let body = match &e.kind {
+                GateEventKind::ManualOpen { operator, reason, note } => serde_json::json!({
                     "event_id": e.event_id, "lot": e.lot, "gate": e.gate, "at": e.at,
                     "operator": operator, "reason": reason, "note": note,
-                });
-                items.push(crate::audit::Item::new(format!("manual_open:{}", e.event_id), at_ms, "manual_open", &body));
-            }
+                }),
+                GateEventKind::HoldDecided { operator, released, note } => serde_json::json!({
+                    "event_id": e.event_id, "lot": e.lot, "gate": e.gate, "at": e.at,
+                    "operator": operator, "released": released, "note": note,
+                }),
+                _ => continue,
+            };
+            let kind = e.kind.name();
+            items.push(crate::audit::Item::new(format!("{kind}:{}", e.event_id), at_ms, kind, &body));
         }
         crate::audit::queue(&mut tx, db.backend, &items).await?;
     }
@@ -313,6 +309,26 @@ async fn resolve_exceptions(tx: &mut Transaction<'_, Any>, resolved: &[(String, 
         )
         .bind(*at)
         .bind(session_id.clone())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Resolves the plate alarms of lanes staff decided: the open
+/// `plate_mismatch` and `tag_on_other_vehicle` exceptions of that gate up
+/// to the decision.
+async fn resolve_holds(tx: &mut Transaction<'_, Any>, decided: &[session::HoldDecided]) -> Result<(), sqlx::Error> {
+    for d in decided {
+        sqlx::query(
+            "UPDATE exceptions SET state = 'resolved', resolved_by = $1, resolved_ms = $2 \
+             WHERE lot = $3 AND gate = $4 AND at_ms <= $2 AND state <> 'resolved' \
+             AND kind IN ('alarm:plate_mismatch', 'alarm:tag_on_other_vehicle')",
+        )
+        .bind(d.by.clone())
+        .bind(d.at_ms)
+        .bind(d.lot.clone())
+        .bind(d.gate.clone())
         .execute(&mut **tx)
         .await?;
     }

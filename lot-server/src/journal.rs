@@ -176,7 +176,8 @@ pub async fn session_by_id(db: &Db, id: &str) -> Result<Session, JournalError> {
 #[serde(deny_unknown_fields)]
 pub struct EventQuery {
     pub gate: Option<String>,
-    /// `entry`, `exit`, `denied`, `manual_open` or `alarm`.
+    /// One of `GateEventKind::NAMES`: `entry`, `exit`, `denied`,
+    /// `manual_open`, `alarm`, `held`, `hold_decided`, `payment_requested`.
     pub kind: Option<String>,
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
@@ -199,7 +200,7 @@ pub struct JournalEvent {
 /// Gate events matching `q`, newest first.
 pub async fn events(db: &Db, q: &EventQuery) -> Result<Vec<JournalEvent>, JournalError> {
     let (limit, offset) = page(q.limit, q.offset)?;
-    one_of("kind", &q.kind, &["entry", "exit", "denied", "manual_open", "alarm"])?;
+    one_of("kind", &q.kind, &parking_core::wire::GateEventKind::NAMES)?;
     let rows = sqlx::query(
         "SELECT event_id, gate, seq, at_ms, kind, received_ms, payload FROM gate_events \
          WHERE ($1 IS NULL OR gate = $1) AND ($2 IS NULL OR kind = $2) AND ($3 IS NULL OR at_ms >= $3) \

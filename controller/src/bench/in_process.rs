@@ -26,17 +26,8 @@ use crate::engine::{Engine, EventIds, Out};
 use crate::journal::{Entry, Journal};
 use crate::modbus;
 
-fn event_name(kind: &parking_core::wire::GateEventKind) -> &'static str {
-    use parking_core::wire::GateEventKind as K;
-    match kind {
-        K::Entry { .. } => "event:entry",
-        K::Exit { .. } => "event:exit",
-        K::Denied { .. } => "event:denied",
-        K::ManualOpen { .. } => "event:manual_open",
-        K::Alarm { .. } => "event:alarm",
-        K::PaymentRequested { .. } => "event:payment_requested",
-    }
-}
+/// The counts that are not event kinds (those are counted by name).
+const TALLIES: [&str; 3] = ["repeats", "opened", "not_opened"];
 
 pub(super) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("parking-bench-{}", std::process::id()));
@@ -125,7 +116,7 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<()> {
                         opened = true;
                     }
                     Out::Event(event) => {
-                        *counts.entry(event_name(&event.kind)).or_default() += 1;
+                        *counts.entry(event.kind.name()).or_default() += 1;
                         let payload = wire::encode(&event);
                         entries.push(Entry { event, payload });
                     }
@@ -140,7 +131,7 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<()> {
                 engine.handle(*lane, Input::Loop { occupied: false }, now, &mut outs);
                 for out in outs.drain(..) {
                     if let Out::Event(event) = out {
-                        *counts.entry(event_name(&event.kind)).or_default() += 1;
+                        *counts.entry(event.kind.name()).or_default() += 1;
                         let payload = wire::encode(&event);
                         entries.push(Entry { event, payload });
                     }
@@ -178,7 +169,7 @@ pub(super) async fn run(args: BenchArgs) -> anyhow::Result<()> {
         counts.get("not_opened").copied().unwrap_or(0),
     );
     let mut kinds: Vec<String> =
-        counts.iter().filter(|(k, _)| k.starts_with("event:")).map(|(k, v)| format!("{} {v}", &k[6..])).collect();
+        counts.iter().filter(|(k, _)| !TALLIES.contains(k)).map(|(k, v)| format!("{k} {v}")).collect();
     kinds.sort();
     println!("events: {}", kinds.join(", "));
     println!("relay frames written: {} bytes; journal: {committed} events in {batches} commits", relay_bytes);

@@ -34,13 +34,17 @@ fn entry(seq: u64, epc: &str) -> Entry {
 async fn committed_events_and_state_survive_a_reopen_until_acknowledged() {
     let path = temp_db("reopen");
     let epc: Epc = "E2000000000000000000000A".parse().unwrap();
-    let inside = Inside { entered_at: Timestamp::from_unix_seconds(1_800_000_000).unwrap(), class: VehicleClass::Car };
+    let entered_at = Timestamp::from_unix_seconds(1_800_000_000).unwrap();
+    let plate: parking_core::Plate = "29A-123.45".parse().unwrap();
+    let inside = Inside { entered_at, class: VehicleClass::Car, plate: Some(plate.clone()) };
     let a = entry(1, "E2000000000000000000000A");
     let b = entry(2, "E2000000000000000000000B");
     let changes = [
         LotChange::Entered { epc: epc.clone(), inside: inside.clone() },
         LotChange::TicketSerial { next: 7 },
         LotChange::TicketUsed { serial: 3 },
+        LotChange::TicketPlate { serial: 3, plate: plate.clone() },
+        LotChange::TicketPlate { serial: 67, plate: plate.clone() },
     ];
     {
         let mut j = Journal::open(&path, parking_runtime::Clock::wall()).await.unwrap();
@@ -56,6 +60,9 @@ async fn committed_events_and_state_survive_a_reopen_until_acknowledged() {
     assert_eq!(r.unacked.iter().map(|u| u.event_id).collect::<Vec<_>>(), vec![a.event.event_id, b.event.event_id]);
     assert!(r.changes.contains(&LotChange::Entered { epc, inside }));
     assert!(r.changes.contains(&LotChange::TicketUsed { serial: 3 }));
+    // A ticket's plate lasts until the ticket is used, in either order.
+    assert!(r.changes.contains(&LotChange::TicketPlate { serial: 67, plate }), "{:?}", r.changes);
+    assert!(!r.changes.iter().any(|c| matches!(c, LotChange::TicketPlate { serial: 3, .. })));
     assert!(r.changes.contains(&LotChange::TicketSerial { next: 7 }));
     assert_eq!(r.seqs.get("entry-1"), Some(&2));
     assert_eq!(r.lists.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>(), ["snapshot", "delta"]);

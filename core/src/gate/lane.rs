@@ -4,13 +4,20 @@
 //! changes, server messages and ticks, and performs the actions. Nothing
 //! here waits for the network: every decision comes from the lists, the
 //! tariff and the lot state the controller holds.
+//!
+//! Parts: `tag` (a tag in either direction), `exit` (pricing, payment,
+//! tickets at the exit), `plates` (waiting for the camera, comparing entry
+//! and exit plates, holding for staff), `reopen` (an open given again).
 
 use super::lists::EdgeLists;
 use super::lot::{Inside, LotState};
 use super::safety::Safety;
 
 mod exit;
+mod plates;
 mod reopen;
+mod tag;
+use super::config::ExitPlateCheck;
 pub use super::config::{ExitWithoutEntry, LaneConfig};
 use super::ticket::{Ticket, TicketKey};
 use super::{Action, Input, alarm, emit};
@@ -19,8 +26,9 @@ use crate::payment_code::PaymentCode;
 use crate::plate::Plate;
 use crate::tariff::{Fee, TariffBook};
 use crate::timestamp::Timestamp;
-use crate::wire::{AlarmKind, Credential, DenyReason, DenyTarget, Direction, GateEventKind, Settlement, TagPresence};
-use exit::Payer;
+use crate::wire::{AlarmKind, Credential, DenyReason, DenyTarget, Direction, GateEventKind, Settlement};
+pub use plates::HOLD_TEXT;
+use plates::{Awaiting, Held};
 
 /// Everything a decision may consult.
 #[derive(Debug)]
@@ -50,6 +58,15 @@ pub struct Lane {
     safety: Safety,
     last_plate: Option<(Plate, Timestamp)>,
     waiting: Option<Waiting>,
+    /// A credential held for staff (a plate mismatch, a tag on another
+    /// vehicle).
+    held: Option<Held>,
+    /// A credential waiting for the camera's plate.
+    awaiting: Option<Awaiting>,
+    /// Set while a credential is decided again after its wait for a plate.
+    waited: bool,
+    /// Set while a held credential is decided again after staff released it.
+    waived: bool,
 }
 
 fn deny(credential: Credential, reason: DenyReason, alarm_kind: AlarmKind, detail: &str) -> Vec<Action> {
@@ -64,7 +81,16 @@ fn deny(credential: Credential, reason: DenyReason, alarm_kind: AlarmKind, detai
 
 impl Lane {
     pub fn new(cfg: LaneConfig) -> Self {
-        Lane { cfg, safety: Safety::default(), last_plate: None, waiting: None }
+        Lane {
+            cfg,
+            safety: Safety::default(),
+            last_plate: None,
+            waiting: None,
+            held: None,
+            awaiting: None,
+            waited: false,
+            waived: false,
+        }
     }
 
     pub fn config(&self) -> &LaneConfig {
@@ -76,12 +102,37 @@ impl Lane {
         self.waiting.as_ref().map(|w| w.code)
     }
 
+    /// Whether the lane holds a vehicle for staff to decide.
+    pub fn held(&self) -> bool {
+        self.held.is_some()
+    }
+
     /// Decides what to do about `input` at `now`.
     pub fn handle(&mut self, input: Input, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
         let passage = matches!(input, Input::Loop { occupied: false });
-        let mut out = match input {
+        let mut out = self.dispatch(input, now, ctx);
+        if passage {
+            self.forget_open_once_passed(ctx);
+            // The plate read was the vehicle's that just crossed.
+            self.last_plate = None;
+        }
+        self.remember_open(&out, now, ctx);
+        out.extend(self.safety.on_tick(now, &self.cfg));
+        out
+    }
+
+    fn dispatch(&mut self, input: Input, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
+        match input {
+            Input::Tag(_) | Input::Qr(_) | Input::TicketButton if self.busy() => Vec::new(),
             Input::Tag(p) => self.on_tag(p, now, ctx),
             Input::Qr(text) => self.on_qr(&text, now, ctx),
+            Input::Plate { plate, confidence } if self.awaiting.is_some() => {
+                if confidence < self.cfg.min_plate_confidence {
+                    return Vec::new();
+                }
+                self.last_plate = Some((plate, now));
+                self.plate_arrived(now, ctx)
+            }
             Input::Plate { plate, confidence } => self.on_plate(plate, confidence, now, ctx),
             Input::TicketButton => match self.cfg.direction {
                 Direction::Entry => self.issue_ticket(now, ctx),
@@ -96,6 +147,7 @@ impl Lane {
                 // waiting and lets the vehicle out owing what it owes, so
                 // its stay closes as unpaid and it is no longer inside.
                 let manual = emit(GateEventKind::ManualOpen { operator, reason, note });
+                self.end_hold();
                 match self.waiting.take() {
                     Some(w) => {
                         let owed = ctx.lot.owed.get(&w.code).copied().unwrap_or(w.fee.amount);
@@ -111,14 +163,9 @@ impl Lane {
                     }
                 }
             }
-            Input::Tick => Vec::new(),
-        };
-        if passage {
-            self.forget_open_once_passed(ctx);
+            Input::HoldDecision { operator, release, note } => self.decide_hold(operator, release, note, now, ctx),
+            Input::Tick => self.plate_wait_over(now, ctx),
         }
-        self.remember_open(&out, now, ctx);
-        out.extend(self.safety.on_tick(now, &self.cfg));
-        out
     }
 
     fn open(&mut self, now: Timestamp, out: &mut Vec<Action>) {
@@ -165,7 +212,7 @@ impl Lane {
         let kind = match self.cfg.direction {
             Direction::Entry => {
                 if let Some(e) = epc {
-                    ctx.lot.enter(e, Inside { entered_at: now, class: pass.class.clone() });
+                    ctx.lot.enter(e, Inside { entered_at: now, class: pass.class.clone(), plate: plate.clone() });
                 }
                 GateEventKind::Entry { credential, class: pass.class, plate }
             }
@@ -185,71 +232,16 @@ impl Lane {
         out
     }
 
-    fn on_tag(&mut self, p: TagPresence, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
-        let credential = Credential::Tag { epc: p.epc.clone(), tid: p.tid.clone() };
-        if let Some(reason) = ctx.lists.denied(&DenyTarget::Epc(p.epc.clone())) {
-            return deny(credential, reason, AlarmKind::DenyListHit, &format!("tag {} is on the deny list", p.epc));
-        }
-        let plate = self.plate(now).cloned();
-        if let Some(pl) = &plate {
-            if let Some(reason) = ctx.lists.denied(&DenyTarget::Plate(pl.clone())) {
-                return deny(credential, reason, AlarmKind::DenyListHit, &format!("plate {pl} is on the deny list"));
-            }
-        }
-        let Some(entry) = ctx.lists.tag(&p.epc).cloned() else {
-            // Unregistered: a ticket at entry; at exit only a pass helps.
-            return match self.cfg.direction {
-                Direction::Entry => self.issue_ticket(now, ctx),
-                Direction::Exit => self.pass_holder(credential, Some(p.epc), now, ctx),
-            };
-        };
-        if let (Some(read), Some(bound)) = (&p.tid, &entry.tid) {
-            if read != bound {
-                let detail = format!("tag {} read with TID {read}, registered with {bound}", p.epc);
-                return deny(credential, DenyReason::ClonedTag, AlarmKind::ClonedTag, &detail);
-            }
-        }
-        if let (Some(seen), Some(registered)) = (&plate, &entry.plate) {
-            if seen != registered {
-                let detail = format!("tag {} registered to {registered}, camera read {seen}", p.epc);
-                return deny(credential, DenyReason::PlateMismatch, AlarmKind::ClonedTag, &detail);
-            }
-        }
-        if let Some(account) = &entry.account {
-            if let Some(reason) = ctx.lists.denied(&DenyTarget::Account(account.clone())) {
-                return deny(credential, reason, AlarmKind::DenyListHit, &format!("account {account} is blocked"));
-            }
-        }
-        if ctx.lists.valid_pass(Some(&p.epc), plate.as_ref(), now).is_some() {
-            return self.pass_holder(credential, Some(p.epc), now, ctx);
-        }
-        match self.cfg.direction {
-            Direction::Entry => {
-                if ctx.lot.inside.contains_key(&p.epc) {
-                    if let Some(out) = self.reopen(&p.epc.to_string(), now, ctx) {
-                        return out;
-                    }
-                    let detail = format!("tag {} is already inside", p.epc);
-                    return vec![
-                        emit(GateEventKind::Denied { credential, reason: DenyReason::AlreadyInside }),
-                        Action::Display { lines: vec![detail], payment: None },
-                    ];
-                }
-                let mut out = Vec::new();
-                self.open(now, &mut out);
-                ctx.lot.enter(p.epc, Inside { entered_at: now, class: entry.class.clone() });
-                out.push(emit(GateEventKind::Entry { credential, class: entry.class, plate: plate.or(entry.plate) }));
-                out
-            }
-            Direction::Exit => {
-                let payer = entry.account.map(|account| Payer { account, spendable: entry.spendable });
-                self.tag_exit(credential, p.epc, entry.class, payer, plate, now, ctx)
-            }
-        }
-    }
-
     fn issue_ticket(&mut self, now: Timestamp, ctx: &mut Context<'_>) -> Vec<Action> {
+        // The plate the exit will compare with is read before printing.
+        if self.should_wait_for_plate(self.cfg.plates.exit_check != ExitPlateCheck::Off, now) {
+            return self.await_plate(Input::TicketButton, now);
+        }
         let serial = ctx.lot.issue_ticket_serial();
+        let plate = self.plate(now).cloned();
+        if let Some(p) = &plate {
+            ctx.lot.ticket_plate(serial, p.clone());
+        }
         let entered_at = Timestamp::from_unix_seconds(now.unix_seconds()).unwrap_or(now);
         let ticket = Ticket {
             lot: self.cfg.lot.clone(),
@@ -266,7 +258,7 @@ impl Lane {
         out.push(emit(GateEventKind::Entry {
             credential: Credential::Ticket { code: text },
             class: ticket.class,
-            plate: self.plate(now).cloned(),
+            plate,
         }));
         out
     }

@@ -1,7 +1,8 @@
 //! What all lanes of one controller share: the vehicles inside (for
-//! anti-passback and exit fees), the tickets already used, the next ticket
-//! serial, each lane's last open whose vehicle has not yet been seen to
-//! pass, and what the server says is still owed.
+//! anti-passback and exit fees) and the plate each came in with, the
+//! plates of the tickets still out, the tickets already used, the next
+//! ticket serial, each lane's last open whose vehicle has not yet been
+//! seen to pass, and what the server says is still owed.
 //!
 //! A lot with several controllers numbers its tickets lot-wide: controller
 //! `index` (0 to [`TICKET_SERIES`] − 1) issues serials `n × 64 + index`,
@@ -19,14 +20,17 @@ use std::collections::{HashMap, HashSet};
 use crate::ids::{Epc, GateId};
 use crate::money::Vnd;
 use crate::payment_code::PaymentCode;
+use crate::plate::Plate;
 use crate::timestamp::Timestamp;
 use crate::vehicle::VehicleClass;
 
-/// Where a vehicle inside came in, for its exit fee.
+/// Where a vehicle inside came in, for its exit fee, and the plate it
+/// came in with, for the exit's plate check.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Inside {
     pub entered_at: Timestamp,
     pub class: VehicleClass,
+    pub plate: Option<Plate>,
 }
 
 /// A lane's last open, kept until its vehicle crosses the loop: if the
@@ -58,6 +62,11 @@ pub enum LotChange {
     TicketUsed {
         serial: u64,
     },
+    /// The ticket `serial` was issued to the vehicle with this plate.
+    TicketPlate {
+        serial: u64,
+        plate: Plate,
+    },
     /// Serials below `next` are taken.
     TicketSerial {
         next: u64,
@@ -83,6 +92,8 @@ pub struct LotState {
     pub owed: HashMap<PaymentCode, Vnd>,
     /// Ticket serials that already let a vehicle out.
     pub used_tickets: HashSet<u64>,
+    /// The entry plate of each ticket still out, where one was read.
+    pub ticket_plates: HashMap<u64, Plate>,
     /// How many tickets this controller has issued: its next serial is
     /// `next_ticket_serial × TICKET_SERIES + series`.
     pub next_ticket_serial: u64,
@@ -123,8 +134,18 @@ impl LotState {
         }
     }
 
+    /// The ticket `serial` was issued to the vehicle with `plate`.
+    pub fn ticket_plate(&mut self, serial: u64, plate: Plate) {
+        if self.used_tickets.contains(&serial) || self.ticket_plates.get(&serial) == Some(&plate) {
+            return;
+        }
+        self.changes.push(LotChange::TicketPlate { serial, plate: plate.clone() });
+        self.ticket_plates.insert(serial, plate);
+    }
+
     /// A ticket let its vehicle out; it cannot be used again.
     pub fn use_ticket(&mut self, serial: u64) {
+        self.ticket_plates.remove(&serial);
         if self.used_tickets.insert(serial) {
             self.changes.push(LotChange::TicketUsed { serial });
         }
@@ -177,7 +198,13 @@ impl LotState {
                 self.inside.remove(&epc);
             }
             LotChange::TicketUsed { serial } => {
+                self.ticket_plates.remove(&serial);
                 self.used_tickets.insert(serial);
+            }
+            LotChange::TicketPlate { serial, plate } => {
+                if !self.used_tickets.contains(&serial) {
+                    self.ticket_plates.insert(serial, plate);
+                }
             }
             LotChange::TicketSerial { next } => self.next_ticket_serial = self.next_ticket_serial.max(next),
             LotChange::Opened { gate, open } => {
@@ -197,7 +224,7 @@ mod tests {
     #[test]
     fn changes_are_logged_once_and_restore_rebuilds_the_state() {
         let epc: Epc = "E2000000000000000000000A".parse().unwrap();
-        let inside = Inside { entered_at: Timestamp::UNIX_EPOCH, class: VehicleClass::Car };
+        let inside = Inside { entered_at: Timestamp::UNIX_EPOCH, class: VehicleClass::Car, plate: None };
         let mut lot = LotState::default();
         lot.enter(epc.clone(), inside.clone());
         assert_eq!(lot.issue_ticket_serial(), 0);
@@ -241,6 +268,26 @@ mod tests {
     }
 
     #[test]
+    fn a_tickets_plate_lasts_until_the_ticket_is_used() {
+        let plate: Plate = "29A-123.45".parse().unwrap();
+        let mut lot = LotState::default();
+        lot.ticket_plate(64, plate.clone());
+        lot.ticket_plate(64, plate.clone());
+        let mut restarted = LotState::default();
+        for c in lot.take_changes() {
+            restarted.restore(c);
+        }
+        assert_eq!(restarted.ticket_plates.get(&64), Some(&plate), "a restart keeps it, logged once");
+        lot.use_ticket(64);
+        lot.ticket_plate(64, plate.clone());
+        assert!(lot.ticket_plates.is_empty(), "a used ticket's plate is not taken again");
+        for c in lot.take_changes() {
+            restarted.restore(c);
+        }
+        assert!(restarted.ticket_plates.is_empty() && restarted.used_tickets.contains(&64));
+    }
+
+    #[test]
     fn controllers_number_tickets_apart() {
         let mut a = LotState::with_series(0);
         let mut b = LotState::with_series(5);
@@ -258,10 +305,10 @@ mod tests {
         let epc: Epc = "E2000000000000000000000A".parse().unwrap();
         let at = |s| Timestamp::from_unix_seconds(s).unwrap();
         let mut lot = LotState::default();
-        lot.peer_entered(epc.clone(), Inside { entered_at: at(100), class: VehicleClass::Car });
+        lot.peer_entered(epc.clone(), Inside { entered_at: at(100), class: VehicleClass::Car, plate: None });
         lot.peer_left(&epc, at(50));
         assert!(lot.inside.contains_key(&epc), "an exit before the entry is an older stay's");
-        lot.peer_entered(epc.clone(), Inside { entered_at: at(90), class: VehicleClass::Car });
+        lot.peer_entered(epc.clone(), Inside { entered_at: at(90), class: VehicleClass::Car, plate: None });
         assert_eq!(lot.inside[&epc].entered_at, at(100), "an older entry does not replace a newer one");
         lot.peer_left(&epc, at(200));
         assert!(lot.inside.is_empty());

@@ -38,8 +38,8 @@ use crate::tariff::TariffVersion;
 use crate::timestamp::Timestamp;
 use crate::wire::{AlarmKind, GateEventKind, ManualOpenReason, TagPresence};
 
-pub use config::{ExitWithoutEntry, LaneConfig};
-pub use lane::{Context, Lane};
+pub use config::{ExitPlateCheck, ExitWithoutEntry, LaneConfig, OnOtherVehicle, PlatePolicy};
+pub use lane::{Context, HOLD_TEXT, Lane};
 pub use lists::{EdgeLists, ListsError};
 pub use lot::{Inside, LastOpen, LotChange, LotState, TICKET_SERIES};
 pub use ticket::{Ticket, TicketError, TicketKey, stay_code_for_serial};
@@ -63,6 +63,9 @@ pub enum Input {
     PaymentConfirmed { payment_code: PaymentCode, remaining: Vnd, receipt: Option<String> },
     /// An operator opens the barrier by hand, with a reason.
     ManualOpen { operator: String, reason: ManualOpenReason, note: String },
+    /// Staff decide a lane held for a plate check: release (the stay goes
+    /// on to its fee) or refuse.
+    HoldDecision { operator: String, release: bool, note: String },
     /// Time passed (the controller calls at the instants of `WakeAt`).
     Tick,
 }

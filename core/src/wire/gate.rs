@@ -163,6 +163,14 @@ pub enum AlarmKind {
     /// its lanes keep working and their events go to the server from
     /// memory until the journal takes them again.
     JournalFailing,
+    /// "Xe ra đúng xe vào": the plate at the exit is not the plate the
+    /// stay entered with (beyond one ANPR error), or a plate the lot's
+    /// policy requires was not read. The lane holds the barrier for staff.
+    PlateMismatch,
+    /// A tag read on a vehicle whose plate is not the tag's registered
+    /// plate: the tag was moved to another car. The lot's policy says
+    /// whether the lane also holds the barrier.
+    TagOnOtherVehicle,
 }
 
 /// Why an operator opened a barrier by hand.
@@ -222,6 +230,50 @@ pub enum GateEventKind {
         alarm: AlarmKind,
         detail: String,
     },
+    /// The lane holds the barrier for staff: `alarm` says why
+    /// (`plate_mismatch`, `tag_on_other_vehicle`), `detail` names both
+    /// plates. Raised as that alarm; the lane takes no other credential
+    /// until a `hold_decided`.
+    Held {
+        credential: Credential,
+        alarm: AlarmKind,
+        /// The plate the stay entered with (a tag's: its registered
+        /// plate), if one was read.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        entered: Option<Plate>,
+        /// The plate the camera reads now, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        seen: Option<Plate>,
+        detail: String,
+    },
+    /// Staff decided a held lane (a plate mismatch, a tag on another
+    /// vehicle): released, the lane goes on with the credential as if the
+    /// check had passed (the fee still applies); refused, it stays shut.
+    HoldDecided {
+        operator: String,
+        released: bool,
+        note: String,
+    },
+}
+
+impl GateEventKind {
+    /// Every kind's name, as [`GateEventKind::name`] gives them.
+    pub const NAMES: [&'static str; 8] =
+        ["entry", "exit", "payment_requested", "denied", "manual_open", "alarm", "held", "hold_decided"];
+
+    /// The kind's name as it travels (the `type` field).
+    pub fn name(&self) -> &'static str {
+        match self {
+            GateEventKind::Entry { .. } => "entry",
+            GateEventKind::Exit { .. } => "exit",
+            GateEventKind::PaymentRequested { .. } => "payment_requested",
+            GateEventKind::Denied { .. } => "denied",
+            GateEventKind::ManualOpen { .. } => "manual_open",
+            GateEventKind::Alarm { .. } => "alarm",
+            GateEventKind::Held { .. } => "held",
+            GateEventKind::HoldDecided { .. } => "hold_decided",
+        }
+    }
 }
 
 /// `…/gate/{gate}/event`: one decision or happening at a gate, journaled
@@ -274,6 +326,13 @@ pub enum Command {
     },
     ShowMessage {
         text: String,
+    },
+    /// Staff decide a held lane: release it (the stay goes on to its fee)
+    /// or refuse the vehicle.
+    HoldDecision {
+        operator: String,
+        release: bool,
+        note: String,
     },
 }
 

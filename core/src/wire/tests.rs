@@ -91,6 +91,14 @@ fn every_gate_event_kind_round_trips() {
     let kinds = [
         GateEventKind::Entry { credential: tag.clone(), class: VehicleClass::Car, plate: "30E-12345".parse().ok() },
         GateEventKind::Entry { credential: Credential::None, class: VehicleClass::Motorbike, plate: None },
+        GateEventKind::PaymentRequested {
+            credential: tag.clone(),
+            class: VehicleClass::Car,
+            entered_at: at("2026-11-22T01:00:00Z"),
+            fee: fee.clone(),
+            payment_code: PaymentCode::new("PK", 6).unwrap(),
+            owed: Vnd::new(140_000),
+        },
         GateEventKind::Exit {
             credential: tag.clone(),
             class: VehicleClass::Car,
@@ -125,10 +133,25 @@ fn every_gate_event_kind_round_trips() {
             note: "ambulance".into(),
         },
         GateEventKind::Alarm { alarm: AlarmKind::Tailgating, detail: "2 passages for 1 open".into() },
+        GateEventKind::Held {
+            credential: Credential::Ticket { code: "T1.x".into() },
+            alarm: AlarmKind::PlateMismatch,
+            entered: Some("51F-111.11".parse().unwrap()),
+            seen: None,
+            detail: "ticket 64 entered as 51F-111.11, no plate read at the exit".into(),
+        },
+        GateEventKind::HoldDecided { operator: "op-lan".into(), released: false, note: "not the car".into() },
     ];
+    let mut named = std::collections::BTreeSet::new();
     for kind in kinds {
+        // The name each kind gives is the `type` it travels as.
+        let json = serde_json::to_value(&kind).unwrap();
+        assert_eq!(json["type"], kind.name());
+        named.insert(kind.name());
         round_trip(&event(kind));
     }
+    assert!(named.iter().all(|n| GateEventKind::NAMES.contains(n)));
+    assert_eq!(named.len(), GateEventKind::NAMES.len(), "every kind is covered here");
     round_trip(&EventAck {
         v: V1,
         event_ids: vec![

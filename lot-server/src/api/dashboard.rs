@@ -1,20 +1,18 @@
 //! The operator's dashboard: the page itself (`/`, no data in it; it
 //! signs in through `people`), the live gate board as server-sent events,
-//! occupancy by class, and opening a barrier by hand with a reason.
+//! occupancy by class, and an operator's count of the vehicles inside.
+//! Commands to a lane (open by hand, decide a hold) are in `lanes`.
 
 use std::convert::Infallible;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use futures_util::Stream;
-use parking_core::GateId;
-use parking_core::wire::{self, Command, GateCommand, GateTopic, ManualOpenReason, Topics, V1};
-use parking_runtime::mqtt::OutMsg;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -80,9 +78,7 @@ pub(super) fn qr(text: &str) -> Result<String, ApiError> {
 
 /// For operators and admins.
 pub(super) fn ops_routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/gates/{gate}/open", post(open_gate))
-        .route("/api/v1/occupancy/adjust", post(adjust_occupancy))
+    Router::new().route("/api/v1/occupancy/adjust", post(adjust_occupancy))
 }
 
 #[derive(Deserialize)]
@@ -220,47 +216,4 @@ async fn occupancy(State(s): State<AppState>, Params(q): Params<OccupancyQuery>)
     let by_hour: Vec<Value> = hours.into_iter().enumerate().map(|(h, c)| json!({ "hour": h, "by_class": c })).collect();
     let spaces = crate::availability::read(&s.0.db, &s.0.site, s.0.clock.now()).await?.classes;
     Ok(Json(json!({ "date": day.to_string(), "now": now, "by_hour": by_hour, "spaces": spaces })))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OpenRequest {
-    /// `emergency_vehicle`, `equipment_fault`, `payment_problem`,
-    /// `unreadable_credential` or `other`.
-    reason: ManualOpenReason,
-    /// What happened, in the operator's words (3 to 500 characters).
-    note: String,
-}
-
-/// `POST /api/v1/gates/{gate}/open`: the lane opens for whoever waits; the
-/// lane's `manual_open` event carries the operator, the reason and the
-/// note into the journal and the tax reports.
-async fn open_gate(
-    State(s): State<AppState>,
-    Extension(Caller(who)): Extension<Caller>,
-    Path(gate): Path<String>,
-    Body(b): Body<OpenRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let gate: GateId = gate.parse().map_err(|e| ApiError::bad(format!("gate: {e}")))?;
-    let note =
-        crate::people::note(&b.note).ok_or_else(|| ApiError::bad("note: say what happened, in 3 to 500 characters"))?;
-    if !s.0.live.knows(gate.as_str()) {
-        return Err(ApiError::NotFound(format!("no lane {gate} has been heard from")));
-    }
-    let command_id = uuid::Uuid::new_v4();
-    let cmd = GateCommand {
-        v: V1,
-        command_id,
-        issued_at: s.0.clock.now(),
-        command: Command::ManualOpen { operator: who.name.clone(), reason: b.reason, note: note.to_owned() },
-    };
-    let topic = Topics::new(s.0.lot.clone()).gate(&gate, GateTopic::Command);
-    s.0.settlement
-        .after
-        .out
-        .send(OutMsg { topic, payload: wire::encode(&cmd), retain: false })
-        .await
-        .map_err(|_| ApiError::Unavailable("the broker link is down".into()))?;
-    tracing::info!(operator = %who.id, %gate, reason = ?b.reason, "manual open sent to the lane");
-    Ok((StatusCode::ACCEPTED, Json(json!({ "command_id": command_id, "gate": gate, "operator": who.name }))))
 }

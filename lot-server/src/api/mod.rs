@@ -5,7 +5,7 @@
 //!
 //! | group | roles |
 //! |---|---|
-//! | registry, exception handling, lists, manual open, `/metrics` | admin, operator |
+//! | registry, exception handling, lists, manual open, holds decided, `/metrics` | admin, operator |
 //! | sessions, the event journal, exceptions (read), transfers, ledger, reports, invoices, journal verification, the live board, occupancy, `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
 //! | tokens | admin |
 //! | a driver's PIN, printed sign-in link, unlock; an occupancy count | admin, operator |
@@ -19,7 +19,8 @@
 //! - `journal`: sessions, events, exceptions, lists, tokens;
 //! - `settlement`: webhooks, transfers, payment requests, the ledger;
 //! - `tax`: revenue reports and exports, invoices, journal verification;
-//! - `dashboard`: the operator's page, its cookie sign-in, the live board (SSE), occupancy, manual open;
+//! - `dashboard`: the operator's page, its cookie sign-in, the live board (SSE), occupancy;
+//! - `lanes`: commands to a lane: manual open, a held vehicle released or refused;
 //! - `driver`: drivers signed in to their own data, and the desk's part in it;
 //! - `public`: the drivers' side, open to anyone (free spaces, prices, what
 //!   a stay owes, receipts) and the drivers' app;
@@ -30,6 +31,7 @@ mod dashboard;
 mod driver;
 pub mod error;
 mod journal;
+mod lanes;
 pub mod limits;
 mod openapi;
 mod people;
@@ -148,6 +150,7 @@ fn lot_routes(state: AppState) -> Router {
     let ops = registry::routes()
         .merge(journal::ops_routes())
         .merge(dashboard::ops_routes())
+        .merge(lanes::ops_routes())
         .merge(settlement::ops_routes())
         .merge(driver::desk_routes())
         .route("/metrics", get(metrics))

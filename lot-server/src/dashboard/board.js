@@ -1,5 +1,6 @@
 // The gates view: the live board (server-sent events), opening a barrier
-// by hand with a reason and a note, and the occupancy and revenue panels.
+// by hand with a reason and a note, deciding a vehicle a lane holds for a
+// plate check, and the occupancy and revenue panels.
 "use strict";
 
 let lanes = {};
@@ -57,6 +58,7 @@ function decisionText(d) {
   else if (d.kind === "denied") why = tr("deny", d.reason);
   else if (d.kind === "exit") why = tr("channel", d.reason);
   else if (d.kind === "alarm") why = tr("alarm", d.reason);
+  else if (d.kind === "hold_decided") why = `${tr("hold", d.reason)} — ${d.operator}: ${d.note}`;
   const owed = d.owed_vnd ? ` · ${t("owed")} ${vnd(d.owed_vnd)}` : "";
   return `${tr("decision", d.kind)}${why ? " (" + why + ")" : ""}${d.fee_vnd ? " " + vnd(d.fee_vnd) : ""}${owed} · ${when(d.at)}`;
 }
@@ -78,11 +80,51 @@ function laneCard(l) {
       el("div", {}, (l.waiting.lines || []).join(" / ")),
       el("img", { alt: `VietQR ${vnd(l.waiting.amount_vnd)}`, src: BASE + "/api/v1/qr.svg?text=" + encodeURIComponent(l.waiting.vietqr) })));
   }
-  if (me && me.role !== "tax_officer") {
+  const staff = me && me.role !== "tax_officer";
+  if (l.held) card.append(heldPanel(l.gate, l.held, staff));
+  if (staff) {
     card.append(el("button", { class: "open-button", type: "button", onclick: () => askOpen(l.gate) }, t("manual_open")));
   }
   return card;
 }
+
+/// A vehicle the lane holds: why, the plate it entered with and the plate
+/// read now, side by side, and (for staff) release or refuse.
+function heldPanel(gate, h, staff) {
+  const cred = h.credential ? `${tr("credential", h.credential.kind)} ${h.credential.id || ""}` : "—";
+  return el("div", { class: "held", role: "alert" },
+    el("strong", {}, `${t("held")}: ${tr("alarm", h.alarm)}`),
+    el("dl", { class: "kv plates" },
+      el("dt", {}, t("credential")), el("dd", {}, cred),
+      el("dt", {}, t("entered_plate")), el("dd", { class: "held-entered" }, h.entered || t("not_read")),
+      el("dt", {}, t("seen_plate")), el("dd", { class: "held-seen" }, h.seen || t("not_read")),
+      el("dt", {}, t("since")), el("dd", {}, when(h.since))),
+    staff ? el("div", { class: "row" },
+      el("button", { type: "button", class: "release-button", onclick: () => askHold(gate, true) }, t("hold.released")),
+      el("button", { type: "button", class: "refuse-button", onclick: () => askHold(gate, false) }, t("hold.refused"))) : null);
+}
+
+// ---- a held vehicle decided -----------------------------------------------------
+let hold = null;
+function askHold(gate, release) {
+  hold = { gate, release };
+  $("hold-gate").textContent = gate;
+  $("hold-what").textContent = t(release ? "hold.released" : "hold.refused");
+  $("hold-note").value = "";
+  $("hold-error").textContent = "";
+  $("hold-dialog").showModal();
+}
+$("hold-cancel").addEventListener("click", () => $("hold-dialog").close());
+$("hold-form").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const note = $("hold-note").value.trim();
+  if (note.length < 3) { $("hold-error").textContent = t("err.note_short"); return; }
+  try {
+    await api("POST", `/api/v1/gates/${encodeURIComponent(hold.gate)}/hold`, { release: hold.release, note });
+    $("hold-dialog").close();
+    $("live-state").textContent = `${t("sent")}: ${hold.gate}`;
+  } catch (e) { $("hold-error").textContent = errText(e); }
+});
 
 // ---- manual open -------------------------------------------------------------
 let openGate = null;

@@ -115,6 +115,18 @@ pub(super) struct Sessions {
     pub(super) exceptions: Vec<Exception>,
     /// Sessions whose late entry resolves an earlier exception: (id, at).
     pub(super) resolved: Vec<(String, i64)>,
+    /// Held lanes staff decided: their plate alarms are resolved.
+    pub(super) holds_decided: Vec<HoldDecided>,
+}
+
+/// Staff decided a lane held for a plate check.
+#[derive(Debug)]
+pub(super) struct HoldDecided {
+    pub(super) lot: String,
+    pub(super) gate: String,
+    pub(super) at_ms: i64,
+    /// Who, and what: "op-lan: released".
+    pub(super) by: String,
 }
 
 impl Sessions {
@@ -278,6 +290,17 @@ impl Sessions {
             GateEventKind::PaymentRequested { .. } => {}
             GateEventKind::Alarm { alarm, detail } => {
                 self.raise(e, &format!("alarm:{}", json_text(alarm).trim_matches('"')), detail.clone(), None);
+            }
+            GateEventKind::Held { alarm, detail, .. } => {
+                self.raise(e, &format!("alarm:{}", json_text(alarm).trim_matches('"')), detail.clone(), None);
+            }
+            GateEventKind::HoldDecided { operator, released, .. } => {
+                self.holds_decided.push(HoldDecided {
+                    lot: lot.to_owned(),
+                    gate: e.gate.as_str().to_owned(),
+                    at_ms: e.at.unix_millis(),
+                    by: format!("{operator}: {}", if *released { "released" } else { "refused" }),
+                });
             }
         }
     }

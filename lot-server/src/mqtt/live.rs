@@ -6,8 +6,9 @@
 //! at registration desks (passed on to the desk's form). The board
 //! keeps, per lane: online or offline (a lane status heard within 15 s),
 //! the barrier, the last read (plate, tag or ticket, class), the last
-//! decision and its reason, and the vehicle waiting at an exit to pay,
-//! with the VietQR it is shown. Every change is broadcast to the
+//! decision and its reason, the vehicle waiting at an exit to pay, with
+//! the VietQR it is shown, and a vehicle held for staff to decide (a plate
+//! mismatch, a tag on another vehicle). Every change is broadcast to the
 //! dashboard's server-sent event stream; nothing here is a record (the
 //! ingest commits events), so a missed message only makes the view late.
 
@@ -46,6 +47,9 @@ pub struct LaneView {
     pub last_decision: Option<Value>,
     /// A vehicle waiting to pay: `{amount_vnd, vietqr, lines, since}`.
     pub waiting: Option<Value>,
+    /// A vehicle held for staff: `{alarm, detail, credential, entered,
+    /// seen, since}` (the plates at entry and now).
+    pub held: Option<Value>,
     /// What the lane display shows.
     pub display: Vec<String>,
     #[serde(skip)]
@@ -166,8 +170,28 @@ impl LiveBoard {
                 );
                 return;
             }
-            #[allow(unreachable_patterns)]
-            _ => return,
+            GateEventKind::Held { credential, alarm, entered, seen, detail } => {
+                let held = json!({
+                    "alarm": kind_name(alarm), "detail": detail, "credential": credential_text(credential),
+                    "entered": entered, "seen": seen, "since": at,
+                });
+                self.update(&gate, |l| l.held = Some(held));
+                self.send(
+                    &json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at }),
+                );
+                return;
+            }
+            GateEventKind::HoldDecided { operator, released, note } => {
+                let decision = json!({
+                    "kind": "hold_decided", "reason": if *released { "released" } else { "refused" },
+                    "operator": operator, "note": note, "at": at,
+                });
+                self.update(&gate, |l| {
+                    l.held = None;
+                    l.last_decision = Some(decision);
+                });
+                return;
+            }
         };
         self.update(&gate, |l| {
             if let Some(d) = direction {

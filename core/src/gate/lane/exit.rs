@@ -1,17 +1,16 @@
-//! The exit side of a lane: pricing a stay, waiting for a transfer, and
-//! letting the vehicle out.
+//! The exit side of a lane: the plate check, pricing a stay, waiting for a
+//! transfer, and letting the vehicle out.
 
 use super::{Context, ExitWithoutEntry, Lane, Waiting, alarm, deny, emit};
 use crate::gate::ticket::Ticket;
-use crate::gate::{Action, PaymentRequest, stay_code_for_tag};
-use crate::ids::Epc;
+use crate::gate::{Action, ExitPlateCheck, Input, PaymentRequest, stay_code_for_tag};
 use crate::money::Vnd;
 use crate::payment_code::PaymentCode;
 use crate::plate::Plate;
 use crate::tariff::{Fee, fee};
 use crate::timestamp::Timestamp;
 use crate::vehicle::VehicleClass;
-use crate::wire::{AlarmKind, Credential, DenyReason, Direction, GateEventKind, Settlement};
+use crate::wire::{AlarmKind, Credential, DenyReason, Direction, GateEventKind, Settlement, TagPresence};
 
 /// The prepaid account a tag's exit may be debited from, and how much it
 /// may still spend under the lot's policy.
@@ -26,13 +25,14 @@ impl Lane {
     pub(super) fn tag_exit(
         &mut self,
         credential: Credential,
-        epc: Epc,
+        presence: TagPresence,
         class: VehicleClass,
         payer: Option<Payer>,
         plate: Option<Plate>,
         now: Timestamp,
         ctx: &mut Context<'_>,
     ) -> Vec<Action> {
+        let epc = presence.epc.clone();
         let Some(inside) = ctx.lot.inside.get(&epc).cloned() else {
             if let Some(out) = self.reopen(&epc.to_string(), now, ctx) {
                 return out;
@@ -62,6 +62,10 @@ impl Lane {
                 }
             };
         };
+        if let Some(detail) = self.plate_mismatch(inside.plate.as_ref(), plate.as_ref(), &format!("tag {epc}")) {
+            let plates = (inside.plate.clone(), plate.clone());
+            return self.hold(Input::Tag(presence), credential, AlarmKind::PlateMismatch, plates, detail);
+        }
         let fee = match self.price(&inside.class, inside.entered_at, now, ctx) {
             Ok(f) => f,
             Err(a) => return a,
@@ -143,6 +147,23 @@ impl Lane {
             }
             let detail = format!("ticket {} already let a vehicle out", ticket.serial);
             return deny(credential, DenyReason::TicketAlreadyUsed, AlarmKind::ForgedTicket, &detail);
+        }
+        let entered = ctx.lot.ticket_plates.get(&ticket.serial).cloned();
+        let require = self.cfg.plates.exit_check == ExitPlateCheck::Require;
+        let wants = self.cfg.plates.exit_check != ExitPlateCheck::Off && (entered.is_some() || require);
+        if self.should_wait_for_plate(wants, now) {
+            return self.await_plate(Input::Qr(text.to_owned()), now);
+        }
+        let what = format!("ticket {}", ticket.serial);
+        let seen = self.plate(now).cloned();
+        if let Some(detail) = self.plate_mismatch(entered.as_ref(), seen.as_ref(), &what) {
+            return self.hold(
+                Input::Qr(text.to_owned()),
+                credential,
+                AlarmKind::PlateMismatch,
+                (entered, seen),
+                detail,
+            );
         }
         let fee = match self.price(&ticket.class, ticket.entered_at, now, ctx) {
             Ok(f) => f,

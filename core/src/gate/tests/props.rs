@@ -26,6 +26,7 @@ fn input() -> impl Strategy<Value = (u8, Input)> {
             receipt: None,
         }),
         Just(Input::Qr("PT1.hn-01.entry-1.0.1795000000.car.00000000000000000000".into())),
+        any::<bool>().prop_map(|release| Input::HoldDecision { operator: "op".into(), release, note: String::new() }),
     ];
     (0u8..2, prop_oneof![tag_input, plate_input, other])
 }
@@ -36,10 +37,20 @@ proptest! {
     /// (recorded already, nothing emitted), and a refusal never opens.
     #[test]
     fn every_open_is_recorded_and_refusals_never_open(
-        steps in proptest::collection::vec((input(), 0i64..900), 1..60)
+        steps in proptest::collection::vec((input(), prop_oneof![0i64..3, 0i64..900]), 1..60)
     ) {
         let mut w = world();
-        let mut lanes = [lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit)];
+        // The lanes wait for the camera and require plates, so waits and
+        // holds are in play.
+        let plates = crate::gate::PlatePolicy {
+            exit_check: crate::gate::ExitPlateCheck::Require,
+            wait_ms: 1_500,
+            ..Default::default()
+        };
+        let mut lanes = [
+            Lane::new(LaneConfig { plates, ..config("entry-1", Direction::Entry) }),
+            Lane::new(LaneConfig { plates, ..config("exit-1", Direction::Exit) }),
+        ];
         let mut now = at("08:00:00");
         for ((which, input), gap) in steps {
             now = now.checked_add(time::Duration::seconds(gap)).unwrap();

@@ -200,6 +200,13 @@ pub(in crate::api) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] =
     ),
     (
         "post",
+        "/api/v1/gates/{gate}/hold",
+        "Decide the vehicle a lane holds for a plate check: released to its fee, or refused; journaled with the operator",
+        "admin, operator",
+        Some("HoldDecision"),
+    ),
+    (
+        "post",
         "/api/v1/occupancy/adjust",
         "Set a class's vehicles inside to an operator's count (a note says why); drivers' free spaces follow",
         "admin, operator",

@@ -45,7 +45,7 @@ pub(super) fn query(method: &str, path: &str) -> Vec<(&'static str, Value, bool)
         ],
         "/api/v1/events" => vec![
             ("gate", filter.clone(), false),
-            ("kind", states(&["entry", "exit", "denied", "manual_open", "alarm"]), false),
+            ("kind", states(&parking_core::wire::GateEventKind::NAMES), false),
             ("from_ms", ms.clone(), false),
             ("to_ms", ms, false),
         ],

@@ -81,6 +81,7 @@ pub(super) fn schemas() -> Value {
         })),
         "NewPassword": object(&[], json!({ "password": { "type": ["string", "null"], "minLength": 10, "maxLength": 128 } })),
         "ManualOpen": object(&["reason", "note"], json!({ "reason": { "enum": ["emergency_vehicle", "equipment_fault", "payment_problem", "unreadable_credential", "other"] }, "note": { "type": "string", "minLength": 3, "maxLength": 500, "pattern": "^\\S(.*\\S)?$" } })),
+        "HoldDecision": object(&["release", "note"], json!({ "release": { "type": "boolean" }, "note": { "type": "string", "minLength": 3, "maxLength": 500, "pattern": "^\\S(.*\\S)?$" } })),
         "RefundPaid": object(&["reference"], json!({ "reference": text(200) })),
         "Error": object(&["error", "message"], json!({ "error": s, "message": s })),
     })

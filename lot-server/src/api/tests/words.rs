@@ -30,7 +30,7 @@ fn alarm(a: AlarmKind) -> AlarmKind {
     match a {
         DenyListHit | ClonedTag | ArmHeldOpen | VehicleNeverPassed | Tailgating | ReaderOffline
         | BarrierNotAnswering | ExitWithoutEntry | ForgedTicket | PassageWithoutOpen | NoTariff | ConfigError
-        | JournalFailing => a,
+        | JournalFailing | PlateMismatch | TagOnOtherVehicle => a,
     }
 }
 
@@ -74,6 +74,8 @@ fn every_code_the_page_shows_has_words_in_both_languages() {
         A::NoTariff,
         A::ConfigError,
         A::JournalFailing,
+        A::PlateMismatch,
+        A::TagOnOtherVehicle,
     ] {
         keys.push(format!("alarm.{}", code(alarm(a))));
     }
@@ -149,10 +151,13 @@ fn every_code_the_page_shows_has_words_in_both_languages() {
     ] {
         keys.push(format!("mismatch.{k}"));
     }
+    for k in ["released", "refused"] {
+        keys.push(format!("hold.{k}"));
+    }
     for k in ["matched", "held", "suspense", "resolved"] {
         keys.push(format!("transfer.{k}"));
     }
-    for k in ["entry", "exit", "denied", "manual_open", "alarm", "payment_requested"] {
+    for k in parking_core::wire::GateEventKind::NAMES {
         keys.push(format!("event.{k}"));
         keys.push(format!("decision.{k}"));
     }

@@ -129,11 +129,27 @@ pub fn lists_snapshot(
     Some(wire::encode(&s))
 }
 
+/// A `ReadMsg` of `read` at `gate`, now.
+pub fn read_msg(gate: &str, read: parking_core::wire::Read) -> Option<Vec<u8>> {
+    let at = now()?;
+    Some(wire::encode(&parking_core::wire::ReadMsg { v: V1, gate: gate.parse().ok()?, at, read }))
+}
+
+fn now() -> Option<parking_core::Timestamp> {
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
+    parking_core::Timestamp::from_unix_millis(i64::try_from(ms).ok()?)
+}
+
+/// An ANPR camera's read of `plate` at `gate`, now.
+pub fn plate_read(gate: &str, plate: &str, confidence: f32) -> Option<Vec<u8>> {
+    let read = parking_core::wire::Read::Plate { text: plate.to_owned(), plate: plate.parse().ok(), confidence };
+    read_msg(gate, read)
+}
+
 /// A `ReadMsg` of a tag presence of `devices::epc(n)` at `gate`, now.
 pub fn tag_read(gate: &str, n: u64, reads: u32) -> Option<Vec<u8>> {
     use parking_core::wire::{Read, ReadMsg, TagPresence};
-    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?.as_millis();
-    let at = parking_core::Timestamp::from_unix_millis(i64::try_from(ms).ok()?)?;
+    let at = now()?;
     let p = TagPresence {
         epc: parking_core::Epc::from_bytes(&crate::devices::epc(n)).ok()?,
         tid: None,

@@ -143,6 +143,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             vehicles_per_account: 20,
             topup_vnd: 10_000_000,
             timeout_s: 10,
+            plate_misread: crate::run::camera::default_misread(),
+            plate_missed: crate::run::camera::default_missed(),
         },
         traffic,
         clock: clock.clone(),

@@ -53,14 +53,15 @@ pub const GATES: [(&str, &str); 4] =
 /// The lanes: the example lot's four, their barriers on coils 0 to 3 of
 /// one Modbus RTU relay board at `board`, their timers long enough in
 /// clock time to survive the clock's speed (at 3,600× a real lane's 30 s
-/// pass timeout would be 8 ms of real time, and the 5 minutes in which a
-/// lane gives its last open again after a restart would be 83 ms).
+/// pass timeout would be 8 ms of real time, the 5 minutes in which a
+/// lane gives its last open again after a restart would be 83 ms, and a
+/// plate read would be stale before the tag behind it arrived).
 fn lanes_toml(board: &str) -> String {
     let mut s = String::new();
     for (coil, (gate, dir)) in GATES.iter().enumerate() {
         s.push_str(&format!(
             "[[lanes]]\ngate = \"{gate}\"\ndirection = \"{dir}\"\npass_timeout_ms = 3600000\narm_held_ms = 3600000\n\
-             tailgate_window_ms = 600000\nreopen_within_ms = 21600000\nbarrier = {{ kind = \"modbus\", port = \"{board}\", baud = 115200, address = 1, coil = {coil} }}\n"
+             tailgate_window_ms = 600000\nreopen_within_ms = 21600000\nplate_valid_ms = 600000\nbarrier = {{ kind = \"modbus\", port = \"{board}\", baud = 115200, address = 1, coil = {coil} }}\n"
         ));
     }
     s

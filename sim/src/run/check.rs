@@ -10,6 +10,9 @@
 //!   entry and exit times, the class registered or printed on the
 //!   ticket); passes are free.
 //! - Alarms are the exceptions raised since the run began.
+//! - Plates: thieves held and refused at the exit (each one `denied`),
+//!   moved tags held, and holds of honest drivers (false holds: none is
+//!   the target, whatever the cameras misread).
 //! - The planned day beside it ([`super::planned`]): the tariff on the
 //!   trace's own stays, and how late the lanes passed each vehicle.
 
@@ -61,6 +64,12 @@ pub struct Summary {
     pub lane_delay_p99_s: f64,
     /// The last exit, local time.
     pub last_exit: Option<String>,
+    /// Thieves held at the exit and refused.
+    pub thieves_held: usize,
+    /// Holds of cars carrying a moved tag.
+    pub moved_tags_held: usize,
+    /// Honest drivers held (a camera's error the lanes did not tolerate).
+    pub false_holds: usize,
     pub wall_s: f64,
     pub passages_per_s: f64,
 }
@@ -71,6 +80,7 @@ impl Summary {
         self.events_lost == 0
             && self.duplicates == 0
             && self.stuck == 0
+            && self.false_holds == 0
             && self.fee_mismatches == 0
             && self.revenue_vnd == self.expected_revenue_vnd
             && self.transferred_vnd == self.settled_by_transfer_vnd
@@ -253,7 +263,8 @@ pub async fn check(
             }
         }
     }
-    let refused = report.entries.iter().filter(|e| matches!(e, Some(Entered::Refused))).count();
+    // Refused: at an entry (deny list, clone), and thieves at an exit.
+    let refused = report.entries.iter().filter(|e| matches!(e, Some(Entered::Refused))).count() + report.thieves_held;
     let denied = all_pages(http, &format!("/api/v1/events?kind=denied&from_ms={from}")).await?.len();
     committed += denied.min(refused);
     duplicates += denied.saturating_sub(refused);
@@ -293,6 +304,9 @@ pub async fn check(
         planned_revenue_vnd: planned.revenue_vnd,
         lane_delay_p99_s: planned.delay_p99_s(),
         last_exit: planned.last_exit(),
+        thieves_held: report.thieves_held,
+        moved_tags_held: report.moved_tags_held,
+        false_holds: report.false_holds,
         wall_s: (report.wall_s * 100.0).round() / 100.0,
         passages_per_s: ((visits.len() * 2) as f64 / report.wall_s.max(0.001)).round(),
     })
@@ -318,6 +332,10 @@ pub fn print(s: &Summary) {
         s.lane_delay_p99_s,
         s.last_exit.as_deref().unwrap_or("none")
     );
+    eprintln!(
+        "plates: {} thieves held at the exit and refused; {} holds of cars carrying a moved tag; {} honest drivers held",
+        s.thieves_held, s.moved_tags_held, s.false_holds
+    );
     println!(
         "{}",
         serde_json::json!({
@@ -339,6 +357,9 @@ pub fn print(s: &Summary) {
             "planned_revenue_vnd": s.planned_revenue_vnd,
             "lane_delay_p99_s": s.lane_delay_p99_s,
             "last_exit": s.last_exit,
+            "thieves_held": s.thieves_held,
+            "moved_tags_held": s.moved_tags_held,
+            "false_holds": s.false_holds,
             "wall_s": s.wall_s,
         })
     );

@@ -10,7 +10,8 @@
 //!   that both publishes and receives waits ~40 ms for each answer behind
 //!   the acknowledgement of its own publish.
 //!
-//! The camera photographs the driver's printed ticket: the ticket's text is
+//! The ANPR camera reads each vehicle's plate ([`Camera`]). The camera
+//! photographs the driver's printed ticket: the ticket's text is
 //! drawn as a QR code on a grey frame and decoded with the decoder the
 //! camera bridge runs on real frames ([`tag_reader::qr`]).
 
@@ -30,6 +31,7 @@ use rumqttc::{AsyncClient, Event, Packet, QoS};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::camera::Camera;
 use crate::traffic::Visit;
 
 /// What a lane's barrier or display said, and when it arrived.
@@ -51,6 +53,8 @@ pub struct Devices {
     sessions: [rumqttc::MqttOptions; 2],
     lanes: std::sync::Mutex<HashMap<GateId, mpsc::UnboundedReceiver<LaneMsg>>>,
     tasks: Vec<JoinHandle<()>>,
+    /// The lanes' ANPR cameras.
+    camera: Camera,
     /// Stamps what the devices publish.
     clock: Clock,
 }
@@ -67,6 +71,7 @@ impl Devices {
         lot: &LotId,
         visits: &[Visit],
         relays: Option<mpsc::UnboundedReceiver<(GateId, Instant)>>,
+        camera: Camera,
         clock: Clock,
     ) -> anyhow::Result<Self> {
         let topics = Topics::new(lot.clone());
@@ -194,6 +199,7 @@ impl Devices {
                 tasks.extend([pub_task, sub_task]);
                 tasks
             },
+            camera,
             clock,
         })
     }
@@ -230,6 +236,13 @@ impl Devices {
             reads: 4,
         };
         self.read(gate, Read::Tag(p)).await
+    }
+
+    /// The lane's camera reads the plate of `v` (at the exit if `exit`),
+    /// if it reads one.
+    pub async fn camera(&self, gate: &GateId, v: &Visit, exit: bool) -> anyhow::Result<()> {
+        let Some(plate) = self.camera.reading(v, exit) else { return Ok(()) };
+        self.read(gate, Read::Plate { text: plate.to_string(), plate: Some(plate), confidence: 0.92 }).await
     }
 
     /// The driver presses the kiosk's ticket button.

@@ -13,19 +13,29 @@
 //!   shows a VietQR: the driver's banking app decodes it and, after the
 //!   driver's delay, the simulated bank posts the transfer; an underpayer
 //!   pays half first, then what the display says is still owed.
+//! - **Plates**: the lane's camera reads the plate first ([`camera`]). A
+//!   lane that holds the vehicle for staff ("chờ nhân viên xác nhận") is
+//!   decided by the simulated staff ([`staff`]): a thief is refused at the
+//!   exit and leaves by the way it came; a moved tag is let go on.
+//!
+//! [`camera`]: super::camera
+//! [`staff`]: super::staff
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use parking_core::gate::HOLD_TEXT;
 use parking_core::vietqr::VietQr;
 use parking_core::{GateId, Timestamp};
 use tokio::sync::{Mutex, mpsc, watch};
 
 use super::Speed;
 use super::devices::{Devices, LaneMsg};
+use super::hear::{Heard, hear};
 use super::setup::{Registered, clone_tid, registered_tid};
+use super::staff;
 use crate::http::Http;
 use crate::traffic::{Actor, CredentialKind, Visit};
 
@@ -59,6 +69,12 @@ pub struct Report {
     pub tailgate_passages: usize,
     /// Vehicles a lane never answered, with what was waited for.
     pub stuck: Vec<String>,
+    /// Thieves held at the exit and refused by staff.
+    pub thieves_held: usize,
+    /// Holds of cars carrying a moved tag (one at each gate).
+    pub moved_tags_held: usize,
+    /// Holds of anyone else: an honest driver kept waiting.
+    pub false_holds: usize,
     /// Real seconds from the first vehicle to the last.
     pub wall_s: f64,
 }
@@ -204,47 +220,17 @@ async fn lane(
     Ok(())
 }
 
-/// The next message from the lane, or `None` after the timeout.
-async fn next(rx: &mut mpsc::UnboundedReceiver<LaneMsg>, timeout: Duration) -> Option<LaneMsg> {
-    tokio::time::timeout(timeout, rx.recv()).await.ok().flatten()
+/// Whether the lane shows that it holds the vehicle for staff.
+fn held(d: &parking_core::wire::DisplayMsg) -> bool {
+    d.lines.iter().any(|l| l == HOLD_TEXT)
 }
 
-/// How long a lane may stay silent after its controller restarted before
-/// the vehicle waiting there is read again: a reader keeps reading a tag in
-/// its field and a driver shows the ticket again, but a read the old
-/// process took with it is not what the broker still holds for the new one.
-const REREAD_AFTER: Duration = Duration::from_secs(1);
-
-/// What a lane said next.
-enum Heard {
-    Msg(LaneMsg),
-    /// The lane's controller restarted and the lane stayed silent since.
-    Reread,
-    TimedOut,
-}
-
-/// The lane's next message; after its controller restarted, `Reread` if
-/// the lane then stays silent for [`REREAD_AFTER`].
-async fn hear(rx: &mut mpsc::UnboundedReceiver<LaneMsg>, timeout: Duration, reread: &mut Option<Instant>) -> Heard {
-    loop {
-        let msg = match *reread {
-            Some(at) => match tokio::time::timeout_at(at.into(), rx.recv()).await {
-                Ok(msg) => msg,
-                Err(_) => {
-                    *reread = None;
-                    return Heard::Reread;
-                }
-            },
-            None => next(rx, timeout).await,
-        };
-        match msg {
-            Some(LaneMsg::ControllerBack) => *reread = Some(Instant::now() + REREAD_AFTER),
-            Some(msg) => {
-                *reread = None;
-                return Heard::Msg(msg);
-            }
-            None => return Heard::TimedOut,
-        }
+async fn count_hold(s: &Shared<'_>, v: &Visit) {
+    let mut r = s.report.lock().await;
+    match v.actor {
+        Actor::Thief => r.thieves_held += 1,
+        Actor::TagMoved => r.moved_tags_held += 1,
+        _ => r.false_holds += 1,
     }
 }
 
@@ -277,6 +263,7 @@ async fn entry(
             _ => s.devices.ticket_button(gate).await,
         }
     };
+    s.devices.camera(gate, v, false).await?;
     present().await?;
     let refused = matches!(v.actor, Actor::Denylisted | Actor::Cloned);
     let (mut opened, mut ticket): (_, Option<String>) = (None, None);
@@ -294,7 +281,10 @@ async fn entry(
             },
             Heard::Reread => {}
             Heard::Msg(LaneMsg::Display(d)) => {
-                if d.ticket.is_some() {
+                if held(&d) {
+                    count_hold(s, v).await;
+                    staff::decide(s.http, gate, v).await?;
+                } else if d.ticket.is_some() {
                     ticket = d.ticket;
                 } else if refused && opened.is_none() {
                     return Ok(Entered::Refused);
@@ -336,6 +326,7 @@ async fn exit(
             (None, None) => Ok(false),
         }
     };
+    s.devices.camera(gate, v, true).await?;
     if !present().await? {
         return Ok(());
     }
@@ -360,6 +351,13 @@ async fn exit(
             // the ticket) and reports it again. A paid stay opens.
             Heard::Reread => {
                 present().await?;
+            }
+            Heard::Msg(LaneMsg::Display(d)) if held(&d) => {
+                count_hold(s, v).await;
+                staff::decide(s.http, gate, v).await?;
+                if !staff::releases(v) {
+                    return Ok(()); // refused: the car backs out
+                }
             }
             Heard::Msg(LaneMsg::Display(d)) => {
                 let Some(payload) = d.vietqr else { continue };

@@ -22,11 +22,14 @@
 // Counts and percentiles of a run: small, non-negative numbers.
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
 
+pub mod camera;
 pub mod check;
 pub mod devices;
+mod hear;
 pub mod lanes;
 pub mod planned;
 pub mod setup;
+pub mod staff;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -93,6 +96,12 @@ pub struct SimSettings {
     /// Real seconds to wait for a barrier, a display or a settlement.
     #[serde(default = "default_timeout")]
     pub timeout_s: u64,
+    /// Share of the cameras' plate reads with one character wrong.
+    #[serde(default = "camera::default_misread")]
+    pub plate_misread: f64,
+    /// Share of vehicles whose plate a camera does not read.
+    #[serde(default = "camera::default_missed")]
+    pub plate_missed: f64,
 }
 
 impl std::fmt::Debug for SimSettings {
@@ -219,7 +228,8 @@ pub async fn replay_with(
     let registered = setup::register(&http, &s.sim, &visits).await?;
     setup::wait_for_lists(&http, &s.sim).await?;
     between(&http).await?;
-    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, relays, s.clock.clone()).await?;
+    let camera = camera::Camera { plate_misread: s.sim.plate_misread, plate_missed: s.sim.plate_missed };
+    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, relays, camera, s.clock.clone()).await?;
     // A clock held through the setup (the demo's) starts with the traffic.
     s.clock.release();
     let report = lanes::replay(&visits, &registered, &devices, &http, speed, timeout, progress).await?;

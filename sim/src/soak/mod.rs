@@ -199,6 +199,8 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
             vehicles_per_account: 20,
             topup_vnd: 100_000_000,
             timeout_s: 10,
+            plate_misread: crate::run::camera::default_misread(),
+            plate_missed: crate::run::camera::default_missed(),
         },
         traffic: TrafficSettings::default(),
         clock: clock.clone(),

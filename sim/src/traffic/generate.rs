@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use parking_core::{GateId, Plate, Timestamp, VehicleClass};
-use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
@@ -56,6 +55,12 @@ pub struct TrafficSettings {
     pub tailgaters: usize,
     #[serde(default = "one")]
     pub underpayers: usize,
+    /// Take a paid ticket out with another car: held at the exit.
+    #[serde(default = "one")]
+    pub thieves: usize,
+    /// Tags moved to another car: flagged at both gates.
+    #[serde(default = "one")]
+    pub moved_tags: usize,
     /// The first vehicle's number (tags and plates follow from it): a
     /// later day of a multi-day run starts after the earlier days' vehicles.
     #[serde(default = "first_vehicle")]
@@ -140,6 +145,8 @@ impl Default for TrafficSettings {
             cloned: 1,
             tailgaters: 1,
             underpayers: 1,
+            thieves: 1,
+            moved_tags: 1,
             first_vehicle: first_vehicle(),
             entry_gates: default_entries(),
             exit_gates: default_exits(),
@@ -176,7 +183,8 @@ impl TrafficSettings {
         if self.pay_delay_s[0] > self.pay_delay_s[1] {
             return bad("pay_delay_s is [min, max]".into());
         }
-        let actors = self.denylisted + self.cloned + self.tailgaters + self.underpayers;
+        let actors =
+            self.denylisted + self.cloned + self.tailgaters + self.underpayers + self.thieves + self.moved_tags;
         if actors * 4 > self.visits {
             return bad(format!("{actors} bad actors is too many for {} visits", self.visits));
         }
@@ -216,7 +224,7 @@ fn plate(rng: &mut ChaCha8Rng, class: &VehicleClass, n: u64) -> Plate {
 
 /// The plate of vehicle `n`, painted the way its class carries it:
 /// `29-A1 012.34` on two wheels, `29A-012.34` on four.
-pub(super) fn painted(class: &VehicleClass, province: u64, letter: char, n: u64) -> Plate {
+pub(crate) fn painted(class: &VehicleClass, province: u64, letter: char, n: u64) -> Plate {
     let number = n % 100_000;
     let text = match class {
         VehicleClass::Motorbike | VehicleClass::Bicycle => format!("{province}-{letter}1 {number:05}"),
@@ -268,34 +276,7 @@ pub fn generate(s: &TrafficSettings) -> Result<Vec<Visit>, TrafficError> {
             pay_delay_s: rng.random_range(s.pay_delay_s[0]..=s.pay_delay_s[1]),
         });
     }
-    // The bad actors: distinct visits, each made what its part needs.
-    let mut order: Vec<usize> = (0..visits.len()).collect();
-    order.shuffle(&mut rng);
-    let mut chosen = order.into_iter();
-    let roles = [
-        (Actor::Denylisted, s.denylisted),
-        (Actor::Cloned, s.cloned),
-        (Actor::Tailgater, s.tailgaters),
-        (Actor::Underpayer, s.underpayers),
-    ];
-    for (actor, count) in roles {
-        for _ in 0..count {
-            let Some(i) = chosen.next() else { break };
-            let v = &mut visits[i];
-            v.actor = actor;
-            match actor {
-                Actor::Denylisted | Actor::Cloned => {
-                    v.credential = CredentialKind::Tag;
-                    v.epc = Some(epc_of(v.vehicle));
-                }
-                Actor::Underpayer => {
-                    v.credential = CredentialKind::Ticket;
-                    v.epc = None;
-                }
-                Actor::Tailgater | Actor::Normal => {}
-            }
-        }
-    }
+    super::actors::assign(&mut visits, &mut rng, s);
     visits.sort_by_key(|v| (v.entry_at, v.vehicle));
     Ok(visits)
 }
@@ -352,28 +333,6 @@ mod tests {
         stays.sort_unstable();
         assert!((85..=105).contains(&stays[stays.len() / 2]), "median stay {}", stays[stays.len() / 2]);
         assert!(visits.iter().all(|v| (5..=45).contains(&v.pay_delay_s)));
-    }
-
-    #[test]
-    fn exactly_the_bad_actors_asked_for() {
-        let s = TrafficSettings {
-            visits: 500,
-            denylisted: 2,
-            cloned: 3,
-            tailgaters: 4,
-            underpayers: 5,
-            ..Default::default()
-        };
-        let visits = generate(&s).unwrap();
-        let count = |a: Actor| visits.iter().filter(|v| v.actor == a).count();
-        assert_eq!(
-            (count(Actor::Denylisted), count(Actor::Cloned), count(Actor::Tailgater), count(Actor::Underpayer)),
-            (2, 3, 4, 5)
-        );
-        assert!(
-            visits.iter().filter(|v| matches!(v.actor, Actor::Denylisted | Actor::Cloned)).all(|v| v.epc.is_some())
-        );
-        assert!(visits.iter().filter(|v| v.actor == Actor::Underpayer).all(|v| v.credential == CredentialKind::Ticket));
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Gate traffic: visits (a vehicle's entry and exit), made by the seeded
-//! generator ([`generate`]), derived from a lot's occupancy series
+//! generator ([`generate`], its bad actors in `actors`), derived from a lot's occupancy series
 //! ([`occupancy`]), or read from a trace file ([`trace`]).
 
+mod actors;
 pub mod generate;
 pub mod occupancy;
 pub mod trace;
@@ -46,6 +47,12 @@ pub enum Actor {
     Tailgater,
     /// Pays less than the VietQR asks, then the rest.
     Underpayer,
+    /// Shows a paid ticket at the exit from another car than the one it
+    /// was printed to: held, and refused by staff.
+    Thief,
+    /// Its tag sits on another car than the registered one: flagged and
+    /// held at both gates, released by staff.
+    TagMoved,
 }
 
 impl Actor {
@@ -56,6 +63,8 @@ impl Actor {
             Actor::Cloned => "cloned",
             Actor::Tailgater => "tailgater",
             Actor::Underpayer => "underpayer",
+            Actor::Thief => "thief",
+            Actor::TagMoved => "tag_moved",
         }
     }
 }

@@ -57,7 +57,7 @@ function decisionText(d) {
   if (d.kind === "manual_open") why = `${tr("reason", d.reason)} — ${d.operator}: ${d.note}`;
   else if (d.kind === "denied") why = tr("deny", d.reason);
   else if (d.kind === "exit") why = tr("channel", d.reason);
-  else if (d.kind === "alarm") why = tr("alarm", d.reason);
+  else if (d.kind === "alarm" || d.kind === "held") why = tr("alarm", d.reason);
   else if (d.kind === "hold_decided") why = `${tr("hold", d.reason)} — ${d.operator}: ${d.note}`;
   const owed = d.owed_vnd ? ` · ${t("owed")} ${vnd(d.owed_vnd)}` : "";
   return `${tr("decision", d.kind)}${why ? " (" + why + ")" : ""}${d.fee_vnd ? " " + vnd(d.fee_vnd) : ""}${owed} · ${when(d.at)}`;
@@ -122,7 +122,7 @@ $("hold-form").addEventListener("submit", async (ev) => {
   try {
     await api("POST", `/api/v1/gates/${encodeURIComponent(hold.gate)}/hold`, { release: hold.release, note });
     $("hold-dialog").close();
-    $("live-state").textContent = `${t("sent")}: ${hold.gate}`;
+    $("live-state").textContent = `${t("hold_sent")}: ${hold.gate}`;
   } catch (e) { $("hold-error").textContent = errText(e); }
 });
 

@@ -175,7 +175,13 @@ impl LiveBoard {
                     "alarm": kind_name(alarm), "detail": detail, "credential": credential_text(credential),
                     "entered": entered, "seen": seen, "since": at,
                 });
-                self.update(&gate, |l| l.held = Some(held));
+                let read = json!({ "credential": credential_text(credential), "plate": seen, "at": at });
+                let decision = json!({ "kind": "held", "reason": kind_name(alarm), "at": at });
+                self.update(&gate, |l| {
+                    l.held = Some(held);
+                    l.last_read = Some(read);
+                    l.last_decision = Some(decision);
+                });
                 self.send(
                     &json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at }),
                 );

@@ -191,11 +191,14 @@ impl Lane {
         if let Some(reason) = ctx.lists.denied(&DenyTarget::Plate(plate.clone())) {
             return deny(credential, reason, AlarmKind::DenyListHit, &format!("plate {plate} is on the deny list"));
         }
-        // A plate alone opens only for a pass holder.
-        if ctx.lists.valid_pass(None, Some(&plate), now).is_some() {
-            return self.pass_holder(credential, None, now, ctx);
+        // A plate alone opens only for a pass holder. A pass bound to a
+        // tag opens as that tag: the stay is the tag's whichever the lane
+        // read first, and the tag read after it opens nothing new.
+        let Some(pass) = ctx.lists.valid_pass(None, Some(&plate), now) else { return Vec::new() };
+        match pass.epc.clone() {
+            Some(epc) => self.pass_holder(Credential::Tag { epc: epc.clone(), tid: None }, Some(epc), now, ctx),
+            None => self.pass_holder(credential, None, now, ctx),
         }
-        Vec::new()
     }
 
     fn pass_holder(
@@ -207,6 +210,18 @@ impl Lane {
     ) -> Vec<Action> {
         let plate = self.plate(now).cloned();
         let Some(pass) = ctx.lists.valid_pass(epc.as_ref(), plate.as_ref(), now).cloned() else { return Vec::new() };
+        // The same vehicle read again (its plate, then its tag): while the
+        // barrier is up for it, its open stands; after, it opens again.
+        if let Some(e) = &epc {
+            let moved = ctx.lot.inside.contains_key(e) == (self.cfg.direction == Direction::Entry);
+            let key = e.to_string();
+            if moved && self.opened_for(&key, now, ctx) {
+                return Vec::new();
+            }
+            if let Some(again) = moved.then(|| self.reopen(&key, now, ctx)).flatten() {
+                return again;
+            }
+        }
         let mut out = Vec::new();
         self.open(now, &mut out);
         let kind = match self.cfg.direction {

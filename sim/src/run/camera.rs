@@ -41,12 +41,18 @@ fn other_car(v: &Visit) -> Plate {
     crate::traffic::generate::painted(&VehicleClass::Car, 99, 'K', v.vehicle)
 }
 
-/// One character of `p` misread: its last digit.
+/// One character of `p` misread: its series letter, as one the generator
+/// never paints (`A`..`H` read as `S`..`Z`), so the misread is no other
+/// vehicle's plate (a digit misread here would be the next vehicle's
+/// number, and could open for its pass).
 fn misread(p: &Plate) -> Plate {
-    let mut text = p.compact().to_owned();
-    if let Some(last) = text.pop().and_then(|c| c.to_digit(10)) {
-        text.push(char::from_digit((last + 1) % 10, 10).unwrap_or('0'));
-    }
+    let text: String = p
+        .compact()
+        .char_indices()
+        .map(
+            |(i, c)| if i == 2 { "ABCDEFGH".find(c).and_then(|k| "STUVWXYZ".chars().nth(k)).unwrap_or('S') } else { c },
+        )
+        .collect();
     text.parse().unwrap_or_else(|_| p.clone())
 }
 

@@ -57,6 +57,15 @@ impl Lane {
         Some(out)
     }
 
+    /// Whether the barrier is up for `key`: its open, not yet crossed,
+    /// within the pass timeout.
+    pub(super) fn opened_for(&self, key: &str, now: Timestamp, ctx: &Context<'_>) -> bool {
+        let up = |l: &LastOpen| {
+            l.key == key && (0..=i128::from(self.cfg.pass_timeout_ms)).contains(&now.since(l.at).whole_milliseconds())
+        };
+        self.safety.pending() > 0 && ctx.lot.last_open.get(&self.cfg.gate).is_some_and(up)
+    }
+
     /// Remembers the open `out` decided, if it let a vehicle in or out.
     pub(super) fn remember_open(&self, out: &[Action], now: Timestamp, ctx: &mut Context<'_>) {
         if !out.iter().any(|a| matches!(a, Action::Pulse { .. })) {

@@ -237,3 +237,30 @@ fn a_tag_leaving_on_another_car_than_it_entered_with_is_held() {
     w.run(&mut exit, plate("29C-777.77", 0.9), at("12:00:00"));
     assert!(raised(&w.run(&mut exit, tag(PLAIN_TAG, at("12:00:01")), at("12:00:01"))).is_empty());
 }
+
+#[test]
+fn a_pass_holders_plate_then_tag_make_one_passage_as_the_tag() {
+    // PASS_TAG's pass is bound to plate 30E-555.55 as well.
+    let mut w = world();
+    let (mut entry, mut exit) = (lane("entry-1", Direction::Entry), lane("exit-1", Direction::Exit));
+    for lane in [&mut entry, &mut exit] {
+        let at_lane = if lane.config().direction == Direction::Entry { "08:00:00" } else { "20:00:00" };
+        let a = w.run(lane, plate("30E-555.55", 0.9), at(at_lane));
+        assert_eq!(pulses(&a), 1);
+        let credential = events(&a).into_iter().find_map(|k| match k {
+            GateEventKind::Entry { credential, .. } | GateEventKind::Exit { credential, .. } => {
+                Some(credential.clone())
+            }
+            _ => None,
+        });
+        assert!(
+            matches!(&credential, Some(Credential::Tag { epc, .. }) if epc.to_string() == PASS_TAG),
+            "the stay is the tag's: {a:?}"
+        );
+        // The reader sees the tag a moment later: the barrier is up for
+        // it already; nothing new is recorded or pulsed.
+        let b = w.run(lane, tag(PASS_TAG, at(at_lane)), at(at_lane));
+        assert!(b.is_empty(), "{b:?}");
+    }
+    assert!(w.state.inside.is_empty(), "in and out once");
+}

@@ -4,7 +4,8 @@
 //! Layout:
 //! - [`topics`]: the topic scheme `parking/{lot}/…`, built and parsed;
 //! - [`gate`]: reader reads, loop events, gate events and their acks,
-//!   commands to a lane, the barrier, the lane display, status;
+//!   commands to a lane, the barrier, the lane display;
+//! - [`status`]: a lane's status and a process's online flag;
 //! - [`lists`]: the allow/deny lists, passes and tariff the server
 //!   publishes to controllers, as retained snapshots and increments;
 //! - [`acl`]: who may publish and read which topics, per kind of node.
@@ -15,12 +16,14 @@
 pub mod acl;
 pub mod gate;
 pub mod lists;
+pub mod status;
 pub mod topics;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use gate::*;
 pub use lists::*;
+pub use status::*;
 pub use topics::{GateTopic, LotTopic, Topic, TopicError, Topics};
 
 /// The schema version field, `"v": 1`. It serialises as the number 1 and

@@ -276,7 +276,15 @@ pub fn generate(s: &TrafficSettings) -> Result<Vec<Visit>, TrafficError> {
             pay_delay_s: rng.random_range(s.pay_delay_s[0]..=s.pay_delay_s[1]),
         });
     }
-    super::actors::assign(&mut visits, &mut rng, s);
+    let roles = [
+        (Actor::Denylisted, s.denylisted),
+        (Actor::Cloned, s.cloned),
+        (Actor::Tailgater, s.tailgaters),
+        (Actor::Underpayer, s.underpayers),
+        (Actor::Thief, s.thieves),
+        (Actor::TagMoved, s.moved_tags),
+    ];
+    super::actors::assign(&mut visits, &mut rng, &roles);
     visits.sort_by_key(|v| (v.entry_at, v.vehicle));
     Ok(visits)
 }
@@ -333,6 +341,30 @@ mod tests {
         stays.sort_unstable();
         assert!((85..=105).contains(&stays[stays.len() / 2]), "median stay {}", stays[stays.len() / 2]);
         assert!(visits.iter().all(|v| (5..=45).contains(&v.pay_delay_s)));
+    }
+
+    #[test]
+    fn exactly_the_bad_actors_asked_for() {
+        let s = TrafficSettings {
+            visits: 500,
+            denylisted: 2,
+            cloned: 3,
+            tailgaters: 4,
+            underpayers: 5,
+            thieves: 6,
+            moved_tags: 7,
+            ..Default::default()
+        };
+        let visits = generate(&s).unwrap();
+        let count = |a: Actor| visits.iter().filter(|v| v.actor == a).count();
+        let counts =
+            [Actor::Denylisted, Actor::Cloned, Actor::Tailgater, Actor::Underpayer, Actor::Thief, Actor::TagMoved]
+                .map(count);
+        assert_eq!(counts, [2, 3, 4, 5, 6, 7]);
+        let tagged = |a: &Visit| a.epc.is_some() && a.credential == CredentialKind::Tag;
+        let with = |a: Actor| visits.iter().filter(move |v| v.actor == a);
+        assert!(with(Actor::Denylisted).chain(with(Actor::Cloned)).chain(with(Actor::TagMoved)).all(tagged));
+        assert!(with(Actor::Underpayer).chain(with(Actor::Thief)).all(|v| v.credential == CredentialKind::Ticket));
     }
 
     #[test]

@@ -25,6 +25,20 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// Writes a controller config of `[controller]` and `rest` in `dir`, runs
+/// `check-config` on it, and returns whether it passed and what it said.
+fn check_config(dir: &Path, rest: &str) -> (bool, String) {
+    let file = dir.join("controller.toml");
+    let head = format!(
+        "[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"a ticket key of 32 bytes, or so.\"\n",
+        dir.join("journal.sqlite").display()
+    );
+    std::fs::write(&file, head + rest).unwrap();
+    let file = file.display().to_string();
+    let out = controller(&["check-config", "--config", "config/lot.toml", "--config", &file], &[]);
+    (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+}
+
 #[test]
 fn a_malformed_clock_is_refused_by_name() {
     let args = ["check-config", "--config", "config/lot.toml", "--config", "config/controller.toml"];
@@ -66,19 +80,7 @@ fn an_llrp_lane_is_checked_and_its_mistakes_named() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let check = |reader: &str| {
-        let file = dir.join("controller.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"a ticket key of 32 bytes, or so.\"\n\
-                 [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\nreader = {reader}\n",
-                dir.join("journal.sqlite").display()
-            ),
-        )
-        .unwrap();
-        let file = file.display().to_string();
-        let out = controller(&["check-config", "--config", "config/lot.toml", "--config", &file], &[]);
-        (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+        check_config(&dir, &format!("[[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\nreader = {reader}\n"))
     };
     let (ok, said) = check("{ kind = \"llrp\", host = \"192.168.1.50\", antennas = [1, 2] }");
     assert!(ok, "{said}");
@@ -98,19 +100,7 @@ fn the_plate_policy_is_checked_and_its_mistakes_named() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let check = |plates: &str| {
-        let file = dir.join("controller.toml");
-        std::fs::write(
-            &file,
-            format!(
-                "[controller]\nnode = \"ctl-1\"\njournal = \"{}\"\nticket_key = \"a ticket key of 32 bytes, or so.\"\n\
-                 [plates]\n{plates}\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n",
-                dir.join("journal.sqlite").display()
-            ),
-        )
-        .unwrap();
-        let file = file.display().to_string();
-        let out = controller(&["check-config", "--config", "config/lot.toml", "--config", &file], &[]);
-        (out.status.success(), format!("{}{}", text(&out.stdout), text(&out.stderr)))
+        check_config(&dir, &format!("[plates]\n{plates}\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n"))
     };
     let (ok, said) = check("exit_check = \"require\"\ntag_on_other_vehicle = \"alarm\"\nwait_ms = 1500");
     assert!(ok, "{said}");

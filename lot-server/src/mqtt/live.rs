@@ -165,9 +165,7 @@ impl LiveBoard {
                 json!({ "kind": "manual_open", "reason": kind_name(reason), "operator": operator, "note": note, "at": at }),
             ),
             GateEventKind::Alarm { alarm, detail } => {
-                self.send(
-                    &json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at }),
-                );
+                self.send_alarm(&gate, alarm, detail, &at);
                 return;
             }
             GateEventKind::Held { credential, alarm, entered, seen, detail } => {
@@ -182,9 +180,7 @@ impl LiveBoard {
                     l.last_read = Some(read);
                     l.last_decision = Some(decision);
                 });
-                self.send(
-                    &json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at }),
-                );
+                self.send_alarm(&gate, alarm, detail, &at);
                 return;
             }
             GateEventKind::HoldDecided { operator, released, note } => {
@@ -220,6 +216,11 @@ impl LiveBoard {
             }
             l.last_decision = Some(decision);
         });
+    }
+
+    /// Tells the dashboards an alarm was raised at `gate`.
+    fn send_alarm(&self, gate: &str, alarm: &wire::AlarmKind, detail: &str, at: &str) {
+        self.send(&json!({ "type": "alarm", "gate": gate, "alarm": kind_name(alarm), "detail": detail, "at": at }));
     }
 
     fn on_display(&self, d: &DisplayMsg) {

@@ -2,12 +2,15 @@
 //!
 //! Layout:
 //! - `mod.rs`: the inputs a lane takes and the actions it asks for;
-//! - `config`: how a lane behaves ([`LaneConfig`]);
+//! - `config`: how a lane behaves ([`LaneConfig`]) and the plate policy
+//!   ([`PlatePolicy`]);
 //! - [`lane`]: `Lane::handle(input, now, ctx) -> Vec<Action>`, the flows
-//!   (entry, exit, tickets, passes, deny list, anti-passback, safety);
+//!   (entry, exit, tickets, passes, deny list, anti-passback, plates and
+//!   holds for staff, safety);
 //! - [`lists`]: the allow/deny lists and passes at the edge, versioned;
-//! - [`lot`]: what all lanes of a controller share: who is inside, used
-//!   tickets, what is owed, and the log of changes to persist;
+//! - [`lot`]: what all lanes of a controller share: who is inside and
+//!   with which plate, tickets' entry plates, used tickets, what is owed,
+//!   and the log of changes to persist;
 //! - `safety`: opens matched to loop passages; the safety alarms;
 //! - [`ticket`]: QR tickets signed with the lot's key.
 //!
@@ -17,11 +20,13 @@
 //! opens at once with the fee computed here; a ticket or a tag without an
 //! account opens when its fee is zero or paid, otherwise the lane shows a
 //! VietQR for the fee and opens when the server confirms the transfer.
-//! Deny-list hits, cloned tags (another TID, or a camera plate that is not
-//! the registered one) and forged or reused tickets are refused with an
-//! alarm. Safety: there is no close action at all; every open expects a
-//! loop passage within `pass_timeout_ms`, and a passage with no open to
-//! match is a tailgater.
+//! Deny-list hits, cloned tags (another TID) and forged or reused tickets
+//! are refused with an alarm. A plate at the exit that is not the stay's
+//! entry plate, or a tag on a car that is not its registered one, holds
+//! the lane for staff to release or refuse (`lane/plates.rs`). Safety:
+//! there is no close action at all; every open expects a loop passage
+//! within `pass_timeout_ms`, and a passage with no open to match is a
+//! tailgater.
 
 mod config;
 pub mod lane;

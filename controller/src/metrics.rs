@@ -30,6 +30,9 @@ pub struct Metrics {
     pub alarms: IntCounterVec,
     pub pulses: IntCounter,
     pub barrier_errors: IntCounter,
+    /// Lane photos, by what became of them: `sent`, `failed` (no image
+    /// from the camera), `dropped` (too many waiting for the broker).
+    pub photos: IntCounterVec,
 }
 
 fn buckets(start: f64, factor: f64, n: usize) -> Vec<f64> {
@@ -77,6 +80,8 @@ impl Metrics {
         registry.register(Box::new(alarms.clone()))?;
         registry.register(Box::new(pulses.clone()))?;
         registry.register(Box::new(barrier_errors.clone()))?;
+        let photos = IntCounterVec::new(Opts::new("photos_total", "Lane photos, by result"), &["result"])?;
+        registry.register(Box::new(photos.clone()))?;
         Ok(Metrics {
             registry,
             decision_seconds,
@@ -91,6 +96,7 @@ impl Metrics {
             alarms,
             pulses,
             barrier_errors,
+            photos,
         })
     }
 

@@ -12,7 +12,8 @@
 //!   tariff) turned into engine messages;
 //! - [`devices`]: barriers and relay boards, `/metrics` and `/health`;
 //! - `readers`: in-process readers (serial UHF readers and QR scanners,
-//!   LLRP readers over TCP) and what their events become.
+//!   LLRP readers over TCP) and what their events become;
+//! - [`photos`]: the lanes' camera snapshots at entries, exits and holds.
 //!
 //! Tasks talk over bounded channels; a decision never waits for the
 //! network or the disk.
@@ -21,6 +22,7 @@ pub mod devices;
 mod engine_loop;
 pub mod journal_task;
 pub mod link;
+pub mod photos;
 mod readers;
 
 use std::collections::BinaryHeap;
@@ -245,6 +247,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
     let barriers =
         devices::spawn_barriers(&settings, &topics, device_out.clone(), engine_tx.clone(), &shared, &shutdown);
     readers::spawn_readers(&settings, engine_tx.clone(), &shared, &shutdown);
+    let photos = photos::spawn(&settings, &topics, out_tx.clone(), &shared, &shutdown);
     let link_task = tokio::spawn(link::run(settings.clone(), engine_tx.clone(), ack_tx, shutdown.clone()));
     let journal_handle = tokio::spawn(journal_task::run(
         journal,
@@ -273,6 +276,7 @@ pub async fn run_with(settings: Settings, shutdown: CancellationToken, shared: A
         journal: journal_tx,
         shared: Arc::clone(&shared),
         wakes: BinaryHeap::new(),
+        photos,
     };
     engine_loop.run(engine_rx, shutdown.clone()).await;
     // The engine is done; the journal task commits what it still holds.

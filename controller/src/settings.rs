@@ -1,6 +1,6 @@
 //! Typed settings of a controller: `[lot]`, `[broker]`, `[controller]`,
 //! `[plates]` (the lot's plate policy, in `plates`) and one `[[lanes]]`
-//! table per lane.
+//! table per lane (a lane's camera snapshot source in `snapshot`).
 //!
 //! Every device defaults to MQTT (reads, loop and barrier on the gate's
 //! topics), so the example configuration runs with nothing attached; a
@@ -18,7 +18,9 @@ use serde::Deserialize;
 use tag_reader::settings::Protocol;
 
 mod plates;
+mod snapshot;
 pub use plates::PlateSettings;
+pub use snapshot::SnapshotSource;
 
 #[derive(Clone, Debug, Deserialize)]
 pub struct Settings {
@@ -131,6 +133,9 @@ pub struct LaneSettings {
     /// A tag seen again within this window is the same presence.
     #[serde(default = "default_dedup")]
     pub dedup_window_ms: u32,
+    /// The lane's camera snapshot, taken at each entry, exit and hold.
+    #[serde(default)]
+    pub snapshot: Option<SnapshotSource>,
 }
 
 /// Where a lane's credential reads come from.
@@ -317,6 +322,9 @@ impl Settings {
                     let why = format!("gate {}: {keepalive_ms} ms is too short a keepalive", l.gate);
                     return Err(("lanes.reader.keepalive_ms", why));
                 }
+            }
+            if let Some(Err(why)) = l.snapshot.as_ref().map(SnapshotSource::check) {
+                return Err(("lanes.snapshot", format!("gate {}: {why}", l.gate)));
             }
             if !(100..=2_000).contains(&l.pulse_ms) {
                 return Err(("lanes.pulse_ms", format!("gate {}: {} ms is not a sane pulse", l.gate, l.pulse_ms)));

@@ -19,12 +19,14 @@
 //!   count, the DATEX II feed), [`owed`] (what a driver owes for a stay
 //!   still inside), [`drivers`] (drivers signed in to their own data:
 //!   PINs, links, what is theirs, notices), [`nodes`] (the broker's
-//!   users: secrets, grants, their export for Mosquitto), [`retention`]
-//!   (raw gate events and sign-ins deleted when older than kept);
+//!   users: secrets, grants, their export for Mosquitto), [`photos`]
+//!   (lane photos of entries, exits and holds, kept by event),
+//!   [`retention`] (raw gate events, sign-ins and photos deleted when
+//!   older than kept);
 //! - [`settings`]: the typed configuration; [`metrics`]: every Prometheus metric;
 //! - facing the broker, [`mqtt`]: the embedded broker, each lot's outgoing
 //!   link, the after-commit publisher of lane commands, ingestion from
-//!   MQTT, the lists publisher, the live board;
+//!   MQTT, the lane photos, the lists publisher, the live board;
 //! - facing people, [`api`]: the HTTP API, its roles, its OpenAPI document
 //!   and the operator's dashboard;
 //! - [`server`]: the process wiring of `lot-server run`;
@@ -49,6 +51,7 @@ pub mod mqtt;
 pub mod nodes;
 pub mod owed;
 pub mod people;
+pub mod photos;
 pub mod registry;
 pub mod retention;
 pub mod server;

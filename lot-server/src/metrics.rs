@@ -4,6 +4,7 @@
 use prometheus::{Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 
 use crate::mqtt::ingest::IngestMetrics;
+use crate::mqtt::photos::PhotoMetrics;
 
 #[derive(Clone, Debug)]
 pub struct ServerMetrics {
@@ -24,6 +25,8 @@ pub struct ServerMetrics {
     /// `unknown_token`).
     pub login_refused: IntCounterVec,
     pub settlement: SettlementMetrics,
+    /// Lane photos received, by result.
+    pub photos: PhotoMetrics,
 }
 
 /// Transfers booked, and how long their commits take.
@@ -85,6 +88,7 @@ impl ServerMetrics {
             IntCounterVec::new(Opts::new("login_refused_total", "Sign-ins refused, by reason"), &["reason"])?;
         registry.register(Box::new(login_refused.clone()))?;
         let settlement = SettlementMetrics::new(&registry)?;
+        let photos = PhotoMetrics::new(&registry)?;
         Ok(ServerMetrics {
             registry,
             ingest,
@@ -95,6 +99,7 @@ impl ServerMetrics {
             rate_limited,
             login_refused,
             settlement,
+            photos,
         })
     }
 

@@ -5,7 +5,8 @@
 //! - gate events that happened more than `gate_events_days` ago (a stay
 //!   keeps its own entry and exit times, gates and fee);
 //! - sign-in sessions that ended (expired or revoked) and failed sign-ins
-//!   more than `sign_ins_days` ago.
+//!   more than `sign_ins_days` ago;
+//! - lane photos taken more than `photos_days` ago, their files too.
 //!
 //! Never deleted: journal records and seals, invoices, sales, ledger
 //! postings, stays, transfers. A lot keeps its books; only the raw
@@ -17,6 +18,7 @@ use parking_runtime::Clock;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::Db;
+use crate::photos::{PhotoError, Photos};
 use crate::settings::RetentionSettings;
 
 const DAY_MS: i64 = 86_400_000;
@@ -30,6 +32,16 @@ pub struct Swept {
     pub gate_events: u64,
     pub sign_ins: u64,
     pub failed_sign_ins: u64,
+    pub photos: u64,
+}
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("{0}")]
+    Photos(#[from] PhotoError),
 }
 
 /// The instant before which records of `days` are deleted; `None` keeps them.
@@ -53,8 +65,13 @@ async fn delete_before(db: &Db, (table, key, condition): Rows, before: i64, batc
 }
 
 /// One sweep at `now_ms`.
-pub async fn sweep(db: &Db, policy: RetentionSettings, now_ms: i64) -> Result<Swept, sqlx::Error> {
-    sweep_in_batches(db, policy, now_ms, BATCH).await
+pub async fn sweep(
+    db: &Db,
+    photos: &Photos,
+    policy: RetentionSettings,
+    now_ms: i64,
+) -> Result<Swept, SweepError> {
+    sweep_in_batches(db, photos, policy, now_ms, BATCH).await
 }
 
 /// A table, its key, and the condition on `$1` that picks what ages out.
@@ -63,7 +80,13 @@ type Rows = (&'static str, &'static str, &'static str);
 const EVENTS: Rows = ("gate_events", "event_id", "at_ms < $1");
 const SIGN_INS: Rows = ("login_sessions", "session_hash", "COALESCE(revoked_ms, expires_ms) < $1");
 
-async fn sweep_in_batches(db: &Db, policy: RetentionSettings, now_ms: i64, batch: i64) -> Result<Swept, sqlx::Error> {
+async fn sweep_in_batches(
+    db: &Db,
+    photos: &Photos,
+    policy: RetentionSettings,
+    now_ms: i64,
+    batch: i64,
+) -> Result<Swept, SweepError> {
     let mut swept = Swept::default();
     if let Some(before) = cutoff(now_ms, policy.gate_events_days) {
         swept.gate_events = delete_before(db, EVENTS, before, batch).await?;
@@ -76,11 +99,14 @@ async fn sweep_in_batches(db: &Db, policy: RetentionSettings, now_ms: i64, batch
             .await?
             .rows_affected();
     }
+    if let Some(before) = cutoff(now_ms, policy.photos_days) {
+        swept.photos = photos.sweep(before, batch).await?;
+    }
     Ok(swept)
 }
 
 /// Sweeps every hour until `shutdown`, the first a minute after start.
-pub async fn run(db: Db, policy: RetentionSettings, clock: Clock, shutdown: CancellationToken) {
+pub async fn run(db: Db, photos: Photos, policy: RetentionSettings, clock: Clock, shutdown: CancellationToken) {
     let mut wait = Duration::from_secs(60);
     loop {
         tokio::select! {
@@ -88,11 +114,12 @@ pub async fn run(db: Db, policy: RetentionSettings, clock: Clock, shutdown: Canc
             () = tokio::time::sleep(wait) => {}
         }
         wait = EVERY;
-        match sweep(&db, policy, clock.now_ms()).await {
+        match sweep(&db, &photos, policy, clock.now_ms()).await {
             Ok(s) if s != Swept::default() => tracing::info!(
                 gate_events = s.gate_events,
                 sign_ins = s.sign_ins,
                 failed_sign_ins = s.failed_sign_ins,
+                photos = s.photos,
                 "retention: deleted what is older than [retention] keeps"
             ),
             Ok(_) => {}

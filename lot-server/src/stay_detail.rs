@@ -1,5 +1,6 @@
 //! A stay, whole, for the operator who opens it: the stay itself, its gate
-//! events (the entry, each time an exit lane asked for payment, the exit),
+//! events (the entry, each time an exit lane asked for payment, the exit,
+//! each with whether a lane photo of it is kept),
 //! its fee line by line as the tariff engine worked it out, the transfers
 //! that paid it, and its invoices.
 
@@ -17,6 +18,8 @@ pub struct StayEvent {
     pub gate: String,
     pub kind: String,
     pub at_ms: i64,
+    /// The lane photo taken at it (`/api/v1/photos/{event_id}`), if kept.
+    pub photo: bool,
 }
 
 /// An invoice issued for the stay.
@@ -63,10 +66,13 @@ pub async fn detail(db: &Db, id: &str) -> Result<StayDetail, JournalError> {
     let mut events = Vec::new();
     let mut fee = None;
     for event_id in &event_ids {
-        let Some(row) = sqlx::query("SELECT event_id, gate, kind, at_ms, payload FROM gate_events WHERE event_id = $1")
-            .bind(event_id.clone())
-            .fetch_optional(&db.pool)
-            .await?
+        let Some(row) = sqlx::query(
+            "SELECT g.event_id, g.gate, g.kind, g.at_ms, g.payload, p.event_id AS photo FROM gate_events g \
+             LEFT JOIN photos p ON p.event_id = g.event_id WHERE g.event_id = $1",
+        )
+        .bind(event_id.clone())
+        .fetch_optional(&db.pool)
+        .await?
         else {
             continue;
         };
@@ -79,6 +85,7 @@ pub async fn detail(db: &Db, id: &str) -> Result<StayDetail, JournalError> {
             gate: row.try_get("gate")?,
             kind: row.try_get("kind")?,
             at_ms: row.try_get("at_ms")?,
+            photo: row.try_get::<Option<String>, _>("photo")?.is_some(),
         });
     }
     events.sort_by_key(|e| e.at_ms);

@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::journal_task::{Deferred, JournalMsg};
+use super::photos::PhotoJob;
 use super::{EngineMsg, Shared};
 use crate::engine::{Engine, Out};
 use crate::journal::Entry;
@@ -30,6 +31,8 @@ pub(super) struct EngineLoop {
     pub(super) shared: Arc<Shared>,
     /// Timers the lanes asked for, earliest first.
     pub(super) wakes: BinaryHeap<Reverse<(Timestamp, usize)>>,
+    /// Photos to take, if a lane has a camera snapshot.
+    pub(super) photos: Option<mpsc::Sender<PhotoJob>>,
 }
 
 impl EngineLoop {
@@ -165,6 +168,7 @@ impl EngineLoop {
                         self.shared.metrics.alarms.with_label_values(&[kind.as_deref().unwrap_or("other")]).inc();
                         tracing::warn!(gate = %event.gate, alarm = ?alarm, "alarm");
                     }
+                    self.photograph(&event);
                     let payload = wire::encode(&event);
                     entries.push(Entry { event, payload });
                 }
@@ -173,6 +177,20 @@ impl EngineLoop {
         }
         let changes = self.engine.take_changes();
         self.commit(entries, changes, actions).await;
+    }
+
+    /// Asks for the lane's photo of an entry, an exit or a hold; never
+    /// waits (a full queue of photos loses this one, counted).
+    fn photograph(&self, event: &wire::GateEvent) {
+        use parking_core::wire::GateEventKind as K;
+        let Some(photos) = &self.photos else { return };
+        if !matches!(event.kind, K::Entry { .. } | K::Exit { .. } | K::Held { .. }) {
+            return;
+        }
+        let Some(lane) = self.gates.iter().position(|g| *g == event.gate) else { return };
+        if photos.try_send(PhotoJob { lane, event_id: event.event_id }).is_err() {
+            self.shared.metrics.photos.with_label_values(&["dropped"]).inc();
+        }
     }
 
     /// Hands events, lot-state changes and what follows them to the

@@ -6,6 +6,7 @@
 //! - [`gate`]: reader reads, loop events, gate events and their acks,
 //!   commands to a lane, the barrier, the lane display;
 //! - [`status`]: a lane's status and a process's online flag;
+//! - [`photo`]: a lane snapshot taken for a gate event;
 //! - [`lists`]: the allow/deny lists, passes and tariff the server
 //!   publishes to controllers, as retained snapshots and increments;
 //! - [`acl`]: who may publish and read which topics, per kind of node.
@@ -16,6 +17,7 @@
 pub mod acl;
 pub mod gate;
 pub mod lists;
+pub mod photo;
 pub mod status;
 pub mod topics;
 
@@ -23,6 +25,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub use gate::*;
 pub use lists::*;
+pub use photo::*;
 pub use status::*;
 pub use topics::{GateTopic, LotTopic, Topic, TopicError, Topics};
 

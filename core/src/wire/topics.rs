@@ -10,6 +10,7 @@
 //! | `parking/{lot}/gate/{gate}/barrier` | controller → MQTT barrier | [`BarrierCommand`](super::BarrierCommand) | 1 |
 //! | `parking/{lot}/gate/{gate}/display` | controller → lane display | [`DisplayMsg`](super::DisplayMsg) | 1, retained |
 //! | `parking/{lot}/gate/{gate}/status` | controller → anyone | [`LaneStatus`](super::LaneStatus) | 1, retained |
+//! | `parking/{lot}/gate/{gate}/photo` | controller → lot server | [`PhotoMsg`](super::PhotoMsg) | 1 |
 //! | `parking/{lot}/node/{node}/status` | any process → anyone | [`NodeStatus`](super::NodeStatus) | 1, retained, last will |
 //! | `parking/{lot}/lists` | lot server → controllers | [`ListsSnapshot`](super::ListsSnapshot) | 1, retained |
 //! | `parking/{lot}/lists/delta` | lot server → controllers | [`ListsDelta`](super::ListsDelta) | 1 |
@@ -34,10 +35,11 @@ pub enum GateTopic {
     Barrier,
     Display,
     Status,
+    Photo,
 }
 
 impl GateTopic {
-    pub const ALL: [GateTopic; 8] = [
+    pub const ALL: [GateTopic; 9] = [
         GateTopic::Read,
         GateTopic::Loop,
         GateTopic::Event,
@@ -46,6 +48,7 @@ impl GateTopic {
         GateTopic::Barrier,
         GateTopic::Display,
         GateTopic::Status,
+        GateTopic::Photo,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl GateTopic {
             GateTopic::Barrier => "barrier",
             GateTopic::Display => "display",
             GateTopic::Status => "status",
+            GateTopic::Photo => "photo",
         }
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! | group | roles |
 //! |---|---|
-//! | registry, exception handling, lists, manual open, holds decided, `/metrics` | admin, operator |
+//! | registry, exception handling, lists, manual open, holds decided, lane photos, `/metrics` | admin, operator |
 //! | sessions, the event journal, exceptions (read), transfers, ledger, reports, invoices, journal verification, the live board, occupancy, `/openapi.json`, `/api/v1/me` | admin, operator, tax_officer |
 //! | tokens | admin |
 //! | a driver's PIN, printed sign-in link, unlock; an occupancy count | admin, operator |
@@ -21,6 +21,7 @@
 //! - `tax`: revenue reports and exports, invoices, journal verification;
 //! - `dashboard`: the operator's page, its cookie sign-in, the live board (SSE), occupancy;
 //! - `lanes`: commands to a lane: manual open, a held vehicle released or refused;
+//! - `photos`: lane photos of an event, and a stay's entry photo beside it;
 //! - `driver`: drivers signed in to their own data, and the desk's part in it;
 //! - `public`: the drivers' side, open to anyone (free spaces, prices, what
 //!   a stay owes, receipts) and the drivers' app;
@@ -32,6 +33,7 @@ mod driver;
 pub mod error;
 mod journal;
 mod lanes;
+mod photos;
 pub mod limits;
 mod openapi;
 mod people;
@@ -74,6 +76,8 @@ pub struct App {
     pub journal_key: Option<parking_core::chain::JournalVerifyingKey>,
     /// The live gate board of the dashboard.
     pub live: Arc<crate::mqtt::live::LiveBoard>,
+    /// The lot's lane photos.
+    pub photos: crate::photos::Photos,
     /// Sign-in and webhook rate limits per address, shared by every lot
     /// of the server.
     pub limits: Arc<limits::RateLimits>,
@@ -151,6 +155,7 @@ fn lot_routes(state: AppState) -> Router {
         .merge(journal::ops_routes())
         .merge(dashboard::ops_routes())
         .merge(lanes::ops_routes())
+        .merge(photos::ops_routes())
         .merge(settlement::ops_routes())
         .merge(driver::desk_routes())
         .route("/metrics", get(metrics))

@@ -120,6 +120,7 @@ impl Api {
             settlement,
             journal_key: Some(crate::audit::tests_key().verifying_key()),
             live: Arc::default(),
+            photos: crate::photos::Photos::new(db.clone(), None),
             limits: Arc::new(limits),
             clock,
             people,

@@ -7,7 +7,8 @@
 //! - [`commands`]: the after-commit publisher of lane commands;
 //! - [`ingest`]: gate events from MQTT, committed in batches, acknowledged after commit;
 //! - [`lists`]: the task that publishes the versioned lists, retained;
-//! - [`live`]: the dashboard's live gate board, from the lot's topics.
+//! - [`live`]: the dashboard's live gate board, from the lot's topics;
+//! - [`photos`]: lane photos from MQTT into the lot's photo store.
 
 pub mod availability;
 pub mod broker;
@@ -16,3 +17,4 @@ pub mod ingest;
 pub mod link;
 pub mod lists;
 pub mod live;
+pub mod photos;

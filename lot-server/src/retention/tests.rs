@@ -5,6 +5,7 @@ use parking_core::wire::{Credential, GateEventKind};
 
 use super::{RetentionSettings, sweep, sweep_in_batches};
 use crate::db::Db;
+use crate::photos::Photos;
 use crate::settlement::tests::{NOW, event_in, policy, tag, ts};
 
 const DAY: i64 = 86_400_000;
@@ -55,7 +56,8 @@ async fn old_records_go_and_the_books_stay(db: &Db) {
     let journal = count(db, "journal_outbox").await + count(db, "journal_records").await;
     assert_eq!(count(db, "gate_events").await, 15);
 
-    let swept = sweep_in_batches(db, RetentionSettings::default(), NOW, 5).await.unwrap();
+    let photos = Photos::new(db.clone(), None);
+    let swept = sweep_in_batches(db, &photos, RetentionSettings::default(), NOW, 5).await.unwrap();
     assert_eq!((swept.gate_events, swept.sign_ins, swept.failed_sign_ins), (12, 2, 1), "{swept:?}");
     assert_eq!(count(db, "gate_events").await, 3);
     let left: Vec<String> = sqlx::query_scalar("SELECT session_hash FROM login_sessions ORDER BY session_hash")
@@ -68,9 +70,9 @@ async fn old_records_go_and_the_books_stay(db: &Db) {
     assert_eq!(count(db, "journal_outbox").await + count(db, "journal_records").await, journal);
 
     // Again: nothing left to delete. With 0 days nothing is ever deleted.
-    assert_eq!(sweep(db, RetentionSettings::default(), NOW).await.unwrap(), super::Swept::default());
-    let forever = RetentionSettings { gate_events_days: 0, sign_ins_days: 0 };
-    assert_eq!(sweep(db, forever, NOW + 5_000 * DAY).await.unwrap(), super::Swept::default());
+    assert_eq!(sweep(db, &photos, RetentionSettings::default(), NOW).await.unwrap(), super::Swept::default());
+    let forever = RetentionSettings { gate_events_days: 0, sign_ins_days: 0, photos_days: 0 };
+    assert_eq!(sweep(db, &photos, forever, NOW + 5_000 * DAY).await.unwrap(), super::Swept::default());
     assert_eq!(count(db, "gate_events").await, 3);
 }
 crate::on_both_databases!(retention, old_records_go_and_the_books_stay);

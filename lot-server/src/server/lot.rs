@@ -137,8 +137,19 @@ impl LotRuntime {
         );
         tasks.push(settler_task);
         tasks.push(spawn_in_lot(audit::run(db.clone(), clock.clone(), shutdown.clone())));
+        let photos = crate::photos::Photos::new(db.clone(), settings.photos.lot_dir(&lot));
+        tasks.push(spawn_in_lot(crate::mqtt::photos::run(
+            photos.clone(),
+            lot.clone(),
+            settings.broker.clone(),
+            format!("{node}-{lot}-photos"),
+            settings.server.share_group.as_ref().map(|g| g.as_str().to_owned()),
+            metrics.photos.clone(),
+            shutdown.clone(),
+        )));
         tasks.push(spawn_in_lot(crate::retention::run(
             db.clone(),
+            photos.clone(),
             settings.retention,
             clock.clone(),
             shutdown.clone(),
@@ -201,6 +212,7 @@ impl LotRuntime {
             settlement,
             journal_key,
             live,
+            photos,
             limits,
             clock,
             people,

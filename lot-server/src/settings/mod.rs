@@ -1,5 +1,6 @@
 //! Typed settings of the lot server: `[lot]`, `[broker]`, `[server]`,
-//! `[database]`, `[settlement]`, `[tax]`, `[invoice]`, and `[[lots]]`.
+//! `[database]`, `[settlement]`, `[tax]`, `[invoice]`, `[retention]`,
+//! `[photos]`, and `[[lots]]`.
 //!
 //! Layout:
 //! - this file: [`Settings`], read once, and each section's type;
@@ -56,15 +57,34 @@ pub struct Settings {
     pub lots: Vec<LotEntry>,
     #[serde(default)]
     pub drivers: DriverSettings,
-    /// `[retention]`: how long raw gate events and sign-ins are kept.
+    /// `[retention]`: how long raw gate events, sign-ins and photos are kept.
     #[serde(default)]
     pub retention: RetentionSettings,
+    /// `[photos]`: where lane photos are kept.
+    #[serde(default)]
+    pub photos: PhotoSettings,
     /// `[[nodes]]`: the broker's users, their grants and secret files.
     #[serde(default)]
     pub nodes: Vec<NodeEntry>,
     /// The clock (`PARKING_CLOCK`, read once at load).
     #[serde(skip)]
     pub clock: parking_runtime::Clock,
+}
+
+/// `[photos]`: lane photos are files under `dir` (`{dir}/{lot}/…`), or,
+/// with no `dir`, kept in the database (a small setup).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoSettings {
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+}
+
+impl PhotoSettings {
+    /// Where `lot`'s photo files go, if photos are files.
+    pub fn lot_dir(&self, lot: &parking_core::LotId) -> Option<PathBuf> {
+        self.dir.as_ref().map(|d| d.join(lot.as_str()))
+    }
 }
 
 /// `[tax]`: VAT by date. Tariff prices include VAT; the ledger splits it

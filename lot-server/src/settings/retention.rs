@@ -15,6 +15,15 @@ pub struct RetentionSettings {
     /// failed sign-ins, by when they ended. 0 keeps them for ever.
     #[serde(default = "default_days")]
     pub sign_ins_days: u32,
+    /// Lane photos (vehicles and their plates: personal data), by when
+    /// they were taken: 90 days, time enough for a dispute. 0 keeps them
+    /// for ever.
+    #[serde(default = "default_photo_days")]
+    pub photos_days: u32,
+}
+
+fn default_photo_days() -> u32 {
+    90
 }
 
 fn default_days() -> u32 {
@@ -23,6 +32,10 @@ fn default_days() -> u32 {
 
 impl Default for RetentionSettings {
     fn default() -> Self {
-        RetentionSettings { gate_events_days: default_days(), sign_ins_days: default_days() }
+        RetentionSettings {
+            gate_events_days: default_days(),
+            sign_ins_days: default_days(),
+            photos_days: default_photo_days(),
+        }
     }
 }

@@ -81,7 +81,8 @@ pub fn mqtt_options(
     let mut o = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     o.set_keep_alive(Duration::from_secs(u64::from(broker.keep_alive_secs.max(5))));
     o.set_clean_session(true);
-    o.set_max_packet_size(1024 * 1024, 1024 * 1024);
+    // A lane photo (at most 2 MiB, base64 in JSON) fits.
+    o.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
     if let (Some(user), Some(pass)) = (&broker.username, password(broker)?) {
         o.set_credentials(user.clone(), pass.expose().to_owned());
     }

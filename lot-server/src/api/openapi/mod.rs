@@ -81,6 +81,10 @@ fn operation(method: &str, path: &str, summary: &str, roles: &str, body: Option<
     if path == "/health/ready" {
         add("503", "The database or the broker is not reachable");
     }
+    if path == "/api/v1/photos/{event_id}" {
+        let image = json!({ "type": "string", "format": "binary" });
+        responses["200"] = json!({ "description": "The photo", "content": { "image/jpeg": { "schema": image }, "image/png": { "schema": image } } });
+    }
     if path == "/receipt/{key}" {
         // A page, found or not.
         let html = json!({ "text/html": { "schema": { "type": "string" } } });

@@ -206,6 +206,20 @@ pub(in crate::api) const OPERATIONS: &[(&str, &str, &str, &str, Option<&str>)] =
         Some("HoldDecision"),
     ),
     (
+        "get",
+        "/api/v1/photos/{event_id}",
+        "The lane photo of one gate event (an entry, an exit, a hold): a JPEG or PNG image",
+        "admin, operator",
+        None,
+    ),
+    (
+        "get",
+        "/api/v1/events/{event_id}/photos",
+        "The photos staff compare for a gate event: its stay's entry photo and the event's own, each if kept",
+        "admin, operator",
+        None,
+    ),
+    (
         "post",
         "/api/v1/occupancy/adjust",
         "Set a class's vehicles inside to an operator's count (a note says why); drivers' free spaces follow",

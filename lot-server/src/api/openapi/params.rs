@@ -128,6 +128,7 @@ pub(super) fn path_parameter(name: &str) -> Value {
         "username" => json!({ "type": "string", "pattern": "^[a-z0-9._-]{3,32}$" }),
         "number" => json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX }),
         "key" => json!({ "type": "string", "pattern": "^[0-9a-f]{32}$" }),
+        "event_id" => json!({ "type": "string", "format": "uuid" }),
         _ => json!({ "type": "string" }),
     }
 }

@@ -111,3 +111,27 @@ fn the_plate_policy_is_checked_and_its_mistakes_named() {
     assert!(!said.contains("panicked"), "{said}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn check_config_names_what_is_wrong_with_a_lane_camera() {
+    let dir = std::env::temp_dir().join(format!("ctl-snapshot-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let check = |snapshot: &str| {
+        check_config(&dir, &format!("[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\nsnapshot = {snapshot}\n"))
+    };
+    let (ok, said) =
+        check("{ kind = \"http\", url = \"http://admin:pw@192.168.1.64/ISAPI/Streaming/channels/101/picture\" }");
+    assert!(ok, "{said}");
+    let (ok, said) = check("{ kind = \"dir\", dir = \"/var/lib/parking/frames/exit-1\", max_age_ms = 3000 }");
+    assert!(ok, "{said}");
+    let (ok, said) = check("{ kind = \"http\", url = \"ftp://192.168.1.64/snap.jpg\" }");
+    assert!(!ok && said.contains("lanes.snapshot") && said.contains("http://host/path"), "{said}");
+    let (ok, said) = check("{ kind = \"http\", url = \"http://cam/snap.jpg\", timeout_ms = 50 }");
+    assert!(!ok && said.contains("timeout_ms"), "{said}");
+    let (ok, said) = check("{ kind = \"ftp\", dir = \"/x\" }");
+    assert!(!ok && said.contains("ftp"), "an unknown kind is named: {said}");
+    let (ok, said) = check("{ kind = \"dir\", folder = \"/x\" }");
+    assert!(!ok && said.contains("folder"), "a misspelt key is named: {said}");
+    assert!(!said.contains("panicked"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -65,12 +65,7 @@ async fn delete_before(db: &Db, (table, key, condition): Rows, before: i64, batc
 }
 
 /// One sweep at `now_ms`.
-pub async fn sweep(
-    db: &Db,
-    photos: &Photos,
-    policy: RetentionSettings,
-    now_ms: i64,
-) -> Result<Swept, SweepError> {
+pub async fn sweep(db: &Db, photos: &Photos, policy: RetentionSettings, now_ms: i64) -> Result<Swept, SweepError> {
     sweep_in_batches(db, photos, policy, now_ms, BATCH).await
 }
 

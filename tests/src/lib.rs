@@ -2,7 +2,8 @@
 //!
 //! Modules:
 //! - [`browser`]: headless Chromium through chromedriver, screenshots, and axe-core's accessibility check;
-//! - [`bins`]: the workspace's binaries as child processes, and loopback HTTP;
+//! - [`bins`]: the workspace's binaries as child processes;
+//! - [`http`]: loopback HTTP requests to our own servers;
 //! - [`embedded`]: a lot server's config on its embedded broker, and the broker's users (the harness's password, nodes added, secret files);
 //! - [`devices`]: an R2000 reader and a Modbus relay board played over ptys;
 //! - [`mqtt`]: a test client that records and acknowledges gate events;
@@ -24,6 +25,7 @@ pub mod bins;
 pub mod browser;
 pub mod devices;
 pub mod embedded;
+pub mod http;
 pub mod mosquitto;
 pub mod mqtt;
 pub mod postgres;

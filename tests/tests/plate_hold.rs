@@ -10,7 +10,12 @@
 //! 2. a ticket printed to one car is shown at the exit by another: the
 //!    lane holds it; the operator refuses it; the lane denies it, and the
 //!    ticket still lets its own car out to its fee;
-//! 3. the held lane fits a phone's width, in English.
+//! 3. the held lane fits a phone's width, in English;
+//! 4. photos: the entry lane's camera is a snapshot URL behind basic
+//!    authentication, the exit's a frames directory; the held exit shows
+//!    the ticket's entry photo beside the photo taken now, the plate
+//!    alarm and the stay's detail show them too, and the API gives them
+//!    only to staff.
 //!
 //! Screenshots go to `target/test-artefacts/dashboard/plate-hold-*.png`.
 
@@ -30,6 +35,46 @@ use rumqttc::{AsyncClient, QoS};
 use serde_json::{Value, json};
 
 const LOT: &str = "plate-lot";
+const CAMERA_AUTH: &str = "Basic Y2FtOnNlY3JldA=="; // cam:secret
+
+/// A lane photo: a 320×240 JPEG of one colour.
+fn jpeg(rgb: [u8; 3]) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(320, 240, image::Rgb(rgb));
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
+    out.into_inner()
+}
+
+/// The entry camera's snapshot URL: its photo to whoever gives the
+/// password, 401 to anyone else; counts what it served.
+async fn camera(photo: Vec<u8>) -> (u16, std::sync::Arc<std::sync::atomic::AtomicU32>) {
+    use axum::http::{HeaderMap, StatusCode, header};
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let count = std::sync::Arc::clone(&served);
+    let app = axum::Router::new().route(
+        "/snapshot.jpg",
+        axum::routing::get(move |headers: HeaderMap| async move {
+            if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) != Some(CAMERA_AUTH) {
+                return (StatusCode::UNAUTHORIZED, Vec::new());
+            }
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            (StatusCode::OK, photo.clone())
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (port, served)
+}
+
+/// Whether every photo under `css` has loaded (an image, not a placeholder).
+async fn photos_loaded(c: &Client, css: &str, want: usize) -> bool {
+    let script = format!(
+        "const imgs = [...document.querySelectorAll('{css} .photo img')]; \
+         return imgs.length === {want} && imgs.every((i) => i.complete && i.naturalWidth === 320);"
+    );
+    c.execute(&script, vec![]).await.ok().and_then(|v| v.as_bool()).unwrap_or(false)
+}
 
 async fn shot(c: &Client, name: &str) {
     parking_tests::browser::shot(c, &format!("plate-hold-{name}")).await;
@@ -77,10 +122,27 @@ async fn a_vehicle_that_is_not_the_one_that_entered_is_held_for_staff() {
     api(http_port, "POST", "/api/v1/tags", &admin, Some(tag)).await;
     let version = api(http_port, "GET", "/api/v1/lists", &admin, None).await["version"].as_u64().unwrap();
     let ctl_cfg = dir.join("controller.toml");
-    let lanes = "[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n\
-                 [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n[[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n";
-    let ctl =
-        bins::controller_toml_with(&lot, mqtt_port, "ctl-plates", &dir.join("journal.sqlite"), metrics_port, "", lanes);
+    let (entry_photo, exit_photo) = (jpeg([200, 40, 40]), jpeg([40, 60, 200]));
+    let (camera_port, served) = camera(entry_photo.clone()).await;
+    let frames = dir.join("frames");
+    std::fs::create_dir_all(&frames).unwrap();
+    let lanes = format!(
+        "[bank]\nbin = \"970403\"\naccount = \"0011012345678\"\n\
+         [[lanes]]\ngate = \"entry-1\"\ndirection = \"entry\"\n\
+         snapshot = {{ kind = \"http\", url = \"http://cam:secret@127.0.0.1:{camera_port}/snapshot.jpg\" }}\n\
+         [[lanes]]\ngate = \"exit-1\"\ndirection = \"exit\"\n\
+         snapshot = {{ kind = \"dir\", dir = \"{}\", max_age_ms = 600000 }}\n",
+        frames.display()
+    );
+    let ctl = bins::controller_toml_with(
+        &lot,
+        mqtt_port,
+        "ctl-plates",
+        &dir.join("journal.sqlite"),
+        metrics_port,
+        "",
+        &lanes,
+    );
     std::fs::write(&ctl_cfg, parking_tests::embedded::with_password_file(&ctl, &secret)).unwrap();
     let _controller = bins::start_logged("controller", &ctl_cfg, &dir.join("controller.log")).unwrap();
     assert!(bins::wait_for_lists(metrics_port, version).await, "the controller holds the lists");
@@ -137,10 +199,41 @@ async fn a_vehicle_that_is_not_the_one_that_entered_is_held_for_staff() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(!ticket.is_empty(), "the ticket's entry, with its plate, was committed");
+    std::fs::write(frames.join("frame-0001.jpg"), &exit_photo).unwrap();
     publish(&reads, "exit-1", plate_read("exit-1", "29C-777.77", 0.91)).await;
     publish(&reads, "exit-1", read_msg("exit-1", Read::Qr { text: ticket.clone() })).await;
     let held = wait_text(&c, ".lane[data-gate=\"exit-1\"] .held", "Biển số lúc ra khác lúc vào").await;
     assert!(held.contains("51F-111.11") && held.contains("29C-777.77"), "{held}");
+
+    // 4. Both photos on the held lane: the ticket's entry and the car now.
+    wait::until(30, "the held exit to show the entry photo and the photo now", || async {
+        photos_loaded(&c, ".lane[data-gate=\"exit-1\"] .held", 2).await
+    })
+    .await;
+    assert!(served.load(std::sync::atomic::Ordering::Relaxed) >= 2, "the entry camera was asked, with its password");
+    let held_event = events(http_port, &admin, "held").await.pop().unwrap()["event_id"].as_str().unwrap().to_owned();
+    let pair = api(http_port, "GET", &format!("/api/v1/events/{held_event}/photos"), &admin, None).await;
+    let entry_id = pair["entry"]["event_id"].as_str().unwrap().to_owned();
+    let printed = events(http_port, &admin, "entry").await;
+    let ticket_entry = printed.iter().find(|e| e["event"]["plate"] == "51F-111.11").unwrap();
+    assert_eq!(entry_id, ticket_entry["event_id"].as_str().unwrap(), "the photo of the ticket's own entry");
+    let fetch = |id: String, token: Option<String>| async move {
+        bins::http_bytes(http_port, &format!("/api/v1/photos/{id}"), token.as_deref()).await.unwrap()
+    };
+    assert_eq!(fetch(entry_id.clone(), Some(admin.clone())).await, (200, entry_photo.clone()), "the camera's bytes");
+    assert_eq!(fetch(held_event.clone(), Some(admin.clone())).await, (200, exit_photo.clone()), "the frame's bytes");
+    assert_eq!(fetch(held_event.clone(), None).await.0, 401, "no photo without signing in");
+    let tax = bins::token(&server_cfg, "tax_officer").unwrap();
+    assert_eq!(fetch(held_event.clone(), Some(tax)).await.0, 403, "tax officers see no vehicles");
+    shot(&c, "04-held-with-photos.png").await;
+    // The plate alarm shows them too, in its own dialog.
+    click(&c, "button[data-view=\"alarms\"]").await;
+    click(&c, "tr.alarm-row[data-kind=\"alarm:plate_mismatch\"] .photos-button").await;
+    wait::until(30, "the alarm's two photos", || async { photos_loaded(&c, "#photo-body", 2).await }).await;
+    axe(&c, "a plate alarm's photos").await;
+    shot(&c, "05-alarm-photos.png").await;
+    click(&c, "#photo-close").await;
+    click(&c, "button[data-view=\"gates\"]").await;
 
     // 3. The held lane on a phone, in English.
     c.find(Locator::Css("#lang")).await.unwrap().click().await.unwrap();
@@ -162,6 +255,18 @@ async fn a_vehicle_that_is_not_the_one_that_entered_is_held_for_staff() {
     publish(&reads, "exit-1", read_msg("exit-1", Read::Qr { text: ticket })).await;
     wait_text(&c, ".lane[data-gate=\"exit-1\"] .waiting", "Đang chờ thanh toán").await;
     shot(&c, "03-own-car-pays.png").await;
+
+    // The moved tag's stay shows its entry photo in its detail.
+    click(&c, "button[data-view=\"sessions\"]").await;
+    wait_text(&c, "#session-rows", &epc_text(9)).await;
+    let open = format!(
+        "const row = [...document.querySelectorAll('#session-rows tr.stay-row')].find((r) => r.textContent.includes('{}')); \
+         row.querySelector('button.link').click(); return true;",
+        epc_text(9)
+    );
+    c.execute(&open, vec![]).await.unwrap();
+    wait::until(30, "the stay's entry photo", || async { photos_loaded(&c, "#stay-body", 1).await }).await;
+    shot(&c, "06-stay-photos.png").await;
     c.close().await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }

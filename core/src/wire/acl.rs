@@ -92,7 +92,9 @@ impl Grant {
                     for kind in [GateTopic::Command, GateTopic::Ack, GateTopic::Read, GateTopic::Loop] {
                         g.read.push(topics.gate(gate, kind));
                     }
-                    for kind in [GateTopic::Event, GateTopic::Barrier, GateTopic::Display, GateTopic::Status, GateTopic::Photo] {
+                    for kind in
+                        [GateTopic::Event, GateTopic::Barrier, GateTopic::Display, GateTopic::Status, GateTopic::Photo]
+                    {
                         g.write.push(topics.gate(gate, kind));
                     }
                 }

@@ -26,6 +26,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("/dashboard/app.css", include_str!("../dashboard/app.css"), "text/css; charset=utf-8"),
     ("/dashboard/i18n.js", include_str!("../dashboard/i18n.js"), JS),
     ("/dashboard/app.js", include_str!("../dashboard/app.js"), JS),
+    ("/dashboard/photos.js", include_str!("../dashboard/photos.js"), JS),
     ("/dashboard/board.js", include_str!("../dashboard/board.js"), JS),
     ("/dashboard/alarms.js", include_str!("../dashboard/alarms.js"), JS),
     ("/dashboard/desk.js", include_str!("../dashboard/desk.js"), JS),

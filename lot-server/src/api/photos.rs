@@ -14,9 +14,7 @@ use crate::photos::{EventPhotos, PhotoError, event_photos};
 
 /// For operators and admins.
 pub(super) fn ops_routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/photos/{event_id}", get(photo))
-        .route("/api/v1/events/{event_id}/photos", get(pair))
+    Router::new().route("/api/v1/photos/{event_id}", get(photo)).route("/api/v1/events/{event_id}/photos", get(pair))
 }
 
 impl From<PhotoError> for ApiError {

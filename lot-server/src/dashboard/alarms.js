@@ -78,7 +78,9 @@ async function loadAlarms() {
   const ops = me && me.role !== "tax_officer";
   $("alarm-rows").replaceChildren(...(rows.length ? rows.map((x) => {
     const id = encodeURIComponent(x.exception_id);
-    const buttons = !ops || x.state === "resolved" ? [] : [
+    const photos = ops && /^alarm:(plate_mismatch|tag_on_other_vehicle)$/.test(x.kind)
+      ? el("button", { type: "button", class: "photos-button", onclick: () => showAlarmPhotos(x) }, t("photos")) : null;
+    const buttons = !ops || x.state === "resolved" ? [photos] : [photos,
       x.state === "open" ? el("button", { type: "button", class: "ack", onclick: () => act(`/api/v1/exceptions/${id}/acknowledge`) }, t("acknowledge")) : null,
       el("button", { type: "button", class: "resolve", onclick: async () => {
         const note = await askNote(`${t("resolve")}: ${trKind(x.kind)}`, 1);

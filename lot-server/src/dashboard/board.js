@@ -89,7 +89,7 @@ function laneCard(l) {
 }
 
 /// A vehicle the lane holds: why, the plate it entered with and the plate
-/// read now, side by side, and (for staff) release or refuse.
+/// read now, side by side, and (for staff) both photos, release or refuse.
 function heldPanel(gate, h, staff) {
   const cred = h.credential ? `${tr("credential", h.credential.kind)} ${h.credential.id || ""}` : "—";
   return el("div", { class: "held", role: "alert" },
@@ -99,6 +99,7 @@ function heldPanel(gate, h, staff) {
       el("dt", {}, t("entered_plate")), el("dd", { class: "held-entered" }, h.entered || t("not_read")),
       el("dt", {}, t("seen_plate")), el("dd", { class: "held-seen" }, h.seen || t("not_read")),
       el("dt", {}, t("since")), el("dd", {}, when(h.since))),
+    staff && h.event_id ? photoPair(h.event_id) : null,
     staff ? el("div", { class: "row" },
       el("button", { type: "button", class: "release-button", onclick: () => askHold(gate, true) }, t("hold.released")),
       el("button", { type: "button", class: "refuse-button", onclick: () => askHold(gate, false) }, t("hold.refused"))) : null);

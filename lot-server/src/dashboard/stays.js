@@ -74,6 +74,7 @@ async function showStay(id) {
       el("dt", {}, t("settlement")), el("dd", {}, s.state === "open" ? tr("stay", "open") : tr("channel", s.settlement))),
     el("h3", {}, t("events_h")),
     table([["time"], ["gate"], ["kind"]], d.events.map((e) => el("tr", {}, el("td", {}, when(e.at_ms)), el("td", {}, e.gate), el("td", {}, tr("event", e.kind))))),
+    me && me.role !== "tax_officer" ? [el("h3", {}, t("photos_h")), stayPhotos(d.events)] : null,
     el("h3", {}, t("fee_h")),
     fee ? el("p", { class: "muted" }, `${t("tariff")}: ${fee.tariff_version}`) : null,
     table([["kind"], ["time"], ["quantity", "num"], ["unit_price", "num"], ["amount", "num"]], fee ? fee.items.map((i) => el("tr", { class: "fee-item" },
@@ -85,7 +86,7 @@ async function showStay(id) {
     el("h3", {}, t("invoices_h")),
     table([["invoice_no"], ["time"], ["amount", "num"], ["lookup"]], d.invoices.map((i) => el("tr", {}, el("td", {}, `${i.series}-${i.number}`),
       el("td", {}, when(i.issued_ms)), el("td", { class: "num" }, vnd(i.total_vnd)), el("td", {}, i.lookup_code)))),
-  ].filter(Boolean));
+  ].flat().filter(Boolean));
   $("stay-dialog").showModal();
 }
 

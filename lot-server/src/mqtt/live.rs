@@ -48,7 +48,8 @@ pub struct LaneView {
     /// A vehicle waiting to pay: `{amount_vnd, vietqr, lines, since}`.
     pub waiting: Option<Value>,
     /// A vehicle held for staff: `{alarm, detail, credential, entered,
-    /// seen, since}` (the plates at entry and now).
+    /// seen, since, event_id}` (the plates at entry and now; the event
+    /// names its photos).
     pub held: Option<Value>,
     /// What the lane display shows.
     pub display: Vec<String>,
@@ -171,7 +172,7 @@ impl LiveBoard {
             GateEventKind::Held { credential, alarm, entered, seen, detail } => {
                 let held = json!({
                     "alarm": kind_name(alarm), "detail": detail, "credential": credential_text(credential),
-                    "entered": entered, "seen": seen, "since": at,
+                    "entered": entered, "seen": seen, "since": at, "event_id": e.event_id.to_string(),
                 });
                 let read = json!({ "credential": credential_text(credential), "plate": seen, "at": at });
                 let decision = json!({ "kind": "held", "reason": kind_name(alarm), "at": at });

@@ -68,9 +68,8 @@ async fn entry_of(db: &Db, lot: &str, event_id: &str) -> Result<Option<String>, 
     }
     let payload: String = row.try_get("payload")?;
     let at_ms: i64 = row.try_get("at_ms")?;
-    let credential: Option<Credential> = serde_json::from_str::<parking_core::wire::GateEvent>(&payload)
-        .ok()
-        .and_then(|e| match e.kind {
+    let credential: Option<Credential> =
+        serde_json::from_str::<parking_core::wire::GateEvent>(&payload).ok().and_then(|e| match e.kind {
             GateEventKind::Held { credential, .. } | GateEventKind::PaymentRequested { credential, .. } => {
                 Some(credential)
             }

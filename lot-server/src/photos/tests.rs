@@ -27,26 +27,37 @@ fn photo(event: &GateEvent, bytes: &[u8]) -> PhotoMsg {
 
 /// A tag's stay: in at NOW − 1 h, held at the exit at NOW, out a minute later.
 async fn stay(db: &Db) -> [GateEvent; 3] {
-    let entry = event_in(LOT, 1, NOW - 3_600_000, GateEventKind::Entry {
-        credential: tag(EPC),
-        class: VehicleClass::Car,
-        plate: None,
-    });
-    let held = event_in(LOT, 2, NOW, GateEventKind::Held {
-        credential: tag(EPC),
-        alarm: AlarmKind::TagOnOtherVehicle,
-        entered: None,
-        seen: None,
-        detail: "plates differ".into(),
-    });
-    let exit = event_in(LOT, 3, NOW + 60_000, GateEventKind::Exit {
-        credential: tag(EPC),
-        class: VehicleClass::Car,
-        plate: None,
-        entered_at: Some(ts(NOW - 3_600_000)),
-        fee: None,
-        settlement: Settlement::Free,
-    });
+    let entry = event_in(
+        LOT,
+        1,
+        NOW - 3_600_000,
+        GateEventKind::Entry { credential: tag(EPC), class: VehicleClass::Car, plate: None },
+    );
+    let held = event_in(
+        LOT,
+        2,
+        NOW,
+        GateEventKind::Held {
+            credential: tag(EPC),
+            alarm: AlarmKind::TagOnOtherVehicle,
+            entered: None,
+            seen: None,
+            detail: "plates differ".into(),
+        },
+    );
+    let exit = event_in(
+        LOT,
+        3,
+        NOW + 60_000,
+        GateEventKind::Exit {
+            credential: tag(EPC),
+            class: VehicleClass::Car,
+            plate: None,
+            entered_at: Some(ts(NOW - 3_600_000)),
+            fee: None,
+            settlement: Settlement::Free,
+        },
+    );
     let events = [entry, held, exit];
     crate::ingest::commit(db, &policy(), &events, ts(NOW + 60_000)).await.unwrap();
     events

@@ -8,6 +8,7 @@
 //! prints the run's summary, the day's revenue report, the operator's
 //! address and login, and serves until Ctrl-C (or ends, with `--exit`).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -42,12 +43,20 @@ pub struct DemoArgs {
     /// End after the report instead of serving until Ctrl-C.
     #[arg(long)]
     pub exit: bool,
+    /// The lanes' UHF readers are fixed LLRP readers (played on loopback
+    /// TCP) instead of MQTT reader bridges. No cloned tag in the day: an
+    /// LLRP reader reports no TID to tell one by.
+    #[arg(long)]
+    pub llrp: bool,
 }
 
 /// `sim demo`.
 pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     anyhow::ensure!((1.0..=100_000.0).contains(&args.speed), "--speed must be 1 to 100000");
-    let traffic = TrafficSettings { visits: args.visits, seed: args.seed, ..TrafficSettings::default() };
+    let mut traffic = TrafficSettings { visits: args.visits, seed: args.seed, ..TrafficSettings::default() };
+    if args.llrp {
+        traffic.cloned = 0;
+    }
     let visits = crate::traffic::generate::generate(&traffic)?;
     let first = visits.iter().map(|v| v.entry_at).min().context("no visits")?;
     // The clock stands at the evening before while accounts are opened
@@ -74,7 +83,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let (relays_tx, relays) = tokio::sync::mpsc::unbounded_channel();
     let (_board_host, board_path) = lot_files::relay_board(relays_tx)?;
     let ports = lot_files::Ports { broker: broker_port, http: http_port, metrics: metrics_port };
-    lot_files::write(&dir, ports, &board_path)?;
+    // The LLRP readers listen before the controller connects to them.
+    let gates = lot_files::GATES.iter().filter_map(|(g, _)| g.parse().ok());
+    let addrs = if args.llrp { gates.map(|g| (g, "127.0.0.1:0".to_owned())).collect() } else { BTreeMap::new() };
+    let (readers, llrp_ports) = crate::run::llrp::Readers::start(&addrs).await?;
+    lot_files::write(&dir, ports, &board_path, &llrp_ports)?;
     let mut server_settings = lot_server::settings::Settings::load(&[dir.join("lot-server.toml")])?;
     server_settings.clock = clock.clone();
     let mut ctl_settings = controller::settings::Settings::load(&[dir.join("controller.toml")])?;
@@ -115,9 +128,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let http = Http::new(&format!("http://127.0.0.1:{http_port}"), admin.clone(), Secret::new(HMAC), clock.clone());
     http.wait_ready(30).await?;
     let controller = tokio::spawn(controller::runtime::run(ctl_settings, shutdown.clone()));
+    let readers_said = if args.llrp { ", their UHF readers LLRP readers on loopback TCP" } else { "" };
     eprintln!(
         "demo lot {LOT} in {}: lot server on http://127.0.0.1:{http_port}/, embedded broker on 127.0.0.1:{broker_port}, \
-         controller with 4 lanes, their barriers on a Modbus RTU relay board at {board_path}; \
+         controller with 4 lanes, their barriers on a Modbus RTU relay board at {board_path}{readers_said}; \
          the clock stands at {} and runs {}× once the traffic starts",
         dir.display(),
         clock.now().local_short(),
@@ -145,9 +159,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             timeout_s: 10,
             plate_misread: crate::run::camera::default_misread(),
             plate_missed: crate::run::camera::default_missed(),
+            llrp_readers: BTreeMap::new(),
         },
         traffic,
         clock: clock.clone(),
+        llrp: readers,
     };
     let progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let summary = crate::run::replay(&run, visits, Speed::Times(args.speed), progress, Some(relays)).await?;

@@ -3,11 +3,14 @@
 //! as their own processes): the tariff, `lot-server.toml` (embedded
 //! broker, SQLite, the broker's users) and `controller.toml` (four lanes
 //! whose barriers are on a Modbus RTU relay board played on a
-//! pseudo-terminal by [`relay_board`]).
+//! pseudo-terminal by [`relay_board`], their UHF readers on MQTT or, with
+//! `sim demo --llrp`, LLRP readers on loopback TCP).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use parking_core::GateId;
 use tokio_serial::SerialPort;
 
 pub const TARIFF: &str = include_str!("../../config/tariffs/hanoi-zone1-2018-example.toml");
@@ -56,13 +59,24 @@ pub const GATES: [(&str, &str); 4] =
 /// pass timeout would be 8 ms of real time, the 5 minutes in which a
 /// lane gives its last open again after a restart would be 83 ms, and a
 /// plate read would be stale before the tag behind it arrived).
-fn lanes_toml(board: &str) -> String {
+///
+/// A gate in `llrp` has its UHF reader on that loopback port, an LLRP
+/// reader the simulator plays; its reports of one vehicle, a few real
+/// milliseconds apart, are minutes of the clock apart, so the lane
+/// collapses reads of one tag within 5 minutes.
+fn lanes_toml(board: &str, llrp: &BTreeMap<GateId, u16>) -> String {
     let mut s = String::new();
     for (coil, (gate, dir)) in GATES.iter().enumerate() {
         s.push_str(&format!(
             "[[lanes]]\ngate = \"{gate}\"\ndirection = \"{dir}\"\npass_timeout_ms = 3600000\narm_held_ms = 3600000\n\
              tailgate_window_ms = 600000\nreopen_within_ms = 21600000\nplate_valid_ms = 600000\nbarrier = {{ kind = \"modbus\", port = \"{board}\", baud = 115200, address = 1, coil = {coil} }}\n"
         ));
+        if let Some(port) = gate.parse::<GateId>().ok().and_then(|g| llrp.get(&g)) {
+            s.push_str(&format!(
+                "reader = {{ kind = \"llrp\", host = \"127.0.0.1\", port = {port}, antennas = [1], keepalive_ms = 1000 }}\n\
+                 dedup_window_ms = 300000\n"
+            ));
+        }
     }
     s
 }
@@ -102,8 +116,9 @@ pub struct Ports {
     pub metrics: u16,
 }
 
-/// Writes the tariff, `lot-server.toml` and `controller.toml` into `dir`.
-pub fn write(dir: &Path, ports: Ports, board: &str) -> anyhow::Result<()> {
+/// Writes the tariff, `lot-server.toml` and `controller.toml` into `dir`;
+/// the gates in `llrp` read tags with an LLRP reader on that port.
+pub fn write(dir: &Path, ports: Ports, board: &str, llrp: &BTreeMap<GateId, u16>) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir.join("tariffs")).with_context(|| format!("{}", dir.display()))?;
     std::fs::write(dir.join("tariffs/hanoi-zone1.toml"), TARIFF)?;
     let lot = format!(
@@ -133,7 +148,7 @@ pub fn write(dir: &Path, ports: Ports, board: &str) -> anyhow::Result<()> {
         secret_file(dir, CONTROLLER).display(),
         dir.join("controller.sqlite").display(),
         ports.metrics,
-        lanes_toml(board)
+        lanes_toml(board, llrp)
     );
     std::fs::write(dir.join("lot-server.toml"), server_toml)?;
     std::fs::write(dir.join("controller.toml"), ctl_toml)?;

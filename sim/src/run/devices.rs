@@ -10,6 +10,7 @@
 //!   that both publishes and receives waits ~40 ms for each answer behind
 //!   the acknowledgement of its own publish.
 //!
+//! A lane with an LLRP reader gets its tags over TCP instead ([`Readers`]).
 //! The ANPR camera reads each vehicle's plate ([`Camera`]). The camera
 //! photographs the driver's printed ticket: the ticket's text is
 //! drawn as a QR code on a grey frame and decoded with the decoder the
@@ -32,6 +33,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::camera::Camera;
+use super::llrp::Readers;
 use crate::traffic::Visit;
 
 /// What a lane's barrier or display said, and when it arrived.
@@ -41,6 +43,17 @@ pub enum LaneMsg {
     Display(Box<DisplayMsg>),
     /// A controller of the lot restarted (its process, not its link).
     ControllerBack,
+}
+
+/// What the lanes have besides their MQTT devices.
+#[derive(Debug)]
+pub struct LaneDevices {
+    /// Barriers on a relay board report their opens here.
+    pub relays: Option<mpsc::UnboundedReceiver<(GateId, Instant)>>,
+    /// The lanes' ANPR cameras.
+    pub camera: Camera,
+    /// Lanes whose UHF reader is an LLRP reader.
+    pub readers: Readers,
 }
 
 /// The devices of every gate the visits use.
@@ -55,6 +68,8 @@ pub struct Devices {
     tasks: Vec<JoinHandle<()>>,
     /// The lanes' ANPR cameras.
     camera: Camera,
+    /// The lanes' LLRP readers.
+    readers: Readers,
     /// Stamps what the devices publish.
     clock: Clock,
 }
@@ -65,15 +80,15 @@ fn client_id(role: &str) -> String {
 
 impl Devices {
     /// Connects both links and subscribes to the gates' barrier and display
-    /// topics. Barriers on relay boards report their opens on `relays`.
+    /// topics. Barriers on relay boards report their opens on `lanes.relays`.
     pub async fn connect(
         broker: &BrokerSettings,
         lot: &LotId,
         visits: &[Visit],
-        relays: Option<mpsc::UnboundedReceiver<(GateId, Instant)>>,
-        camera: Camera,
+        lanes: LaneDevices,
         clock: Clock,
     ) -> anyhow::Result<Self> {
+        let LaneDevices { relays, camera, readers } = lanes;
         let topics = Topics::new(lot.clone());
         let mut senders = HashMap::new();
         let mut receivers = HashMap::new();
@@ -200,6 +215,7 @@ impl Devices {
                 tasks
             },
             camera,
+            readers,
             clock,
         })
     }
@@ -223,9 +239,13 @@ impl Devices {
         .await
     }
 
-    /// The reader sees a tag: a presence of a few reads, with its TID.
+    /// The reader sees a tag: a presence of a few reads, with its TID (an
+    /// LLRP reader's reports carry none).
     pub async fn tag(&self, gate: &GateId, epc: &Epc, tid: &str) -> anyhow::Result<()> {
         let at = self.clock.now();
+        if self.readers.present(gate, epc, at) {
+            return Ok(());
+        }
         let p = TagPresence {
             epc: epc.clone(),
             tid: Some(tid.parse().map_err(|e| anyhow::anyhow!("TID {tid}: {e}"))?),

@@ -10,7 +10,8 @@
 //!    devices of [`devices`]: a reader publishing tag reads, the ticket
 //!    button, a camera that photographs QR tickets, the loop detector, the
 //!    barrier (timed from the read), and the driver's banking app paying
-//!    the VietQR on the lane display through the simulated bank.
+//!    the VietQR on the lane display through the simulated bank; a lane
+//!    whose reader is an LLRP reader gets its tags over TCP ([`llrp`]).
 //! 3. **Check** ([`check`]): sessions, gate events, alarms and revenue as
 //!    the lot server recorded them, against what the simulator did and
 //!    against the tariff applied independently to each recorded stay;
@@ -27,6 +28,7 @@ pub mod check;
 pub mod devices;
 mod hear;
 pub mod lanes;
+pub mod llrp;
 pub mod planned;
 pub mod setup;
 pub mod staff;
@@ -102,6 +104,11 @@ pub struct SimSettings {
     /// Share of vehicles whose plate a camera does not read.
     #[serde(default = "camera::default_missed")]
     pub plate_missed: f64,
+    /// Gates whose UHF reader is an LLRP reader the simulator plays, and
+    /// the address it listens on (`HOST:PORT`; the lane's `reader = {
+    /// kind = "llrp", … }` points there).
+    #[serde(default)]
+    pub llrp_readers: std::collections::BTreeMap<parking_core::GateId, String>,
 }
 
 impl std::fmt::Debug for SimSettings {
@@ -139,6 +146,10 @@ pub struct RunSettings {
     /// timeline when simulated.
     #[serde(skip)]
     pub clock: parking_runtime::Clock,
+    /// LLRP readers already started (the demo starts them before its
+    /// controller); else the run starts `[sim] llrp_readers`.
+    #[serde(skip)]
+    pub llrp: llrp::Readers,
 }
 
 impl RunSettings {
@@ -228,8 +239,12 @@ pub async fn replay_with(
     let registered = setup::register(&http, &s.sim, &visits).await?;
     setup::wait_for_lists(&http, &s.sim).await?;
     between(&http).await?;
+    let readers =
+        if s.llrp.is_empty() { llrp::Readers::start(&s.sim.llrp_readers).await?.0 } else { s.llrp.clone() };
+    readers.check(&visits)?;
     let camera = camera::Camera { plate_misread: s.sim.plate_misread, plate_missed: s.sim.plate_missed };
-    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, relays, camera, s.clock.clone()).await?;
+    let lanes = devices::LaneDevices { relays, camera, readers };
+    let devices = devices::Devices::connect(&s.broker, &s.lot.id, &visits, lanes, s.clock.clone()).await?;
     // A clock held through the setup (the demo's) starts with the traffic.
     s.clock.release();
     let report = lanes::replay(&visits, &registered, &devices, &http, speed, timeout, progress).await?;

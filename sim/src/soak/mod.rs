@@ -146,7 +146,7 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
     let ports = lot_files::Ports { broker: free_port()?, http: free_port()?, metrics: free_port()? };
     let (relays_tx, relays) = tokio::sync::mpsc::unbounded_channel();
     let (_board_host, board) = lot_files::relay_board(relays_tx)?;
-    lot_files::write(&dir, ports, &board)?;
+    lot_files::write(&dir, ports, &board, &std::collections::BTreeMap::new())?;
     let server_cfg = dir.join("lot-server.toml");
     let settings = lot_server::settings::Settings::load(std::slice::from_ref(&server_cfg))?;
     let db = lot_server::db::Db::connect(settings.database.url.expose()).await?;
@@ -201,9 +201,11 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
             timeout_s: 10,
             plate_misread: crate::run::camera::default_misread(),
             plate_missed: crate::run::camera::default_missed(),
+            llrp_readers: std::collections::BTreeMap::new(),
         },
         traffic: TrafficSettings::default(),
         clock: clock.clone(),
+        llrp: crate::run::llrp::Readers::default(),
     };
     let stop = CancellationToken::new();
     let watched = Watched { dir: dir.clone(), metrics: metrics.clone(), procs: procs.clone() };

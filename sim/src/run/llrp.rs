@@ -1,0 +1,91 @@
+//! Lanes whose UHF reader is a fixed LLRP reader (`[sim] llrp_readers`,
+//! or `sim demo --llrp`): the simulator plays each one as a reader on
+//! loopback TCP ([`tag_reader::llrp_sim::SimReader`]), which the lane's
+//! controller connects to, sets up and inventories like an Impinj or
+//! Zebra reader. A vehicle's tag is in the reader's field for a moment
+//! ([`DWELL`], a few reports), as a windshield tag passing an antenna is;
+//! the controller collapses the reports into one presence.
+//!
+//! The reports carry no TID (the LLRP client does not ask the reader for
+//! the TID bank), so a cloned tag cannot be told from its original at an
+//! LLRP lane: a run with clones entering there is refused at the start.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use parking_core::{Epc, GateId, Timestamp};
+use tag_reader::codec::llrp::reader_side::SeenTag;
+use tag_reader::llrp_sim::SimReader;
+
+use crate::traffic::{Actor, Visit};
+
+/// How often a reader reports the tags in its field.
+pub const EVERY: Duration = Duration::from_millis(20);
+/// How long a tag stays in the field: about three reports.
+pub const DWELL: Duration = Duration::from_millis(50);
+
+/// The simulated LLRP readers, by gate; cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Readers(Arc<HashMap<GateId, SimReader>>);
+
+impl Readers {
+    /// Starts a reader listening on each gate's address (`HOST:PORT`; port
+    /// 0 picks one); the ports they listen on.
+    pub async fn start(addrs: &BTreeMap<GateId, String>) -> anyhow::Result<(Readers, BTreeMap<GateId, u16>)> {
+        let mut readers = HashMap::new();
+        let mut ports = BTreeMap::new();
+        for (gate, addr) in addrs {
+            let listener = tokio::net::TcpListener::bind(addr.as_str())
+                .await
+                .with_context(|| format!("the simulated LLRP reader of {gate} cannot listen on {addr}"))?;
+            ports.insert(gate.clone(), listener.local_addr()?.port());
+            let reader = SimReader::new(EVERY, Duration::from_secs(1));
+            reader.accept_all(listener);
+            readers.insert(gate.clone(), reader);
+        }
+        Ok((Readers(Arc::new(readers)), ports))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Refuses visits an LLRP lane cannot play: a cloned tag entering at
+    /// one (its TID is what gives it away, and no TID is reported).
+    pub fn check(&self, visits: &[Visit]) -> anyhow::Result<()> {
+        if let Some(v) = visits.iter().find(|v| v.actor == Actor::Cloned && self.0.contains_key(&v.entry_gate)) {
+            anyhow::bail!(
+                "vehicle {} is a cloned tag entering at {}, an LLRP lane: the LLRP reader reports no TID, so a clone \
+                 cannot be told from its original there; set [traffic] cloned = 0 or give that gate another reader",
+                v.vehicle,
+                v.entry_gate
+            );
+        }
+        Ok(())
+    }
+
+    /// Puts `epc` in `gate`'s reader field for [`DWELL`]; false if the gate
+    /// has no LLRP reader.
+    pub fn present(&self, gate: &GateId, epc: &Epc, at: Timestamp) -> bool {
+        let Some(reader) = self.0.get(gate) else { return false };
+        let first_seen_us = u64::try_from(at.unix_millis()).unwrap_or(0) * 1000;
+        let tag = SeenTag { epc: epc.as_bytes().to_vec(), antenna: 1, rssi: -52, first_seen_us };
+        let field = Arc::clone(&reader.field);
+        in_field(&field, |tags| {
+            tags.retain(|t| t.epc != tag.epc);
+            tags.push(tag.clone());
+        });
+        tokio::spawn(async move {
+            tokio::time::sleep(DWELL).await;
+            in_field(&field, |tags| tags.retain(|t| t != &tag));
+        });
+        true
+    }
+}
+
+/// Changes a reader's field under its lock.
+fn in_field(field: &std::sync::Mutex<Vec<SeenTag>>, change: impl FnOnce(&mut Vec<SeenTag>)) {
+    change(&mut field.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+}

@@ -61,9 +61,7 @@ pub const GATES: [(&str, &str); 4] =
 /// plate read would be stale before the tag behind it arrived).
 ///
 /// A gate in `llrp` has its UHF reader on that loopback port, an LLRP
-/// reader the simulator plays; its reports of one vehicle, a few real
-/// milliseconds apart, are minutes of the clock apart, so the lane
-/// collapses reads of one tag within 5 minutes.
+/// reader the simulator plays.
 fn lanes_toml(board: &str, llrp: &BTreeMap<GateId, u16>) -> String {
     let mut s = String::new();
     for (coil, (gate, dir)) in GATES.iter().enumerate() {
@@ -73,8 +71,7 @@ fn lanes_toml(board: &str, llrp: &BTreeMap<GateId, u16>) -> String {
         ));
         if let Some(port) = gate.parse::<GateId>().ok().and_then(|g| llrp.get(&g)) {
             s.push_str(&format!(
-                "reader = {{ kind = \"llrp\", host = \"127.0.0.1\", port = {port}, antennas = [1], keepalive_ms = 1000 }}\n\
-                 dedup_window_ms = 300000\n"
+                "reader = {{ kind = \"llrp\", host = \"127.0.0.1\", port = {port}, antennas = [1], keepalive_ms = 1000 }}\n"
             ));
         }
     }

@@ -4,7 +4,9 @@
 //! started reports the tags in its field every `every` and sends a
 //! KEEPALIVE every `keepalive`, until the client closes or `kick` fires
 //! (a reader that drops the connection). [`SimReader::accept_all`] serves
-//! every connection of a listener in turn.
+//! every connection of a listener in turn. With `drain`, each tag put in
+//! the field is reported once and leaves it (the simulator's vehicles,
+//! whose time runs too fast for a reader's real-time report interval).
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,11 +37,13 @@ pub struct SimReader {
     pub every: Duration,
     pub keepalive: Duration,
     pub stats: Arc<SimStats>,
+    /// Report each tag once, then take it out of the field.
+    pub drain: bool,
 }
 
 impl SimReader {
     pub fn new(every: Duration, keepalive: Duration) -> Self {
-        SimReader { field: Arc::default(), every, keepalive, stats: Arc::default() }
+        SimReader { field: Arc::default(), every, keepalive, stats: Arc::default(), drain: false }
     }
 
     /// Serves each connection `listener` accepts, one after another; the
@@ -99,7 +103,10 @@ impl SimReader {
                     }
                 }
                 _ = report.tick(), if running => {
-                    let tags = self.field.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                    let tags = {
+                        let mut field = self.field.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        if self.drain { std::mem::take(&mut *field) } else { field.clone() }
+                    };
                     if !tags.is_empty() {
                         id = id.wrapping_add(1);
                         out.send(bytes::Bytes::from(reader_side::report(id, &tags))).await?;

@@ -243,7 +243,7 @@ impl Devices {
     /// LLRP reader's reports carry none).
     pub async fn tag(&self, gate: &GateId, epc: &Epc, tid: &str) -> anyhow::Result<()> {
         let at = self.clock.now();
-        if self.readers.present(gate, epc, at) {
+        if self.readers.present(gate, epc, at).await {
             return Ok(());
         }
         let p = TagPresence {

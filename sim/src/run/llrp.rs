@@ -2,9 +2,10 @@
 //! or `sim demo --llrp`): the simulator plays each one as a reader on
 //! loopback TCP ([`tag_reader::llrp_sim::SimReader`]), which the lane's
 //! controller connects to, sets up and inventories like an Impinj or
-//! Zebra reader. A vehicle's tag is in the reader's field for a moment
-//! ([`DWELL`], a few reports), as a windshield tag passing an antenna is;
-//! the controller collapses the reports into one presence.
+//! Zebra reader. A vehicle's tag is reported once, in the reader's next
+//! report ([`EVERY`]): the clock runs thousands of times faster than real
+//! time, so a real reader's repeated reports of one windshield tag, a few
+//! real milliseconds apart, would be minutes of the day apart.
 //!
 //! The reports carry no TID (the LLRP client does not ask the reader for
 //! the TID bank), so a cloned tag cannot be told from its original at an
@@ -22,9 +23,12 @@ use tag_reader::llrp_sim::SimReader;
 use crate::traffic::{Actor, Visit};
 
 /// How often a reader reports the tags in its field.
-pub const EVERY: Duration = Duration::from_millis(20);
-/// How long a tag stays in the field: about three reports.
-pub const DWELL: Duration = Duration::from_millis(50);
+pub const EVERY: Duration = Duration::from_millis(5);
+/// How long a vehicle takes from the camera to the antenna, real time:
+/// what the lane's devices published over MQTT before (the last
+/// vehicle's loop, this one's plate) has reached the controller by then,
+/// as it has at a real lane, where these are seconds apart.
+pub const APPROACH: Duration = Duration::from_millis(20);
 
 /// The simulated LLRP readers, by gate; cheap to clone.
 #[derive(Clone, Debug, Default)]
@@ -41,7 +45,8 @@ impl Readers {
                 .await
                 .with_context(|| format!("the simulated LLRP reader of {gate} cannot listen on {addr}"))?;
             ports.insert(gate.clone(), listener.local_addr()?.port());
-            let reader = SimReader::new(EVERY, Duration::from_secs(1));
+            let mut reader = SimReader::new(EVERY, Duration::from_secs(1));
+            reader.drain = true;
             reader.accept_all(listener);
             readers.insert(gate.clone(), reader);
         }
@@ -66,26 +71,32 @@ impl Readers {
         Ok(())
     }
 
-    /// Puts `epc` in `gate`'s reader field for [`DWELL`]; false if the gate
-    /// has no LLRP reader.
-    pub fn present(&self, gate: &GateId, epc: &Epc, at: Timestamp) -> bool {
+    /// Puts `epc` in `gate`'s reader field and returns once the reader has
+    /// taken it into a report (the vehicle does not drive on before its tag
+    /// was read: the lane may already have opened on its plate, and a tag
+    /// read after the vehicle passed would be a new arrival); false if the
+    /// gate has no LLRP reader.
+    pub async fn present(&self, gate: &GateId, epc: &Epc, at: Timestamp) -> bool {
         let Some(reader) = self.0.get(gate) else { return false };
+        tokio::time::sleep(APPROACH).await;
         let first_seen_us = u64::try_from(at.unix_millis()).unwrap_or(0) * 1000;
         let tag = SeenTag { epc: epc.as_bytes().to_vec(), antenna: 1, rssi: -52, first_seen_us };
-        let field = Arc::clone(&reader.field);
-        in_field(&field, |tags| {
-            tags.retain(|t| t.epc != tag.epc);
-            tags.push(tag.clone());
-        });
-        tokio::spawn(async move {
-            tokio::time::sleep(DWELL).await;
-            in_field(&field, |tags| tags.retain(|t| t != &tag));
-        });
+        let in_field = |tag: &SeenTag| {
+            reader.field.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(|t| t == tag)
+        };
+        {
+            let mut field = reader.field.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            field.retain(|t| t.epc != tag.epc);
+            field.push(tag.clone());
+        }
+        // A reader that no one reads (its controller away) keeps the tag
+        // for the next report; the lane's own timeout covers that.
+        for _ in 0..200 {
+            if !in_field(&tag) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         true
     }
-}
-
-/// Changes a reader's field under its lock.
-fn in_field(field: &std::sync::Mutex<Vec<SeenTag>>, change: impl FnOnce(&mut Vec<SeenTag>)) {
-    change(&mut field.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
 }

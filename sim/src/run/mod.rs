@@ -239,8 +239,7 @@ pub async fn replay_with(
     let registered = setup::register(&http, &s.sim, &visits).await?;
     setup::wait_for_lists(&http, &s.sim).await?;
     between(&http).await?;
-    let readers =
-        if s.llrp.is_empty() { llrp::Readers::start(&s.sim.llrp_readers).await?.0 } else { s.llrp.clone() };
+    let readers = if s.llrp.is_empty() { llrp::Readers::start(&s.sim.llrp_readers).await?.0 } else { s.llrp.clone() };
     readers.check(&visits)?;
     let camera = camera::Camera { plate_misread: s.sim.plate_misread, plate_missed: s.sim.plate_missed };
     let lanes = devices::LaneDevices { relays, camera, readers };

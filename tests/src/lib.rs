@@ -5,6 +5,7 @@
 //! - [`bins`]: the workspace's binaries as child processes;
 //! - [`http`]: loopback HTTP requests to our own servers;
 //! - [`embedded`]: a lot server's config on its embedded broker, and the broker's users (the harness's password, nodes added, secret files);
+//! - [`demo`]: a simulator run's summary and the books it must keep;
 //! - [`devices`]: an R2000 reader and a Modbus relay board played over ptys;
 //! - [`mqtt`]: a test client that records and acknowledges gate events;
 //! - [`mosquitto`]: a Mosquitto broker that a test starts, kills and restarts;
@@ -23,6 +24,7 @@
 
 pub mod bins;
 pub mod browser;
+pub mod demo;
 pub mod devices;
 pub mod embedded;
 pub mod http;

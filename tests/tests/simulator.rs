@@ -5,58 +5,16 @@
 //!   simulated clock) replays a seeded day; nothing may be lost or
 //!   counted twice, and the revenue booked must be the tariff's, to the
 //!   đồng; its write-ahead log is empty after the stop;
-//! - `sim demo --llrp`: the same day with the lanes' tags read by fixed
-//!   LLRP readers the simulator plays over loopback TCP;
 //! - `sim run`: the same checks against a lot server and a controller
 //!   running as their own processes on Mosquitto, replaying a trace file.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers: a failure is the assertion
 
 use std::path::Path;
-use std::process::Output;
 
 use parking_tests::bins::{self, Proc};
+use parking_tests::demo::{assert_books, summary};
 use parking_tests::mosquitto::{Broker, free_port};
-use serde_json::Value;
-
-/// The summary: the last line of stdout, JSON.
-fn summary(out: &Output) -> Value {
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stdout.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("no JSON summary ({e}): {stdout}\n{stderr}"))
-}
-
-/// What every seeded run must show; `clones` the cloned tags in the day.
-fn assert_books(s: &Value, visits: u64, clones: u64, out: &Output) {
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the run failed: {s}\n{stderr}");
-    assert_eq!(s["visits"], visits, "{s}");
-    // An entry and an exit each, but for the bad actors that never
-    // properly enter: the tailgater (no event in or out), the deny-listed
-    // and the cloned tag (one refusal each).
-    assert_eq!(s["gate_events"].as_u64().unwrap(), visits * 2 - 3 - clones, "{s}");
-    assert_eq!(s["events_committed"], s["gate_events"], "{s}");
-    assert_eq!(s["events_lost"], 0, "{s}");
-    assert_eq!(s["duplicates"], 0, "{s}");
-    assert_eq!(s["stuck"], 0, "{s}");
-    assert_eq!(s["fee_mismatches"], 0, "{s}");
-    let revenue = s["revenue_vnd"].as_i64().unwrap();
-    assert!(revenue > 0, "{s}");
-    assert_eq!(revenue, s["expected_revenue_vnd"].as_i64().unwrap(), "revenue to the đồng: {s}");
-    // The bad actors: a deny-listed tag, a clone, a tailgater (in and
-    // out), a thief, a moved tag (at both gates).
-    assert!(s["alarms"].as_u64().unwrap() >= 6 + clones, "{s}");
-    assert!(s["open_p99_ms"].as_f64().unwrap() > 0.0, "{s}");
-    // Plates: the thief held at the exit and refused, the moved tag held
-    // at both gates, and no honest driver held whatever the cameras
-    // misread (3 % one character off, 2 % not read).
-    let holds = ["thieves_held", "moved_tags_held", "false_holds"].map(|k| s[k].as_u64());
-    assert_eq!(holds, [Some(1), Some(2), Some(0)], "{s}");
-    // Every đồng the drivers transferred settled a stay.
-    assert!(s["transferred_vnd"].as_i64().unwrap() > 0, "{s}");
-    assert_eq!(s["transferred_vnd"], s["settled_by_transfer_vnd"], "{s}");
-}
 
 #[test]
 fn the_demo_replays_a_seeded_day_to_the_dong() {
@@ -85,29 +43,6 @@ fn the_demo_replays_a_seeded_day_to_the_dong() {
     let wal = std::fs::metadata(dir.join("lot-server.sqlite-wal")).map_or(0, |m| m.len());
     assert!(wal < 64 << 20, "the WAL is {wal} bytes after the demo");
     assert_eq!(wal, 0, "the stop checkpoints and truncates the WAL");
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// Every tag of the day reaches its lane through an LLRP reader: the
-/// controller connects, sets each reader up and takes its reports; a tag
-/// read any other way is not played, so a lane that did not get it would
-/// leave its vehicle stuck.
-#[test]
-fn the_demo_reads_its_tags_from_llrp_readers() {
-    let dir = std::env::temp_dir().join(format!("parking-demo-llrp-test-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let out = bins::command("sim")
-        .args(["demo", "--exit", "--llrp", "--port", "0", "--visits", "400", "--speed", "10000", "--seed", "11"])
-        .arg("--dir")
-        .arg(&dir)
-        .output()
-        .expect("run sim demo --llrp");
-    let s = summary(&out);
-    assert_books(&s, 400, 0, &out);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("LLRP readers on loopback TCP"), "{stderr}");
-    let ctl = std::fs::read_to_string(dir.join("controller.toml")).unwrap();
-    assert_eq!(ctl.matches("kind = \"llrp\"").count(), 4, "every lane's reader is an LLRP reader: {ctl}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

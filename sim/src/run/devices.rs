@@ -260,9 +260,14 @@ impl Devices {
 
     /// The lane's camera reads the plate of `v` (at the exit if `exit`),
     /// if it reads one.
+    /// At an LLRP lane, returns once the controller has the plate: the tag
+    /// that follows over TCP must not overtake it ([`Readers`]).
     pub async fn camera(&self, gate: &GateId, v: &Visit, exit: bool) -> anyhow::Result<()> {
         let Some(plate) = self.camera.reading(v, exit) else { return Ok(()) };
-        self.read(gate, Read::Plate { text: plate.to_string(), plate: Some(plate), confidence: 0.92 }).await
+        let before = if self.readers.has(gate) { self.readers.last_read(gate).await } else { None };
+        self.read(gate, Read::Plate { text: plate.to_string(), plate: Some(plate), confidence: 0.92 }).await?;
+        self.readers.wait_read_after(gate, before).await;
+        Ok(())
     }
 
     /// The driver presses the kiosk's ticket button.

@@ -7,6 +7,12 @@
 //! time, so a real reader's repeated reports of one windshield tag, a few
 //! real milliseconds apart, would be minutes of the day apart.
 //!
+//! A tag read over TCP overtakes what went through the broker just before
+//! it (this vehicle's plate, the last vehicle's loop), which at a real
+//! lane is seconds earlier: the camera's plate is waited for at the
+//! controller (its `/health` shows the lane's read) before the tag is in
+//! the field, and the tag comes [`APPROACH`] after the plate.
+//!
 //! The reports carry no TID (the LLRP client does not ask the reader for
 //! the TID bank), so a cloned tag cannot be told from its original at an
 //! LLRP lane: a run with clones entering there is refused at the start.
@@ -25,14 +31,17 @@ use crate::traffic::{Actor, Visit};
 /// How often a reader reports the tags in its field.
 pub const EVERY: Duration = Duration::from_millis(5);
 /// How long a vehicle takes from the camera to the antenna, real time:
-/// what the lane's devices published over MQTT before (the last
-/// vehicle's loop, this one's plate) has reached the controller by then,
-/// as it has at a real lane, where these are seconds apart.
+/// time for the last vehicle's loop to reach the controller (its plate is
+/// waited for, where the controller's `/health` can say).
 pub const APPROACH: Duration = Duration::from_millis(20);
 
-/// The simulated LLRP readers, by gate; cheap to clone.
+/// The simulated LLRP readers, by gate, and the controllers' `/health`
+/// addresses; cheap to clone.
 #[derive(Clone, Debug, Default)]
-pub struct Readers(Arc<HashMap<GateId, SimReader>>);
+pub struct Readers {
+    readers: Arc<HashMap<GateId, SimReader>>,
+    health: Arc<Vec<String>>,
+}
 
 impl Readers {
     /// Starts a reader listening on each gate's address (`HOST:PORT`; port
@@ -50,17 +59,58 @@ impl Readers {
             reader.accept_all(listener);
             readers.insert(gate.clone(), reader);
         }
-        Ok((Readers(Arc::new(readers)), ports))
+        Ok((Readers { readers: Arc::new(readers), health: Arc::default() }, ports))
+    }
+
+    /// The same readers, waiting for plates at the controllers whose
+    /// `/health` is at `controllers` (HOST:PORT).
+    pub fn watching(self, controllers: &[String]) -> Readers {
+        Readers { health: Arc::new(controllers.to_vec()), ..self }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.readers.is_empty()
+    }
+
+    pub fn has(&self, gate: &GateId) -> bool {
+        self.readers.contains_key(gate)
+    }
+
+    /// `gate`'s lane as its controller's `/health` shows it; `None` if no
+    /// controller says.
+    async fn lane(&self, gate: &GateId) -> Option<serde_json::Value> {
+        for addr in self.health.iter() {
+            let body = super::setup::plain_get(addr, "/health").await?;
+            let mut health: serde_json::Value = serde_json::from_str(&body).ok()?;
+            let lanes = health["lanes"].as_array_mut()?;
+            if let Some(i) = lanes.iter().position(|l| l["gate"] == gate.as_str()) {
+                return Some(lanes.swap_remove(i));
+            }
+        }
+        None
+    }
+
+    /// When `gate`'s controller last took a read there.
+    pub async fn last_read(&self, gate: &GateId) -> Option<serde_json::Value> {
+        Some(self.lane(gate).await?["last_read_at"].take())
+    }
+
+    /// Waits (up to 2 s) until `gate`'s controller has taken a read after
+    /// the one it had taken at `before`.
+    pub async fn wait_read_after(&self, gate: &GateId, before: Option<serde_json::Value>) {
+        let Some(before) = before else { return };
+        for _ in 0..2_000 {
+            if self.last_read(gate).await.is_some_and(|now| now != before) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Refuses visits an LLRP lane cannot play: a cloned tag entering at
     /// one (its TID is what gives it away, and no TID is reported).
     pub fn check(&self, visits: &[Visit]) -> anyhow::Result<()> {
-        if let Some(v) = visits.iter().find(|v| v.actor == Actor::Cloned && self.0.contains_key(&v.entry_gate)) {
+        if let Some(v) = visits.iter().find(|v| v.actor == Actor::Cloned && self.readers.contains_key(&v.entry_gate)) {
             anyhow::bail!(
                 "vehicle {} is a cloned tag entering at {}, an LLRP lane: the LLRP reader reports no TID, so a clone \
                  cannot be told from its original there; set [traffic] cloned = 0 or give that gate another reader",
@@ -77,7 +127,7 @@ impl Readers {
     /// read after the vehicle passed would be a new arrival); false if the
     /// gate has no LLRP reader.
     pub async fn present(&self, gate: &GateId, epc: &Epc, at: Timestamp) -> bool {
-        let Some(reader) = self.0.get(gate) else { return false };
+        let Some(reader) = self.readers.get(gate) else { return false };
         tokio::time::sleep(APPROACH).await;
         let first_seen_us = u64::try_from(at.unix_millis()).unwrap_or(0) * 1000;
         let tag = SeenTag { epc: epc.as_bytes().to_vec(), antenna: 1, rssi: -52, first_seen_us };

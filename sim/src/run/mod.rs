@@ -240,6 +240,7 @@ pub async fn replay_with(
     setup::wait_for_lists(&http, &s.sim).await?;
     between(&http).await?;
     let readers = if s.llrp.is_empty() { llrp::Readers::start(&s.sim.llrp_readers).await?.0 } else { s.llrp.clone() };
+    let readers = readers.watching(&s.sim.controllers);
     readers.check(&visits)?;
     let camera = camera::Camera { plate_misread: s.sim.plate_misread, plate_missed: s.sim.plate_missed };
     let lanes = devices::LaneDevices { relays, camera, readers };

@@ -34,9 +34,8 @@ pub async fn http(
     token: Option<&str>,
     json: Option<&str>,
 ) -> Option<(u16, String)> {
-    let auth = token.map(|t| format!("Bearer {t}"));
-    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-    http_with(port, method, path, &headers, json).await
+    let (status, _, body) = with_token(port, method, path, token, json).await?;
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
 }
 
 /// [`http`] with any headers (a provider's signed notification, say).
@@ -65,9 +64,20 @@ pub async fn http_full(
 /// A GET whose answer is bytes (an image), with an optional bearer token:
 /// the status and the body.
 pub async fn http_bytes(port: u16, path: &str, token: Option<&str>) -> Option<(u16, Vec<u8>)> {
+    with_token(port, "GET", path, token, None).await.map(|(status, _, body)| (status, body))
+}
+
+/// [`http_raw`] with an optional bearer token.
+async fn with_token(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    json: Option<&str>,
+) -> Option<(u16, String, Vec<u8>)> {
     let auth = token.map(|t| format!("Bearer {t}"));
     let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
-    http_raw(port, "GET", path, &headers, None).await.map(|(status, _, body)| (status, body))
+    http_raw(port, method, path, &headers, json).await
 }
 
 /// One request; the status, the head and the body as bytes.

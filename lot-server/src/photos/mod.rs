@@ -13,7 +13,6 @@
 
 mod pair;
 
-use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -134,19 +133,6 @@ impl Photos {
             _ => return Ok(None),
         };
         Ok(Some(Photo { content_type, bytes }))
-    }
-
-    /// Which of `event_ids` have a photo.
-    pub async fn which(&self, event_ids: &[String]) -> Result<HashSet<String>, PhotoError> {
-        let mut found = HashSet::new();
-        for id in event_ids {
-            let row: Option<String> = sqlx::query_scalar("SELECT event_id FROM photos WHERE event_id = $1")
-                .bind(id.clone())
-                .fetch_optional(&self.db.pool)
-                .await?;
-            found.extend(row);
-        }
-        Ok(found)
     }
 
     /// Deletes the photos taken before `before_ms`, files too, `batch`

@@ -76,23 +76,18 @@ impl Readers {
         self.readers.contains_key(gate)
     }
 
-    /// `gate`'s lane as its controller's `/health` shows it; `None` if no
-    /// controller says.
-    async fn lane(&self, gate: &GateId) -> Option<serde_json::Value> {
+    /// When `gate`'s controller last took a read there, as its `/health`
+    /// says; `None` if no controller says.
+    pub async fn last_read(&self, gate: &GateId) -> Option<serde_json::Value> {
         for addr in self.health.iter() {
-            let body = super::setup::plain_get(addr, "/health").await?;
-            let mut health: serde_json::Value = serde_json::from_str(&body).ok()?;
-            let lanes = health["lanes"].as_array_mut()?;
-            if let Some(i) = lanes.iter().position(|l| l["gate"] == gate.as_str()) {
-                return Some(lanes.swap_remove(i));
+            let Some(body) = super::setup::plain_get(addr, "/health").await else { continue };
+            let Ok(health) = serde_json::from_str::<serde_json::Value>(&body) else { continue };
+            let lanes = health["lanes"].as_array().into_iter().flatten();
+            if let Some(lane) = lanes.into_iter().find(|l| l["gate"] == gate.as_str()) {
+                return Some(lane["last_read_at"].clone());
             }
         }
         None
-    }
-
-    /// When `gate`'s controller last took a read there.
-    pub async fn last_read(&self, gate: &GateId) -> Option<serde_json::Value> {
-        Some(self.lane(gate).await?["last_read_at"].take())
     }
 
     /// Waits (up to 2 s) until `gate`'s controller has taken a read after
@@ -131,18 +126,16 @@ impl Readers {
         tokio::time::sleep(APPROACH).await;
         let first_seen_us = u64::try_from(at.unix_millis()).unwrap_or(0) * 1000;
         let tag = SeenTag { epc: epc.as_bytes().to_vec(), antenna: 1, rssi: -52, first_seen_us };
-        let in_field = |tag: &SeenTag| {
-            reader.field.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(|t| t == tag)
-        };
+        let field = || reader.field.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         {
-            let mut field = reader.field.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut field = field();
             field.retain(|t| t.epc != tag.epc);
             field.push(tag.clone());
         }
         // A reader that no one reads (its controller away) keeps the tag
         // for the next report; the lane's own timeout covers that.
         for _ in 0..200 {
-            if !in_field(&tag) {
+            if !field().contains(&tag) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(1)).await;

@@ -244,17 +244,8 @@ impl Journal {
     /// file is replaced atomically (written aside, synced, renamed), so a
     /// crash leaves the old snapshot or the new one, never half of one.
     pub async fn save_snapshot(&mut self, payload: &[u8]) -> Result<(), JournalError> {
-        let io = |e: std::io::Error| JournalError::Db(sqlx::Error::Io(e));
-        let mut tmp = self.snapshot_path.clone().into_os_string();
-        tmp.push(".tmp");
-        let tmp = std::path::PathBuf::from(tmp);
-        {
-            use std::io::Write as _;
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            f.write_all(payload).map_err(io)?;
-            f.sync_all().map_err(io)?;
-        }
-        std::fs::rename(&tmp, &self.snapshot_path).map_err(io)?;
+        parking_runtime::files::write_atomically(&self.snapshot_path, payload)
+            .map_err(|e| JournalError::Db(sqlx::Error::Io(e)))?;
         sqlx::query("DELETE FROM lists").execute(&mut self.conn).await?;
         Ok(())
     }

@@ -4,6 +4,7 @@
 //! Parts:
 //! - [`clock`]: the [`Clock`] value every task is handed (wall, simulated, manual);
 //! - [`every`]: a background task's timer, each tick with the clock's time;
+//! - [`files`]: a file written whole or not at all;
 //! - [`mqtt`]: every MQTT client: options, the lossless QoS 1 publisher, the subscriber loop;
 //! - [`shutdown`]: stopping on SIGINT or SIGTERM;
 //! - [`logging`]: the tracing subscriber every binary installs;
@@ -16,6 +17,7 @@
 
 pub mod clock;
 pub mod every;
+pub mod files;
 pub mod histogram;
 #[cfg(feature = "https")]
 pub mod https;

@@ -13,7 +13,7 @@
 
 mod pair;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use base64::Engine as _;
 use parking_core::wire::{PHOTO_MAX_BYTES, PhotoMsg, photo_type};
@@ -65,6 +65,7 @@ impl Photos {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(msg.image.as_bytes())
             .map_err(|_| PhotoError::NotBase64(id.clone()))?;
+        let size = i64::try_from(bytes.len()).unwrap_or(i64::MAX);
         if bytes.len() > PHOTO_MAX_BYTES {
             return Err(PhotoError::TooLarge(id));
         }
@@ -82,7 +83,12 @@ impl Photos {
                 let ext = if content_type == "image/png" { "png" } else { "jpg" };
                 let date = msg.at.local_date();
                 let relative = format!("{date}/{id}.{ext}");
-                write_file(&dir.join(&relative), &bytes)?;
+                let path = dir.join(&relative);
+                let shown = path.display().to_string();
+                tokio::task::spawn_blocking(move || parking_runtime::files::write_atomically(&path, &bytes))
+                    .await
+                    .map_err(|e| PhotoError::File { path: shown.clone(), error: std::io::Error::other(e) })?
+                    .map_err(|error| PhotoError::File { path: shown, error })?;
                 (Some(relative), None)
             }
             None => (None, Some(msg.image.clone())),
@@ -95,7 +101,7 @@ impl Photos {
         .bind(msg.gate.to_string())
         .bind(msg.at.unix_millis())
         .bind(content_type)
-        .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
+        .bind(size)
         .bind(file)
         .bind(inline)
         .execute(&self.db.pool)
@@ -119,7 +125,7 @@ impl Photos {
         let bytes = match (file, inline, &self.dir) {
             (Some(file), _, Some(dir)) => {
                 let path = dir.join(file);
-                match std::fs::read(&path) {
+                match tokio::fs::read(&path).await {
                     Ok(b) => b,
                     // Deleted by hand, or on a disk not mounted: no photo.
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -153,7 +159,7 @@ impl Photos {
                 let file: Option<String> = row.try_get("file")?;
                 if let (Some(file), Some(dir)) = (file, &self.dir) {
                     let path = dir.join(file);
-                    match std::fs::remove_file(&path) {
+                    match tokio::fs::remove_file(&path).await {
                         Ok(()) => {}
                         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                         Err(error) => return Err(PhotoError::File { path: path.display().to_string(), error }),
@@ -168,17 +174,6 @@ impl Photos {
             tokio::task::yield_now().await;
         }
     }
-}
-
-/// Writes `bytes` to `path` whole or not at all (a temporary file renamed).
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), PhotoError> {
-    let err = |error| PhotoError::File { path: path.display().to_string(), error };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(err)?;
-    }
-    let tmp = path.with_extension("part");
-    std::fs::write(&tmp, bytes).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
 }
 
 #[cfg(test)]

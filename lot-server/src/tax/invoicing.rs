@@ -37,11 +37,8 @@ impl InvoiceSink for FileDrop {
         let dir = self.dir.clone();
         let name = name.to_owned();
         let xml = xml.to_owned();
-        tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-            std::fs::create_dir_all(&dir)?;
-            let tmp = dir.join(format!(".{name}.xml.tmp"));
-            std::fs::write(&tmp, xml.as_bytes())?;
-            std::fs::rename(&tmp, dir.join(format!("{name}.xml")))
+        tokio::task::spawn_blocking(move || {
+            parking_runtime::files::write_atomically(&dir.join(format!("{name}.xml")), xml.as_bytes())
         })
         .await
         .map_err(|e| e.to_string())?

@@ -242,6 +242,11 @@ async fn a_vehicle_that_is_not_the_one_that_entered_is_held_for_staff() {
     wait::until(10, "the board to fit a phone's width", || async { overflow(&c).await <= 0 }).await;
     axe(&c, "a held lane, phone, English").await;
     shot(&c, "02-held-ticket-phone.png").await;
+    // The held lane's photos, on the phone.
+    c.execute("document.querySelector('.lane[data-gate=\"exit-1\"] .held .photos').scrollIntoView();", vec![])
+        .await
+        .unwrap();
+    shot(&c, "02b-held-photos-phone.png").await;
     c.find(Locator::Css("#lang")).await.unwrap().click().await.unwrap();
     c.set_window_size(1280, 900).await.unwrap();
 
